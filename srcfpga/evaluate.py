@@ -1,0 +1,105 @@
+"""Accuracy of float models (torch) and hardware models (golden) on a dataset, same encoder for both.
+
+Both paths draw input spikes from the model's deterministic rate encoder, with sample ``n`` of the
+evaluated set seeded ``(seed + n) mod 2^31``; so float and golden see identical spike trains and
+their accuracy difference is the quantization cost alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from .data import Dataset, RateEncoder
+from .data.encoder import SEED_BITS
+from .errors import DatasetError, ModelFileError
+from .golden import run_golden
+from .nn import SRCNet, load_model
+from .quant import HardwareModel
+
+
+@dataclass(frozen=True)
+class EvalResult:
+    accuracy: float
+    samples: int
+    steps: int
+    blank: int
+    path: str                 # "float" or "golden"
+    mean_input_spikes_per_step: float
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def sample_seeds(seed: int, start: int, count: int) -> np.ndarray:
+    return (seed + start + np.arange(count, dtype=np.int64)) % (1 << SEED_BITS)
+
+
+def _batches(dataset: Dataset, batch_size: int, progress: bool, label: str):
+    starts = range(0, len(dataset), batch_size)
+    return tqdm(starts, desc=label, unit="batch", disable=not progress, leave=False)
+
+
+def _check_inputs(dataset: Dataset, input_size: int) -> None:
+    if dataset.n_pixels != input_size:
+        raise DatasetError(f"dataset {dataset.name!r} has {dataset.n_pixels} pixels per image, "
+                           f"the model expects {input_size} inputs")
+
+
+def evaluate_hardware(model: HardwareModel, dataset: Dataset, steps: int | None = None, blank: int | None = None,
+                      seed: int = 0, batch_size: int = 1000, progress: bool = False) -> EvalResult:
+    """Golden-model accuracy of ``model`` on ``dataset``."""
+    _check_inputs(dataset, model.input_size)
+    steps = model.steps if steps is None else steps
+    blank = model.blank if blank is None else blank
+    correct = spikes = 0
+    for start in _batches(dataset, batch_size, progress, "golden"):
+        images = dataset.images[start:start + batch_size]
+        result = run_golden(model, pixels=images, steps=steps, blank=blank,
+                            seeds=sample_seeds(seed, start, len(images)))
+        correct += int((result.predictions == dataset.labels[start:start + batch_size]).sum())
+        spikes += int(result.input_spikes.sum())
+    n = len(dataset)
+    return EvalResult(correct / n, n, steps, blank, "golden", spikes / (n * (steps + blank)))
+
+
+@torch.no_grad()
+def evaluate_float(net: SRCNet, dataset: Dataset, steps: int | None = None, blank: int | None = None,
+                   seed: int = 0, batch_size: int = 500, generators: int = 32,
+                   progress: bool = False) -> EvalResult:
+    """Float accuracy of ``net`` on ``dataset`` with the deterministic rate encoder."""
+    cfg = net.config
+    _check_inputs(dataset, cfg.input_size)
+    steps = cfg.steps if steps is None else steps
+    blank = cfg.blank if blank is None else blank
+    encoder = RateEncoder(cfg.rate_gain, generators)
+    net.eval()
+    correct = spikes = 0
+    for start in _batches(dataset, batch_size, progress, "float"):
+        images = dataset.images[start:start + batch_size]
+        frames = encoder.encode(images, steps, blank, sample_seeds(seed, start, len(images)))
+        logits = net(torch.from_numpy(frames).float())
+        correct += int((logits.argmax(1).numpy() == dataset.labels[start:start + batch_size]).sum())
+        spikes += int(frames.sum())
+    n = len(dataset)
+    return EvalResult(correct / n, n, steps, blank, "float", spikes / (n * (steps + blank)))
+
+
+def load_any(path: str | Path) -> SRCNet | HardwareModel:
+    """A ``.hw`` file as a HardwareModel, anything else as a float model file."""
+    path = Path(path)
+    if path.suffix == ".hw":
+        return HardwareModel.load(path)
+    if not path.exists():
+        raise ModelFileError(f"model file {path} does not exist")
+    return load_model(path)[0]
+
+
+def evaluate(model: SRCNet | HardwareModel, dataset: Dataset, **kwargs) -> EvalResult:
+    run: Callable = evaluate_hardware if isinstance(model, HardwareModel) else evaluate_float
+    return run(model, dataset, **kwargs)

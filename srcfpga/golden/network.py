@@ -1,0 +1,106 @@
+"""Batched, bit-exact integer simulation of a HardwareModel (the golden model).
+
+Inputs are either uint8 pixels (encoded on the fly by the model's rate encoder, with one 31-bit seed
+per sample) or precomputed spike frames ``(batch, T, n_in)`` bool. Per timestep ``t``, layer ``l``
+consumes the spikes layer ``l - 1`` emitted at the same ``t``; the readout accumulates the last
+layer's spikes; the class is the first index of the maximal accumulator.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable, Iterator
+
+import numpy as np
+
+from ..errors import ConfigError
+from ..quant.hwmodel import HardwareModel, SRCLayerQ
+from .src_cell import NumpyOps, src_update
+
+
+@dataclass
+class LayerTrace:
+    """Per-step record of one layer, arrays of shape ``(batch, T, n_out)``."""
+
+    spikes: np.ndarray   # bool
+    i: np.ndarray        # int32
+    h: np.ndarray        # int32
+    hs: np.ndarray       # int32
+
+
+@dataclass
+class GoldenResult:
+    predictions: np.ndarray          # (batch,) int64
+    readout: np.ndarray              # (batch, n_classes) int64, final accumulators
+    spike_counts: list[np.ndarray]   # per layer, (batch, n_out) spikes summed over time
+    input_spikes: np.ndarray         # (batch,) input spikes summed over time and inputs
+    traces: list[LayerTrace] | None = None
+    readout_trace: np.ndarray | None = None  # (batch, T, n_classes) accumulators after each step
+
+
+def synaptic_sum(layer: SRCLayerQ, spikes: np.ndarray) -> np.ndarray:
+    """``W s`` for boolean ``spikes`` ``(batch, n_in)`` as int32, exactly (float32 BLAS when provably exact)."""
+    if layer.float32_exact:
+        return (spikes.astype(np.float32) @ layer.weights.T.astype(np.float32)).astype(np.int32)
+    return (spikes.astype(np.int64) @ layer.weights.T.astype(np.int64)).astype(np.int32)
+
+
+def input_frames(model: HardwareModel, pixels: np.ndarray | None, spikes: np.ndarray | None,
+                 steps: int, blank: int, seeds: np.ndarray | None) -> Iterator[np.ndarray]:
+    """The input spike frames of one batch, from pixels (rate encoder) or given spike frames."""
+    if (pixels is None) == (spikes is None):
+        raise ConfigError("give exactly one of pixels or spikes")
+    if spikes is not None:
+        spikes = np.asarray(spikes)
+        if spikes.ndim != 3 or spikes.shape[2] != model.input_size:
+            raise ConfigError(f"spike frames must have shape (batch, T, {model.input_size}), got {spikes.shape}")
+        return iter(np.moveaxis(spikes.astype(bool), 1, 0))
+    pixels = np.asarray(pixels)
+    if pixels.ndim != 2 or pixels.shape[1] != model.input_size:
+        raise ConfigError(f"images have {pixels.shape[-1]} pixels but the model expects {model.input_size}")
+    if seeds is None:
+        seeds = np.zeros(len(pixels), np.int64)
+    return model.encoder.frames(pixels, steps, blank, seeds)
+
+
+def simulate(model: HardwareModel, frames: Iterable[np.ndarray], batch: int, trace: bool = False) -> GoldenResult:
+    """Run the network over ``frames`` (an iterable of ``(batch, n_in)`` bool arrays)."""
+    ops = NumpyOps()
+    states = [(np.broadcast_to(layer.init_i, (batch, layer.n_out)).copy(),
+               np.broadcast_to(layer.init_h, (batch, layer.n_out)).copy(),
+               np.broadcast_to(layer.init_hs, (batch, layer.n_out)).copy()) for layer in model.layers]
+    counts = [np.zeros((batch, layer.n_out), np.int64) for layer in model.layers]
+    acc_lo, acc_hi = model.readout.acc_range
+    ro_weights = model.readout.weights.T.astype(np.int64)
+    acc = np.zeros((batch, model.readout.n_classes), np.int64)
+    n_input = np.zeros(batch, np.int64)
+    records: list[list[tuple]] = [[] for _ in model.layers]
+    readout_records = []
+    for frame in frames:
+        n_input += frame.sum(axis=1)
+        spikes = frame
+        for index, layer in enumerate(model.layers):
+            i, h, hs = src_update(ops, layer, *states[index], synaptic_sum(layer, spikes))
+            states[index] = (i, h, hs)
+            spikes = h >= layer.half
+            counts[index] += spikes
+            if trace:
+                records[index].append((spikes, i, h, hs))
+        acc = np.clip(acc + spikes.astype(np.int64) @ ro_weights, acc_lo, acc_hi)
+        if trace:
+            readout_records.append(acc)
+    result = GoldenResult(np.argmax(acc, axis=1), acc, counts, n_input)
+    if trace:
+        result.traces = [LayerTrace(*(np.stack(column, axis=1) for column in zip(*rec))) for rec in records]
+        result.readout_trace = np.stack(readout_records, axis=1)
+    return result
+
+
+def run_golden(model: HardwareModel, pixels: np.ndarray | None = None, spikes: np.ndarray | None = None,
+               steps: int | None = None, blank: int | None = None, seeds: np.ndarray | None = None,
+               trace: bool = False) -> GoldenResult:
+    """Simulate one batch from pixels (with per-sample encoder ``seeds``) or from spike frames."""
+    steps = model.steps if steps is None else steps
+    blank = model.blank if blank is None else blank
+    batch = len(pixels) if pixels is not None else len(spikes)
+    return simulate(model, input_frames(model, pixels, spikes, steps, blank, seeds), batch, trace)

@@ -1,0 +1,51 @@
+"""The SRC neuron update in integer arithmetic: the executable specification.
+
+Written once against a tiny ``ops`` interface so the QAT forward pass in torch runs the very same
+sequence of operations (``srcfpga.nn.qat`` supplies float64 ops with straight-through gradients).
+All values are integers in the layer unit; ``>>`` is an arithmetic (floor) shift.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+import numpy as np
+
+
+class IntOps(Protocol):
+    def floor_shift(self, value: Any, shift: int) -> Any: ...
+    def clip(self, value: Any, lo: Any, hi: Any) -> Any: ...
+    def where(self, cond: Any, a: Any, b: Any) -> Any: ...
+
+
+class NumpyOps:
+    """Integer numpy arrays (int32): the golden model's arithmetic."""
+
+    @staticmethod
+    def floor_shift(value: np.ndarray, shift: int) -> np.ndarray:
+        return value >> shift
+
+    clip = staticmethod(np.clip)
+    where = staticmethod(np.where)
+
+
+def src_update(ops: IntOps, layer: Any, i: Any, h: Any, hs: Any, syn: Any) -> tuple[Any, Any, Any]:
+    """One timestep of one SRC layer; returns the new ``(i, h, hs)``. Spikes are ``h >= layer.half``.
+
+    ``syn`` is the synaptic sum ``W s_in`` (integer weight units); ``layer`` provides the constants of
+    :class:`srcfpga.quant.SRCLayerQ`. Order of operations (docs/fixed-point.md, "SRC step")::
+
+        i   = sat(i - ((decay_num * i) >> decay_shift) + syn * 2^weight_shift, current_bits)
+        x   = clamp(i, -rho, rho)                              rho * tanh(i / rho), hard version
+        h'  = clamp(x + r*h + rs*hs + bias, -one, one)         tanh(...), hard version
+        g   = gate_dep_num if h >= half else gate_hyp_num      sigmoid gate as a threshold step
+        hs' = hs + ((g * (h - hs)) >> gate_shift)              hs = zs hs + (1 - zs) h
+    """
+    i_lo, i_hi = layer.current_range
+    i = ops.clip(i - ops.floor_shift(layer.decay_num * i, layer.decay_shift)
+                 + syn * (1 << layer.weight_shift), i_lo, i_hi)
+    x = ops.clip(i, -layer.rho, layer.rho)
+    h_next = ops.clip(x + layer.r * h + layer.rs * hs + layer.bias, -layer.one, layer.one)
+    gate = ops.where(h >= layer.half, layer.gate_dep_num, layer.gate_hyp_num)
+    hs_next = hs + ops.floor_shift(gate * (h - hs), layer.gate_shift)
+    return i, h_next, hs_next

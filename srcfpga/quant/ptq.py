@@ -1,0 +1,143 @@
+"""Post-training quantization: float network -> HardwareModel.
+
+Scaling scheme (docs/fixed-point.md, "Units"): each layer has one symmetric weight scale ``s``
+(``w_int = clip(round(w / s), +-(2^(B-1) - 1))``) and one state unit ``u = s / 2^k`` with
+``k = max(0, round(F + log2 s))``, so that 1.0 is about ``2^F`` LSBs and the synaptic sum enters the
+current as a plain left shift by ``k``. Every real constant of the cell (rho, 1, 0.5, bias, initial
+states) is rounded to the nearest multiple of ``u``; leaks become ``1 - n / 2^m``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from ..data.encoder import RateEncoder
+from ..errors import ConfigError
+from .hwmodel import HardwareModel, ReadoutQ, SRCLayerQ, check_weight_bits, signed_bits
+
+CLIP_MODES = ("max", "mse")
+
+
+@dataclass(frozen=True)
+class QuantConfig:
+    """Options of the quantizer; each is recorded in the HardwareModel's ``source``.
+
+    ``state_frac_bits``: F, about log2 of the LSBs per 1.0 of h (h, hs then use F + 2 bits).
+    ``current_range``: the current i saturates at about +-current_range * rho.
+    ``decay_shift`` / ``gate_shift``: m of the leaks 1 - n / 2^m (alpha and the hs gate).
+    ``clip``: weight scale from the largest weight (``max``) or minimising the squared error (``mse``).
+    """
+
+    weight_bits: int = 8
+    state_frac_bits: int = 8
+    current_range: float = 4.0
+    decay_shift: int = 5
+    gate_shift: int = 5
+    readout_bits: int = 8
+    readout_acc_bits: int = 24
+    clip: str = "mse"
+    encoder_generators: int = 32
+
+    def __post_init__(self) -> None:
+        check_weight_bits(self.weight_bits)
+        if not 4 <= self.state_frac_bits <= 14:
+            raise ConfigError(f"state_frac_bits must be in 4..14, got {self.state_frac_bits}")
+        if not 1.0 <= self.current_range <= 64.0:
+            raise ConfigError(f"current_range must be in [1, 64], got {self.current_range}")
+        for name in ("decay_shift", "gate_shift"):
+            if not 1 <= getattr(self, name) <= 12:
+                raise ConfigError(f"{name} must be in 1..12, got {getattr(self, name)}")
+        if not 2 <= self.readout_bits <= 16:
+            raise ConfigError(f"readout_bits must be in 2..16, got {self.readout_bits}")
+        if self.clip not in CLIP_MODES:
+            raise ConfigError(f"clip must be one of {', '.join(CLIP_MODES)}, got {self.clip!r}")
+
+
+def symmetric_max(bits: int) -> int:
+    return (1 << (bits - 1)) - 1
+
+
+def quantize_symmetric(w: np.ndarray, scale: float, bits: int) -> np.ndarray:
+    """``clip(round_half_even(w / scale), +-(2^(bits-1) - 1))`` as int32."""
+    q = symmetric_max(bits)
+    return np.clip(np.rint(np.asarray(w, np.float64) / scale), -q, q).astype(np.int32)
+
+
+def weight_scale(w: np.ndarray, bits: int, clip: str) -> float:
+    """Scale of one weight LSB: ``max|w| / qmax``, or the clipped scale with least squared error."""
+    w = np.asarray(w, np.float64)
+    largest = float(np.abs(w).max())
+    if largest == 0.0:
+        return 1.0
+    q = symmetric_max(bits)
+    if clip == "max":
+        return largest / q
+    candidates = largest * np.linspace(0.3, 1.0, 71) / q
+    errors = [np.square(quantize_symmetric(w, s, bits) * s - w).sum() for s in candidates]
+    return float(candidates[int(np.argmin(errors))])
+
+
+def leak_num(keep: float, shift: int) -> int:
+    """``n`` such that ``1 - n / 2^shift`` is nearest to ``keep``."""
+    return int(np.clip(round((1.0 - keep) * (1 << shift)), 0, 1 << shift))
+
+
+def _integer(name: str, value: float) -> int:
+    if abs(value - round(value)) > 1e-6:
+        raise ConfigError(f"{name} = {value} must be an integer for the shift-add datapath")
+    return int(round(value))
+
+
+def _uniform(name: str, values: np.ndarray) -> float:
+    values = np.asarray(values, np.float64).ravel()
+    if values.size and np.ptp(values) > 1e-6:
+        raise ConfigError(f"{name} differs between neurons; the hardware needs one value per layer")
+    return float(values[0])
+
+
+def quantize_src_layer(weight: np.ndarray, bias: np.ndarray, init: tuple[np.ndarray, np.ndarray, np.ndarray],
+                       cell, qc: QuantConfig) -> SRCLayerQ:
+    """Quantize one SRC layer; ``cell`` has alpha, rho, r, rs, z_hyp, z_dep (floats)."""
+    weight = np.asarray(weight, np.float64)
+    scale = weight_scale(weight, qc.weight_bits, qc.clip)
+    shift = max(0, round(qc.state_frac_bits + math.log2(scale)))
+    unit = scale / (1 << shift)
+    one = round(1.0 / unit)
+    rho = round(cell.rho / unit)
+    init_i, init_h, init_hs = (np.rint(np.asarray(v, np.float64) / unit) for v in init)
+    current_bits = signed_bits(-math.ceil(qc.current_range * rho), math.ceil(qc.current_range * rho))
+    i_lo, i_hi = -(1 << (current_bits - 1)), (1 << (current_bits - 1)) - 1
+    return SRCLayerQ(
+        weights=quantize_symmetric(weight, scale, qc.weight_bits),
+        bias=np.rint(np.asarray(bias, np.float64) / unit),
+        init_i=np.clip(init_i, i_lo, i_hi), init_h=np.clip(init_h, -one, one), init_hs=np.clip(init_hs, -one, one),
+        weight_bits=qc.weight_bits, weight_shift=shift, unit=unit, current_bits=current_bits,
+        decay_num=leak_num(cell.alpha, qc.decay_shift), decay_shift=qc.decay_shift,
+        gate_shift=qc.gate_shift, gate_hyp_num=leak_num(cell.z_hyp, qc.gate_shift),
+        gate_dep_num=leak_num(cell.z_dep, qc.gate_shift),
+        rho=rho, one=one, half=round(0.5 / unit), r=_integer("r", cell.r), rs=_integer("rs", cell.rs))
+
+
+def quantize_readout(weight: np.ndarray, qc: QuantConfig) -> ReadoutQ:
+    scale = weight_scale(weight, qc.readout_bits, "max")
+    return ReadoutQ(quantize_symmetric(weight, scale, qc.readout_bits), qc.readout_bits, scale, qc.readout_acc_bits)
+
+
+def _layer_arrays(layer) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, ...]]:
+    def arr(t):
+        return t.detach().cpu().double().numpy()
+    return arr(layer.weight), arr(layer.bias), (arr(layer.init_i), arr(layer.init_h), arr(layer.init_hs))
+
+
+def quantize_net(net, qc: QuantConfig, source: dict | None = None) -> HardwareModel:
+    """PTQ of a float :class:`srcfpga.nn.SRCNet` into a :class:`HardwareModel`."""
+    cfg = net.config
+    layers = tuple(quantize_src_layer(*_layer_arrays(layer), cfg.src, qc) for layer in net.layers)
+    readout = quantize_readout(net.readout.detach().cpu().double().numpy(), qc)
+    return HardwareModel(
+        input_size=cfg.input_size, encoder=RateEncoder(cfg.rate_gain, qc.encoder_generators),
+        layers=layers, readout=readout, steps=cfg.steps, blank=cfg.blank,
+        source={"quant": asdict(qc), **(source or {})})
