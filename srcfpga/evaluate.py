@@ -42,7 +42,7 @@ def sample_seeds(seed: int, start: int, count: int) -> np.ndarray:
 
 def _batches(dataset: Dataset, batch_size: int, progress: bool, label: str):
     starts = range(0, len(dataset), batch_size)
-    return tqdm(starts, desc=label, unit="batch", disable=not progress, leave=False)
+    return tqdm(starts, desc=label, unit="batch", disable=None if progress else True, leave=False)
 
 
 def _check_inputs(dataset: Dataset, input_size: int) -> None:

@@ -1,0 +1,184 @@
+"""Command line: a thin layer over the Python API. ``srcfpga COMMAND --help`` for each command."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+from .errors import ConfigError, SrcFpgaError
+
+
+def _emit(args: argparse.Namespace, data: dict, text: str) -> None:
+    print(json.dumps(data, indent=2) if getattr(args, "json", False) else text)
+
+
+def _add_dataset_args(p: argparse.ArgumentParser, default: str | None = None) -> None:
+    from .data import DATASETS
+
+    p.add_argument("--dataset", choices=DATASETS, default=default, required=default is None)
+    p.add_argument("--data-dir", type=Path, help="directory with the IDX files (mnist, fashion-mnist)")
+    p.add_argument("--limit", type=int, help="use only the first N samples")
+
+
+def _add_quant_args(p: argparse.ArgumentParser, bits_required: bool) -> None:
+    p.add_argument("--weight-bits", type=int, required=bits_required, help="weight width, 2..8 (4..8 supported)")
+    p.add_argument("--state-frac-bits", type=int, help="LSBs per 1.0 of h is about 2^F (default 8)")
+    p.add_argument("--readout-bits", type=int, help="readout weight width (default 8)")
+    p.add_argument("--clip", choices=("mse", "max"), help="weight scale choice (default mse)")
+    p.add_argument("--encoder-generators", type=int, help="parallel encoder generators E, 2E pixels/cycle (default 32)")
+
+
+def _quant_config(args: argparse.Namespace, base: dict | None = None):
+    from .quant import QuantConfig
+
+    options = dict(base or {})
+    for name in ("weight_bits", "state_frac_bits", "readout_bits", "clip", "encoder_generators"):
+        if getattr(args, name) is not None:
+            options[name] = getattr(args, name)
+    if "weight_bits" not in options:
+        raise ConfigError("--weight-bits is required (the model carries no QAT bit width)")
+    return QuantConfig(**options)
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from .nn import import_ulg, save_model
+
+    net = import_ulg(args.directory)
+    save_model(net, args.output, meta={"imported_from": str(args.directory)})
+    _emit(args, {"output": str(args.output), "sizes": [net.config.input_size, *net.config.hidden]},
+          f"imported {args.directory} ({net.config.input_size} -> {' -> '.join(map(str, net.config.hidden))}"
+          f" -> readout {net.config.n_classes}) to {args.output}")
+    return 0
+
+
+def cmd_quantize(args: argparse.Namespace) -> int:
+    from .nn import load_model
+    from .quant import quantize_net
+
+    net, meta = load_model(args.model)
+    qc = _quant_config(args, meta.get("quant"))
+    hw = quantize_net(net, qc, source={"float_model": str(args.model)})
+    hw.save(args.output)
+    layer = hw.layers[0]
+    _emit(args, {"output": str(args.output), "content_hash": hw.content_hash, "quant": asdict(qc)},
+          f"wrote {args.output}: {qc.weight_bits}-bit weights, h/hs {layer.state_bits} bits, "
+          f"current {layer.current_bits} bits, hash {hw.content_hash[:12]}")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from .data import load_dataset
+    from .evaluate import evaluate, load_any
+
+    model = load_any(args.model)
+    dataset = load_dataset(args.dataset, "test", args.data_dir, args.limit)
+    result = evaluate(model, dataset, steps=args.steps, blank=args.blank, seed=args.seed, progress=not args.json)
+    data = {"accuracy": result.accuracy, "samples": result.samples, "steps": result.steps, "blank": result.blank,
+            "path": result.path, "mean_input_spikes_per_step": result.mean_input_spikes_per_step}
+    _emit(args, data, f"{result.path} accuracy {100 * result.accuracy:.2f} % on {result.samples} "
+                      f"{dataset.name} test samples ({result.blank} blank + {result.steps} steps)")
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from .data import load_dataset
+    from .evaluate import evaluate
+    from .nn import NetConfig, SRCNet, load_model, save_model
+    from .nn.train import TrainConfig, train
+
+    train_set = load_dataset(args.dataset, "train", args.data_dir, args.limit)
+    test_set = load_dataset(args.dataset, "test", args.data_dir)
+    if args.init:
+        net, _ = load_model(args.init)
+    else:
+        net = SRCNet(NetConfig(input_size=train_set.n_pixels, hidden=tuple(args.hidden), n_classes=train_set.n_classes,
+                               cell=args.cell, rate_gain=args.rate_gain, steps=args.steps, blank=args.blank))
+    qat_epochs = args.qat_epochs if args.qat_epochs is not None else (2 if args.weight_bits else 0)
+    cfg = TrainConfig(epochs=args.epochs, qat_epochs=qat_epochs, weight_bits=args.weight_bits,
+                      batch_size=args.batch_size, lr=args.lr, seed=args.seed)
+    result = train(net, train_set, cfg, progress=not args.json)
+    model = result.model
+    test = evaluate(model.hardware_model() if qat_epochs else model, test_set)
+    meta = result.meta() | {"dataset": args.dataset, "test_accuracy": test.accuracy, "test_path": test.path}
+    save_model(result.net, args.output, meta)
+    _emit(args, {"output": str(args.output), "test_accuracy": test.accuracy, "path": test.path,
+                 "train_seconds": result.seconds, "history": result.history},
+          f"trained in {result.seconds:.0f} s; {test.path} test accuracy {100 * test.accuracy:.2f} %; "
+          f"wrote {args.output}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import format_demo, run_demo
+
+    report = run_demo(args.out, retrain=args.retrain, progress=not args.json)
+    _emit(args, report, format_demo(report))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="srcfpga", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("demo", help="train/load a digits SRC, quantize, compare float and golden accuracy")
+    p.add_argument("--out", type=Path, default=Path("srcfpga-demo"), help="output directory (default srcfpga-demo)")
+    p.add_argument("--retrain", action="store_true", help="train anew instead of loading the shipped checkpoint")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("train", help="train a float (and optionally QAT) network")
+    _add_dataset_args(p)
+    p.add_argument("--cell", choices=("src",), default="src")
+    p.add_argument("--hidden", type=int, nargs="+", default=[128], help="layer sizes, e.g. --hidden 128 64")
+    p.add_argument("--steps", type=int, default=40)
+    p.add_argument("--blank", type=int, default=4)
+    p.add_argument("--rate-gain", type=float, default=0.25)
+    p.add_argument("--epochs", type=int, default=5)
+    p.add_argument("--weight-bits", type=int, help="fine-tune quantization-aware at this width")
+    p.add_argument("--qat-epochs", type=int, help="QAT epochs after the float ones (default 2 with --weight-bits)")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--lr", type=float, default=1e-2)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--init", type=Path, help="start from this float model")
+    p.add_argument("-o", "--output", type=Path, required=True)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("import", help="import a reference lab export (arrays.npz + config.json)")
+    p.add_argument("directory", type=Path)
+    p.add_argument("-o", "--output", type=Path, required=True)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser("quantize", help="post-training quantization of a float model to a .hw HardwareModel")
+    p.add_argument("model", type=Path)
+    _add_quant_args(p, bits_required=False)
+    p.add_argument("-o", "--output", type=Path, required=True)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_quantize)
+
+    p = sub.add_parser("eval", help="accuracy of a float .pt (torch) or a .hw (golden model)")
+    p.add_argument("model", type=Path)
+    _add_dataset_args(p)
+    p.add_argument("--steps", type=int, help="stimulus steps (default: the model's)")
+    p.add_argument("--blank", type=int, help="leading blank steps (default: the model's)")
+    p.add_argument("--seed", type=int, default=0, help="encoder seed of sample 0; sample n uses seed + n")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_eval)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except SrcFpgaError as exc:
+        print(f"srcfpga: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("srcfpga: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,117 @@
+"""Training of float and quantization-aware SRC networks (Adam, cross-entropy on the readout)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from ..data import Dataset
+from ..errors import ConfigError
+from ..quant.ptq import QuantConfig
+from .network import SRCNet
+from .qat import QATNet
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """``epochs`` float epochs, then ``qat_epochs`` quantization-aware epochs at ``weight_bits``."""
+
+    epochs: int = 5
+    qat_epochs: int = 0
+    weight_bits: int | None = None
+    batch_size: int = 64
+    lr: float = 1e-2
+    qat_lr: float = 1e-3
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.epochs < 0 or self.qat_epochs < 0 or self.epochs + self.qat_epochs < 1:
+            raise ConfigError(f"need at least one epoch (epochs={self.epochs}, qat_epochs={self.qat_epochs})")
+        if self.qat_epochs and self.weight_bits is None:
+            raise ConfigError("QAT epochs need weight bits (--weight-bits)")
+        if self.batch_size < 1 or self.lr <= 0 or self.qat_lr <= 0:
+            raise ConfigError("batch_size and learning rates must be positive")
+
+
+@dataclass
+class TrainResult:
+    model: nn.Module                  # SRCNet, or QATNet after QAT epochs
+    history: list[dict]
+    seconds: float
+
+    @property
+    def net(self) -> SRCNet:
+        return self.model.net if isinstance(self.model, QATNet) else self.model
+
+    def meta(self) -> dict:
+        meta = {"history": self.history, "train_seconds": round(self.seconds, 1)}
+        if isinstance(self.model, QATNet):
+            meta["quant"] = asdict(self.model.quant)
+        return meta
+
+
+def rate_spikes(images: np.ndarray, net_config, steps: int, blank: int, generator: torch.Generator) -> torch.Tensor:
+    """Random Bernoulli spikes with the hardware encoder's probability ``pixel * gain_q / 2^16``."""
+    from ..data.encoder import RateEncoder
+
+    gain_q = RateEncoder(net_config.rate_gain).gain_q
+    p = torch.from_numpy(images.astype(np.float32)) * (gain_q / 65536.0)
+    stim = (torch.rand((len(images), steps, images.shape[1]), generator=generator) < p[:, None, :]).float()
+    return torch.cat([torch.zeros(len(images), blank, images.shape[1]), stim], dim=1)
+
+
+def _epoch(model: nn.Module, data: Dataset, optimizer, cfg: TrainConfig, generator: torch.Generator,
+           label: str, progress: bool) -> dict:
+    model.train()
+    net_cfg = model.config
+    order = torch.randperm(len(data), generator=generator).numpy()
+    loss_fn = nn.CrossEntropyLoss()
+    total = correct = 0
+    loss_sum = 0.0
+    bar = tqdm(range(0, len(order), cfg.batch_size), desc=label, unit="batch", disable=None if progress else True,
+               leave=False)
+    for start in bar:
+        index = order[start:start + cfg.batch_size]
+        spikes = rate_spikes(data.images[index], net_cfg, net_cfg.steps, net_cfg.blank, generator)
+        labels = torch.from_numpy(data.labels[index])
+        logits = model(spikes)
+        loss = loss_fn(logits.float(), labels)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        model.clamp_parameters()
+        loss_sum += loss.item() * len(index)
+        correct += int((logits.argmax(1) == labels).sum())
+        total += len(index)
+        bar.set_postfix(loss=f"{loss_sum / total:.3f}", acc=f"{correct / total:.3f}")
+    return {"phase": label, "loss": loss_sum / total, "train_accuracy": correct / total}
+
+
+def train(net: SRCNet, data: Dataset, cfg: TrainConfig, quant: QuantConfig | None = None,
+          progress: bool = True) -> TrainResult:
+    """Train ``net`` in place on ``data``: float epochs, then QAT epochs (``quant`` or ``weight_bits``)."""
+    if data.n_pixels != net.config.input_size:
+        raise ConfigError(f"dataset has {data.n_pixels} inputs, the network expects {net.config.input_size}")
+    torch.manual_seed(cfg.seed)
+    generator = torch.Generator().manual_seed(cfg.seed)
+    started = time.perf_counter()
+    history = []
+    params = [p for p in net.parameters() if p.requires_grad]
+    optimizer = torch.optim.Adam(params, lr=cfg.lr)
+    for epoch in range(cfg.epochs):
+        history.append(_epoch(net, data, optimizer, cfg, generator, f"float {epoch + 1}/{cfg.epochs}", progress))
+    model: nn.Module = net
+    if cfg.qat_epochs:
+        quant = quant or QuantConfig(weight_bits=cfg.weight_bits)
+        model = QATNet(net, quant)
+        optimizer = torch.optim.Adam(params, lr=cfg.qat_lr)
+        for epoch in range(cfg.qat_epochs):
+            history.append(_epoch(model, data, optimizer, cfg, generator,
+                                  f"qat{quant.weight_bits} {epoch + 1}/{cfg.qat_epochs}", progress))
+    net.eval()
+    return TrainResult(model, history, time.perf_counter() - started)
