@@ -4,7 +4,7 @@ Every dataset is returned as a :class:`Dataset` with ``images`` of shape ``(n, p
 ``uint8`` (intensity 0..255) and integer ``labels``; the rate encoder turns pixels into spikes.
 
 * ``digits``: scikit-learn's 8x8 handwritten digits (1,797 images, shipped inside scikit-learn),
-  values 0..16 rescaled to 0..255; a fixed split (seed 0) of 1,437 train / 360 test images.
+  values 0..16 rescaled to 0..255; a fixed split (seed 0) of 1,438 train / 359 test images.
 * ``mnist`` and ``fashion-mnist``: 28x28 IDX files (``train-*``/``t10k-*``, raw or gzip) in a
   directory given by the caller.
 """

@@ -107,6 +107,8 @@ class RateEncoder:
             raise ConfigError("pixels must be a (batch, n_pixels) uint8 array")
         thresholds = pixels.astype(np.uint32) * np.uint32(self.gain_q)
         states = self.initial_states(seeds)
+        if len(states) != len(pixels):
+            raise ConfigError(f"encoder seeds: {len(states)} given for {len(pixels)} samples (one per sample)")
         silent = np.zeros(pixels.shape, bool)
         for _ in range(blank):
             yield silent

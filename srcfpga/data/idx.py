@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import math
 import struct
 from pathlib import Path
 
@@ -30,7 +31,7 @@ def read_idx(path: str | Path) -> np.ndarray:
         raise DatasetError(f"{path}: truncated IDX header")
     dims = struct.unpack(f">{ndim}I", data[4:header])
     dtype = np.dtype(_IDX_DTYPES[data[2]])
-    expected = int(np.prod(dims)) * dtype.itemsize
+    expected = math.prod(dims) * dtype.itemsize  # exact: np.prod wraps around on huge dims
     if len(data) - header != expected:
         raise DatasetError(f"{path}: IDX payload is {len(data) - header} bytes, header promises {expected}")
     return np.frombuffer(data, dtype=dtype, offset=header).reshape(dims)
