@@ -1,0 +1,254 @@
+"""Build and run cocotb testbenches with ``cocotb_tools.runner``, reusing builds through a content-hash cache.
+
+* :func:`build` copies the Verilog text into ``<cache>/<simulator>-<key>/`` where ``key`` hashes the
+  Verilog text, the top module, the simulator and its version, cocotb's version and the build
+  options (waves, extra arguments). A finished build leaves a ``build.json`` marker; later calls
+  with the same key (in this or another process) reuse it. A per-key lock file (``fcntl.flock``)
+  serialises concurrent builders of the same key.
+* :func:`run` runs a cocotb test module against a build. Parameters go in as one JSON file and the
+  testbench writes its results as one JSON file (paths passed through ``extra_env``, read with
+  :func:`load_params` / written with :func:`save_results` inside the testbench). Simulator output
+  goes to ``sim.log`` in the run directory, never to our stdout.
+
+The cache directory is ``$SRCFPGA_CACHE/sim`` when ``SRCFPGA_CACHE`` is set, else
+``~/.cache/srcfpga/sim``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+import xml.etree.ElementTree as ElementTree
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+from ..errors import SrcFpgaError
+from .simulators import Simulator, find_simulator
+
+CACHE_FORMAT = 1
+PARAMS_ENV = "SRCFPGA_SIM_PARAMS"
+RESULTS_ENV = "SRCFPGA_SIM_RESULTS"
+TIMESCALE = ("1ns", "1ps")
+VERILATOR_ARGS = ("-Wno-fatal", "-Wno-lint", "-Wno-style")
+
+
+class SimulationError(SrcFpgaError):
+    """The simulator failed to build or run, or the testbench reported a failure."""
+
+
+def cache_root() -> Path:
+    """``$SRCFPGA_CACHE/sim`` or ``~/.cache/srcfpga/sim``."""
+    base = os.environ.get("SRCFPGA_CACHE")
+    return (Path(base).expanduser() if base else Path.home() / ".cache" / "srcfpga") / "sim"
+
+
+@dataclass(frozen=True)
+class SimBuild:
+    """A compiled simulation of ``toplevel`` in ``build_dir``."""
+
+    simulator: Simulator
+    toplevel: str
+    build_dir: Path
+    key: str
+    waves: bool
+    cached: bool            # True when an earlier build was reused
+    seconds: float          # build time of this call (about 0 when cached)
+
+    @property
+    def source(self) -> Path:
+        return self.build_dir / f"{self.toplevel}.v"
+
+
+@dataclass
+class SimRun:
+    """The outcome of :func:`run`: the testbench's results and where its files are."""
+
+    results: dict[str, Any]
+    run_dir: Path
+    log: Path
+    waves: Path | None
+    seconds: float
+    tests: int = 0
+    failures: list[str] = field(default_factory=list)
+
+
+def build_key(verilog: str, toplevel: str, simulator: Simulator, waves: bool, build_args: Sequence[str]) -> str:
+    import cocotb
+
+    h = hashlib.sha256()
+    for part in (f"format={CACHE_FORMAT}", f"cocotb={cocotb.__version__}", f"sim={simulator.name}",
+                 f"version={simulator.version}", f"top={toplevel}", f"waves={bool(waves)}",
+                 "args=" + "\x1f".join(build_args), verilog):
+        h.update(part.encode())
+        h.update(b"\x00")
+    return h.hexdigest()[:24]
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _runner(simulator: Simulator):
+    from cocotb_tools.runner import get_runner
+
+    simulator.activate()
+    return get_runner(simulator.name)
+
+
+@contextlib.contextmanager
+def _outside_pytest() -> Iterator[None]:
+    """cocotb's runner changes behaviour under pytest (sys.exit on failures); we check results ourselves."""
+    saved = os.environ.pop("PYTEST_CURRENT_TEST", None)
+    try:
+        yield
+    finally:
+        if saved is not None:
+            os.environ["PYTEST_CURRENT_TEST"] = saved
+
+
+def _log_tail(path: Path, lines: int = 12) -> str:
+    try:
+        text = path.read_text(errors="replace").strip().splitlines()
+    except OSError:
+        return ""
+    return "\n".join(text[-lines:])
+
+
+def build(verilog: str | Path, toplevel: str, simulator: str | Simulator = "verilator", waves: bool = False,
+          build_args: Sequence[str] = (), cache_dir: str | Path | None = None) -> SimBuild:
+    """Compile ``verilog`` (Verilog text, or a path to a ``.v`` file) for cocotb, reusing a cached build.
+
+    ``waves``: Verilator builds with ``--trace --trace-fst``, Icarus with its FST dumper module.
+    """
+    if isinstance(verilog, Path) or (isinstance(verilog, str) and "\n" not in verilog and verilog.endswith(".v")):
+        verilog = Path(verilog).read_text()
+    sim = simulator if isinstance(simulator, Simulator) else find_simulator(simulator)
+    sim.activate()
+    args = list(build_args)
+    if sim.name == "verilator":
+        args = list(VERILATOR_ARGS) + (["--trace-fst"] if waves else []) + args
+    key = build_key(verilog, toplevel, sim, waves, args)
+    root = Path(cache_dir) if cache_dir is not None else cache_root()
+    build_dir = root / f"{sim.name}-{key}"
+    marker = build_dir / "build.json"
+    start = time.perf_counter()
+    with _locked(root / f"{sim.name}-{key}.lock"):
+        if marker.is_file():
+            return SimBuild(sim, toplevel, build_dir, key, waves, True, time.perf_counter() - start)
+        if build_dir.exists():
+            shutil.rmtree(build_dir)
+        build_dir.mkdir(parents=True)
+        source = build_dir / f"{toplevel}.v"
+        source.write_text(verilog)
+        log = build_dir / "build.log"
+        runner = _runner(sim)
+        try:
+            with _outside_pytest():
+                runner.build(sources=[source], hdl_toplevel=toplevel, build_dir=build_dir, build_args=args,
+                             waves=waves, timescale=TIMESCALE, log_file=log, always=True)
+        except (RuntimeError, SystemExit, OSError) as exc:
+            raise SimulationError(f"{sim.name} build of {toplevel} failed ({exc}); log {log}:\n"
+                                  f"{_log_tail(log)}") from None
+        seconds = time.perf_counter() - start
+        marker.write_text(json.dumps({"toplevel": toplevel, "simulator": sim.name, "version": sim.version,
+                                      "waves": waves, "build_args": args, "seconds": seconds}))
+    return SimBuild(sim, toplevel, build_dir, key, waves, False, seconds)
+
+
+def _failures(results_xml: Path) -> tuple[int, list[str]]:
+    if not results_xml.is_file():
+        return 0, ["simulation terminated abnormally (no results file)"]
+    tests, failures = 0, []
+    for case in ElementTree.parse(results_xml).getroot().iter("testcase"):
+        tests += 1
+        for bad in list(case.findall("failure")) + list(case.findall("error")):
+            failures.append(f"{case.get('name')}: {bad.get('message') or bad.text or 'failed'}".strip())
+    return tests, failures
+
+
+def run(sim_build: SimBuild, test_module: str, params: dict[str, Any] | None = None,
+        run_dir: str | Path | None = None, testcase: str | None = None, seed: int = 0,
+        waves: bool | None = None, check: bool = True) -> SimRun:
+    """Run cocotb ``test_module`` (an importable module name) against ``sim_build``.
+
+    ``params`` is written to ``params.json`` in ``run_dir`` (a fresh temporary directory when None,
+    removed afterwards unless waves are kept or the run fails). ``waves`` defaults to the build's
+    setting; the waveform is ``run_dir/waves.fst``. With ``check`` a failing cocotb test raises
+    :class:`SimulationError` naming the failure and the log.
+    """
+    waves = sim_build.waves if waves is None else waves
+    if waves and not sim_build.waves:
+        raise SimulationError("waves requested from a build made without waves (build(..., waves=True))")
+    own_dir = run_dir is None
+    run_dir = Path(tempfile.mkdtemp(prefix="srcfpga-sim-")) if own_dir else Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    params_path, results_path = run_dir / "params.json", run_dir / "results.json"
+    results_xml, log = run_dir / "results.xml", run_dir / "sim.log"
+    params_path.write_text(json.dumps(params or {}))
+    results_path.unlink(missing_ok=True)
+    waves_path = run_dir / "waves.fst" if waves else None
+    if waves_path is not None:
+        waves_path.unlink(missing_ok=True)
+    sim = sim_build.simulator
+    runner = _runner(sim)
+    test_args, plusargs = [], []
+    if waves_path is not None:
+        if sim.name == "verilator":
+            test_args = ["--trace-file", str(waves_path)]
+        else:
+            plusargs = [f"+dumpfile_path={waves_path}"]
+    extra_env = {PARAMS_ENV: str(params_path), RESULTS_ENV: str(results_path),
+                 "COCOTB_LOG_LEVEL": os.environ.get("COCOTB_LOG_LEVEL", "INFO")}
+    start = time.perf_counter()
+    error = None
+    try:
+        with _outside_pytest():
+            runner.test(test_module=test_module, hdl_toplevel=sim_build.toplevel, hdl_toplevel_lang="verilog", build_dir=sim_build.build_dir,
+                        test_dir=run_dir, results_xml=str(results_xml), extra_env=extra_env, waves=waves,
+                        testcase=testcase, seed=seed, test_args=test_args, plusargs=plusargs, log_file=log,
+                        timescale=TIMESCALE)
+    except (SystemExit, RuntimeError, OSError) as exc:
+        error = f"{sim.name} run failed ({exc})"
+    seconds = time.perf_counter() - start
+    tests, failures = _failures(results_xml)
+    if error:
+        failures.insert(0, error)
+    results = json.loads(results_path.read_text()) if results_path.is_file() else {}
+    out = SimRun(results, run_dir, log, waves_path if waves_path and waves_path.exists() else None, seconds,
+                 tests, failures)
+    if failures and check:
+        raise SimulationError(f"cocotb {test_module} failed: {failures[0]} (log {log}):\n{_log_tail(log)}")
+    if own_dir and not failures and out.waves is None:
+        shutil.rmtree(run_dir, ignore_errors=True)
+    return out
+
+
+# ---- helpers used inside testbenches (run by the simulator's embedded Python) --------------------------
+
+def load_params() -> dict[str, Any]:
+    """The ``params`` dict passed to :func:`run` (inside a cocotb test)."""
+    path = os.environ.get(PARAMS_ENV)
+    return json.loads(Path(path).read_text()) if path else {}
+
+
+def save_results(results: dict[str, Any]) -> None:
+    """Hand ``results`` back to :func:`run` (inside a cocotb test); later calls replace earlier ones."""
+    path = os.environ.get(RESULTS_ENV)
+    if path:
+        tmp = Path(path).with_suffix(".tmp")
+        tmp.write_text(json.dumps(results))
+        os.replace(tmp, path)

