@@ -24,6 +24,7 @@ SCHEMA_VERSION = 1
 FILE_FORMAT = "srcfpga-hardware-model"
 MIN_WEIGHT_BITS, MAX_WEIGHT_BITS = 2, 8
 FLOAT32_EXACT = 1 << 24  # integer sums below this are exact in float32 BLAS
+INT32_MIN, INT32_MAX = -(1 << 31), (1 << 31) - 1
 
 
 def signed_bits(lo: int, hi: int) -> int:
@@ -39,8 +40,14 @@ def _int_array(name: str, value: Any, shape: tuple[int, ...]) -> np.ndarray:
     if array.shape != shape:
         raise ConfigError(f"{name} has shape {array.shape}, expected {shape}")
     if array.size and not np.issubdtype(array.dtype, np.integer):
-        if not np.all(np.equal(np.mod(array, 1), 0)):
+        try:
+            integral = bool(np.all(np.equal(np.mod(array, 1), 0)))
+        except TypeError:
+            integral = False
+        if not integral:
             raise ConfigError(f"{name} must hold integers")
+    if array.size and not (INT32_MIN <= int(array.min()) and int(array.max()) <= INT32_MAX):
+        raise ConfigError(f"{name} has values outside the 32-bit signed range")  # astype would wrap them
     array = array.astype(np.int32)
     array.setflags(write=False)
     return array
@@ -56,6 +63,10 @@ def check_weight_bits(bits: int) -> int:
         raise ConfigError(f"weight bits must be an integer in {MIN_WEIGHT_BITS}..{MAX_WEIGHT_BITS} "
                           f"(4..8 is the supported product range), got {bits!r}")
     return int(bits)
+
+
+_INT_FIELDS = ("weight_shift", "current_bits", "decay_num", "decay_shift", "gate_shift", "gate_hyp_num",
+               "gate_dep_num", "rho", "one", "half", "r", "rs")
 
 
 @dataclass(frozen=True)
@@ -95,6 +106,11 @@ class SRCLayerQ:
 
     def __post_init__(self) -> None:
         check_weight_bits(self.weight_bits)
+        for name in _INT_FIELDS:
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+                raise ConfigError(f"layer constant {name} must be an integer, got {value!r}")
+            object.__setattr__(self, name, int(value))
         weights = np.asarray(self.weights)
         if weights.ndim != 2 or 0 in weights.shape:
             raise ConfigError(f"layer weights must be a non-empty 2-D array, got shape {weights.shape}")
@@ -123,6 +139,10 @@ class SRCLayerQ:
         _check_range("init_hs", self.init_hs, -self.one, self.one)
         if self.weights.shape[1] * wmax << self.weight_shift >= 1 << 30:
             raise ConfigError("layer too large: the synaptic sum would not fit 30 bits")
+        bias_max = int(np.abs(self.bias.astype(np.int64)).max())
+        if self.rho + (abs(self.r) + abs(self.rs)) * self.one + bias_max >= 1 << 30:
+            raise ConfigError("the h pre-activation x + r*h + rs*hs + bias would not fit 30 bits "
+                              f"(rho={self.rho}, r={self.r}, rs={self.rs}, one={self.one}, max |bias|={bias_max})")
 
     @property
     def n_in(self) -> int:
