@@ -102,5 +102,6 @@ def run_golden(model: HardwareModel, pixels: np.ndarray | None = None, spikes: n
     """Simulate one batch from pixels (with per-sample encoder ``seeds``) or from spike frames."""
     steps = model.steps if steps is None else steps
     blank = model.blank if blank is None else blank
+    frames = input_frames(model, pixels, spikes, steps, blank, seeds)
     batch = len(pixels) if pixels is not None else len(spikes)
-    return simulate(model, input_frames(model, pixels, spikes, steps, blank, seeds), batch, trace)
+    return simulate(model, frames, batch, trace)

@@ -1,0 +1,114 @@
+"""The integer SRC update (the executable specification) against a scalar re-implementation.
+
+The reference below is written from the equations in ``srcfpga.golden.src_cell.src_update``'s
+docstring with Python integers (unbounded, so any int32 overflow in the golden model shows up as a
+mismatch) and floor division for ``>>``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from srcfpga.golden import NumpyOps, src_update, synaptic_sum
+from srcfpga.quant import SRCLayerQ, signed_bits
+
+
+def reference_step(c: SRCLayerQ, n: int, i: int, h: int, hs: int, syn: int) -> tuple[int, int, int]:
+    """One step of neuron ``n``: ``(i, h, hs)`` from the previous state and the synaptic sum."""
+    def clamp(v, lo, hi):
+        return min(max(v, lo), hi)
+
+    i_lo, i_hi = -2 ** (c.current_bits - 1), 2 ** (c.current_bits - 1) - 1
+    i = clamp(i - (c.decay_num * i) // 2 ** c.decay_shift + syn * 2 ** c.weight_shift, i_lo, i_hi)
+    x = clamp(i, -c.rho, c.rho)
+    h_next = clamp(x + c.r * h + c.rs * hs + int(c.bias[n]), -c.one, c.one)
+    g = c.gate_dep_num if h >= c.half else c.gate_hyp_num
+    hs_next = hs + (g * (h - hs)) // 2 ** c.gate_shift
+    return i, h_next, hs_next
+
+
+@st.composite
+def layers(draw) -> SRCLayerQ:
+    """Any valid layer with weights of 4..8 bits (constants drawn well beyond the PTQ defaults)."""
+    bits = draw(st.integers(4, 8))
+    wmax = 2 ** (bits - 1) - 1
+    n_in, n_out = draw(st.integers(1, 6)), draw(st.integers(1, 4))
+    one = draw(st.integers(2, 1 << 14))
+    half = draw(st.integers(1, one - 1))
+    rho = draw(st.integers(1, 6 * one))
+    decay_shift = draw(st.integers(1, 12))
+    current_bits = draw(st.integers(signed_bits(-rho, rho), min(24, 30 - decay_shift)))
+    gate_shift = draw(st.integers(1, 12))
+    ints = lambda lo, hi, n: np.array(draw(st.lists(st.integers(lo, hi), min_size=n, max_size=n)))  # noqa: E731
+    i_lo, i_hi = -2 ** (current_bits - 1), 2 ** (current_bits - 1) - 1
+    return SRCLayerQ(
+        weights=ints(-wmax, wmax, n_in * n_out).reshape(n_out, n_in), bias=ints(-8 * one, 2 * one, n_out),
+        init_i=ints(i_lo, i_hi, n_out), init_h=ints(-one, one, n_out), init_hs=ints(-one, one, n_out),
+        weight_bits=bits, weight_shift=draw(st.integers(0, 10)), unit=1.0 / one, current_bits=current_bits,
+        decay_num=draw(st.integers(0, 2 ** decay_shift)), decay_shift=decay_shift, gate_shift=gate_shift,
+        gate_hyp_num=draw(st.integers(0, 2 ** gate_shift)), gate_dep_num=draw(st.integers(0, 2 ** gate_shift)),
+        rho=rho, one=one, half=half, r=draw(st.integers(-4, 4)), rs=draw(st.integers(-12, 4)))
+
+
+@settings(max_examples=150, deadline=None)
+@given(layers(), st.data())
+def test_one_step_matches_reference(layer, data):
+    batch = data.draw(st.integers(1, 3))
+    i_lo, i_hi = layer.current_range
+    smax = layer.n_in * (2 ** (layer.weight_bits - 1) - 1)
+    shape = (batch, layer.n_out)
+
+    def draw(lo, hi):
+        values = data.draw(st.lists(st.integers(lo, hi), min_size=batch * layer.n_out, max_size=batch * layer.n_out))
+        return np.array(values, np.int32).reshape(shape)
+
+    i, h, hs = draw(i_lo, i_hi), draw(-layer.one, layer.one), draw(-layer.one, layer.one)
+    syn = draw(-smax, smax)
+    new = src_update(NumpyOps(), layer, i, h, hs, syn)
+    for b in range(batch):
+        for n in range(layer.n_out):
+            expected = reference_step(layer, n, int(i[b, n]), int(h[b, n]), int(hs[b, n]), int(syn[b, n]))
+            assert tuple(int(v[b, n]) for v in new) == expected, (b, n)
+
+
+@settings(max_examples=60, deadline=None)
+@given(layers(), st.integers(1, 12), st.floats(0.0, 1.0), st.integers(0, 2 ** 32 - 1))
+def test_trajectory_matches_reference(layer, steps, density, seed):
+    """Many steps from the layer's initial state, driven by random input spikes through the weights."""
+    rng = np.random.default_rng(seed)
+    spikes = rng.random((steps, 1, layer.n_in)) < density
+    ops = NumpyOps()
+    i, h, hs = (v[None, :].copy() for v in (layer.init_i, layer.init_h, layer.init_hs))
+    ref = [(int(a), int(b), int(c)) for a, b, c in zip(layer.init_i, layer.init_h, layer.init_hs)]
+    for t in range(steps):
+        syn = synaptic_sum(layer, spikes[t])
+        i, h, hs = src_update(ops, layer, i, h, hs, syn)
+        for n in range(layer.n_out):
+            s = sum(int(layer.weights[n, k]) for k in range(layer.n_in) if spikes[t, 0, k])
+            assert int(syn[0, n]) == s
+            ref[n] = reference_step(layer, n, *ref[n], s)
+            assert (int(i[0, n]), int(h[0, n]), int(hs[0, n])) == ref[n], (t, n)
+            # the states stay in their documented ranges
+            assert -layer.one <= ref[n][1] <= layer.one and -layer.one <= ref[n][2] <= layer.one
+
+
+def test_floor_shift_rounds_towards_minus_infinity():
+    ops = NumpyOps()
+    values = np.array([-7, -1, 0, 1, 7], np.int32)
+    np.testing.assert_array_equal(ops.floor_shift(values, 2), [-2, -1, 0, 0, 1])
+
+
+def test_synaptic_sum_int64_path():
+    """Rows beyond float32's exact range take the integer path, still exact."""
+    n_in = (1 << 24) // 127 + 2
+    weights = np.full((2, n_in), 127)
+    weights[1] = -127
+    layer = SRCLayerQ(weights=weights, bias=[-600, -600], init_i=[0, 0], init_h=[0, 0], init_hs=[0, 0],
+                      weight_bits=8, weight_shift=0, unit=1 / 256, current_bits=12, decay_num=3, decay_shift=5,
+                      gate_shift=5, gate_hyp_num=3, gate_dep_num=32, rho=768, one=256, half=128, r=2, rs=-7)
+    assert not layer.float32_exact
+    spikes = np.ones((1, n_in), bool)
+    spikes[0, 0] = False
+    np.testing.assert_array_equal(synaptic_sum(layer, spikes), [[127 * (n_in - 1), -127 * (n_in - 1)]])
