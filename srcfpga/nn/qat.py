@@ -3,7 +3,7 @@
 Every forward derives the integer parameters with the very functions of :mod:`srcfpga.quant.ptq`
 (the exported HardwareModel is exactly what this forward computed with) and runs
 :func:`srcfpga.golden.src_update` on float64 tensors holding integers (exact below 2^53).
-Gradients pass straight through the rounding of weights and the floor shifts, through the clamps
+Gradients pass straight through the rounding of weights and biases and the floor shifts, through the clamps
 as for hardtanh, and through the spike threshold with a triangular surrogate; h and hs are detached
 in time as in the float cell.
 """
@@ -76,9 +76,9 @@ class QATTrace:
 class _TorchLayerConstants:
     """The constants of an :class:`SRCLayerQ`, with the per-neuron bias as a float64 tensor."""
 
-    def __init__(self, layer: SRCLayerQ):
+    def __init__(self, layer: SRCLayerQ, bias: torch.Tensor):
         self._layer = layer
-        self.bias = as_tensor(layer.bias)
+        self.bias = bias
 
     def __getattr__(self, name):
         return getattr(self._layer, name)
@@ -116,7 +116,8 @@ class QATNet(nn.Module):
         hw = self.hardware_model()
         ops = TorchOps()
         batch, steps, _ = spikes.shape
-        consts = [_TorchLayerConstants(q) for q in hw.layers]
+        consts = [_TorchLayerConstants(q, _ste_weights(layer.bias, q.bias, q.unit))  # bias trains like weights
+                  for layer, q in zip(self.net.layers, hw.layers)]
         weights = [_ste_weights(layer.weight, q.weights, q.unit * (1 << q.weight_shift))
                    for layer, q in zip(self.net.layers, hw.layers)]
         readout = _ste_weights(self.net.readout, hw.readout.weights, hw.readout.scale)
