@@ -60,10 +60,21 @@ def _build(config: dict, arrays: dict) -> SRCNet:
     if len(set(alphas)) != 1:
         raise ConfigError(f"one integrator time constant expected, got alphas={alphas}")
     weights = [arrays[f"l{k}_forward_weights"] for k in range(n_layers)]
+    for k, w in enumerate(weights):
+        if w.ndim != 2 or 0 in w.shape:
+            raise ConfigError(f"l{k}_forward_weights must be a non-empty 2-D array, got shape {w.shape}")
+        if k and w.shape[1] != weights[k - 1].shape[0]:
+            raise ConfigError(f"l{k}_forward_weights {w.shape} does not follow layer {k - 1} "
+                              f"({weights[k - 1].shape[0]} neurons)")
     readout = arrays["readout"]
-    if readout.shape[1] != weights[-1].shape[0]:
+    if readout.ndim != 2 or readout.shape[1] != weights[-1].shape[0]:
         raise ConfigError(f"readout {readout.shape} does not match the last layer ({weights[-1].shape[0]} neurons)")
     biases = [arrays[f"l{k}_bias"] for k in range(n_layers)]
+    for k, w in enumerate(weights):
+        for key in ("bias", "initial_i", "initial_h", "initial_hs"):
+            if arrays[f"l{k}_{key}"].size != w.shape[0]:
+                raise ConfigError(f"l{k}_{key} has shape {arrays[f'l{k}_{key}'].shape}, "
+                                  f"expected one value per neuron ({w.shape[0]})")
     cells = []
     for k in range(n_layers):
         params = {name: _uniform(f"l{k}_{key}", arrays[f"l{k}_{key}"])

@@ -93,7 +93,9 @@ def _integer(name: str, value: float) -> int:
 
 def _uniform(name: str, values: np.ndarray) -> float:
     values = np.asarray(values, np.float64).ravel()
-    if values.size and np.ptp(values) > 1e-6:
+    if values.size == 0:
+        raise ConfigError(f"{name} is empty")
+    if np.ptp(values) > 1e-6:
         raise ConfigError(f"{name} differs between neurons; the hardware needs one value per layer")
     return float(values[0])
 
