@@ -11,6 +11,15 @@ from pathlib import Path
 from .errors import ConfigError, SrcFpgaError
 
 
+class _UsageError(Exception):
+    """A command line that argparse rejects (reported like every other error: one line, exit code 2)."""
+
+
+class _ArgumentParser(argparse.ArgumentParser):
+    def error(self, message: str):
+        raise _UsageError(f"{message} (see '{self.prog} --help')")
+
+
 def _emit(args: argparse.Namespace, data: dict, text: str) -> None:
     print(json.dumps(data, indent=2) if getattr(args, "json", False) else text)
 
@@ -120,7 +129,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="srcfpga", description=__doc__.splitlines()[0])
+    parser = _ArgumentParser(prog="srcfpga", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("demo", help="train/load a digits SRC, quantize, compare float and golden accuracy")
@@ -173,12 +182,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
     try:
+        args = parser.parse_args(argv)
         return args.func(args)
-    except SrcFpgaError as exc:
+    except (_UsageError, SrcFpgaError) as exc:
         print(f"srcfpga: error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # e.g. an output path that cannot be written
+        print(f"srcfpga: error: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("srcfpga: interrupted", file=sys.stderr)
         return 130

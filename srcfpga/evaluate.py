@@ -17,7 +17,7 @@ from tqdm import tqdm
 
 from .data import Dataset, RateEncoder
 from .data.encoder import SEED_BITS
-from .errors import DatasetError, ModelFileError
+from .errors import ConfigError, DatasetError, ModelFileError
 from .golden import run_golden
 from .nn import SRCNet, load_model
 from .quant import HardwareModel
@@ -45,6 +45,11 @@ def _batches(dataset: Dataset, batch_size: int, progress: bool, label: str):
     return tqdm(starts, desc=label, unit="batch", disable=None if progress else True, leave=False)
 
 
+def _check_steps(steps: int, blank: int) -> None:
+    if steps < 1 or blank < 0:
+        raise ConfigError(f"need steps >= 1 and blank >= 0, got steps={steps}, blank={blank}")
+
+
 def _check_inputs(dataset: Dataset, input_size: int) -> None:
     if dataset.n_pixels != input_size:
         raise DatasetError(f"dataset {dataset.name!r} has {dataset.n_pixels} pixels per image, "
@@ -57,6 +62,7 @@ def evaluate_hardware(model: HardwareModel, dataset: Dataset, steps: int | None 
     _check_inputs(dataset, model.input_size)
     steps = model.steps if steps is None else steps
     blank = model.blank if blank is None else blank
+    _check_steps(steps, blank)
     correct = spikes = 0
     for start in _batches(dataset, batch_size, progress, "golden"):
         images = dataset.images[start:start + batch_size]
@@ -77,6 +83,7 @@ def evaluate_float(net: SRCNet, dataset: Dataset, steps: int | None = None, blan
     _check_inputs(dataset, cfg.input_size)
     steps = cfg.steps if steps is None else steps
     blank = cfg.blank if blank is None else blank
+    _check_steps(steps, blank)
     encoder = RateEncoder(cfg.rate_gain, generators)
     net.eval()
     correct = spikes = 0

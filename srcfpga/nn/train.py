@@ -12,6 +12,7 @@ from tqdm import tqdm
 
 from ..data import Dataset
 from ..errors import ConfigError
+from ..quant.hwmodel import check_weight_bits
 from ..quant.ptq import QuantConfig
 from .network import SRCNet
 from .qat import QATNet
@@ -34,6 +35,8 @@ class TrainConfig:
             raise ConfigError(f"need at least one epoch (epochs={self.epochs}, qat_epochs={self.qat_epochs})")
         if self.qat_epochs and self.weight_bits is None:
             raise ConfigError("QAT epochs need weight bits (--weight-bits)")
+        if self.weight_bits is not None:
+            check_weight_bits(self.weight_bits)  # before the float epochs, not after them
         if self.batch_size < 1 or self.lr <= 0 or self.qat_lr <= 0:
             raise ConfigError("batch_size and learning rates must be positive")
 

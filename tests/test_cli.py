@@ -1,0 +1,280 @@
+"""The command line, in-process through ``srcfpga.cli.main`` (plus one real subprocess)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from srcfpga.cli import main
+from srcfpga.nn import load_model
+from srcfpga.quant import HardwareModel
+
+EVAL_KEYS = {"accuracy", "samples", "steps", "blank"}
+
+
+def run(capsys, *argv) -> tuple[int, str, str]:
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def assert_one_error_line(code: int, err: str, *fragments: str) -> str:
+    """Exit code != 0 and exactly one line on stderr: ``srcfpga: error: ...``."""
+    assert code != 0
+    lines = err.splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("srcfpga: error: "), err
+    for fragment in fragments:
+        assert fragment in lines[0], err
+    return lines[0]
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("cli")
+
+
+@pytest.fixture(scope="module")
+def float_model(workdir) -> Path:
+    """A tiny digits SRC trained for one epoch on 40 images (stdout/stderr kept out of the test log)."""
+    import contextlib
+    import io
+
+    path = workdir / "tiny.pt"
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(["train", "--dataset", "digits", "--limit", "40", "--epochs", "1", "--hidden", "12",
+                     "--steps", "6", "--blank", "1", "--batch-size", "20", "-o", str(path), "--json"])
+    assert code == 0, err.getvalue()
+    report = json.loads(out.getvalue())
+    assert report["output"] == str(path) and 0.0 <= report["test_accuracy"] <= 1.0
+    assert report["path"] == "float" and len(report["history"]) == 1
+    return path
+
+
+@pytest.fixture(scope="module")
+def hw_model(workdir, float_model) -> Path:
+    path = workdir / "tiny.hw"
+    assert main(["quantize", str(float_model), "--weight-bits", "6", "-o", str(path)]) == 0
+    return path
+
+
+def test_train_writes_a_float_model(float_model):
+    net, meta = load_model(float_model)
+    assert (net.config.input_size, net.config.hidden, net.config.steps, net.config.blank) == (64, (12,), 6, 1)
+    assert meta["dataset"] == "digits" and "test_accuracy" in meta and len(meta["history"]) == 1
+
+
+def test_quantize_json(capsys, workdir, float_model):
+    out_path = workdir / "q5.hw"
+    code, out, err = run(capsys, "quantize", float_model, "--weight-bits", 5, "--clip", "max",
+                         "--encoder-generators", 4, "-o", out_path, "--json")
+    assert code == 0 and err == ""
+    report = json.loads(out)
+    hw = HardwareModel.load(out_path)
+    assert report["content_hash"] == hw.content_hash and report["output"] == str(out_path)
+    assert report["quant"]["weight_bits"] == 5 and report["quant"]["clip"] == "max"
+    assert hw.layers[0].weight_bits == 5 and hw.encoder.generators == 4
+    assert hw.source["float_model"] == str(float_model)
+
+
+def test_quantize_text(capsys, hw_model):
+    capsys.readouterr()
+    code, out, _ = run(capsys, "quantize", hw_model.with_suffix(".pt"), "--weight-bits", 8, "-o",
+                       hw_model.with_name("w8.hw"))
+    assert code == 0 and out.startswith("wrote ") and "8-bit weights" in out
+
+
+@pytest.mark.parametrize("which", ["hw", "pt"])
+def test_eval_json(capsys, float_model, hw_model, which):
+    model = hw_model if which == "hw" else float_model
+    code, out, err = run(capsys, "eval", model, "--dataset", "digits", "--limit", 25, "--json")
+    assert code == 0, err
+    report = json.loads(out)
+    assert EVAL_KEYS <= set(report)
+    assert report["samples"] == 25 and (report["steps"], report["blank"]) == (6, 1)
+    assert 0.0 <= report["accuracy"] <= 1.0
+    assert report["path"] == ("golden" if which == "hw" else "float")
+
+
+def test_eval_options_and_determinism(capsys, hw_model):
+    args = ("eval", hw_model, "--dataset", "digits", "--limit", 30, "--steps", 3, "--blank", 0, "--seed", 9,
+            "--json")
+    first = json.loads(run(capsys, *args)[1])
+    second = json.loads(run(capsys, *args)[1])
+    assert first == second and (first["steps"], first["blank"]) == (3, 0)
+
+
+def test_eval_text(capsys, hw_model):
+    code, out, _ = run(capsys, "eval", hw_model, "--dataset", "digits", "--limit", 10)
+    assert code == 0 and out.startswith("golden accuracy ") and "on 10 digits test samples" in out
+
+
+def test_import_and_quantize_reference(capsys, workdir, reference_dir):
+    pt = workdir / "ref.pt"
+    code, out, _ = run(capsys, "import", reference_dir, "-o", pt, "--json")
+    assert code == 0 and json.loads(out)["sizes"] == [784, 100]
+    hw = workdir / "ref4.hw"
+    assert run(capsys, "quantize", pt, "--weight-bits", 4, "-o", hw)[0] == 0
+    assert HardwareModel.load(hw).sizes == (784, 100)
+
+
+def test_help_subprocess():
+    result = subprocess.run([sys.executable, "-m", "srcfpga", "--help"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0
+    assert result.stdout.startswith("usage: srcfpga")
+    for command in ("train", "import", "quantize", "eval", "demo"):
+        assert command in result.stdout
+
+
+def test_usage_error_subprocess(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "srcfpga", "eval", str(tmp_path / "m.hw"), "--dataset", "cifar"],
+                            capture_output=True, text=True, timeout=120)
+    assert_one_error_line(result.returncode, result.stderr, "invalid choice: 'cifar'")
+    assert result.stdout == ""
+
+
+# ---- errors: one line on stderr, non-zero exit, no output file ------------------------------------
+
+@pytest.fixture
+def outdir(tmp_path) -> Path:
+    path = tmp_path / "out"
+    path.mkdir()
+    return path
+
+
+def assert_no_output(outdir: Path) -> None:
+    assert list(outdir.iterdir()) == [], "a failed command left a file behind"
+
+
+@pytest.mark.parametrize("bits", [1, 9])
+def test_quantize_weight_bits_out_of_range(capsys, float_model, outdir, bits):
+    code, out, err = run(capsys, "quantize", float_model, "--weight-bits", bits, "-o", outdir / "m.hw")
+    assert_one_error_line(code, err, "weight bits must be an integer in 2..8", f"got {bits}")
+    assert out == ""
+    assert_no_output(outdir)
+
+
+@pytest.mark.parametrize("bits", [1, 9])
+def test_train_weight_bits_out_of_range(capsys, outdir, bits):
+    code, _, err = run(capsys, "train", "--dataset", "digits", "--limit", 10, "--epochs", 1, "--hidden", 4,
+                       "--steps", 2, "--weight-bits", bits, "-o", outdir / "m.pt")
+    assert_one_error_line(code, err, "weight bits")
+    assert_no_output(outdir)
+
+
+def test_quantize_without_bits(capsys, float_model, outdir):
+    code, _, err = run(capsys, "quantize", float_model, "-o", outdir / "m.hw")
+    assert_one_error_line(code, err, "--weight-bits is required")
+    assert_no_output(outdir)
+
+
+@pytest.mark.parametrize("content", [b"\x00\x01garbage\xff\xfe" * 20, b'{"format": "srcfpga-hardware-model", "sch'])
+@pytest.mark.parametrize("suffix", [".hw", ".pt"])
+def test_malformed_model_file(capsys, tmp_path, outdir, content, suffix):
+    bad = tmp_path / f"bad{suffix}"
+    bad.write_bytes(content)
+    code, _, err = run(capsys, "eval", bad, "--dataset", "digits", "--limit", 5)
+    assert_one_error_line(code, err, str(bad))
+    code, _, err = run(capsys, "quantize", bad, "--weight-bits", 6, "-o", outdir / "m.hw")
+    assert_one_error_line(code, err, str(bad))
+    assert_no_output(outdir)
+
+
+def test_truncated_hardware_model(capsys, tmp_path, hw_model):
+    bad = tmp_path / "cut.hw"
+    text = hw_model.read_text()
+    bad.write_text(text[: len(text) // 2])
+    code, _, err = run(capsys, "eval", bad, "--dataset", "digits", "--limit", 5)
+    assert_one_error_line(code, err, "is not a hardware model file")
+
+
+def test_hash_mismatch(capsys, tmp_path, hw_model):
+    payload = json.loads(hw_model.read_text())
+    weights = payload["model"]["layers"][0]["weights"]
+    weights[0][0] = 0 if weights[0][0] else 1
+    bad = tmp_path / "edited.hw"
+    bad.write_text(json.dumps(payload))
+    code, _, err = run(capsys, "eval", bad, "--dataset", "digits", "--limit", 5)
+    assert_one_error_line(code, err, "content hash")
+
+
+def test_missing_model(capsys, tmp_path):
+    for name in ("none.hw", "none.pt"):
+        code, _, err = run(capsys, "eval", tmp_path / name, "--dataset", "digits")
+        assert_one_error_line(code, err, "does not exist")
+
+
+@pytest.mark.parametrize("command", ["eval", "train"])
+def test_missing_data_dir(capsys, tmp_path, outdir, hw_model, command):
+    missing = tmp_path / "no-such-dir"
+    head = ["eval", hw_model] if command == "eval" else ["train", "-o", outdir / "m.pt", "--epochs", 1]
+    code, _, err = run(capsys, *head, "--dataset", "mnist", "--data-dir", missing)
+    assert_one_error_line(code, err, f"data directory {missing} does not exist")
+    code, _, err = run(capsys, *head, "--dataset", "fashion-mnist")
+    assert_one_error_line(code, err, "needs a data directory")
+    assert_no_output(outdir)
+
+
+@pytest.mark.parametrize("command", ["eval", "train"])
+def test_unknown_dataset(capsys, outdir, hw_model, command):
+    head = ["eval", hw_model] if command == "eval" else ["train", "-o", outdir / "m.pt"]
+    code, out, err = run(capsys, *head, "--dataset", "cifar10")
+    line = assert_one_error_line(code, err, "invalid choice: 'cifar10'", "digits", f"srcfpga {command} --help")
+    assert "usage:" not in line and out == ""
+    assert_no_output(outdir)
+
+
+@pytest.mark.parametrize("argv, fragment", [
+    ([], "the following arguments are required: COMMAND"),
+    (["frobnicate"], "invalid choice: 'frobnicate'"),
+    (["eval", "m.hw"], "the following arguments are required: --dataset"),
+    (["quantize", "m.pt", "--weight-bits", "six", "-o", "x.hw"], "invalid int value: 'six'"),
+    (["eval", "m.hw", "--dataset", "digits", "--bogus"], "unrecognized arguments: --bogus"),
+])
+def test_usage_errors(capsys, argv, fragment):
+    code, out, err = run(capsys, *argv)
+    assert code == 2 and out == ""
+    assert_one_error_line(code, err, fragment)
+
+
+@pytest.mark.parametrize("extra, fragment", [
+    (["--limit", "0"], "--limit must be at least 1"),
+    (["--steps", "0", "--blank", "0"], "need steps >= 1"),
+    (["--blank", "-2"], "blank >= 0"),
+])
+def test_eval_bad_numbers(capsys, hw_model, float_model, extra, fragment):
+    for model in (hw_model, float_model):
+        code, _, err = run(capsys, "eval", model, "--dataset", "digits", *extra)
+        assert_one_error_line(code, err, fragment)
+
+
+def test_eval_input_size_mismatch(capsys, hw_model, mnist_dir):
+    code, _, err = run(capsys, "eval", hw_model, "--dataset", "mnist", "--data-dir", mnist_dir, "--limit", 5)
+    assert_one_error_line(code, err, "784 pixels per image, the model expects 64 inputs")
+
+
+def test_train_bad_network(capsys, outdir):
+    code, _, err = run(capsys, "train", "--dataset", "digits", "--hidden", 0, "-o", outdir / "m.pt")
+    assert_one_error_line(code, err, "invalid sizes")
+    code, _, err = run(capsys, "train", "--dataset", "digits", "--rate-gain", 3, "-o", outdir / "m.pt")
+    assert_one_error_line(code, err, "rate_gain")
+    assert_no_output(outdir)
+
+
+def test_import_missing_directory(capsys, tmp_path, outdir):
+    code, _, err = run(capsys, "import", tmp_path / "nothing", "-o", outdir / "ref.pt")
+    assert_one_error_line(code, err, "is not a reference export")
+    assert_no_output(outdir)
+
+
+def test_unwritable_output(capsys, tmp_path, float_model):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    code, _, err = run(capsys, "quantize", float_model, "--weight-bits", 6, "-o", blocker / "m.hw")
+    assert_one_error_line(code, err, str(blocker))
+    assert blocker.read_text() == "not a directory"
