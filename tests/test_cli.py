@@ -278,3 +278,34 @@ def test_unwritable_output(capsys, tmp_path, float_model):
     code, _, err = run(capsys, "quantize", float_model, "--weight-bits", 6, "-o", blocker / "m.hw")
     assert_one_error_line(code, err, str(blocker))
     assert blocker.read_text() == "not a directory"
+
+
+def test_qat_training_round_trip(capsys, workdir, float_model):
+    """QAT from a float model: ``quantize`` reuses the stored QAT options and the golden accuracy of the
+    written .hw equals the test accuracy ``train`` reported for the QAT forward pass."""
+    qat = workdir / "qat5.pt"
+    code, out, err = run(capsys, "train", "--dataset", "digits", "--limit", 40, "--epochs", 0, "--weight-bits", 5,
+                         "--qat-epochs", 1, "--batch-size", 20, "--init", float_model, "-o", qat, "--json")
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["path"] == "golden" and report["history"][-1]["phase"].startswith("qat5")
+    _, meta = load_model(qat)
+    assert meta["quant"]["weight_bits"] == 5
+    hw = workdir / "qat5.hw"
+    assert run(capsys, "quantize", qat, "-o", hw)[0] == 0                    # bits come from the model file
+    assert HardwareModel.load(hw).layers[0].weight_bits == 5
+    code, out, _ = run(capsys, "eval", hw, "--dataset", "digits", "--json")
+    assert code == 0 and json.loads(out)["accuracy"] == report["test_accuracy"]
+
+
+@pytest.mark.slow
+def test_demo(capsys, tmp_path):
+    code, out, err = run(capsys, "demo", "--out", tmp_path, "--json")
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["sizes"] == [64, 128, 10] and report["test_samples"] == 359
+    assert [row["weight_bits"] for row in report["ptq"]] == [4, 5, 6, 7, 8]
+    assert report["float_accuracy"] > 0.8 and report["ptq"][-1]["golden_accuracy"] > 0.8
+    for row in report["ptq"]:
+        assert HardwareModel.load(row["model"]).content_hash == row["content_hash"]
+    assert json.loads((tmp_path / "demo.json").read_text()) == report

@@ -346,5 +346,6 @@ def test_model_validation():
         small_model(steps=0, readout=readout)
     with pytest.raises(ConfigError, match="blank >= 0"):
         small_model(blank=-1)
-    two = small_model(layers=(layer, SRCLayerQ(**layer_args(n_in=2, n_out=4))), readout=ReadoutQ(np.ones((3, 4)), 8, 1.0))
+    two = small_model(layers=(layer, SRCLayerQ(**layer_args(n_in=2, n_out=4))),
+                      readout=ReadoutQ(np.ones((3, 4)), 8, 1.0))
     assert two.sizes == (3, 2, 4)

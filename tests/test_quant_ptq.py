@@ -12,7 +12,6 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from srcfpga.errors import ConfigError
-from srcfpga.nn import SRCCellConfig
 from srcfpga.quant import HardwareModel, QuantConfig, quantize_net, quantize_readout, quantize_src_layer, weight_scale
 from srcfpga.quant.ptq import leak_num, quantize_symmetric
 from srcfpga.testing import random_net
