@@ -1,0 +1,75 @@
+"""Event-driven synaptic accumulator: adds the weight column of every input that spiked."""
+
+from __future__ import annotations
+
+import numpy as np
+from amaranth import Module, Mux, Signal, signed, unsigned
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
+
+from .layouts import event_layout
+
+MEMORY_ATTRS = {"auto": {}, "block": {"ram_style": "block"}, "distributed": {"ram_style": "distributed"}}
+
+
+def column_rom(weights: np.ndarray, weight_bits: int, depth: int, memory: str) -> Memory:
+    """Weight ROM, one word per input: word ``j`` packs ``weights[:, j]`` (neuron ``n`` at bits
+    ``[n * weight_bits, (n + 1) * weight_bits)``, two's complement). Rows past ``weights`` are zero."""
+    n_out, n_in = weights.shape
+    mask = (1 << weight_bits) - 1
+    words = [sum((int(weights[n, j]) & mask) << (n * weight_bits) for n in range(n_out)) for j in range(n_in)]
+    return Memory(shape=unsigned(n_out * weight_bits), depth=max(depth, 2), init=words + [0] * (depth - n_in),
+                  attrs=MEMORY_ATTRS[memory])
+
+
+class SynapticAccumulator(wiring.Component):
+    """``sum[n] = sum over spiking inputs j of W[n, j]`` for all ``n_out`` neurons in parallel.
+
+    Consumes ``events`` (up to ``count`` spiking input addresses per cycle; one read port of the
+    weight ROM each, one cycle read latency) and, at the end of each timestep (``last``), moves the
+    exact sums (``sum_bits`` wide, signed) into the hold register offered on ``sums``. The consumer
+    may read ``sums.payload`` while ``valid`` and accepts with ``ready`` when done with it; the next
+    step's ``last`` waits until then, the next step's other spikes do not.
+    """
+
+    def __init__(self, weights: np.ndarray, weight_bits: int, sum_bits: int, address_bits: int,
+                 count: int, memory: str, width: int | None = None):
+        self._weights, self._weight_bits, self._memory, self.count = weights, weight_bits, memory, count
+        self.width = weights.shape[0] if width is None else width
+        super().__init__({
+            "events": In(stream.Signature(event_layout(count, address_bits))),
+            "sums": Out(stream.Signature(data.ArrayLayout(signed(sum_bits), self.width))),
+        })
+        self._depth = 1 << address_bits
+
+    def elaborate(self, platform):
+        m = Module()
+        events, sums = self.events, self.sums
+        m.submodules.rom = rom = column_rom(self._weights, self._weight_bits, self._depth, self._memory)
+        column = data.ArrayLayout(signed(self._weight_bits), self._weights.shape[0])
+
+        acc = Signal.like(sums.payload)
+        pending, pending_spike, pending_last = Signal(), Signal(self.count), Signal()
+        blocked = events.payload.last & (sums.valid | (pending & pending_last))
+        accept = events.valid & events.ready
+        m.d.comb += events.ready.eq(~blocked)
+        m.d.sync += [pending.eq(accept), pending_spike.eq(events.payload.spike), pending_last.eq(events.payload.last)]
+
+        total = [acc[n] for n in range(self.width)]
+        for k in range(self.count):
+            port = rom.read_port()
+            m.d.comb += port.addr.eq(events.payload.index[k])
+            words = data.View(column, port.data)
+            for n in range(self._weights.shape[0]):
+                total[n] = total[n] + Mux(pending_spike[k], words[n], 0)
+
+        with m.If(sums.valid & sums.ready):
+            m.d.sync += sums.valid.eq(0)
+        with m.If(pending):
+            with m.If(pending_last):
+                m.d.sync += [sums.valid.eq(1), acc.eq(0)]
+                m.d.sync += [sums.payload[n].eq(total[n]) for n in range(self.width)]
+            with m.Else():
+                m.d.sync += [acc[n].eq(total[n]) for n in range(self.width)]
+        return m

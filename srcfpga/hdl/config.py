@@ -1,0 +1,71 @@
+"""Typed configuration of the generated hardware, validated on construction."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from ..errors import ConfigError
+from ..quant.hwmodel import HardwareModel
+
+MEMORY_STYLES = ("auto", "block", "distributed")
+INPUT_KINDS = ("pixels", "frames")
+
+
+@dataclass(frozen=True)
+class HdlConfig:
+    """How a HardwareModel is turned into hardware.
+
+    ``lanes``: neurons updated in parallel per clock cycle in each layer's update pipeline
+    (``None``: :func:`default_lanes`). ``memory``: where weight ROMs go (``"auto"`` lets Yosys /
+    Vivado choose, ``"block"`` forces BRAM, ``"distributed"`` forces LUT ROM). ``input``: the top
+    takes pixel intensities (on-chip rate encoder) or precomputed spike frames.
+    ``spikes_per_cycle``: input spikes (synaptic columns) accumulated per clock cycle, 1 or 2
+    (2 uses both ports of the dual-port weight memories).
+    """
+
+    lanes: int | None = None
+    memory: str = "auto"
+    input: str = "pixels"
+    spikes_per_cycle: int = 2
+
+    def __post_init__(self) -> None:
+        if self.lanes is not None and (not isinstance(self.lanes, int) or not 1 <= self.lanes <= 1024):
+            raise ConfigError(f"lanes must be an integer in 1..1024, got {self.lanes!r}")
+        if self.memory not in MEMORY_STYLES:
+            raise ConfigError(f"memory style must be one of {', '.join(MEMORY_STYLES)}, got {self.memory!r}")
+        if self.input not in INPUT_KINDS:
+            raise ConfigError(f"input must be one of {', '.join(INPUT_KINDS)}, got {self.input!r}")
+        if self.spikes_per_cycle not in (1, 2):
+            raise ConfigError(f"spikes_per_cycle must be 1 or 2, got {self.spikes_per_cycle!r}")
+
+    def resolve(self, model: HardwareModel) -> "HdlConfig":
+        """A copy with ``lanes`` filled in and checked against ``model``."""
+        lanes = default_lanes(model) if self.lanes is None else self.lanes
+        widest = max(layer.n_out for layer in model.layers)
+        if lanes > widest:
+            raise ConfigError(f"lanes={lanes} exceeds the widest layer ({widest} neurons)")
+        generators = model.encoder.generators
+        if generators & (generators - 1):
+            raise ConfigError(f"the hardware encoder needs a power-of-two generator count, got {generators}")
+        return HdlConfig(lanes, self.memory, self.input, self.spikes_per_cycle)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def default_lanes(model: HardwareModel) -> int:
+    """The smallest power-of-two lane count whose update pass hides behind the input accumulation.
+
+    A layer of ``N`` neurons needs ``ceil(N / lanes) + 1`` cycles per step to update, while the
+    step's synaptic accumulation cannot take fewer cycles than the encoder needs to produce it
+    (``ceil(n_in / 2E)`` rounds). More lanes than that buy no latency and cost one neuron datapath
+    each, so the default is the smallest lane count (at least 8, where the update pass is short
+    enough to overlap with a blank step's pipeline) that keeps the update pass within the
+    encoder's rounds.
+    """
+    rounds = model.encoder.rounds(model.input_size)
+    widest = max(layer.n_out for layer in model.layers)
+    lanes = 8
+    while lanes < widest and -(-widest // lanes) + 1 > rounds:
+        lanes *= 2
+    return min(lanes, widest)

@@ -1,0 +1,63 @@
+"""Payload layouts of the streams between the blocks and at the top-level ports.
+
+Field order is the bit order (first field at bit 0), so the Verilog port ``<name>__payload`` packs
+them from the LSB up: see ``docs/hardware.md`` for the bit positions.
+"""
+
+from __future__ import annotations
+
+from amaranth import signed, unsigned
+from amaranth.lib import data, wiring
+from amaranth.utils import ceil_log2
+
+STEP_BITS = 16
+SEED_BITS = 32
+CYCLE_BITS = 32
+LABEL_BITS = 8
+LAYER_BITS = 4
+
+
+def index_bits(count: int) -> int:
+    """Width of an index into ``count`` items (at least 1)."""
+    return max(1, ceil_log2(count))
+
+
+def start_layout() -> data.StructLayout:
+    """The command that starts one inference: encoder seed, blank and stimulus step counts."""
+    return data.StructLayout({"seed": unsigned(SEED_BITS), "blank": unsigned(STEP_BITS),
+                              "steps": unsigned(STEP_BITS)})
+
+
+def mask_layout(width: int, base_bits: int) -> data.StructLayout:
+    """``width`` spike bits of neurons ``base .. base + width - 1``; ``last`` ends the timestep."""
+    return data.StructLayout({"mask": unsigned(width), "base": unsigned(base_bits), "last": unsigned(1)})
+
+
+def event_layout(count: int, address_bits: int) -> data.StructLayout:
+    """Up to ``count`` spiking inputs (``index[k]`` valid when ``spike[k]``); ``last`` ends the step."""
+    return data.StructLayout({"index": data.ArrayLayout(unsigned(address_bits), count),
+                              "spike": unsigned(count), "last": unsigned(1)})
+
+
+def trace_layout(lanes: int) -> data.StructLayout:
+    """One lane group of a layer's output spikes at one timestep (debug / verification port)."""
+    return data.StructLayout({"layer": unsigned(LAYER_BITS), "step": unsigned(STEP_BITS),
+                              "group": unsigned(STEP_BITS), "spikes": unsigned(lanes)})
+
+
+def readout_layout(n_classes: int, acc_bits: int) -> data.StructLayout:
+    """Readout accumulators after one timestep."""
+    return data.StructLayout({"step": unsigned(STEP_BITS),
+                              "counts": data.ArrayLayout(signed(acc_bits), n_classes)})
+
+
+def result_layout(n_classes: int, acc_bits: int) -> data.StructLayout:
+    """The answer of one inference: cycles since start, class (first maximal index), accumulators."""
+    return data.StructLayout({"cycles": unsigned(CYCLE_BITS), "label": unsigned(LABEL_BITS),
+                              "counts": data.ArrayLayout(signed(acc_bits), n_classes)})
+
+
+def probe_signature(layout) -> wiring.Signature:
+    """An output-only observation port: ``valid`` marks the cycles whose ``payload`` is an event
+    (a stream without back-pressure; nothing waits for the observer)."""
+    return wiring.Signature({"valid": wiring.Out(1), "payload": wiring.Out(layout)})

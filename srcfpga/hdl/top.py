@@ -1,0 +1,97 @@
+"""The network top: start command, input stream, layers, readout, result and trace streams."""
+
+from __future__ import annotations
+
+from amaranth import Module, Signal
+from amaranth.lib import stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from ..quant.hwmodel import HardwareModel
+from .config import HdlConfig
+from .encoder import PIXEL_BITS, RateEncoderEngine
+from .extractor import SpikeExtractor
+from .frames import FrameInput
+from .layouts import (CYCLE_BITS, index_bits, probe_signature, readout_layout, result_layout, start_layout,
+                      trace_layout)
+from .readout import ReadoutEngine
+from .src_layer import SRCLayerEngine
+
+
+class NetworkTop(wiring.Component):
+    """A HardwareModel as hardware (docs/hardware.md has the port bit map and the protocol).
+
+    Protocol: one ``start`` beat (seed, blank, steps) per inference; then either the image on
+    ``pixels`` (``ceil(n_in / 2E)`` beats of ``2E`` pixels) or ``blank + steps`` spike frames on
+    ``frames``; the answer arrives on ``result`` (cycles since ``start``, label, accumulators).
+    ``trace[l]`` shows layer ``l``'s spikes per lane group and step, ``readout`` the accumulators
+    after each step. A new ``start`` is accepted once the previous result has been taken.
+    """
+
+    def __init__(self, model: HardwareModel, config: HdlConfig = HdlConfig()):
+        self.model = model
+        self.config = config = config.resolve(model)
+        self.mask_width = 2 * model.encoder.generators
+        n_in, ro = model.input_size, model.readout
+        ports = {"start": In(stream.Signature(start_layout()))}
+        if config.input == "pixels":
+            ports["pixels"] = In(stream.Signature(PIXEL_BITS * self.mask_width))
+        else:
+            ports["frames"] = In(stream.Signature(self.mask_width))
+        ports["result"] = Out(stream.Signature(result_layout(ro.n_classes, ro.acc_bits)))
+        ports["trace"] = Out(probe_signature(trace_layout(config.lanes))).array(len(model.layers))
+        ports["readout"] = Out(probe_signature(readout_layout(ro.n_classes, ro.acc_bits)))
+        super().__init__(ports)
+        self.beats_per_image = -(-n_in // self.mask_width)
+
+    def elaborate(self, platform):
+        m = Module()
+        model, cfg = self.model, self.config
+        count = cfg.spikes_per_cycle
+        busy = Signal()
+        begin = self.start.valid & self.start.ready
+        command = self.start.payload
+        m.d.comb += self.start.ready.eq(~busy)
+
+        if cfg.input == "pixels":
+            m.submodules.source = source = RateEncoderEngine(model.encoder, model.input_size)
+            m.d.comb += source.seed.eq(command.seed)
+            wiring.connect(m, wiring.flipped(self.pixels), source.pixels)
+        else:
+            m.submodules.source = source = FrameInput(self.mask_width, model.input_size)
+            wiring.connect(m, wiring.flipped(self.frames), source.frames)
+        m.d.comb += [source.begin.eq(begin), source.blank.eq(command.blank), source.steps.eq(command.steps)]
+
+        masks, width, n_prev = source.masks, self.mask_width, model.input_size
+        for index, layer in enumerate(model.layers):
+            extractor = SpikeExtractor(width, index_bits(n_prev), count)
+            engine = SRCLayerEngine(layer, index, cfg.lanes, count, cfg.memory)
+            m.submodules[f"extract{index}"], m.submodules[f"layer{index}"] = extractor, engine
+            wiring.connect(m, masks, extractor.masks)
+            wiring.connect(m, extractor.events, engine.events)
+            wiring.connect(m, engine.trace, wiring.flipped(self.trace[index]))
+            m.d.comb += engine.begin.eq(begin)
+            masks, width, n_prev = engine.masks, cfg.lanes, layer.n_out
+
+        m.submodules.extract_readout = extractor = SpikeExtractor(width, index_bits(n_prev), count)
+        m.submodules.readout = readout = ReadoutEngine(model.readout, n_prev, count, cfg.memory)
+        wiring.connect(m, masks, extractor.masks)
+        wiring.connect(m, extractor.events, readout.events)
+        wiring.connect(m, readout.trace, wiring.flipped(self.readout))
+        total = Signal.like(command.steps)
+        with m.If(begin):
+            m.d.sync += total.eq(command.blank + command.steps)
+        m.d.comb += [readout.begin.eq(begin), readout.total_steps.eq(total)]
+
+        cycles = Signal(CYCLE_BITS)
+        m.d.comb += [
+            self.result.valid.eq(readout.done.valid), readout.done.ready.eq(self.result.ready),
+            self.result.payload.cycles.eq(cycles), self.result.payload.label.eq(readout.done.payload.label),
+            self.result.payload.counts.eq(readout.done.payload.counts),
+        ]
+        with m.If(busy & ~readout.done.valid):
+            m.d.sync += cycles.eq(cycles + 1)
+        with m.If(begin):
+            m.d.sync += [busy.eq(1), cycles.eq(0)]
+        with m.If(self.result.valid & self.result.ready):
+            m.d.sync += busy.eq(0)
+        return m
