@@ -177,7 +177,84 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="encoder seed of sample 0; sample n uses seed + n")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("verilog", help="generate the Verilog of a .hw model (one file + manifest.json), lint it")
+    p.add_argument("model", type=Path, help="a .hw HardwareModel")
+    _add_hdl_args(p)
+    p.add_argument("--no-lint", action="store_true", help="skip the Verilator lint")
+    p.add_argument("-o", "--output", type=Path, required=True, metavar="DIR")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_verilog)
+
+    p = sub.add_parser("sim", help="simulate the generated Verilog (cocotb + Verilator/Icarus), compare with golden")
+    p.add_argument("model", type=Path, help="a .hw HardwareModel")
+    _add_dataset_args(p)
+    p.add_argument("--steps", type=int, help="stimulus steps (default: the model's)")
+    p.add_argument("--blank", type=int, help="leading blank steps (default: the model's)")
+    p.add_argument("--lanes", type=int, help="neurons updated in parallel (default: the HDL's choice)")
+    p.add_argument("--simulator", choices=("verilator", "icarus"), default="verilator")
+    p.add_argument("--waves", type=Path, metavar="DIR", help="keep the run (FST waveform, log) in DIR")
+    p.add_argument("--gaps", type=float, default=0.0,
+                   help="probability of an idle cycle on the streams (back-pressure test; default 0: full speed)")
+    p.add_argument("--seed", type=int, default=0, help="encoder seed of sample 0; sample n uses seed + n")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_sim)
     return parser
+
+
+def _add_hdl_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--lanes", type=int, help="neurons updated in parallel per layer (default: srcfpga.hdl.default_lanes)")
+    p.add_argument("--memory", choices=("auto", "block", "distributed"), default="auto", help="weight ROM style")
+    p.add_argument("--input", choices=("pixels", "frames"), default="pixels",
+                   help="pixel intensities (on-chip encoder) or spike frames")
+    p.add_argument("--spikes-per-cycle", type=int, choices=(1, 2), default=2,
+                   help="synaptic columns accumulated per cycle (2 uses both BRAM ports)")
+
+
+def _hdl_config(args: argparse.Namespace):
+    from .hdl import HdlConfig
+
+    return HdlConfig(lanes=args.lanes, memory=args.memory, input=args.input, spikes_per_cycle=args.spikes_per_cycle)
+
+
+def cmd_verilog(args: argparse.Namespace) -> int:
+    from .hdl import generate_verilog, lint
+    from .quant import HardwareModel
+
+    model = HardwareModel.load(args.model)
+    manifest = generate_verilog(model, _hdl_config(args), args.output)
+    if not args.no_lint:
+        lint(args.output / manifest["verilog"])
+    cfg = manifest["config"]
+    _emit(args, manifest, f"wrote {args.output / manifest['verilog']} and manifest.json "
+                          f"(lanes {cfg['lanes']}, {cfg['spikes_per_cycle']} spikes/cycle, input {cfg['input']}"
+                          f"{'' if args.no_lint else ', Verilator lint clean'})")
+    return 0
+
+
+def cmd_sim(args: argparse.Namespace) -> int:
+    """Exit status 1 when any sample differs from the golden model."""
+    from .data import load_dataset
+    from .errors import DatasetError
+    from .evaluate import sample_seeds
+    from .hdl import HdlConfig
+    from .quant import HardwareModel
+    from .sim.regression import NO_GAPS, Backpressure, regress
+
+    model = HardwareModel.load(args.model)
+    dataset = load_dataset(args.dataset, "test", args.data_dir, args.limit)
+    if dataset.n_pixels != model.input_size:
+        raise DatasetError(f"dataset {args.dataset!r} has {dataset.n_pixels} pixels per image, "
+                           f"the model expects {model.input_size} inputs")
+    if not 0.0 <= args.gaps < 1.0:
+        raise ConfigError(f"--gaps must be in [0, 1), got {args.gaps}")
+    gaps = NO_GAPS if args.gaps == 0 else Backpressure(1.0 - args.gaps, 1.0 - args.gaps)
+    report, _ = regress(model, HdlConfig(lanes=args.lanes), pixels=dataset.images,
+                        seeds=sample_seeds(args.seed, 0, len(dataset)), steps=args.steps, blank=args.blank,
+                        labels=dataset.labels, simulator=args.simulator, waves=args.waves is not None,
+                        run_dir=args.waves, backpressure=gaps)
+    _emit(args, report.to_dict(), report.summary())
+    return 0 if report.mismatches == 0 else 1
 
 
 def main(argv: list[str] | None = None) -> int:
