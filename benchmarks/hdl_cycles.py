@@ -1,0 +1,87 @@
+"""Cycles per timestep of the generated reference network (784 -> 100 SRC + 10 readout, 5-bit).
+
+The cycle model (srcfpga.hdl.LatencyModel) is fed with the golden model's spike trace of MNIST test
+images (../shared/data/mnist-test-b) and evaluated for several lane counts and 1 or 2 spikes per
+cycle, at 20+200, 5+50 and 4+40 blank+stimulus steps, beside the published design's 792 cycles per
+step. `--verilator N` also simulates N images of the default configuration with cocotb + Verilator
+and prints the measured cycles (they must equal the model within 2 %).
+
+    python benchmarks/hdl_cycles.py [--images 500] [--bits 5] [--verilator 20] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import machine, mnist_b, reference_hw  # noqa: E402
+
+PUBLISHED_CYCLES_PER_STEP = 792
+STEP_SETTINGS = ((200, 20), (50, 5), (40, 4))
+LANES = (4, 8, 16, 32, 100)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--images", type=int, default=500)
+    parser.add_argument("--bits", type=int, default=5)
+    parser.add_argument("--verilator", type=int, default=0, metavar="N", help="also simulate N images in Verilator")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+
+    from srcfpga.evaluate import sample_seeds
+    from srcfpga.golden import run_golden
+    from srcfpga.hdl import HdlConfig, LatencyModel, default_lanes
+
+    model = reference_hw(args.bits)
+    data = mnist_b().head(args.images)
+    seeds = sample_seeds(0, 0, len(data))
+    rows = []
+    for steps, blank in STEP_SETTINGS:
+        golden = run_golden(model, pixels=data.images, steps=steps, blank=blank, seeds=seeds, trace=True)
+        frames = model.encoder.encode(data.images, steps, blank, seeds)
+        layer_spikes = [trace.spikes for trace in golden.traces]
+        for per_cycle in (1, 2):
+            for lanes in LANES:
+                latency = LatencyModel(model, HdlConfig(lanes=lanes, spikes_per_cycle=per_cycle))
+                cycles = latency.inference_cycles(frames, layer_spikes, blank)
+                rows.append({"steps": steps, "blank": blank, "spikes_per_cycle": per_cycle, "lanes": lanes,
+                             "input_spikes_per_step": float(frames.sum(-1).mean()),
+                             "hidden_spikes_per_step": float(golden.traces[0].spikes.sum(-1).mean()),
+                             "cycles_per_step": latency.cycles_per_step(frames, layer_spikes, blank),
+                             "cycles_per_inference": float(cycles.mean()),
+                             "speedup_vs_published": PUBLISHED_CYCLES_PER_STEP / latency.cycles_per_step(
+                                 frames, layer_spikes, blank)})
+    measured = None
+    if args.verilator:
+        from srcfpga.sim.regression import regress
+
+        report, _ = regress(model, HdlConfig(), pixels=data.images[:args.verilator], seeds=seeds[:args.verilator],
+                            steps=200, blank=20, labels=data.labels[:args.verilator])
+        measured = report.to_dict()
+    result = {"machine": machine(), "images": len(data), "bits": args.bits, "default_lanes": default_lanes(model),
+              "published_cycles_per_step": PUBLISHED_CYCLES_PER_STEP, "rows": rows, "verilator": measured}
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return 0
+    print(f"reference 784->100->10, {args.bits}-bit, {len(data)} MNIST images, default lanes "
+          f"{result['default_lanes']} ({result['machine']})")
+    print(f"{'blank+steps':>11} {'in/step':>8} {'hid/step':>8} {'k':>2} " + " ".join(f"{'P=' + str(p):>7}" for p in LANES))
+    for steps, blank in STEP_SETTINGS:
+        for per_cycle in (1, 2):
+            sel = [r for r in rows if r["steps"] == steps and r["spikes_per_cycle"] == per_cycle]
+            print(f"{blank:>5}+{steps:<5} {sel[0]['input_spikes_per_step']:8.2f} {sel[0]['hidden_spikes_per_step']:8.2f} "
+                  f"{per_cycle:>2} " + " ".join(f"{r['cycles_per_step']:7.2f}" for r in sel))
+    print(f"published design: {PUBLISHED_CYCLES_PER_STEP} cycles per step")
+    if measured:
+        print("Verilator:", json.dumps(measured))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
