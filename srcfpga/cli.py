@@ -199,7 +199,51 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="encoder seed of sample 0; sample n uses seed + n")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_sim)
+
+    p = sub.add_parser("sweep", help="weight bits x steps sweep of a float model: golden accuracy, cycles, "
+                                     "estimates, plots (results.csv/json)")
+    p.add_argument("model", type=Path, help="a float .pt model (each width is quantized from it)")
+    p.add_argument("--weight-bits", default="4,5,6,7,8", help="widths, e.g. 4,5,6,7,8 or 4-8 (default 4-8)")
+    p.add_argument("--steps", default="44,55,220",
+                   help="total steps per inference, blank included (default 44,55,220)")
+    p.add_argument("--blank", help="blank steps: one for all or one per step count (default: steps // 11, "
+                                   "a tenth of the stimulus: 4+40, 5+50, 20+200)")
+    _add_dataset_args(p)
+    p.add_argument("--qat-epochs", type=int, default=0, help="QAT fine-tuning epochs per width (default 0: PTQ only)")
+    p.add_argument("--qat-train-limit", type=int, help="QAT on the first N training images only")
+    p.add_argument("--board", help="board for resource / power / energy estimates (srcfpga.boards)")
+    p.add_argument("--lanes", type=int, help="HDL lanes for the cycle model and estimates (default: the HDL's)")
+    p.add_argument("--latency-samples", type=int, default=256,
+                   help="test images whose golden spikes feed the cycle model (default 256; 0: none)")
+    p.add_argument("--sim-samples", type=int, default=0, help="test images checked in RTL simulation per point")
+    p.add_argument("--simulator", choices=("verilator", "icarus"), default="verilator")
+    p.add_argument("--executor", default="local", help="local (processes, default), serial or dask://host:port")
+    p.add_argument("--workers", type=int, help="local worker processes (default: one per core)")
+    p.add_argument("--anchors", help="published points to overlay: ACC@BITS/STEPS,... or 'ulg' (reference model)")
+    p.add_argument("--title", help="plot title prefix")
+    p.add_argument("--seed", type=int, default=0, help="encoder seed of sample 0; sample n uses seed + n")
+    p.add_argument("-o", "--output", type=Path, required=True, metavar="DIR")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_sweep)
     return parser
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from .sweep import SweepConfig, parse_anchors, parse_int_list, run_sweep
+
+    config = SweepConfig(
+        weight_bits=parse_int_list(args.weight_bits, "--weight-bits"), steps=parse_int_list(args.steps, "--steps"),
+        blank=parse_int_list(args.blank, "--blank") if args.blank else None, dataset=args.dataset,
+        data_dir=args.data_dir, limit=args.limit, qat_epochs=args.qat_epochs, qat_train_limit=args.qat_train_limit,
+        board=args.board, seed=args.seed, lanes=args.lanes, latency_samples=args.latency_samples,
+        sim_samples=args.sim_samples, simulator=args.simulator)
+    anchors = parse_anchors(args.anchors) if args.anchors else ()
+    result = run_sweep(args.model, config, args.output, executor=args.executor, workers=args.workers,
+                       anchors=anchors, progress=not args.json, title=args.title)
+    files = ", ".join(str(path) for path in result.files.values())
+    _emit(args, result.to_dict(), f"{result.table()}\n{len(result.rows)} points ({result.computed} computed, "
+                                  f"{result.reused} reused) in {result.seconds:.0f} s; wrote {files}")
+    return 0
 
 
 def _add_hdl_args(p: argparse.ArgumentParser) -> None:

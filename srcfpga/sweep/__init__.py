@@ -1,0 +1,20 @@
+"""Bit-width x step-count sweeps: accuracy (golden), cycles, board estimates, RTL agreement, plots.
+
+    from srcfpga.sweep import SweepConfig, run_sweep, ULG_SRC_MNIST
+    result = run_sweep("ref.pt", SweepConfig(weight_bits=(4, 5, 6, 7, 8), steps=(44, 55, 220),
+                                             dataset="mnist", data_dir="../shared/data/mnist-test-b"),
+                       "sweep-out", anchors=ULG_SRC_MNIST)
+    print(result.table())
+"""
+
+from .anchors import ULG_SRC_MNIST, Anchor, parse_anchors
+from .config import SweepConfig, SweepPoint, default_blank, parse_int_list
+from .executor import SerialExecutor, make_executor, thread_limit
+from .pareto import pareto_front
+from .plots import plot_sweep
+from .rows import FloatReference, SweepRow, format_table
+from .runner import SweepResult, run_sweep
+
+__all__ = ["Anchor", "FloatReference", "SerialExecutor", "SweepConfig", "SweepPoint", "SweepResult", "SweepRow",
+           "ULG_SRC_MNIST", "default_blank", "format_table", "make_executor", "pareto_front", "parse_anchors",
+           "parse_int_list", "plot_sweep", "run_sweep", "thread_limit"]

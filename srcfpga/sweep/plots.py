@@ -1,0 +1,162 @@
+"""PNG plots of a sweep (matplotlib, Agg backend; nothing is shown on screen).
+
+* ``accuracy_vs_bits.png``: golden accuracy against weight bits, one line per step count, the float
+  model's accuracy at that step count dashed in the same colour, PTQ before QAT dotted (QAT sweeps),
+  and the caller's anchors (published figures) as stars / dotted lines.
+* ``accuracy_vs_energy.png`` (with board estimates) or ``accuracy_vs_cycles.png`` (cycle model only):
+  every point labelled ``bits/steps``, the Pareto front (least cost for the accuracy) highlighted.
+* ``resources_vs_bits.png``: weight memory, and LUT / FF / BRAM36 when a board estimate gave them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+from .anchors import Anchor
+from .pareto import pareto_front
+from .rows import SweepRow
+
+
+def _figure(width: float, height: float, columns: int = 1):
+    """A figure drawn by the Agg canvas directly (no pyplot, no global backend change)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height))
+    FigureCanvasAgg(fig)
+    return fig, fig.subplots(1, columns, squeeze=False)[0]
+
+
+def _colors() -> list[str]:
+    import matplotlib
+
+    return matplotlib.rcParams["axes.prop_cycle"].by_key()["color"]
+
+
+def _save(fig, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    return path
+
+
+def _by_steps(rows: Sequence[SweepRow]) -> dict[tuple[int, int], list[SweepRow]]:
+    groups: dict[tuple[int, int], list[SweepRow]] = {}
+    for row in sorted(rows, key=lambda r: (r.steps, r.blank, r.weight_bits)):
+        groups.setdefault((row.steps, row.blank), []).append(row)
+    return groups
+
+
+def plot_accuracy_vs_bits(rows: Sequence[SweepRow], path: Path, anchors: Sequence[Anchor] = (),
+                          title: str | None = None) -> Path:
+    fig, (ax,) = _figure(7.0, 4.6)
+    colors = _colors()
+    step_color = {}
+    all_bits = sorted({r.weight_bits for r in rows})
+    qat = any(r.qat_epochs for r in rows)
+    for index, ((steps, blank), group) in enumerate(_by_steps(rows).items()):
+        color = colors[index % len(colors)]
+        step_color.setdefault(steps, color)
+        bits = [r.weight_bits for r in group]
+        ax.plot(bits, [100 * r.accuracy for r in group], "o-", color=color,
+                label=f"{steps} steps ({blank}+{steps - blank}), {'QAT' if qat else 'PTQ'} golden")
+        if qat:
+            ax.plot(bits, [100 * r.ptq_accuracy for r in group], ".:", color=color, alpha=0.7,
+                    label=f"{steps} steps, PTQ before QAT")
+        flt = [r.float_accuracy for r in group if r.float_accuracy is not None]
+        if flt:
+            ax.axhline(100 * flt[0], color=color, linestyle="--", linewidth=1.0,
+                       label=f"{steps} steps, float {100 * flt[0]:.2f} %")
+    for anchor in anchors:
+        color = step_color.get(anchor.steps, "black")
+        if anchor.weight_bits is not None:
+            ax.plot([anchor.weight_bits], [anchor.accuracy], marker="*", markersize=13, linestyle="none",
+                    color=color, markeredgecolor="black", label=anchor.describe())
+        else:
+            ax.axhline(anchor.accuracy, color=color, linestyle=":", linewidth=1.6, label=anchor.describe())
+    ax.set_xticks(sorted(set(all_bits) | {a.weight_bits for a in anchors if a.weight_bits is not None}))
+    ax.set_xlabel("weight bits")
+    ax.set_ylabel("test accuracy (%)")
+    ax.grid(True, alpha=0.3)
+    ax.set_title(title or "accuracy versus weight bits")
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    return _save(fig, path)
+
+
+def plot_accuracy_vs_cost(rows: Sequence[SweepRow], path: Path, cost: str, title: str | None = None) -> Path:
+    """Accuracy against ``cost`` (a row field: ``energy_uj`` or ``cycles_per_inference``), Pareto front marked."""
+    points = [r for r in rows if getattr(r, cost) is not None]
+    if not points:
+        raise ValueError(f"no row has {cost}")
+    costs = [float(getattr(r, cost)) for r in points]
+    accs = [100 * r.accuracy for r in points]
+    front = pareto_front(costs, accs)
+    fig, (ax,) = _figure(7.0, 4.6)
+    colors = _colors()
+    for index, (steps, blank) in enumerate(_by_steps(points)):
+        chosen = [i for i, r in enumerate(points) if (r.steps, r.blank) == (steps, blank)]
+        ax.scatter([costs[i] for i in chosen], [accs[i] for i in chosen], color=colors[index % len(colors)],
+                   s=28, zorder=3, label=f"{steps} steps")
+    for i, r in enumerate(points):
+        ax.annotate(f"{r.weight_bits}b/{r.steps}", (costs[i], accs[i]), textcoords="offset points",
+                    xytext=(4, 3), fontsize=6.5)
+    ax.plot([costs[i] for i in front], [accs[i] for i in front], "-", color="crimson", linewidth=2.2, alpha=0.6,
+            zorder=2, label="Pareto front")
+    ax.scatter([costs[i] for i in front], [accs[i] for i in front], s=90, facecolors="none",
+               edgecolors="crimson", linewidths=1.5, zorder=4)
+    label = {"energy_uj": "energy per inference (uJ)",
+             "cycles_per_inference": "cycles per inference (cycle model)"}.get(cost, cost)
+    if max(costs) > 8 * max(min(costs), 1e-12):
+        ax.set_xscale("log")
+    ax.set_xlabel(label)
+    ax.set_ylabel("test accuracy (%)")
+    ax.grid(True, alpha=0.3, which="both")
+    ax.set_title(title or f"accuracy versus {label.split(' (')[0]}")
+    ax.legend(fontsize=7, loc="best")
+    return _save(fig, path)
+
+
+RESOURCE_FIELDS = (("lut", "LUT"), ("ff", "FF"), ("bram36", "BRAM36"))
+
+
+def plot_resources_vs_bits(rows: Sequence[SweepRow], path: Path, title: str | None = None) -> Path:
+    """Weight memory (always) and estimated LUT / FF / BRAM36 (when present) against weight bits."""
+    per_bits: dict[int, SweepRow] = {}
+    for row in sorted(rows, key=lambda r: (r.weight_bits, r.steps)):
+        per_bits.setdefault(row.weight_bits, row)   # resources do not depend on the step count
+    bits = sorted(per_bits)
+    present = [(f, name) for f, name in RESOURCE_FIELDS if any(getattr(per_bits[b], f) is not None for b in bits)]
+    fig, axes = _figure(3.6 * (1 + len(present)), 3.6, 1 + len(present))
+    axes[0].plot(bits, [per_bits[b].weight_memory_bits / 1024 for b in bits], "o-")
+    axes[0].set_ylabel("weight memory (kbit)")
+    for ax, (f, name) in zip(axes[1:], present):
+        xs = [b for b in bits if getattr(per_bits[b], f) is not None]
+        ax.plot(xs, [getattr(per_bits[b], f) for b in xs], "o-")
+        board = next((per_bits[b].board for b in xs if per_bits[b].board), "")
+        ax.set_ylabel(f"{name} ({board} estimate)" if board else name)
+    for ax in axes:
+        ax.set_xlabel("weight bits")
+        ax.set_xticks(bits)
+        ax.grid(True, alpha=0.3)
+    fig.suptitle(title or "resources versus weight bits", fontsize=10)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def plot_sweep(rows: Sequence[SweepRow], out_dir: Path, anchors: Sequence[Anchor] = (),
+               title: str | None = None) -> dict[str, Path]:
+    """Every plot the rows allow; returns ``{name: path}``."""
+    out_dir = Path(out_dir)
+    prefix = f"{title}: " if title else ""
+    paths = {"accuracy_vs_bits": plot_accuracy_vs_bits(rows, out_dir / "accuracy_vs_bits.png", anchors,
+                                                       title=prefix + "accuracy versus weight bits")}
+    if any(r.energy_uj is not None for r in rows):
+        paths["accuracy_vs_energy"] = plot_accuracy_vs_cost(rows, out_dir / "accuracy_vs_energy.png", "energy_uj",
+                                                            title=prefix + "accuracy versus energy")
+    elif any(r.cycles_per_inference is not None for r in rows):
+        paths["accuracy_vs_cycles"] = plot_accuracy_vs_cost(rows, out_dir / "accuracy_vs_cycles.png",
+                                                            "cycles_per_inference",
+                                                            title=prefix + "accuracy versus cycles per inference")
+    paths["resources_vs_bits"] = plot_resources_vs_bits(rows, out_dir / "resources_vs_bits.png",
+                                                        title=prefix + "resources versus weight bits")
+    return paths

@@ -1,0 +1,271 @@
+"""Run a sweep: plan the jobs a results directory still lacks, run them on an executor, write the table.
+
+``run_sweep(model, config, out_dir)`` quantizes the float model at every weight width of ``config``
+(PTQ, plus QAT fine-tuning when ``config.qat_epochs > 0``), scores every (width, step setting) with the
+golden model on the test set, adds the cycle model, board estimates and RTL agreement when asked, and
+measures the float model at each step setting as the reference. It writes into ``out_dir``:
+
+* ``results.json``: the config, the float references and one row per point (:class:`SweepRow`);
+* ``results.csv``: the same rows as a table;
+* ``models/``: the HardwareModel of every width (``w5-ptq.hw``, ``w5-qat1-<key>.hw``);
+* PNG plots (:mod:`srcfpga.sweep.plots`).
+
+Resumable: a row (or float reference) already in ``results.json`` whose key matches is reused, not
+recomputed; the key covers everything the row depends on (model weights, test data, seed, width, steps,
+blank, QAT, quantization options, lanes, board, RTL check). The files are rewritten after every
+finished job, so an interrupted sweep keeps what it finished. Rows of earlier runs that the current
+grid does not ask for are kept in ``results.json`` under ``other_rows``.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import hashlib
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+from tqdm import tqdm
+
+from ..data import load_dataset
+from ..errors import DatasetError, ModelFileError
+from ..fileio import write_text_atomic
+from ..nn import SRCNet, load_model
+from ..quant import HardwareModel
+from .anchors import Anchor
+from .config import QUANT_OPTIONS, SweepConfig, SweepPoint
+from .executor import SerialExecutor, make_executor
+from .rows import FloatReference, SweepRow, format_table, rows_to_csv
+from .tasks import DataRef, FloatJob, ModelPayload, WidthJob, WidthResult, run_float, run_width
+
+FILE_FORMAT = "srcfpga-sweep"
+VERSION = 1
+
+
+@dataclass
+class SweepResult:
+    rows: list[SweepRow]                         # grid order: widths outermost, then step settings
+    floats: list[FloatReference]
+    config: SweepConfig
+    out_dir: Path
+    files: dict[str, Path] = field(default_factory=dict)
+    seconds: float = 0.0                         # wall time of this run
+    computed: int = 0                            # rows computed by this run
+    reused: int = 0                              # rows taken from an earlier run's results.json
+
+    def row(self, weight_bits: int, steps: int) -> SweepRow:
+        for r in self.rows:
+            if r.weight_bits == weight_bits and r.steps == steps:
+                return r
+        raise KeyError((weight_bits, steps))
+
+    def table(self) -> str:
+        return format_table(self.rows)
+
+    def to_pandas(self):
+        """The rows as a pandas DataFrame (pandas is optional)."""
+        import pandas as pd
+
+        return pd.DataFrame([r.to_dict() for r in self.rows])
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"rows": [r.to_dict() for r in self.rows], "float": [f.to_dict() for f in self.floats],
+                "config": self.config.to_dict(), "out_dir": str(self.out_dir),
+                "files": {k: str(v) for k, v in self.files.items()}, "seconds": round(self.seconds, 2),
+                "computed": self.computed, "reused": self.reused}
+
+
+def _key(data: dict) -> str:
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:20]
+
+
+def _fingerprint(images: np.ndarray, labels: np.ndarray) -> str:
+    digest = hashlib.sha256(np.ascontiguousarray(images).tobytes())
+    digest.update(np.ascontiguousarray(labels).tobytes())
+    return digest.hexdigest()[:16]
+
+
+def _load_model(model: str | Path | SRCNet, meta: dict | None) -> tuple[ModelPayload, str]:
+    if isinstance(model, SRCNet):
+        return ModelPayload.from_net(model, meta), "<in memory>"
+    path = Path(model)
+    if path.suffix == ".hw":
+        raise ModelFileError(f"{path} is a HardwareModel; a sweep re-quantizes, so give the float model (.pt)")
+    net, file_meta = load_model(path)
+    if not isinstance(net, SRCNet):
+        raise ModelFileError(f"{path}: sweeps support SRC networks only (this is a "
+                             f"{getattr(net.config, 'cell', '?')} model)")
+    return ModelPayload.from_net(net, {**file_meta, **(meta or {})}), str(path)
+
+
+class _Store:
+    """results.json of an output directory: rows and float references by key."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.rows: dict[str, SweepRow] = {}
+        self.floats: dict[str, FloatReference] = {}
+        if path.is_file():
+            try:
+                data = json.loads(path.read_text())
+            except (OSError, json.JSONDecodeError):
+                data = {}               # unreadable: start afresh, the file is rewritten
+            if isinstance(data, dict) and data.get("format") == FILE_FORMAT and data.get("version") == VERSION:
+                for entry in data.get("rows", []) + data.get("other_rows", []):
+                    row = SweepRow.from_dict(entry)
+                    self.rows[row.key] = row
+                for entry in data.get("float", []) + data.get("other_float", []):
+                    ref = FloatReference(**entry)
+                    self.floats[ref.key] = ref
+
+
+def run_sweep(model: str | Path | SRCNet, config: SweepConfig, out_dir: str | Path,
+              executor: str | cf.Executor | None = None, workers: int | None = None,
+              anchors: Sequence[Anchor] = (), progress: bool = True, plots: bool = True,
+              title: str | None = None, meta: dict | None = None) -> SweepResult:
+    """Run (or resume) the sweep ``config`` of the float ``model`` (a ``.pt`` file or an :class:`SRCNet`).
+
+    ``executor``: ``None`` / ``"local"`` (process pool, ``workers`` = cores), ``"serial"``,
+    ``"dask://host:port"``, or any :class:`concurrent.futures.Executor` (left running).
+    ``anchors``: published figures drawn on the accuracy plot. ``meta``: model metadata (its ``quant``
+    options are the base of every width's QuantConfig, as for ``srcfpga quantize``).
+    """
+    started = time.perf_counter()
+    out_dir = Path(out_dir)
+    payload, model_path = _load_model(model, meta)
+    data_dir = str(config.data_dir) if config.data_dir is not None else None
+    test = load_dataset(config.dataset, "test", data_dir, config.limit)
+    if test.n_pixels != payload.config["input_size"]:
+        raise DatasetError(f"dataset {config.dataset!r} has {test.n_pixels} pixels per image, "
+                           f"the model expects {payload.config['input_size']} inputs")
+    if config.qat_epochs:
+        load_dataset(config.dataset, "train", data_dir, config.qat_train_limit)   # fail early, clearly
+    if config.board is not None:
+        from .estimates import check_board
+
+        check_board(config.board)
+    quant = {k: v for k, v in dict(payload.meta.get("quant") or {}).items() if k in QUANT_OPTIONS}
+    quant.update(config.quant)
+    model_hash = payload.content_hash
+    common = {"v": VERSION, "model": model_hash, "data": _fingerprint(test.images, test.labels),
+              "samples": len(test), "seed": config.seed}
+    row_common = {**common, "quant": quant, "qat": config.qat_epochs, "lanes": config.lanes,
+                  "latency": config.latency_samples, "board": config.board, "sim": config.sim_samples}
+    if config.qat_epochs:
+        row_common["qat_train"] = [config.dataset, data_dir, config.qat_train_limit]
+    if config.sim_samples:
+        row_common["simulator"] = config.simulator
+    row_keys = {(b, p): _key({**row_common, "bits": b, "steps": p.total, "blank": p.blank})
+                for b, p in config.grid}
+    float_keys = {p: _key({**common, "float": True, "steps": p.total, "blank": p.blank}) for p in config.points}
+
+    store = _Store(out_dir / "results.json")
+    done_rows = {k: store.rows[k] for k in row_keys.values() if k in store.rows}
+    done_floats = {k: store.floats[k] for k in float_keys.values() if k in store.floats}
+    reused = len(done_rows)
+
+    test_ref = DataRef(config.dataset, data_dir, config.limit)
+    train_ref = DataRef(config.dataset, data_dir, config.qat_train_limit, "train") if config.qat_epochs else None
+    models_dir = out_dir / "models"
+
+    def hw_path(bits: int) -> Path:
+        if not config.qat_epochs:
+            return models_dir / f"w{bits}-ptq.hw"
+        qat_key = _key({"model": model_hash, "bits": bits, "quant": quant, "qat": config.qat_epochs,
+                        "train": row_common["qat_train"], "seed": config.seed})[:10]
+        return models_dir / f"w{bits}-qat{config.qat_epochs}-{qat_key}.hw"
+
+    owned = not isinstance(executor, cf.Executor)
+    pool = make_executor(executor, workers) if owned else executor
+    threads = None if isinstance(pool, SerialExecutor) else 1
+    jobs: list[FloatJob | WidthJob] = [
+        FloatJob(payload, test_ref, p, config.seed, float_keys[p], threads)
+        for p in config.points if float_keys[p] not in done_floats]
+    group = bool(config.qat_epochs or config.sim_samples)   # one job per width: train once / build once
+    for bits in config.weight_bits:
+        todo = [(p, row_keys[(bits, p)]) for p in config.points if row_keys[(bits, p)] not in done_rows]
+        if not todo:
+            continue
+        cached = None
+        if config.qat_epochs and hw_path(bits).is_file():
+            try:
+                cached = HardwareModel.load(hw_path(bits))
+            except ModelFileError:
+                cached = None
+        spec = dict(model=payload, data=test_ref, weight_bits=bits, quant=quant, seed=config.seed,
+                    qat_epochs=config.qat_epochs, train_data=train_ref, hardware=cached, lanes=config.lanes,
+                    latency_samples=config.latency_samples, sim_samples=config.sim_samples,
+                    simulator=config.simulator, board=config.board, threads=threads)
+        chunks = [tuple(todo)] if group else [(item,) for item in todo]
+        jobs.extend(WidthJob(points=chunk, **spec) for chunk in chunks)
+    # longest first (more steps, QAT) so that the last job to start is a short one
+    jobs.sort(key=lambda j: -(sum(p.total for p, _ in j.points) * (10 if j.qat_epochs else 1)
+                              if isinstance(j, WidthJob) else j.point.total))
+    units = sum(len(j.points) if isinstance(j, WidthJob) else 1 for j in jobs)
+    computed = 0
+
+    def rows_now() -> list[SweepRow]:
+        rows = []
+        for b, p in config.grid:
+            row = done_rows.get(row_keys[(b, p)])
+            if row is not None:
+                ref = done_floats.get(float_keys[p])
+                row.float_accuracy = ref.accuracy if ref is not None else None
+                rows.append(row)
+        return rows
+
+    def floats_now() -> list[FloatReference]:
+        return [done_floats[float_keys[p]] for p in config.points if float_keys[p] in done_floats]
+
+    def write(final: bool) -> None:
+        rows = rows_now()
+        current = set(row_keys.values())
+        data = {"format": FILE_FORMAT, "version": VERSION, "complete": final and len(rows) == len(row_keys),
+                "config": config.to_dict(), "model": {"path": model_path, "hash": model_hash,
+                                                     "sizes": [payload.config["input_size"],
+                                                               *payload.config["hidden"]]},
+                "quant": quant, "anchors": [a.to_dict() for a in anchors],
+                "seconds": round(time.perf_counter() - started, 2),
+                "float": [f.to_dict() for f in floats_now()], "rows": [r.to_dict() for r in rows],
+                "other_rows": [r.to_dict() for k, r in store.rows.items() if k not in current],
+                "other_float": [f.to_dict() for k, f in store.floats.items()
+                                if k not in set(float_keys.values())]}
+        write_text_atomic(out_dir / "results.json", json.dumps(data, indent=1) + "\n")
+        write_text_atomic(out_dir / "results.csv", rows_to_csv(rows))
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        with tqdm(total=units, desc="sweep", unit="point", disable=None if progress else True) as bar:
+            futures = {pool.submit(run_float if isinstance(j, FloatJob) else run_width, j): j for j in jobs}
+            try:
+                for future in cf.as_completed(futures):
+                    result = future.result()
+                    if isinstance(result, FloatReference):
+                        done_floats[result.key] = result
+                        bar.update(1)
+                    else:
+                        assert isinstance(result, WidthResult)
+                        result.hardware.save(hw_path(result.weight_bits))
+                        for row in result.rows:
+                            done_rows[row.key] = row
+                        computed += len(result.rows)
+                        bar.update(len(result.rows))
+                    write(final=False)
+            except BaseException:
+                for future in futures:
+                    future.cancel()
+                raise
+    finally:
+        if owned:
+            pool.shutdown(wait=True, cancel_futures=True)
+    write(final=True)
+    rows = rows_now()
+    files = {"results_json": out_dir / "results.json", "results_csv": out_dir / "results.csv"}
+    if plots and rows:
+        from .plots import plot_sweep
+
+        files.update(plot_sweep(rows, out_dir, anchors, title))
+    return SweepResult(rows, floats_now(), config, out_dir, files, time.perf_counter() - started, computed, reused)

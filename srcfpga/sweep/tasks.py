@@ -1,0 +1,182 @@
+"""The work a sweep hands to its executor: plain picklable jobs and the top-level functions that run them.
+
+Jobs carry the float model as its config and weights (a few hundred kB, no file needed on the worker)
+and name the dataset (loaded once per worker process and cached). Each job runs under
+:func:`srcfpga.sweep.executor.thread_limit`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..data import Dataset, load_dataset
+from ..evaluate import evaluate_float, evaluate_hardware
+from ..nn import NetConfig, SRCNet
+from ..quant import HardwareModel, quantize_net
+from .config import SweepPoint
+from .executor import thread_limit
+from .rows import FloatReference, SweepRow
+
+
+@dataclass(frozen=True)
+class ModelPayload:
+    """A float SRC network as plain data: its config and weights (numpy)."""
+
+    config: dict
+    weights: dict[str, np.ndarray]
+    meta: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_net(cls, net: SRCNet, meta: dict | None = None) -> "ModelPayload":
+        weights = {k: v.detach().cpu().numpy().copy() for k, v in net.state_dict().items()}
+        return cls(net.config.to_dict(), weights, dict(meta or {}))
+
+    def net(self) -> SRCNet:
+        net = SRCNet(NetConfig.from_dict(self.config))
+        net.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in self.weights.items()})
+        return net.eval()
+
+    @property
+    def content_hash(self) -> str:
+        """SHA-256 of the config and the weights (not of the file, so re-saving keeps the hash)."""
+        digest = hashlib.sha256(json.dumps(self.config, sort_keys=True, default=str).encode())
+        for name in sorted(self.weights):
+            array = np.ascontiguousarray(self.weights[name])
+            digest.update(f"{name}:{array.dtype}:{array.shape}".encode())
+            digest.update(array.tobytes())
+        return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class DataRef:
+    """A dataset by name; workers load it themselves (cached per process)."""
+
+    name: str
+    data_dir: str | None
+    limit: int | None = None
+    split: str = "test"
+
+    def load(self) -> Dataset:
+        return _load(self.name, self.split, self.data_dir, self.limit)
+
+
+@lru_cache(maxsize=4)
+def _load(name: str, split: str, data_dir: str | None, limit: int | None) -> Dataset:
+    return load_dataset(name, split, data_dir, limit)
+
+
+@dataclass(frozen=True)
+class FloatJob:
+    model: ModelPayload
+    data: DataRef
+    point: SweepPoint
+    seed: int
+    key: str
+    threads: int | None = 1
+
+
+def run_float(job: FloatJob) -> FloatReference:
+    """Float accuracy at one step setting."""
+    with thread_limit(job.threads):
+        started = time.perf_counter()
+        result = evaluate_float(job.model.net(), job.data.load(), steps=job.point.stimulus, blank=job.point.blank,
+                                seed=job.seed)
+        return FloatReference(job.key, job.point.total, job.point.blank, result.accuracy, result.samples,
+                              round(time.perf_counter() - started, 2))
+
+
+@dataclass(frozen=True)
+class WidthJob:
+    """Evaluate one weight width at some step settings (``points`` with their row keys).
+
+    ``hardware``: a HardwareModel computed before (resumed QAT); otherwise PTQ, then ``qat_epochs`` of
+    QAT on ``train_data`` when asked for.
+    """
+
+    model: ModelPayload
+    data: DataRef
+    weight_bits: int
+    quant: dict
+    points: tuple[tuple[SweepPoint, str], ...]
+    seed: int
+    qat_epochs: int = 0
+    train_data: DataRef | None = None
+    hardware: HardwareModel | None = None
+    lanes: int | None = None
+    latency_samples: int = 0
+    sim_samples: int = 0
+    simulator: str = "verilator"
+    board: str | None = None
+    threads: int | None = 1
+
+
+@dataclass
+class WidthResult:
+    weight_bits: int
+    hardware: HardwareModel
+    rows: list[SweepRow]
+    qat_seconds: float | None = None
+    qat_history: list[dict] | None = None
+
+
+def _quant_config(job: WidthJob):
+    from ..quant import QuantConfig
+
+    return QuantConfig(weight_bits=job.weight_bits, **job.quant)
+
+
+def _qat(job: WidthJob, net: SRCNet) -> tuple[HardwareModel, float, list[dict]]:
+    from ..nn.train import TrainConfig, train
+
+    result = train(net, job.train_data.load(), TrainConfig(epochs=0, qat_epochs=job.qat_epochs,
+                                                           weight_bits=job.weight_bits, seed=job.seed),
+                   quant=_quant_config(job), progress=False)
+    hw = result.model.hardware_model()
+    return hw, result.seconds, result.history
+
+
+def run_width(job: WidthJob) -> WidthResult:
+    """Quantize (and fine-tune) one width, then score it at each of the job's step settings."""
+    from .estimates import board_figures, cycle_figures, rtl_figures, weight_memory_bits
+
+    with thread_limit(job.threads):
+        data = job.data.load()
+        source = {"float_model_hash": job.model.content_hash}
+        ptq = quantize_net(job.model.net(), _quant_config(job), source=source)
+        hw, qat_seconds, history = ptq, None, None
+        if job.qat_epochs:
+            if job.hardware is not None:
+                hw = job.hardware
+            else:
+                hw, qat_seconds, history = _qat(job, job.model.net().train())
+                hw = hw.replace(source={**hw.source, **source, "qat_epochs": job.qat_epochs})
+        rows = []
+        for point, key in job.points:
+            started = time.perf_counter()
+            golden = evaluate_hardware(hw, data, steps=point.stimulus, blank=point.blank, seed=job.seed)
+            ptq_acc = golden.accuracy if hw is ptq else \
+                evaluate_hardware(ptq, data, steps=point.stimulus, blank=point.blank, seed=job.seed).accuracy
+            extra: dict[str, Any] = {}
+            if job.latency_samples:
+                extra.update(cycle_figures(hw, data, point, job.seed, job.lanes, job.latency_samples))
+            if job.board is not None:
+                extra.update(board_figures(hw, job.board, data, point, job.seed, job.lanes, job.latency_samples))
+            if job.sim_samples:
+                extra.update(rtl_figures(hw, data, point, job.seed, job.lanes, job.sim_samples, job.simulator))
+            rows.append(SweepRow(
+                key=key, weight_bits=job.weight_bits, steps=point.total, blank=point.blank,
+                stimulus_steps=point.stimulus, qat_epochs=job.qat_epochs, dataset=data.name, samples=golden.samples,
+                accuracy=golden.accuracy, ptq_accuracy=ptq_acc, float_accuracy=None,
+                mean_input_spikes_per_step=golden.mean_input_spikes_per_step, hw_hash=hw.content_hash,
+                weight_memory_bits=weight_memory_bits(hw), qat_seconds=qat_seconds,
+                eval_seconds=round(time.perf_counter() - started, 2), **extra))
+        return WidthResult(job.weight_bits, hw, rows, qat_seconds, history)
+

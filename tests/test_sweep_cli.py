@@ -1,0 +1,46 @@
+"""``srcfpga sweep``: a thin layer over run_sweep (in-process, serial executor)."""
+
+from __future__ import annotations
+
+import json
+
+from srcfpga.cli import main
+from srcfpga.nn import save_model
+from srcfpga.testing import random_net
+
+
+def run(capsys, *argv) -> tuple[int, str, str]:
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_sweep_cli_json_and_text(tmp_path, capsys):
+    model = save_model(random_net(0, (64, 12), n_classes=10), tmp_path / "m.pt")
+    out = tmp_path / "sweep"
+    args = ["sweep", model, "--weight-bits", "4,8", "--steps", "8,11", "--dataset", "digits", "--limit", "10",
+            "--latency-samples", "4", "--executor", "serial", "--anchors", "90@4/11,95@8", "-o", out]
+    code, stdout, err = run(capsys, *args, "--json")
+    assert code == 0, err
+    report = json.loads(stdout)
+    assert [(r["weight_bits"], r["steps"], r["blank"]) for r in report["rows"]] == \
+           [(4, 8, 0), (4, 11, 1), (8, 8, 0), (8, 11, 1)]
+    assert report["computed"] == 4 and report["reused"] == 0
+    assert {"results_json", "results_csv", "accuracy_vs_bits", "accuracy_vs_cycles", "resources_vs_bits"} \
+        <= set(report["files"])
+    assert json.loads((out / "results.json").read_text())["anchors"][1]["weight_bits"] is None
+    code, stdout, err = run(capsys, *args[:-2], "--blank", "2", "-o", out)
+    assert code == 0, err
+    assert "golden %" in stdout and "4 points (4 computed, 0 reused)" in stdout   # blank 2: new rows
+
+
+def test_sweep_cli_errors_are_one_line(tmp_path, capsys):
+    model = save_model(random_net(0, (64, 12), n_classes=10), tmp_path / "m.pt")
+    for extra, fragment in ((["--weight-bits", "4,12"], "weight bits"), (["--steps", "x"], "--steps"),
+                            (["--executor", "nope"], "unknown executor"), (["--anchors", "1@2@3"], "anchor"),
+                            (["--steps", "10", "--blank", "10"], "stimulus")):
+        code, _, err = run(capsys, "sweep", model, "--dataset", "digits", "-o", tmp_path / "o", *extra)
+        assert code == 2 and err.count("\n") == 1 and fragment in err, err
+    code, _, err = run(capsys, "sweep", model, "--dataset", "mnist", "-o", tmp_path / "o")
+    assert code == 2 and "data directory" in err
+    assert not (tmp_path / "o").exists()

@@ -1,0 +1,68 @@
+"""SweepConfig: the grid, the blank rule and one clear error for every bad value."""
+
+from __future__ import annotations
+
+import pytest
+
+from srcfpga.errors import ConfigError
+from srcfpga.sweep import SweepConfig, SweepPoint, default_blank, parse_anchors, parse_int_list
+from srcfpga.sweep.anchors import ULG_SRC_MNIST
+
+
+def test_default_blank_gives_the_published_operating_points():
+    assert [(p.blank, p.stimulus) for p in SweepConfig(steps=(44, 55, 220)).points] == [(4, 40), (5, 50), (20, 200)]
+    assert default_blank(22) == 2 and default_blank(5) == 0
+
+
+def test_grid_is_widths_outermost():
+    cfg = SweepConfig(weight_bits=(4, 8), steps=(10, 20), blank=1)
+    assert cfg.grid == ((4, SweepPoint(10, 1)), (4, SweepPoint(20, 1)), (8, SweepPoint(10, 1)), (8, SweepPoint(20, 1)))
+
+
+def test_blank_per_step_count_and_strings():
+    cfg = SweepConfig(weight_bits="4-6", steps="30,60", blank=(3, 6))
+    assert cfg.weight_bits == (4, 5, 6)
+    assert [p.label for p in cfg.points] == ["3+27", "6+54"]
+    assert cfg.to_dict()["blank"] == [3, 6]
+
+
+def test_parse_int_list():
+    assert parse_int_list("4,5, 8", "x") == (4, 5, 8)
+    assert parse_int_list("4-6,8", "x") == (4, 5, 6, 8)
+    for bad in ("", "a", "6-4", "4,,x"):
+        with pytest.raises(ConfigError, match="x"):
+            parse_int_list(bad, "x")
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"weight_bits": (4, 9)}, "weight bits"),
+    ({"weight_bits": (4, 4)}, "twice"),
+    ({"weight_bits": ()}, "empty"),
+    ({"weight_bits": (4.5,)}, "integers"),
+    ({"steps": (44, 44)}, "twice"),
+    ({"steps": (10,), "blank": 10}, "stimulus"),
+    ({"steps": (10,), "blank": -1}, "blank >= 0"),
+    ({"steps": (10, 20, 30), "blank": (1, 2)}, "one per step count"),
+    ({"dataset": "cifar"}, "unknown dataset"),
+    ({"dataset": "mnist"}, "data directory"),
+    ({"limit": 0}, "limit"),
+    ({"qat_epochs": -1}, "qat_epochs"),
+    ({"sim_samples": -2}, "sim_samples"),
+    ({"lanes": 0}, "lanes"),
+    ({"simulator": "vcs"}, "simulator"),
+    ({"quant": {"bogus": 1}}, "unknown quantization option"),
+    ({"quant": {"state_frac_bits": 2}}, "state_frac_bits"),
+])
+def test_bad_values_raise_config_error(options, message):
+    with pytest.raises(ConfigError, match=message):
+        SweepConfig(**options)
+
+
+def test_anchors_parse_and_presets():
+    assert parse_anchors("ulg") == ULG_SRC_MNIST
+    a, b = parse_anchors("93.32@5/55, 96.31%@220")
+    assert (a.accuracy, a.weight_bits, a.steps) == (93.32, 5, 55)
+    assert (b.accuracy, b.weight_bits, b.steps) == (96.31, None, 220)
+    for bad in ("93", "x@5/55", "101@4/44"):
+        with pytest.raises(ConfigError):
+            parse_anchors(bad)

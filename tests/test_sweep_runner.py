@@ -1,0 +1,153 @@
+"""run_sweep on a tiny random network and the digits data: table, files, resumability, QAT, plots."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from srcfpga.data import load_dataset
+from srcfpga.evaluate import evaluate_float, evaluate_hardware
+from srcfpga.quant import HardwareModel, QuantConfig, quantize_net
+from srcfpga.sweep import ULG_SRC_MNIST, SweepConfig, run_sweep
+from srcfpga.sweep.rows import csv_columns
+from srcfpga.testing import random_net
+
+LIMIT = 24
+
+
+def tiny_net(seed: int = 0):
+    return random_net(seed, (64, 16), n_classes=10)
+
+
+def config(**changes) -> SweepConfig:
+    options = dict(weight_bits=(4, 6), steps=(8, 12), dataset="digits", limit=LIMIT, latency_samples=8)
+    options.update(changes)
+    return SweepConfig(**options)
+
+
+@pytest.fixture(scope="module")
+def swept(tmp_path_factory):
+    out = tmp_path_factory.mktemp("sweep")
+    net = tiny_net()
+    return net, out, run_sweep(net, config(), out, executor="serial", progress=False, anchors=ULG_SRC_MNIST)
+
+
+def test_rows_cover_the_grid_and_equal_direct_evaluation(swept):
+    net, _, result = swept
+    assert [(r.weight_bits, r.steps, r.blank) for r in result.rows] == [(4, 8, 0), (4, 12, 1), (6, 8, 0), (6, 12, 1)]
+    data = load_dataset("digits", "test", limit=LIMIT)
+    for row in result.rows:
+        hw = quantize_net(net, QuantConfig(weight_bits=row.weight_bits))
+        golden = evaluate_hardware(hw, data, steps=row.stimulus_steps, blank=row.blank)
+        assert row.accuracy == golden.accuracy == row.ptq_accuracy
+        assert row.samples == LIMIT and row.qat_epochs == 0 and row.dataset == "digits"
+        assert row.float_accuracy == evaluate_float(net, data, steps=row.stimulus_steps, blank=row.blank).accuracy
+        assert row.weight_memory_bits == 64 * 16 * row.weight_bits + 16 * 10 * 8
+        assert row.cycles_per_inference > 0 and row.cycles_per_step > 0
+        assert row.latency_us == pytest.approx(row.cycles_per_inference / 100.0)
+        assert row.board is None and row.energy_uj is None and row.rtl_agreement is None
+    assert result.computed == 4 and result.reused == 0
+    assert result.row(6, 12).weight_bits == 6
+
+
+def test_results_json_and_csv(swept):
+    _, out, result = swept
+    data = json.loads((out / "results.json").read_text())
+    assert data["format"] == "srcfpga-sweep" and data["complete"] is True
+    assert data["config"]["weight_bits"] == [4, 6] and data["config"]["blank"] == [0, 1]
+    assert [a["accuracy"] for a in data["anchors"]] == [a.accuracy for a in ULG_SRC_MNIST]
+    assert [r["key"] for r in data["rows"]] == [r.key for r in result.rows]
+    assert [(f["steps"], f["blank"]) for f in data["float"]] == [(8, 0), (12, 1)]
+    assert data["rows"][0]["accuracy"] == result.rows[0].accuracy
+    with open(out / "results.csv", newline="") as handle:
+        table = list(csv.DictReader(handle))
+    assert list(table[0]) == csv_columns()
+    assert len(table) == 4
+    assert [int(r["weight_bits"]) for r in table] == [4, 4, 6, 6]
+    assert float(table[1]["accuracy"]) == pytest.approx(result.rows[1].accuracy)
+    assert table[0]["lut"] == ""                                     # no board: empty cells
+    for bits in (4, 6):
+        hw = HardwareModel.load(out / "models" / f"w{bits}-ptq.hw")
+        assert hw.content_hash == result.row(bits, 8).hw_hash
+
+
+def test_plots_are_pngs(swept):
+    _, out, result = swept
+    for name in ("accuracy_vs_bits", "accuracy_vs_cycles", "resources_vs_bits"):
+        path = Path(result.files[name])
+        assert path.parent == out and path.stat().st_size > 5000
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "accuracy_vs_energy" not in result.files                  # no board estimates
+
+
+def test_resume_reuses_finished_rows(swept, tmp_path):
+    net, out, first = swept
+    again = run_sweep(net, config(), out, executor="serial", progress=False)
+    assert again.computed == 0 and again.reused == 4
+    assert [r.to_dict() for r in again.rows] == [r.to_dict() for r in first.rows]
+    wider = run_sweep(net, config(weight_bits=(4, 5, 6)), out, executor="serial", progress=False, plots=False)
+    assert wider.computed == 2 and wider.reused == 4
+    assert [r.weight_bits for r in wider.rows] == [4, 4, 5, 5, 6, 6]
+    # a narrower grid keeps the other rows in results.json, and a later run gets them back
+    run_sweep(net, config(weight_bits=(4,)), out, executor="serial", progress=False, plots=False)
+    data = json.loads((out / "results.json").read_text())
+    assert len(data["rows"]) == 2 and len(data["other_rows"]) == 4
+    back = run_sweep(net, config(weight_bits=(4, 5, 6)), out, executor="serial", progress=False, plots=False)
+    assert back.computed == 0 and back.reused == 6
+
+
+def test_changed_inputs_are_recomputed(swept, tmp_path):
+    net, out, first = swept
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy)
+    assert run_sweep(net, config(seed=3), copy, executor="serial", progress=False, plots=False).computed == 4
+    assert run_sweep(tiny_net(1), config(), copy, executor="serial", progress=False, plots=False).computed == 4
+    assert run_sweep(net, config(limit=LIMIT - 1), copy, executor="serial", progress=False,
+                     plots=False).computed == 4
+    (copy / "results.json").write_text("{not json")                 # unreadable: start afresh
+    assert run_sweep(net, config(), copy, executor="serial", progress=False, plots=False).computed == 4
+
+
+def test_model_file_and_its_quant_options(tmp_path):
+    from srcfpga.nn import save_model
+
+    path = save_model(tiny_net(), tmp_path / "m.pt", meta={"quant": {"weight_bits": 5, "state_frac_bits": 6}})
+    result = run_sweep(path, config(weight_bits=(4,), steps=(8,)), tmp_path / "out", executor="serial",
+                       progress=False, plots=False)
+    hw = HardwareModel.load(tmp_path / "out" / "models" / "w4-ptq.hw")
+    assert hw.source["quant"]["state_frac_bits"] == 6 and hw.source["quant"]["weight_bits"] == 4
+    assert result.rows[0].hw_hash == hw.content_hash
+
+
+def test_hardware_model_file_is_rejected(tmp_path):
+    from srcfpga.errors import ModelFileError
+
+    hw = quantize_net(tiny_net(), QuantConfig(weight_bits=4)).save(tmp_path / "m.hw")
+    with pytest.raises(ModelFileError, match="float model"):
+        run_sweep(hw, config(), tmp_path / "out", executor="serial", progress=False)
+    assert not (tmp_path / "out").exists()
+
+
+def test_qat_rows_and_cached_qat_models(tmp_path):
+    net = tiny_net()
+    cfg = config(weight_bits=(4,), qat_epochs=1, qat_train_limit=32, latency_samples=0)
+    result = run_sweep(net, cfg, tmp_path, executor="serial", progress=False, plots=False)
+    assert [r.qat_epochs for r in result.rows] == [1, 1]
+    assert all(r.qat_seconds is not None and r.qat_seconds > 0 for r in result.rows)
+    assert all(r.cycles_per_inference is None for r in result.rows)
+    data = load_dataset("digits", "test", limit=LIMIT)
+    ptq = quantize_net(net, QuantConfig(weight_bits=4))
+    assert result.rows[0].ptq_accuracy == evaluate_hardware(ptq, data, steps=8, blank=0).accuracy
+    (model_file,) = (tmp_path / "models").glob("w4-qat1-*.hw")
+    hw = HardwareModel.load(model_file)
+    assert hw.content_hash == result.rows[0].hw_hash == result.rows[1].hw_hash
+    assert result.rows[0].accuracy == evaluate_hardware(hw, data, steps=8, blank=0).accuracy
+    # another step count reuses the trained width instead of training again
+    more = run_sweep(net, config(weight_bits=(4,), steps=(8, 12, 16), qat_epochs=1, qat_train_limit=32,
+                                 latency_samples=0), tmp_path, executor="serial", progress=False, plots=False)
+    assert more.computed == 1 and more.rows[2].qat_seconds is None and more.rows[2].hw_hash == hw.content_hash
