@@ -102,9 +102,17 @@ def cmd_train(args: argparse.Namespace) -> int:
     test_set = load_dataset(args.dataset, "test", args.data_dir)
     if args.init:
         net, _ = load_model(args.init)
+    elif args.cell != "src":
+        from .nn.mru import mru_net_for_dataset
+
+        net = mru_net_for_dataset(train_set, args.cell, tuple(args.hidden), encoding=args.encoding,
+                                  variant=args.variant, row_levels=tuple(args.row_levels), steps=args.steps,
+                                  blank=args.blank, rate_gain=args.rate_gain, readout_window=args.readout_window,
+                                  count_bits=args.count_bits)
     else:
         net = SRCNet(NetConfig(input_size=train_set.n_pixels, hidden=tuple(args.hidden), n_classes=train_set.n_classes,
-                               cell=args.cell, rate_gain=args.rate_gain, steps=args.steps, blank=args.blank))
+                               cell=args.cell, rate_gain=args.rate_gain, steps=40 if args.steps is None else args.steps,
+                               blank=4 if args.blank is None else args.blank))
     qat_epochs = args.qat_epochs if args.qat_epochs is not None else (2 if args.weight_bits else 0)
     cfg = TrainConfig(epochs=args.epochs, qat_epochs=qat_epochs, weight_bits=args.weight_bits,
                       batch_size=args.batch_size, lr=args.lr, seed=args.seed)
@@ -140,10 +148,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("train", help="train a float (and optionally QAT) network")
     _add_dataset_args(p)
-    p.add_argument("--cell", choices=("src",), default="src")
+    p.add_argument("--cell", choices=("src", "bmru", "cmru"), default="src")
     p.add_argument("--hidden", type=int, nargs="+", default=[128], help="layer sizes, e.g. --hidden 128 64")
-    p.add_argument("--steps", type=int, default=40)
-    p.add_argument("--blank", type=int, default=4)
+    p.add_argument("--steps", type=int, help="stimulus steps (default 40; row encoding: the image rows)")
+    p.add_argument("--blank", type=int, help="leading blank steps (default 4; row encoding: 0)")
+    p.add_argument("--encoding", choices=("rows", "rate"), default="rows",
+                   help="bmru/cmru input: image rows, thermometer-coded (default), or rate-coded pixels")
+    p.add_argument("--variant", choices=("full", "first"), default="full",
+                   help="bmru: s in {-1,+1} with gated thresholds (default) or first quadrant s in {0,1}")
+    p.add_argument("--row-levels", type=int, nargs="+", default=[64, 128, 192], help="row encoding grey levels")
+    p.add_argument("--readout-window", type=int, default=0,
+                   help="bmru/cmru: read out the last N steps (default 0: all steps)")
+    p.add_argument("--count-bits", type=int, default=6, help="cmru: counter width (saturating, default 6)")
     p.add_argument("--rate-gain", type=float, default=0.25)
     p.add_argument("--epochs", type=int, default=5)
     p.add_argument("--weight-bits", type=int, help="fine-tune quantization-aware at this width")

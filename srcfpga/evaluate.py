@@ -59,7 +59,7 @@ def _check_inputs(dataset: Dataset, input_size: int) -> None:
 def evaluate_hardware(model: HardwareModel, dataset: Dataset, steps: int | None = None, blank: int | None = None,
                       seed: int = 0, batch_size: int = 1000, progress: bool = False) -> EvalResult:
     """Golden-model accuracy of ``model`` on ``dataset``."""
-    _check_inputs(dataset, model.input_size)
+    _check_inputs(dataset, getattr(model.encoder, "n_pixels", model.input_size))
     steps = model.steps if steps is None else steps
     blank = model.blank if blank is None else blank
     _check_steps(steps, blank)
@@ -80,11 +80,13 @@ def evaluate_float(net: SRCNet, dataset: Dataset, steps: int | None = None, blan
                    progress: bool = False) -> EvalResult:
     """Float accuracy of ``net`` on ``dataset`` with the deterministic rate encoder."""
     cfg = net.config
-    _check_inputs(dataset, cfg.input_size)
+    encoder = net.encoder(generators) if hasattr(net, "encoder") else RateEncoder(cfg.rate_gain, generators)
+    if encoder is None:
+        raise ConfigError("this network takes spike frames (encoding 'frames'), not images")
+    _check_inputs(dataset, getattr(encoder, "n_pixels", cfg.input_size))
     steps = cfg.steps if steps is None else steps
     blank = cfg.blank if blank is None else blank
     _check_steps(steps, blank)
-    encoder = RateEncoder(cfg.rate_gain, generators)
     net.eval()
     correct = spikes = 0
     for start in _batches(dataset, batch_size, progress, "float"):

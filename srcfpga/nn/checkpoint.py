@@ -10,7 +10,7 @@ import torch
 
 from ..errors import ConfigError, ModelFileError
 from ..fileio import atomic_path
-from .config import NetConfig
+from .mru import build_net
 from .network import SRCNet
 
 FILE_FORMAT = "srcfpga-float-model"
@@ -26,7 +26,7 @@ def save_model(net: SRCNet, path: str | Path, meta: dict | None = None) -> Path:
     return Path(path)
 
 
-def load_model(path: str | Path) -> tuple[SRCNet, dict]:
+def load_model(path: str | Path) -> tuple[SRCNet, dict]:  # or an MRUNet (cell bmru / cmru)
     """Load a float model file; returns the network (eval mode) and its metadata."""
     path = Path(path)
     if not path.is_file():
@@ -40,7 +40,7 @@ def load_model(path: str | Path) -> tuple[SRCNet, dict]:
     if payload.get("version") != VERSION:
         raise ModelFileError(f"{path} has float-model version {payload.get('version')!r}, expected {VERSION}")
     try:
-        net = SRCNet(NetConfig.from_dict(payload["config"]))
+        net = build_net(payload["config"])
         net.load_state_dict(payload["state_dict"])
     except (ConfigError, KeyError, RuntimeError) as exc:
         raise ModelFileError(f"{path}: weights do not match the stored config: {str(exc).splitlines()[0]}") from None

@@ -98,6 +98,9 @@ def _epoch(model: nn.Module, data: Dataset, optimizer, cfg: TrainConfig, generat
 def train(net: SRCNet, data: Dataset, cfg: TrainConfig, quant: QuantConfig | None = None,
           progress: bool = True) -> TrainResult:
     """Train ``net`` in place on ``data``: float epochs, then QAT epochs (``quant`` or ``weight_bits``)."""
+    if getattr(net.config, "cell", "src") != "src":   # BMRU / CMRU: srcfpga.nn.mru_train
+        from .mru_train import train_mru
+        return train_mru(net, data, cfg, quant, progress)
     if data.n_pixels != net.config.input_size:
         raise ConfigError(f"dataset has {data.n_pixels} inputs, the network expects {net.config.input_size}")
     torch.manual_seed(cfg.seed)
