@@ -241,6 +241,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", type=Path, required=True, metavar="DIR")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_sweep)
+    _add_board_commands(sub)
     return parser
 
 
@@ -315,6 +316,149 @@ def cmd_sim(args: argparse.Namespace) -> int:
                         run_dir=args.waves, backpressure=gaps)
     _emit(args, report.to_dict(), report.summary())
     return 0 if report.mismatches == 0 else 1
+
+
+# ---- boards: srcfpga boards / estimate / build / run (srcfpga.boards) ------------------------------------
+
+def _add_board_commands(sub) -> None:
+    p = sub.add_parser("boards", help="list the supported Artix-7 boards with device and resources")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_boards)
+
+    p = sub.add_parser("estimate", help="resources, Fmax, latency, power and energy on a board, without Vivado")
+    p.add_argument("model", type=Path, help="a .hw HardwareModel")
+    p.add_argument("--board", required=True, help="board name (srcfpga boards)")
+    p.add_argument("--lanes", type=int, help="neurons updated in parallel (default: the HDL's choice)")
+    p.add_argument("--steps", type=int, help="stimulus steps (default: the model's)")
+    p.add_argument("--blank", type=int, help="leading blank steps (default: the model's)")
+    p.add_argument("--dataset", help="measure spike activity on this test set (default: random frames)")
+    p.add_argument("--data-dir", type=Path, help="directory with the IDX files (mnist, fashion-mnist)")
+    p.add_argument("--limit", type=int, help="samples for the activity measurement (default 32)")
+    p.add_argument("--seed", type=int, default=0, help="encoder seed of sample 0; sample n uses seed + n")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_estimate)
+
+    p = sub.add_parser("build", help="write the Vivado project of a board (runs Vivado when it is on PATH)")
+    p.add_argument("model", type=Path, help="a .hw HardwareModel")
+    p.add_argument("--board", required=True, help="board name (srcfpga boards)")
+    p.add_argument("--lanes", type=int, help="neurons updated in parallel (default: the HDL's choice)")
+    p.add_argument("--input", choices=("pixels", "frames"), default="pixels", help="host sends images or frames")
+    p.add_argument("--baud", type=int, default=115200, help="UART baud rate (default 115200)")
+    p.add_argument("--no-vivado", action="store_true", help="only write the project, even if Vivado is present")
+    p.add_argument("-o", "--output", type=Path, required=True, metavar="DIR")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_build)
+
+    p = sub.add_parser("run", help="classify on a board over its UART (pyserial); --port golden emulates it")
+    p.add_argument("model", type=Path, help="the .hw HardwareModel the board was built from")
+    p.add_argument("image", type=Path, nargs="?", help="an image file (grayscale, resized to the input size)")
+    p.add_argument("--port", required=True, help="serial port or pyserial URL; 'golden' = software stand-in")
+    p.add_argument("--baud", type=int, default=115200)
+    p.add_argument("--input", choices=("pixels", "frames"), default="pixels", help="what the board was built for")
+    p.add_argument("--dataset", help="classify test images of this dataset instead of one image")
+    p.add_argument("--data-dir", type=Path, help="directory with the IDX files (mnist, fashion-mnist)")
+    p.add_argument("--limit", type=int, help="use only the first N samples")
+    p.add_argument("--steps", type=int, help="stimulus steps (default: the model's)")
+    p.add_argument("--blank", type=int, help="leading blank steps (default: the model's)")
+    p.add_argument("--seed", type=int, default=0, help="encoder seed of sample 0; sample n uses seed + n")
+    p.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for each answer")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_run)
+
+
+def cmd_boards(args: argparse.Namespace) -> int:
+    from .boards import BOARDS
+
+    rows = [board.to_dict() for board in BOARDS.values()]
+    lines = [f"{'board':14s} {'part':20s} {'LUT':>7s} {'FF':>7s} {'BRAM36':>6s} {'DSP':>4s} {'static W':>8s}  clock"]
+    for b in rows:
+        r = b["resources"]
+        lines.append(f"{b['name']:14s} {b['part']:20s} {r['lut']:7d} {r['ff']:7d} {r['bram36']:6d} {r['dsp']:4d} "
+                     f"{b['static_w']:8.3f}  {b['clock_mhz']:g} MHz osc. ({b['title']})")
+    _emit(args, {"boards": rows}, "\n".join(lines))
+    return 0
+
+
+def cmd_estimate(args: argparse.Namespace) -> int:
+    from .boards import estimate, get_board
+    from .quant import HardwareModel
+
+    board = get_board(args.board)
+    model = HardwareModel.load(args.model)
+    if args.dataset is not None and args.dataset not in ("digits", "mnist", "fashion-mnist"):
+        raise ConfigError(f"unknown dataset {args.dataset!r}; choose one of digits, mnist, fashion-mnist")
+    est = estimate(model, board, lanes=args.lanes, steps=args.steps, blank=args.blank, dataset=args.dataset,
+                   data_dir=args.data_dir, limit=args.limit, seed=args.seed)
+    _emit(args, est.to_dict(), est.summary())
+    return 0
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    from .boards import build_project, get_board
+    from .hdl import HdlConfig
+    from .quant import HardwareModel
+
+    board = get_board(args.board)
+    model = HardwareModel.load(args.model)
+    info = build_project(model, board, args.output, HdlConfig(lanes=args.lanes, input=args.input), args.baud,
+                         run=not args.no_vivado)
+    if info["vivado"]:
+        from .boards.activity import measure_activity
+        from .boards.vivado import ingest_reports
+
+        activity = measure_activity(model, HdlConfig(lanes=args.lanes, input=args.input).resolve(model))
+        info["report"] = ingest_reports(args.output, board, activity.cycles_per_inference)
+    text = f"wrote the Vivado project for {board.name} ({board.device.part}) to {args.output}: {', '.join(info['files'])}"
+    text += "\nVivado ran; reports ingested" if info["vivado"] else \
+        "\nvivado is not on PATH: run build_top.sh there to implement it"
+    _emit(args, info, text)
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from .boards.host import HostLink, load_image, open_port
+    from .quant import HardwareModel
+
+    model = HardwareModel.load(args.model)
+    if (args.image is None) == (args.dataset is None):
+        raise ConfigError("give either an image file or --dataset")
+    if args.image is not None:
+        images, labels = load_image(args.image, model.input_size)[None], None
+    else:
+        from .data import load_dataset
+        from .errors import DatasetError
+
+        data = load_dataset(args.dataset, "test", args.data_dir, args.limit)
+        if data.n_pixels != model.input_size:
+            raise DatasetError(f"dataset {args.dataset!r} has {data.n_pixels} pixels per image, "
+                               f"the model expects {model.input_size} inputs")
+        images, labels = data.images, data.labels
+    steps = model.steps if args.steps is None else args.steps
+    blank = model.blank if args.blank is None else args.blank
+    port = open_port(args.port, model, args.baud, args.timeout, args.input)
+    link = HostLink(port, model, args.timeout)
+    answers = []
+    try:
+        for n, image in enumerate(images):
+            if args.input == "pixels":
+                answer = link.classify_image(image, args.seed + n, steps, blank)
+            else:
+                frames = model.encoder.encode(image[None], steps, blank, np.array([args.seed + n]))[0]
+                answer = link.classify_frames(frames, blank)
+            answers.append(answer)
+    finally:
+        port.close()
+    data = {"port": args.port, "samples": len(answers), "results": [a.to_dict() for a in answers]}
+    if labels is not None:
+        data["accuracy"] = float(np.mean([a.label == y for a, y in zip(answers, labels)]))
+        text = f"{len(answers)} samples over {args.port}: accuracy {100 * data['accuracy']:.2f} %"
+    else:
+        a = answers[0]
+        text = f"class {a.label} (counts {list(a.counts)}, {a.cycles} cycles)"
+    _emit(args, data, text)
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,94 @@
+"""Spike activity of a HardwareModel on data, measured with the golden model, and its cycle count.
+
+:func:`measure_activity` runs :func:`srcfpga.golden.run_golden` with ``trace=True`` on a sample
+(dataset images rate-coded exactly as the hardware encodes them, or, without data, random spike
+frames at a stated default input density) and feeds every layer's spikes into
+:class:`srcfpga.hdl.LatencyModel`. The result gives the cycles per inference and the datapath
+utilisation the power model turns into a toggle rate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from ..errors import ConfigError, DatasetError
+from ..quant.hwmodel import HardwareModel
+
+DEFAULT_INPUT_DENSITY = 0.033   # input spikes per input and step: MNIST mean intensity 0.13 x rate_gain 0.25
+DEFAULT_SAMPLES = 32
+
+
+@dataclass
+class Activity:
+    """Measured (or default) activity of one configuration; rates are per input/neuron and step."""
+
+    source: str                     # "dataset <name> (N samples)" or "random frames, density d"
+    samples: int
+    steps: int
+    blank: int
+    input_rate: float               # input spikes per input per step (stimulus steps)
+    layer_rates: list[float]        # hidden spikes per neuron per step, per layer (all steps)
+    cycles_per_inference: float     # mean, LatencyModel
+    cycles_min: int
+    cycles_max: int
+    load_cycles: int                # image load beats (pixel input) included in the cycles
+    accumulate_beats: float         # mean accumulator beats (weight-ROM reads) per inference, all layers
+    busy_fraction: float            # share of the inference's cycles in which the input pipeline works
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _sample(model: HardwareModel, dataset: str | None, data_dir, limit: int | None, steps: int, blank: int,
+            seed: int):
+    if dataset is None:
+        n = DEFAULT_SAMPLES if limit is None else limit
+        rng = np.random.default_rng(seed)
+        frames = rng.random((n, blank + steps, model.input_size)) < DEFAULT_INPUT_DENSITY
+        frames[:, :blank] = False
+        return frames, f"random frames, input density {DEFAULT_INPUT_DENSITY}"
+    from ..data import load_dataset
+    from ..evaluate import sample_seeds
+
+    data = load_dataset(dataset, "test", data_dir, DEFAULT_SAMPLES if limit is None else limit)
+    if data.n_pixels != model.input_size:
+        raise DatasetError(f"dataset {dataset!r} has {data.n_pixels} pixels per image, the model expects "
+                           f"{model.input_size} inputs")
+    frames = model.encoder.encode(data.images, steps, blank, sample_seeds(seed, 0, len(data)))
+    return frames, f"dataset {dataset} ({len(data)} test samples)"
+
+
+def measure_activity(model: HardwareModel, config, steps: int | None = None, blank: int | None = None,
+                     dataset: str | None = None, data_dir=None, limit: int | None = None,
+                     seed: int = 0) -> Activity:
+    """Spike rates and cycles per inference of ``model`` under HDL ``config`` (see module doc)."""
+    from ..golden import run_golden
+    from ..hdl import LatencyModel
+    from ..hdl.latency import step_beats
+
+    steps = model.steps if steps is None else steps
+    blank = model.blank if blank is None else blank
+    if steps < 1 or blank < 0:
+        raise ConfigError(f"need steps >= 1 and blank >= 0, got steps={steps}, blank={blank}")
+    if limit is not None and limit < 1:
+        raise ConfigError(f"--limit must be at least 1, got {limit}")
+    frames, source = _sample(model, dataset, data_dir, limit, steps, blank, seed)
+    golden = run_golden(model, spikes=frames, steps=steps, blank=blank, trace=True)
+    layer_spikes = [trace.spikes for trace in golden.traces]
+    latency = LatencyModel(model, config)
+    cycles = latency.inference_cycles(frames, layer_spikes, blank)
+    cfg = latency.config
+    first = step_beats(frames, latency.mask_width, cfg.spikes_per_cycle).sum(axis=-1).astype(float)
+    beats = first.copy()
+    for spikes in layer_spikes:
+        beats = beats + step_beats(spikes, cfg.lanes, cfg.spikes_per_cycle).sum(axis=-1)
+    rounds = latency.rounds * steps + blank + latency.load_cycles     # encoder rounds incl. the image load
+    busy = np.minimum(1.0, np.maximum(rounds, first) / cycles)
+    return Activity(
+        source=source, samples=len(frames), steps=steps, blank=blank,
+        input_rate=float(frames[:, blank:].mean()) if steps else 0.0,
+        layer_rates=[float(s.mean()) for s in layer_spikes],
+        cycles_per_inference=float(cycles.mean()), cycles_min=int(cycles.min()), cycles_max=int(cycles.max()),
+        load_cycles=latency.load_cycles, accumulate_beats=float(beats.mean()), busy_fraction=float(busy.mean()))

@@ -1,0 +1,141 @@
+"""``srcfpga build``: the Vivado project of a board top via Amaranth's build plan, and Vivado's reports.
+
+:func:`build_project` elaborates :class:`~srcfpga.boards.top.BoardTop` for a board and extracts the
+build plan (``top.v``, ``top.xdc``, ``top.tcl``, ``build_top.sh``) into a directory without
+Vivado. When ``vivado`` is on ``PATH`` (and ``run`` is set) it runs the plan's script and ingests
+the reports that Amaranth's TCL writes (``top_utilization_place.rpt``, ``top_timing.rpt``,
+``top_power.rpt``) into the estimate JSON schema (:func:`reports_to_estimate`).
+
+Report formats parsed (Vivado 2018-2024 text output):
+* ``report_utilization``: table rows ``| Slice LUTs | used | fixed | ... | available | util% |``,
+  ``Slice Registers``, ``Block RAM Tile`` (in BRAM36 units), ``DSPs``;
+* ``report_timing_summary``: the Design Timing Summary row ``WNS(ns) TNS(ns) ...`` (first numeric
+  row after the ``WNS(ns)`` header) and the clock table ``clk  {0.000 5.000}  10.000  100.000``;
+* ``report_power``: ``| Total On-Chip Power (W) | x |``, ``| Dynamic (W) | x |``,
+  ``| Device Static (W) | x |``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+from ..errors import SrcFpgaError, ToolNotFoundError
+from .registry import TARGET_MHZ, Board
+
+TOP = "top"
+
+
+class VivadoError(SrcFpgaError):
+    """Vivado failed, or its reports are missing or unreadable."""
+
+
+def _number(text: str) -> float:
+    return float(text.replace("<", "").strip())
+
+
+def parse_utilization(text: str) -> dict:
+    """LUT, FF, BRAM36 (tiles), DSP and CARRY4 counts from a ``report_utilization`` text."""
+
+    def row(label: str) -> float | None:
+        match = re.search(rf"^\|\s*{re.escape(label)}\s*\|\s*([\d.]+)\s*\|", text, re.M)
+        return float(match.group(1)) if match else None
+
+    lut = row("Slice LUTs") if row("Slice LUTs") is not None else row("CLB LUTs")
+    ff = row("Slice Registers") if row("Slice Registers") is not None else row("CLB Registers")
+    out = {"lut": lut, "ff": ff, "bram36": row("Block RAM Tile"), "dsp": row("DSPs"), "carry4": row("CARRY4")}
+    if out["lut"] is None or out["ff"] is None:
+        raise VivadoError("utilization report: no 'Slice LUTs' / 'Slice Registers' rows")
+    return {k: (int(v) if v is not None and k not in ("bram36",) and float(v).is_integer() else v)
+            for k, v in out.items()}
+
+
+def parse_timing(text: str, period_ns: float | None = None) -> dict:
+    """Worst negative slack and the clock period from ``report_timing_summary``; Fmax = 1 / (period - WNS)."""
+    match = re.search(r"WNS\(ns\)\s+TNS\(ns\).*?\n\s*-+.*?\n\s*(-?[\d.]+)\s+(-?[\d.]+)", text, re.S)
+    if not match:
+        raise VivadoError("timing report: no Design Timing Summary (WNS) table")
+    wns = float(match.group(1))
+    if period_ns is None:
+        clock = re.search(r"^\S+\s+\{[\d.\s]+\}\s+([\d.]+)\s+([\d.]+)\s*$", text, re.M)
+        period_ns = float(clock.group(1)) if clock else 1000.0 / TARGET_MHZ
+    return {"wns_ns": wns, "period_ns": period_ns, "fmax_mhz": 1000.0 / (period_ns - wns),
+            "meets_timing": wns >= 0}
+
+
+def parse_power(text: str) -> dict:
+    """Total, dynamic and device static power (W) from ``report_power``."""
+
+    def row(label: str) -> float:
+        match = re.search(rf"\|\s*{re.escape(label)}\s*\|\s*(<?[\d.]+)", text)
+        if not match:
+            raise VivadoError(f"power report: no '{label}' row")
+        return _number(match.group(1))
+
+    return {"power_w": row("Total On-Chip Power (W)"), "dynamic_w": row("Dynamic (W)"),
+            "static_w": row("Device Static (W)")}
+
+
+def reports_to_estimate(board: Board, utilization: str, timing: str, power: str, cycles_per_inference: float) -> dict:
+    """The estimate schema filled from Vivado's report texts (latency from the cycle model)."""
+    util, tim, pwr = parse_utilization(utilization), parse_timing(timing), parse_power(power)
+    dev = board.device
+    clock = TARGET_MHZ if tim["meets_timing"] else tim["fmax_mhz"]
+    latency_us = cycles_per_inference / clock
+    over = [k for k, cap in (("lut", dev.lut), ("ff", dev.ff), ("bram36", dev.bram36), ("dsp", dev.dsp))
+            if util.get(k) is not None and util[k] > cap]
+    return {"board": board.name, "part": dev.part, **{k: util[k] for k in ("lut", "ff", "bram36", "dsp")},
+            "carry4": util.get("carry4"), "fmax_mhz": tim["fmax_mhz"], "cycles_per_inference": cycles_per_inference,
+            "latency_us": latency_us, "static_w": pwr["static_w"], "dynamic_w": pwr["dynamic_w"],
+            "power_w": pwr["power_w"], "energy_uj": pwr["power_w"] * latency_us, "fits": not over,
+            "clock_mhz": clock, "meets_timing": tim["meets_timing"], "wns_ns": tim["wns_ns"], "source": "vivado"}
+
+
+def build_project(model, board: Board, out_dir: str | Path, config=None, baud: int = 115200,
+                  run: bool = True) -> dict:
+    """Write the Vivado project of ``model`` on ``board`` into ``out_dir``; run Vivado if present and ``run``."""
+    from ..hdl import HdlConfig
+    from .top import BoardTop
+
+    config = HdlConfig() if config is None else config
+    top = BoardTop(model, board, config, baud)
+    platform = board.platform()
+    plan = platform.build(top, name=TOP, do_build=False)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    plan.extract(str(out))
+    files = sorted(p.name for p in out.iterdir())
+    info = {"board": board.name, "part": board.device.part, "dir": str(out), "files": files, "baud": baud,
+            "uart_divisor": top.divisor, "hdl_config": top.core.config.to_dict(), "vivado": None}
+    vivado = shutil.which("vivado")
+    if vivado and run:
+        script = out / f"build_{TOP}.sh"
+        result = subprocess.run(["bash", script.name], cwd=out, capture_output=True, text=True)
+        (out / "vivado_stdout.log").write_text(result.stdout + result.stderr)
+        if result.returncode:
+            raise VivadoError(f"Vivado failed (exit {result.returncode}); log {out / 'vivado_stdout.log'}")
+        info["vivado"] = vivado
+    (out / "srcfpga_build.json").write_text(json.dumps(info, indent=2) + "\n")
+    return info
+
+
+def ingest_reports(out_dir: str | Path, board: Board, cycles_per_inference: float) -> dict:
+    """Parse the reports a Vivado run left in ``out_dir`` into the estimate schema."""
+    out = Path(out_dir)
+    names = [f"{TOP}_utilization_place.rpt", f"{TOP}_timing.rpt", f"{TOP}_power.rpt"]
+    missing = [n for n in names if not (out / n).is_file()]
+    if missing:
+        raise VivadoError(f"Vivado reports missing in {out}: {', '.join(missing)}")
+    texts = [(out / n).read_text(errors="replace") for n in names]
+    return reports_to_estimate(board, *texts, cycles_per_inference)
+
+
+def require_vivado() -> str:
+    path = shutil.which("vivado")
+    if path is None:
+        raise ToolNotFoundError("vivado is not on PATH (the project files were written; run build_top.sh "
+                                "where Vivado is installed)")
+    return path
