@@ -99,7 +99,7 @@ class SRCLayerEngine(wiring.Component):
                      fresh1.eq(fresh), last1.eq(last_group)]
 
         # ---- stage 1 -------------------------------------------------------------------------------
-        old = data.View(state_layout, Signal(state_layout))
+        old = Signal(state_layout)
         m.d.comb += old.eq(state_rd.data)
         with m.If(fresh1):
             m.d.comb += [old[b].eq(params_rd.data[b].state) for b in range(lanes)]
