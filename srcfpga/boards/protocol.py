@@ -94,12 +94,12 @@ def decode_response(data: bytes, n_classes: int) -> Response:
     data = bytes(data)
     if data[:1] == bytes([NAK]):
         raise ProtocolError("the device rejected the request (NAK 0xEE: input kind does not match its build)")
+    if data[:1] and data[0] != RESPONSE:
+        raise ProtocolError(f"bad response start byte 0x{data[0]:02x} (expected 0x{RESPONSE:02x})")
+    if len(data) >= 7 and data[6] != n_classes:
+        raise ProtocolError(f"device reports {data[6]} classes, the model has {n_classes}")
     if len(data) < response_length(n_classes):
         raise ProtocolError(f"short response: {len(data)} of {response_length(n_classes)} bytes ({data.hex()})")
-    if data[0] != RESPONSE:
-        raise ProtocolError(f"bad response start byte 0x{data[0]:02x} (expected 0x{RESPONSE:02x})")
-    label, cycles, classes = data[1], struct.unpack("<I", data[2:6])[0], data[6]
-    if classes != n_classes:
-        raise ProtocolError(f"device reports {classes} classes, the model has {n_classes}")
+    label, cycles = data[1], struct.unpack("<I", data[2:6])[0]
     counts = struct.unpack(f"<{n_classes}i", data[7:7 + 4 * n_classes])
     return Response(label, cycles, counts)

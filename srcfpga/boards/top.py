@@ -8,6 +8,7 @@ binary (LSB on LED 0; boards with fewer LEDs than class bits show the low bits).
 """
 
 from amaranth import ClockDomain, ClockSignal, Elaboratable, Instance, Module, Signal
+from amaranth.lib import io
 from amaranth.lib.cdc import ResetSynchronizer
 
 from ..hdl import HdlConfig
@@ -45,10 +46,12 @@ class BoardTop(Elaboratable):
             m.d.comb += ClockSignal("sync").eq(clk_buf)
             m.submodules.reset_sync = ResetSynchronizer(~locked, domain="sync")
         m.submodules.core = core = self.core
-        uart = platform.request("uart", 0)
-        m.d.comb += [core.rx.eq(uart.rx.i), uart.tx.o.eq(core.tx)]
+        uart = platform.request("uart", 0, dir="-")
+        m.submodules.uart_rx_buffer = rx = io.Buffer("i", uart.rx)
+        m.submodules.uart_tx_buffer = tx = io.Buffer("o", uart.tx)
+        m.d.comb += [core.rx.eq(rx.i), tx.o.eq(core.tx)]
         for i in range(self.board.leds):
-            led = platform.request("led", i)
+            m.submodules[f"led{i}"] = led = io.Buffer("o", platform.request("led", i, dir="-"))
             if i < len(core.label):
                 m.d.comb += led.o.eq(core.label[i])
         return m

@@ -41,7 +41,7 @@ def parse_utilization(text: str) -> dict:
     """LUT, FF, BRAM36 (tiles), DSP and CARRY4 counts from a ``report_utilization`` text."""
 
     def row(label: str) -> float | None:
-        match = re.search(rf"^\|\s*{re.escape(label)}\s*\|\s*([\d.]+)\s*\|", text, re.M)
+        match = re.search(rf"^\|\s*{re.escape(label)}\*?\s*\|\s*([\d.]+)\s*\|", text, re.M)
         return float(match.group(1)) if match else None
 
     lut = row("Slice LUTs") if row("Slice LUTs") is not None else row("CLB LUTs")

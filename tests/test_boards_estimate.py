@@ -1,0 +1,168 @@
+"""Estimator parts: static timing on hand-made netlists, power model, activity, schema; real Yosys runs."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from srcfpga.boards import estimate, get_board
+from srcfpga.boards import power as pw
+from srcfpga.boards.activity import measure_activity
+from srcfpga.boards.estimate import SCHEMA_KEYS, combine
+from srcfpga.boards.synth import SynthResult, count_resources, synthesize
+from srcfpga.boards.timing import CLOCK_UNCERTAINTY, FF_CLK_Q, analyze_netlist, scale_timing
+from srcfpga.cli import main
+from srcfpga.hdl import HdlConfig
+from srcfpga.quant import QuantConfig, quantize_net
+from srcfpga.testing import random_net
+
+FF_DIRS = {"C": "input", "CE": "input", "D": "input", "R": "input", "Q": "output"}
+
+
+def _ff(d, q):
+    return {"type": "FDRE", "port_directions": FF_DIRS, "connections": {"C": [1], "CE": ["1"], "R": ["0"],
+                                                                        "D": [d], "Q": [q]}}
+
+
+def _lut(kind, ins, out):
+    n = int(kind[-1])
+    dirs = {f"I{i}": "input" for i in range(n)} | {"O": "output"}
+    return {"type": kind, "port_directions": dirs, "connections": {**{f"I{i}": [b] for i, b in enumerate(ins)},
+                                                                  "O": [out]}}
+
+
+def _netlist(cells, names=None):
+    netnames = {name: {"bits": [bit], "hide_name": 0} for name, bit in (names or {}).items()}
+    return {"modules": {"t": {"ports": {"clk": {"direction": "input", "bits": [1]}}, "cells": cells,
+                              "netnames": netnames}}}
+
+
+def test_sta_lut_chain():
+    # q0 -> LUT2 -> LUT3 -> d1 ; the chain's inputs are latest on the fastest pin (I5 delay 0.127)
+    cells = {"r0": _ff(20, 10), "a": _lut("LUT2", [10, 10], 11), "b": _lut("LUT3", [11, 10, 10], 12),
+             "r1": _ff(12, 21)}
+    timing, extras = analyze_netlist(_netlist(cells, {"q0": 10, "d1": 12}), "t")
+    assert timing["logic_levels"] == 2 and timing["max_lut_levels"] == 2
+    assert timing["start"] == "q0"
+    # clk->Q + route(fanout 4) + LUT (two equal arrivals: the second gets the 2nd fastest pin, 0.238)
+    # + route(fanout 1) + LUT (latest input on I5, 0.127) + route(fanout 1)
+    from srcfpga.boards.timing import _route
+    expected = FF_CLK_Q + _route(4) + 0.238 + _route(1) + 0.127 + _route(1)
+    assert timing["critical_ns"] == pytest.approx(expected, abs=1e-3)
+    assert timing["fmax_mhz"] == pytest.approx(1000 / (expected + CLOCK_UNCERTAINTY), rel=1e-3)
+    assert extras["bram_always_enabled"] == 0
+    faster = scale_timing(timing, "2")
+    assert faster["fmax_mhz"] > timing["fmax_mhz"] and faster["speed"] == "2"
+
+
+def test_sta_carry_chain_uses_dedicated_route():
+    carry_dirs = {"CI": "input", "CYINIT": "input", "DI": "input", "S": "input", "O": "output", "CO": "output"}
+
+    def carry(ci, s, co3):
+        return {"type": "CARRY4", "port_directions": carry_dirs,
+                "connections": {"CI": [ci], "CYINIT": ["0"], "DI": ["0"] * 4, "S": s, "O": [90, 91, 92, 93][:4],
+                                "CO": [80 + co3, 81 + co3, 82 + co3, co3]}}
+
+    c1 = carry("0", [10, "1", "1", "1"], 30)
+    c2 = carry(30, ["1", "1", "1", "1"], 40)
+    c2["connections"]["O"] = [94, 95, 96, 97]
+    c1["connections"]["O"] = [98, 99, 100, 101]
+    cells = {"r0": _ff(20, 10), "c1": c1, "c2": c2, "r1": _ff(40, 21)}
+    timing, _ = analyze_netlist(_netlist(cells), "t")
+    from srcfpga.boards.timing import _route
+    expected = FF_CLK_Q + _route(1) + 0.508 + 0.114 + _route(1)      # S0 -> CO3, CI -> CO3 (no route between)
+    assert timing["critical_ns"] == pytest.approx(expected, abs=1e-3)
+    assert timing["carry4_on_path"] == 2 and timing["logic_levels"] == 0
+
+
+def test_count_resources():
+    counts = count_resources({"LUT6": 10, "LUT2": 5, "RAM32M": 3, "FDRE": 7, "FDSE": 1, "CARRY4": 2,
+                              "RAMB36E1": 2, "RAMB18E1": 1, "DSP48E1": 1, "MUXF7": 4})
+    assert counts["lut"] == 15 + 12 and counts["lutram"] == 12 and counts["ff"] == 8
+    assert counts["bram36"] == 2.5 and counts["dsp"] == 1 and counts["carry4"] == 2 and counts["muxf7"] == 4
+
+
+def test_power_model_arithmetic():
+    est = pw.estimate_power(lut=1000, ff=2000, carry4=100, bram36=4, static_w=0.1, clock_mhz=100.0, alpha=0.2,
+                            bram_enable_rate=0.5)
+    f = 100e6
+    clock = f * (pw.E_CLOCK_TREE + 2000 * pw.E_FF_CLK + 4 * pw.E_BRAM_CLK)
+    logic = f * 0.2 * (1000 * pw.E_LUT + 2000 * pw.E_FF + 100 * pw.E_CARRY4)
+    bram = f * 0.5 * 8 * pw.E_BRAM_READ
+    assert est.dynamic_w == pytest.approx(clock + logic + bram)
+    assert est.power_w == pytest.approx(0.1 + clock + logic + bram)
+    assert est.dynamic_w_low < est.dynamic_w < est.dynamic_w_high
+    with_mmcm = pw.estimate_power(1000, 2000, 100, 4, 0.1, 100.0, 0.2, 0.5, mmcm=True)
+    assert with_mmcm.dynamic_w == pytest.approx(est.dynamic_w + pw.P_MMCM)
+    assert pw.toggle_rate(1.0) == pw.ALPHA_ACTIVE and pw.toggle_rate(0.0) == pw.ALPHA_IDLE
+
+
+@pytest.fixture(scope="module")
+def tiny_model():
+    return quantize_net(random_net(0, (8, 4), 3, drive=6.0), QuantConfig(weight_bits=4, encoder_generators=1))
+
+
+def test_activity_default_and_dataset():
+    hw = quantize_net(random_net(1, (64, 16), 10, drive=4.0), QuantConfig(weight_bits=4, encoder_generators=4))
+    config = HdlConfig().resolve(hw)
+    default = measure_activity(hw, config, steps=10, blank=2, limit=8)
+    assert default.samples == 8 and "random frames" in default.source
+    assert default.cycles_min <= default.cycles_per_inference <= default.cycles_max
+    assert 0.0 < default.busy_fraction <= 1.0
+    data = measure_activity(hw, config, steps=10, blank=2, dataset="digits", limit=8)
+    assert data.samples == 8 and data.input_rate > 0 and len(data.layer_rates) == 1
+
+
+def _fake_synth(lut, ff, bram36=0.0, fmax=150.0):
+    timing = {"critical_ns": 1000 / fmax - 0.2, "setup_ns": 0.05, "period_ns": 1000 / fmax, "fmax_mhz": fmax,
+              "logic_levels": 5, "carry4_on_path": 1, "route_ns": 2.0, "max_lut_levels": 6, "start": "a",
+              "end": "b", "path": [], "speed": "1", "unknown_cells": {}}
+    return SynthResult(top="srcfpga_core", lut=lut, ff=ff, carry4=lut // 10, bram36=bram36, dsp=0, lutram=0,
+                       muxf7=0, muxf8=0, cells={}, timing=timing, bram_always_enabled=0, verilog_sha256="x",
+                       yosys_version="test", seconds=0.0)
+
+
+def test_combine_schema_fit_and_timing(tiny_model):
+    activity = measure_activity(tiny_model, HdlConfig().resolve(tiny_model), steps=6, blank=1, limit=4)
+    est = combine(get_board("arty"), _fake_synth(1000, 900), activity)
+    data = est.to_dict()
+    assert set(SCHEMA_KEYS) <= set(data) and est.fits and est.meets_timing and est.clock_mhz == 100.0
+    assert est.latency_us == pytest.approx(activity.cycles_per_inference / 100.0)
+    assert est.energy_uj == pytest.approx(est.power_w * est.latency_us)
+    assert est.energy_uj_range[0] <= est.energy_uj <= est.energy_uj_range[1]
+    json.dumps(data)
+    big = combine(get_board("arty"), _fake_synth(30_000, 900, bram36=60, fmax=80.0), activity)
+    assert not big.fits and set(big.overflow) == {"lut", "bram36"} and "DOES NOT FIT" in big.summary()
+    assert not big.meets_timing and big.clock_mhz <= 80.0
+    assert big.latency_us == pytest.approx(activity.cycles_per_inference / big.clock_mhz)
+    cmod = combine(get_board("cmod"), _fake_synth(1000, 900), activity)
+    assert cmod.power["mmcm_w"] == pw.P_MMCM
+
+
+def test_real_yosys_synthesis_small(tmp_path, monkeypatch):
+    """One real synth_xilinx run (the UART receiver, about 35 LUTs) and its cache."""
+    from amaranth.back import verilog
+
+    from srcfpga.boards.uart import UARTReceiver
+
+    monkeypatch.setenv("SRCFPGA_CACHE", str(tmp_path))
+    text = verilog.convert(UARTReceiver(868), name="uart_rx", emit_src=False)
+    first = synthesize(text, "uart_rx")
+    assert not first.cached and 10 < first.lut < 200 and 10 < first.ff < 100 and first.bram36 == 0
+    assert first.timing["fmax_mhz"] > 150 and first.timing["unknown_cells"].keys() <= {"$scopeinfo"}
+    again = synthesize(text, "uart_rx", speed="2")
+    assert again.cached and again.lut == first.lut and again.timing["fmax_mhz"] > first.timing["fmax_mhz"]
+
+
+@pytest.mark.slow
+def test_estimate_end_to_end_tiny(tiny_model, tmp_path, capsys):
+    path = tmp_path / "tiny.hw"
+    tiny_model.save(path)
+    assert main(["estimate", str(path), "--board", "cmod-a7-35", "--steps", "6", "--blank", "1", "--limit", "4",
+                 "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert set(SCHEMA_KEYS) <= set(data) and data["fits"] and data["lut"] > 100
+    again = estimate(tiny_model, "cmod-a7-35", steps=6, blank=1, limit=4)
+    assert again.synthesis["cached"] and again.lut == data["lut"]

@@ -1,0 +1,175 @@
+"""Vivado report parsers (synthetic reports in Vivado's documented text format) and ``srcfpga build``."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from srcfpga.boards import get_board
+from srcfpga.boards.estimate import SCHEMA_KEYS
+from srcfpga.boards.vivado import (VivadoError, build_project, ingest_reports, parse_power, parse_timing,
+                                   parse_utilization, reports_to_estimate)
+from srcfpga.cli import main
+from srcfpga.quant import QuantConfig, quantize_net
+from srcfpga.testing import random_net
+
+UTILIZATION = """\
+Copyright 1986-2022 Xilinx, Inc. All Rights Reserved.
+| Design       : top
+| Device       : xc7a200tsbg484-1
+1. Slice Logic
+--------------
+
++----------------------------+-------+-------+------------+-----------+-------+
+|          Site Type         |  Used | Fixed | Prohibited | Available | Util% |
++----------------------------+-------+-------+------------+-----------+-------+
+| Slice LUTs*                | 14021 |     0 |          0 |    134600 | 10.42 |
+|   LUT as Logic             | 13621 |     0 |          0 |    134600 | 10.12 |
+|   LUT as Memory            |   400 |     0 |          0 |     46200 |  0.87 |
+| Slice Registers            |  6901 |     0 |          0 |    269200 |  2.56 |
++----------------------------+-------+-------+------------+-----------+-------+
+
+3. Memory
+---------
+
++-------------------+------+-------+------------+-----------+-------+
+|     Site Type     | Used | Fixed | Prohibited | Available | Util% |
++-------------------+------+-------+------------+-----------+-------+
+| Block RAM Tile    |  14.5 |     0 |          0 |       365 |  3.97 |
+|   RAMB36/FIFO*    |   14 |     0 |          0 |       365 |  3.84 |
+|   RAMB18          |    1 |     0 |          0 |       730 |  0.14 |
++-------------------+------+-------+------------+-----------+-------+
+
+4. DSP
+------
+
++-----------+------+-------+------------+-----------+-------+
+| Site Type | Used | Fixed | Prohibited | Available | Util% |
++-----------+------+-------+------------+-----------+-------+
+| DSPs      |    0 |     0 |          0 |       740 |  0.00 |
++-----------+------+-------+------------+-----------+-------+
+
+8. Primitives
+-------------
+
++----------+------+---------------------+
+| Ref Name | Used | Functional Category |
++----------+------+---------------------+
+| FDRE     | 6890 |        Flop & Latch |
+| LUT2     | 5000 |                 LUT |
+| CARRY4   | 1212 |          CarryLogic |
++----------+------+---------------------+
+"""
+
+TIMING = """\
+------------------------------------------------------------------------------------------------
+| Design Timing Summary
+| ---------------------
+------------------------------------------------------------------------------------------------
+
+    WNS(ns)      TNS(ns)  TNS Failing Endpoints  TNS Total Endpoints      WHS(ns)      THS(ns)  THS Failing Endpoints  THS Total Endpoints     WPWS(ns)     TPWS(ns)  TPWS Failing Endpoints  TPWS Total Endpoints
+    -------      -------  ---------------------  -------------------      -------      -------  ---------------------  -------------------     --------     --------  ----------------------  --------------------
+     {wns}       -3.210                     12                23456        0.041        0.000                      0                23456        4.020        0.000                       0                  7000
+
+
+------------------------------------------------------------------------------------------------
+| Clock Summary
+| -------------
+------------------------------------------------------------------------------------------------
+
+Clock         Waveform(ns)       Period(ns)      Frequency(MHz)
+-----         ------------       ----------      --------------
+clk100_0__io  {{0.000 5.000}}      10.000          100.000
+"""
+
+POWER = """\
++--------------------------+--------------+
+| Total On-Chip Power (W)  | 0.412        |
+| Design Power Budget (W)  | Unspecified* |
+| Power Budget Margin (W)  | NA           |
+| Dynamic (W)              | 0.270        |
+| Device Static (W)        | 0.142        |
+| Effective TJA (C/W)      | 2.5          |
+| Junction Temperature (C) | 26.0         |
+| Confidence Level         | Medium       |
++--------------------------+--------------+
+
+1.1 On-Chip Components
+| Clocks                   |     0.021 |        3 |       --- |             --- |
+| Slice Logic              |    <0.001 |     6473 |       --- |             --- |
+"""
+
+
+def test_parse_utilization():
+    util = parse_utilization(UTILIZATION)
+    assert util == {"lut": 14021, "ff": 6901, "bram36": 14.5, "dsp": 0, "carry4": 1212}
+    with pytest.raises(VivadoError):
+        parse_utilization("nothing here")
+
+
+def test_parse_timing_met_and_failed():
+    met = parse_timing(TIMING.format(wns="1.500"))
+    assert met["meets_timing"] and met["period_ns"] == 10.0 and met["fmax_mhz"] == pytest.approx(1000 / 8.5)
+    failed = parse_timing(TIMING.format(wns="-2.000"))
+    assert not failed["meets_timing"] and failed["fmax_mhz"] == pytest.approx(1000 / 12.0)
+    with pytest.raises(VivadoError):
+        parse_timing("no summary")
+
+
+def test_parse_power():
+    assert parse_power(POWER) == {"power_w": 0.412, "dynamic_w": 0.270, "static_w": 0.142}
+    with pytest.raises(VivadoError, match="Dynamic"):
+        parse_power("| Total On-Chip Power (W)  | 0.4 |")
+
+
+def test_reports_in_the_estimate_schema(tmp_path):
+    board = get_board("nexys-video")
+    data = reports_to_estimate(board, UTILIZATION, TIMING.format(wns="-2.000"), POWER, 880.0)
+    assert set(SCHEMA_KEYS) <= set(data)
+    assert data["fits"] and not data["meets_timing"]
+    assert data["latency_us"] == pytest.approx(880 / data["clock_mhz"])
+    assert data["energy_uj"] == pytest.approx(0.412 * data["latency_us"])
+    for name, text in (("top_utilization_place.rpt", UTILIZATION), ("top_timing.rpt", TIMING.format(wns="0.5")),
+                       ("top_power.rpt", POWER)):
+        (tmp_path / name).write_text(text)
+    assert ingest_reports(tmp_path, board, 100.0)["latency_us"] == pytest.approx(1.0)
+    (tmp_path / "top_power.rpt").unlink()
+    with pytest.raises(VivadoError, match="top_power.rpt"):
+        ingest_reports(tmp_path, board, 100.0)
+    small = reports_to_estimate(get_board("arty"), UTILIZATION.replace("14021", "24021"), TIMING.format(wns="0"),
+                                POWER, 10.0)
+    assert not small["fits"]
+
+
+@pytest.fixture(scope="module")
+def tiny_hw(tmp_path_factory):
+    hw = quantize_net(random_net(0, (8, 4), 3, drive=6.0), QuantConfig(weight_bits=4, encoder_generators=1))
+    path = tmp_path_factory.mktemp("hw") / "tiny.hw"
+    hw.save(path)
+    return hw, path
+
+
+@pytest.mark.skipif(shutil.which("vivado") is not None, reason="Vivado present: the build would run it")
+@pytest.mark.parametrize("board", ["nexys-video", "cmod-a7-35"])
+def test_build_project_without_vivado(tiny_hw, tmp_path, board):
+    hw, _ = tiny_hw
+    info = build_project(hw, get_board(board), tmp_path)
+    assert info["vivado"] is None and info["uart_divisor"] == 868
+    assert {"top.v", "top.xdc", "top.tcl", "build_top.sh"} <= set(info["files"])
+    xdc, verilog = (tmp_path / "top.xdc").read_text(), (tmp_path / "top.v").read_text()
+    if board == "nexys-video":
+        assert "R4" in xdc and "AA19" in xdc and "V18" in xdc and "CONFIG_VOLTAGE 3.3" in xdc
+    else:
+        assert "MMCME2_BASE" in verilog and "62.5" in verilog
+    assert get_board(board).device.part in (tmp_path / "top.tcl").read_text()
+
+
+@pytest.mark.skipif(shutil.which("vivado") is not None, reason="Vivado present: the build would run it")
+def test_cli_build(tiny_hw, tmp_path, capsys):
+    _, path = tiny_hw
+    assert main(["build", str(path), "--board", "arty", "-o", str(tmp_path / "proj"), "--baud", "921600",
+                 "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["uart_divisor"] == 109 and (tmp_path / "proj" / "srcfpga_build.json").is_file()
