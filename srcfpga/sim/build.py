@@ -102,11 +102,43 @@ def _locked(path: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _runner(simulator: Simulator):
-    from cocotb_tools.runner import get_runner
+def _runner(simulator: Simulator, public: str = "top"):
+    """cocotb's runner for ``simulator``. For Verilator, ``public="top"`` replaces the runner's
+    ``--public-flat-rw`` (every signal of the design visible to VPI: a symbol table whose C++
+    constructor alone takes minutes to compile for a network, and no optimisation across signals)
+    by ``--public-depth 1`` (the top module's signals only: the ports the testbenches drive)."""
+    from cocotb_tools import runner as cocotb_runner
 
     simulator.activate()
-    return get_runner(simulator.name)
+    if simulator.name != "verilator" or public == "all":
+        return cocotb_runner.get_runner(simulator.name)
+
+    class _TopOnlyVerilator(cocotb_runner.Verilator):
+        def _build_command(self):
+            commands = super()._build_command()
+            first = []
+            for arg in commands[0]:
+                first += ["--public-depth", "1"] if arg == "--public-flat-rw" else [arg]
+            return [first, *commands[1:]]
+
+    return _TopOnlyVerilator()
+
+
+@contextlib.contextmanager
+def _make_overrides(simulator: Simulator) -> Iterator[None]:
+    """Pass the simulator's make variable overrides to the runner's ``make`` through MAKEFLAGS."""
+    if not simulator.make_vars:
+        yield
+        return
+    saved = os.environ.get("MAKEFLAGS")
+    os.environ["MAKEFLAGS"] = " ".join(filter(None, [saved, *simulator.make_vars]))
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop("MAKEFLAGS", None)
+        else:
+            os.environ["MAKEFLAGS"] = saved
 
 
 @contextlib.contextmanager
@@ -129,10 +161,12 @@ def _log_tail(path: Path, lines: int = 12) -> str:
 
 
 def build(verilog: str | Path, toplevel: str, simulator: str | Simulator = "verilator", waves: bool = False,
-          build_args: Sequence[str] = (), cache_dir: str | Path | None = None) -> SimBuild:
+          build_args: Sequence[str] = (), cache_dir: str | Path | None = None, public: str = "top") -> SimBuild:
     """Compile ``verilog`` (Verilog text, or a path to a ``.v`` file) for cocotb, reusing a cached build.
 
     ``waves``: Verilator builds with ``--trace --trace-fst``, Icarus with its FST dumper module.
+    ``public``: ``"top"`` (Verilator: only the top module's signals reachable from Python; fast to
+    build and run) or ``"all"`` (every signal, cocotb's default ``--public-flat-rw``).
     """
     if isinstance(verilog, Path) or (isinstance(verilog, str) and "\n" not in verilog and verilog.endswith(".v")):
         verilog = Path(verilog).read_text()
@@ -141,7 +175,9 @@ def build(verilog: str | Path, toplevel: str, simulator: str | Simulator = "veri
     args = list(build_args)
     if sim.name == "verilator":
         args = list(VERILATOR_ARGS) + (["--trace-fst"] if waves else []) + args
-    key = build_key(verilog, toplevel, sim, waves, args)
+    if public not in ("top", "all"):
+        raise ValueError(f"public must be 'top' or 'all', got {public!r}")
+    key = build_key(verilog, toplevel, sim, waves, args + [f"public={public}"])
     root = Path(cache_dir) if cache_dir is not None else cache_root()
     build_dir = root / f"{sim.name}-{key}"
     marker = build_dir / "build.json"
@@ -155,9 +191,9 @@ def build(verilog: str | Path, toplevel: str, simulator: str | Simulator = "veri
         source = build_dir / f"{toplevel}.v"
         source.write_text(verilog)
         log = build_dir / "build.log"
-        runner = _runner(sim)
+        runner = _runner(sim, public)
         try:
-            with _outside_pytest():
+            with _outside_pytest(), _make_overrides(sim):
                 runner.build(sources=[source], hdl_toplevel=toplevel, build_dir=build_dir, build_args=args,
                              waves=waves, timescale=TIMESCALE, log_file=log, always=True)
         except (RuntimeError, SystemExit, OSError) as exc:

