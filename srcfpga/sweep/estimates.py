@@ -70,17 +70,41 @@ def rtl_figures(hw: HardwareModel, data: Dataset, point: SweepPoint, seed: int, 
                         steps=point.stimulus, blank=point.blank, labels=data.labels[:n], simulator=simulator,
                         backpressure=NO_GAPS)
     return {"rtl_samples": report.samples, "rtl_agreement": report.agreement,
-            "rtl_mismatches": report.mismatches, "rtl_cycles_per_inference": report.cycles_per_inference}
+            "rtl_mismatches": report.mismatches, "rtl_cycles_per_inference": report.cycles_per_inference,
+            "rtl_cycle_model_exact": report.latency_model_exact}
 
 
-def board_figures(hw: HardwareModel, board: str, data: Dataset, point: SweepPoint, seed: int,
+def _boards():
+    """The estimator of :mod:`srcfpga.boards` and its board lookup; :class:`ConfigError` when absent."""
+    try:
+        from ..boards.estimate import estimate
+        from ..boards.registry import get_board
+    except ImportError as exc:
+        raise ConfigError(f"board estimates are not available in this installation (srcfpga.boards: {exc})") from None
+    return estimate, get_board
+
+
+def check_board(board: str) -> str:
+    """The canonical name of ``board``; :class:`ConfigError` for an unknown board or without estimator."""
+    _, get_board = _boards()
+    return get_board(board).name
+
+
+ESTIMATE_FIELDS = ("lut", "ff", "bram36", "dsp", "fmax_mhz", "power_w", "energy_uj", "fits", "latency_us")
+
+
+def board_figures(hw: HardwareModel, board: str, dataset: str, data_dir: str | None, point: SweepPoint, seed: int,
                   lanes: int | None, samples: int) -> dict[str, Any]:
-    """Resources / Fmax / power / energy of ``hw`` on ``board`` from :mod:`srcfpga.boards`."""
-    raise ConfigError(f"board estimates for {board!r} are not available: srcfpga.boards offers no "
-                      f"estimate API in this installation")
+    """Resources / Fmax / power / energy of ``hw`` on ``board`` (:func:`srcfpga.boards.estimate.estimate`).
 
-
-def check_board(board: str) -> None:
-    """Raise :class:`ConfigError` unless :mod:`srcfpga.boards` can estimate ``board``."""
-    raise ConfigError(f"board estimates for {board!r} are not available: srcfpga.boards offers no "
-                      f"estimate API in this installation")
+    The estimator measures activity on the first ``samples`` test images (its default when 0) at this
+    point's step setting; synthesis is cached by Verilog, so the step settings of one width share it.
+    The row's ``latency_us`` becomes the estimate's (at the estimated clock when Fmax < 100 MHz).
+    """
+    estimate, _ = _boards()
+    est = estimate(hw, board, lanes=lanes, steps=point.stimulus, blank=point.blank, dataset=dataset,
+                   data_dir=data_dir, limit=samples or None, seed=seed)
+    figures = {name: getattr(est, name) for name in ESTIMATE_FIELDS}
+    figures.update(board=est.board, lanes=est.hdl_config.get("lanes", lanes), estimate=est.to_dict(),
+                   cycles_per_inference=est.cycles_per_inference)
+    return figures

@@ -61,6 +61,7 @@ class SweepRow:
     rtl_agreement: float | None = None
     rtl_mismatches: int | None = None
     rtl_cycles_per_inference: float | None = None
+    rtl_cycle_model_exact: float | None = None  # share of RTL samples whose cycles equal the cycle model
     eval_seconds: float = 0.0
     qat_seconds: float | None = None
 

@@ -23,7 +23,7 @@ import concurrent.futures as cf
 import hashlib
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -146,7 +146,7 @@ def run_sweep(model: str | Path | SRCNet, config: SweepConfig, out_dir: str | Pa
     if config.board is not None:
         from .estimates import check_board
 
-        check_board(config.board)
+        config = replace(config, board=check_board(config.board))     # canonical name: stable row keys
     quant = {k: v for k, v in dict(payload.meta.get("quant") or {}).items() if k in QUANT_OPTIONS}
     quant.update(config.quant)
     model_hash = payload.content_hash
@@ -184,7 +184,8 @@ def run_sweep(model: str | Path | SRCNet, config: SweepConfig, out_dir: str | Pa
     jobs: list[FloatJob | WidthJob] = [
         FloatJob(payload, test_ref, p, config.seed, float_keys[p], threads)
         for p in config.points if float_keys[p] not in done_floats]
-    group = bool(config.qat_epochs or config.sim_samples)   # one job per width: train once / build once
+    # one job per width when it trains (QAT), synthesizes (board) or builds a simulation (RTL) once for all steps
+    group = bool(config.qat_epochs or config.sim_samples or config.board)
     for bits in config.weight_bits:
         todo = [(p, row_keys[(bits, p)]) for p in config.points if row_keys[(bits, p)] not in done_rows]
         if not todo:

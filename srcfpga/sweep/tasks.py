@@ -168,7 +168,11 @@ def run_width(job: WidthJob) -> WidthResult:
             if job.latency_samples:
                 extra.update(cycle_figures(hw, data, point, job.seed, job.lanes, job.latency_samples))
             if job.board is not None:
-                extra.update(board_figures(hw, job.board, data, point, job.seed, job.lanes, job.latency_samples))
+                board = board_figures(hw, job.board, job.data.name, job.data.data_dir, point, job.seed, job.lanes,
+                                      job.latency_samples)
+                if "cycles_per_inference" in extra:      # same cycle model and samples: keep the traced figure
+                    del board["cycles_per_inference"]
+                extra.update(board)
             if job.sim_samples:
                 extra.update(rtl_figures(hw, data, point, job.seed, job.lanes, job.sim_samples, job.simulator))
             rows.append(SweepRow(
