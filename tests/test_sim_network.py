@@ -185,34 +185,52 @@ def _structure(seed: int):
 
 VARIANTS = 6       # input sets per build
 STRUCTURES = 52    # builds: 52 * 6 = 312 configurations
+GAPS = [reg.NO_GAPS, reg.Backpressure(0.7, 0.7), reg.Backpressure(0.4, 0.3, overlap=True), reg.Backpressure(1.0, 0.2)]
+
+
+def _variant(model, cfg, structure: int, variant: int, rng: np.random.Generator) -> dict:
+    """Inputs of one configuration: batch, blank/steps, spike density or pixel intensity, stream gaps."""
+    batch = int(rng.integers(1, 5))
+    blank, steps = int(rng.integers(0, 4)), int(rng.integers(1, 20))
+    density = float(rng.choice([0.0, 0.05, 0.2, 0.5, 0.9]))
+    kwargs = {"backpressure": GAPS[variant % len(GAPS)], "seed": variant}
+    if cfg.input == "frames":
+        frames = random_spikes(structure * 100 + variant, batch, blank + steps, model.input_size, density)
+        frames[:, :blank] = False
+        return kwargs | {"spikes": frames, "blank": blank}
+    scale = int(255 * min(1.0, 2 * density))
+    pixels = rng.integers(0, scale + 1, (batch, model.input_size)).astype(np.uint8)
+    return kwargs | {"pixels": pixels, "seeds": rng.integers(0, 1 << 31, batch), "steps": steps, "blank": blank}
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("structure", range(STRUCTURES))
 def test_sweep_rtl_equals_golden(structure):
+    """Every spike, readout accumulator and result of the RTL equals golden (reproduce with _structure/_variant)."""
     model, cfg = _structure(structure)
     rng = np.random.default_rng(structure)
     failures, started = [], time.perf_counter()
     for variant in range(VARIANTS):
-        batch = int(rng.integers(1, 5))
-        blank, steps = int(rng.integers(0, 4)), int(rng.integers(1, 20))
-        density = float(rng.choice([0.0, 0.05, 0.2, 0.5, 0.9]))
-        gaps = [reg.NO_GAPS, reg.Backpressure(0.7, 0.7), reg.Backpressure(0.4, 0.3, overlap=True),
-                reg.Backpressure(1.0, 0.2)][variant % 4]
-        if cfg.input == "frames":
-            frames = random_spikes(structure * 100 + variant, batch, blank + steps, model.input_size, density)
-            frames[:, :blank] = False
-            kwargs = {"spikes": frames, "blank": blank}
-        else:
-            scale = int(255 * min(1.0, 2 * density))
-            pixels = rng.integers(0, scale + 1, (batch, model.input_size)).astype(np.uint8)
-            kwargs = {"pixels": pixels, "seeds": rng.integers(0, 1 << 31, batch), "steps": steps, "blank": blank}
-        report, rtl = _regress(model, cfg, backpressure=gaps, seed=variant, **kwargs)
+        report, rtl = _regress(model, cfg, **_variant(model, cfg, structure, variant, rng))
         if report.agreement != 1.0 or rtl.errors:
             failures.append(f"structure {structure} variant {variant}: {report.summary()} {rtl.errors[:1]}")
-        elif gaps is reg.NO_GAPS and report.latency_model_exact is not None and report.latency_model_exact != 1.0:
-            failures.append(f"structure {structure} variant {variant}: cycles {rtl.cycles.tolist()} differ from "
-                            f"the latency model (mean {report.latency_model_cycles})")
     print(f"structure {structure}: {model.sizes} -> {model.readout.n_classes}, {model.layers[0].weight_bits}-bit, "
           f"{cfg}, {VARIANTS} input sets in {time.perf_counter() - started:.1f} s")
     assert not failures, "\n".join(failures)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("structure", [0, 1, 10, 11, 20, 31])
+def test_latency_model_equals_measured_cycles(structure):
+    """Gap-free runs: the result's cycle counter equals srcfpga.hdl.LatencyModel fed with the golden spikes."""
+    model, cfg = _structure(structure)
+    rng = np.random.default_rng(structure)
+    deviations = []
+    for variant in range(VARIANTS):
+        kwargs = _variant(model, cfg, structure, variant, rng) | {"backpressure": reg.NO_GAPS}
+        report, rtl = _regress(model, cfg, **kwargs)
+        assert report.agreement == 1.0, report.summary()
+        if report.latency_model_exact != 1.0:
+            deviations.append(f"variant {variant}: measured {rtl.cycles.tolist()} model "
+                              f"{report.latency_model_per_sample}")
+    assert not deviations, f"structure {structure} {model.sizes} {cfg}: " + "; ".join(deviations)

@@ -76,6 +76,7 @@ class RtlRun:
     simulator: str
     sim_cycles: int                     # simulated clock cycles of the whole batch
     sim_seconds: float                  # wall time of the testbench's clock loop
+    sim_cpu_seconds: float              # CPU time of the simulator process during that loop
     run_seconds: float                  # wall time of the simulator process
     build_seconds: float
     build_cached: bool
@@ -91,7 +92,13 @@ class RtlRun:
 
     @property
     def sim_cycles_per_s(self) -> float:
+        """Simulated cycles per second of wall time."""
         return self.sim_cycles / self.sim_seconds if self.sim_seconds > 0 else 0.0
+
+    @property
+    def sim_cycles_per_cpu_s(self) -> float:
+        """Simulated cycles per CPU second (independent of other load on the machine)."""
+        return self.sim_cycles / self.sim_cpu_seconds if self.sim_cpu_seconds > 0 else 0.0
 
 
 @dataclass
@@ -134,6 +141,8 @@ class SimReport:
     steps: int
     blank: int
     simulator: str
+    sim_cycles_per_cpu_s: float = 0.0
+    sim_cycles: int = 0
     first_mismatch: Mismatch | None = None
     mismatched_samples: list[int] = field(default_factory=list)
     waves: str | None = None
@@ -145,6 +154,7 @@ class SimReport:
     cycles_max: int = 0
     latency_model_cycles: float | None = None   # mean cycles/inference predicted by srcfpga.hdl.LatencyModel
     latency_model_exact: float | None = None    # fraction of samples whose measured cycles equal the model's
+    latency_model_per_sample: list[int] | None = None
 
     def to_dict(self, full: bool = False) -> dict[str, Any]:
         keys = ("samples", "agreement", "mismatches", "accuracy", "cycles_per_step", "cycles_per_inference",
@@ -157,8 +167,8 @@ class SimReport:
         if full:
             data.update({key: getattr(self, key) for key in (
                 "golden_accuracy", "mismatched_samples", "steps", "blank", "simulator", "log", "build_seconds",
-                "build_cached", "run_seconds", "cycles_min", "cycles_max", "latency_model_cycles",
-                "latency_model_exact")})
+                "build_cached", "run_seconds", "cycles_min", "cycles_max", "sim_cycles", "sim_cycles_per_cpu_s",
+                "latency_model_cycles", "latency_model_exact")})
         return _jsonable(data)
 
     def summary(self) -> str:
@@ -443,7 +453,8 @@ def _decode(model: HardwareModel, res: dict, manifest: dict, batch: int, total: 
         note(batch - 1, f"{len(results) - batch} extra result beats after the last inference")
     return RtlRun(spikes=spikes, readout_trace=readout_trace, predictions=predictions, readout=readout,
                   cycles=cycles, problems=problems, steps=0, blank=0, manifest=manifest, simulator="",
-                  sim_cycles=int(res.get("cycles", 0)), sim_seconds=float(res.get("seconds", 0.0)), run_seconds=0.0,
+                  sim_cycles=int(res.get("cycles", 0)), sim_seconds=float(res.get("seconds", 0.0)),
+                  sim_cpu_seconds=float(res.get("cpu_seconds", 0.0)), run_seconds=0.0,
                   build_seconds=0.0, build_cached=False, generate_seconds=0.0, backpressure=backpressure)
 
 
@@ -510,7 +521,8 @@ def compare_with_golden(model: HardwareModel, rtl: RtlRun, golden, labels: np.nd
         golden_accuracy=golden_accuracy,
         cycles_per_step=float(ok_cycles.mean() / total) if len(ok_cycles) and total else 0.0,
         cycles_per_inference=float(ok_cycles.mean()) if len(ok_cycles) else 0.0,
-        sim_cycles_per_s=rtl.sim_cycles_per_s, steps=rtl.steps, blank=rtl.blank, simulator=rtl.simulator,
+        sim_cycles_per_s=rtl.sim_cycles_per_s, sim_cycles_per_cpu_s=rtl.sim_cycles_per_cpu_s,
+        sim_cycles=rtl.sim_cycles, steps=rtl.steps, blank=rtl.blank, simulator=rtl.simulator,
         first_mismatch=first, mismatched_samples=bad, waves=str(rtl.waves) if rtl.waves else None,
         log=str(rtl.log) if rtl.log else None, build_seconds=rtl.build_seconds, build_cached=rtl.build_cached,
         run_seconds=rtl.run_seconds, cycles_min=int(ok_cycles.min()) if len(ok_cycles) else 0,
@@ -544,5 +556,6 @@ def check_latency(model: HardwareModel, rtl: RtlRun, golden, report: SimReport, 
         spikes = model.encoder.encode(pixels, rtl.steps, rtl.blank, seeds)
     predicted = LatencyModel(model, cfg).inference_cycles(spikes, [t.spikes for t in golden.traces], rtl.blank)
     done = rtl.predictions >= 0
+    report.latency_model_per_sample = [int(v) for v in predicted]
     report.latency_model_cycles = float(np.mean(predicted))
     report.latency_model_exact = float(np.mean(done & (predicted == rtl.cycles)))

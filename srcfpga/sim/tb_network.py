@@ -88,7 +88,7 @@ async def network(dut):
     done_cycle = None
     cycle = 0
     falling, readonly = FallingEdge(dut.clk), ReadOnly()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     while True:
         await falling
         # ---- drive (falling edge) ------------------------------------------------------------------
@@ -144,7 +144,7 @@ async def network(dut):
             errors.append(f"timeout after {cycle} cycles: {started}/{n} starts accepted, "
                           f"{len(results)} results, {len(trace)} trace beats")
             break
-    seconds = time.perf_counter() - t0
+    seconds, cpu_seconds = time.perf_counter() - t0, time.process_time() - c0
     save_results({"start_cycles": start_cycles, "input_done": input_done, "results": results, "trace": trace,
-                  "readout": readout, "cycles": cycle, "seconds": seconds, "errors": errors})
+                  "readout": readout, "cycles": cycle, "seconds": seconds, "cpu_seconds": cpu_seconds, "errors": errors})
     assert not errors, errors[0]
