@@ -15,6 +15,7 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..quant.hwmodel import HardwareModel, SRCLayerQ
+from .mru_cell import MRULayerTrace, mru_initial_state, mru_step
 from .src_cell import NumpyOps, src_update
 
 
@@ -34,7 +35,7 @@ class GoldenResult:
     readout: np.ndarray              # (batch, n_classes) int64, final accumulators
     spike_counts: list[np.ndarray]   # per layer, (batch, n_out) spikes summed over time
     input_spikes: np.ndarray         # (batch,) input spikes summed over time and inputs
-    traces: list[LayerTrace] | None = None
+    traces: list[LayerTrace] | None = None   # MRULayerTrace for BMRU / CMRU layers
     readout_trace: np.ndarray | None = None  # (batch, T, n_classes) accumulators after each step
 
 
@@ -56,19 +57,26 @@ def input_frames(model: HardwareModel, pixels: np.ndarray | None, spikes: np.nda
             raise ConfigError(f"spike frames must have shape (batch, T, {model.input_size}), got {spikes.shape}")
         return iter(np.moveaxis(spikes.astype(bool), 1, 0))
     pixels = np.asarray(pixels)
-    if pixels.ndim != 2 or pixels.shape[1] != model.input_size:
-        raise ConfigError(f"images have {pixels.shape[-1]} pixels but the model expects {model.input_size}")
+    n_pixels = getattr(model.encoder, "n_pixels", model.input_size)     # the row encoder reads whole images
+    if pixels.ndim != 2 or pixels.shape[1] != n_pixels:
+        raise ConfigError(f"images have {pixels.shape[-1]} pixels but the model expects {n_pixels}")
     if seeds is None:
         seeds = np.zeros(len(pixels), np.int64)
     return model.encoder.frames(pixels, steps, blank, seeds)
 
 
 def simulate(model: HardwareModel, frames: Iterable[np.ndarray], batch: int, trace: bool = False) -> GoldenResult:
-    """Run the network over ``frames`` (an iterable of ``(batch, n_in)`` bool arrays)."""
+    """Run the network over ``frames`` (an iterable of ``(batch, n_in)`` bool arrays).
+
+    Layers are dispatched on their kind: SRC here, BMRU / CMRU in :mod:`srcfpga.golden.mru_cell`.
+    The readout adds its optional bias at every accumulated step and, with a ``window``, accumulates
+    only the last ``window`` steps.
+    """
     ops = NumpyOps()
     states = [(np.broadcast_to(layer.init_i, (batch, layer.n_out)).copy(),
                np.broadcast_to(layer.init_h, (batch, layer.n_out)).copy(),
-               np.broadcast_to(layer.init_hs, (batch, layer.n_out)).copy()) for layer in model.layers]
+               np.broadcast_to(layer.init_hs, (batch, layer.n_out)).copy()) if layer.kind == "src"
+              else mru_initial_state(layer, batch) for layer in model.layers]
     counts = [np.zeros((batch, layer.n_out), np.int64) for layer in model.layers]
     acc_lo, acc_hi = model.readout.acc_range
     ro_weights = model.readout.weights.T.astype(np.int64)
@@ -76,22 +84,35 @@ def simulate(model: HardwareModel, frames: Iterable[np.ndarray], batch: int, tra
     n_input = np.zeros(batch, np.int64)
     records: list[list[tuple]] = [[] for _ in model.layers]
     readout_records = []
-    for frame in frames:
+    ro_bias = 0 if model.readout.bias is None else model.readout.bias.astype(np.int64)
+    first_counted = 0
+    if model.readout.window:
+        frames = list(frames)
+        first_counted = max(0, len(frames) - model.readout.window)
+    for t, frame in enumerate(frames):
         n_input += frame.sum(axis=1)
         spikes = frame
         for index, layer in enumerate(model.layers):
+            if layer.kind != "src":
+                states[index], spikes, record = mru_step(layer, states[index], spikes)
+                counts[index] += spikes != 0
+                if trace:
+                    records[index].append(record)
+                continue
             i, h, hs = src_update(ops, layer, *states[index], synaptic_sum(layer, spikes))
             states[index] = (i, h, hs)
             spikes = h >= layer.half
             counts[index] += spikes
             if trace:
                 records[index].append((spikes, i, h, hs))
-        acc = np.clip(acc + spikes.astype(np.int64) @ ro_weights, acc_lo, acc_hi)
+        if t >= first_counted:
+            acc = np.clip(acc + spikes.astype(np.int64) @ ro_weights + ro_bias, acc_lo, acc_hi)
         if trace:
             readout_records.append(acc)
     result = GoldenResult(np.argmax(acc, axis=1), acc, counts, n_input)
     if trace:
-        result.traces = [LayerTrace(*(np.stack(column, axis=1) for column in zip(*rec))) for rec in records]
+        result.traces = [(LayerTrace if layer.kind == "src" else MRULayerTrace)(
+            *(np.stack(column, axis=1) for column in zip(*rec))) for layer, rec in zip(model.layers, records)]
         result.readout_trace = np.stack(readout_records, axis=1)
     return result
 

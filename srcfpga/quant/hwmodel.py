@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..data.encoder import RateEncoder
+from ..data.rows import RowEncoder
 from ..errors import ConfigError, ModelFileError
 from ..fileio import write_text_atomic
 
@@ -175,12 +176,18 @@ class SRCLayerQ:
 
 @dataclass(frozen=True)
 class ReadoutQ:
-    """Readout: ``acc[c] = sat(acc[c] + sum_j weights[c, j] * s_j, acc_bits)`` each step; class = argmax."""
+    """Readout: ``acc[c] = sat(acc[c] + sum_j weights[c, j] * s_j + bias[c], acc_bits)`` each step of
+    the window (the last ``window`` steps; 0: every step); class = argmax.
+
+    ``bias`` and ``window`` are optional (SRC models have neither; files without them load unchanged).
+    """
 
     weights: np.ndarray          # (n_classes, n_last)
     weight_bits: int
     scale: float                 # real value of one weight LSB (informational)
     acc_bits: int = 24
+    bias: np.ndarray | None = None   # (n_classes,) added at every accumulated step, or None (zero)
+    window: int = 0                  # accumulate only the last ``window`` steps (0: all steps)
 
     def __post_init__(self) -> None:
         weights = np.asarray(self.weights)
@@ -193,6 +200,12 @@ class ReadoutQ:
         _check_range("readout weights", self.weights, -wmax, wmax)
         if not self.weight_bits < self.acc_bits <= 31:
             raise ConfigError(f"readout acc_bits must be in {self.weight_bits + 1}..31, got {self.acc_bits}")
+        if self.bias is not None:
+            object.__setattr__(self, "bias", _int_array("readout bias", self.bias, (self.n_classes,)))
+            _check_range("readout bias", self.bias, *self.acc_range)
+        if isinstance(self.window, bool) or not isinstance(self.window, (int, np.integer)) or self.window < 0:
+            raise ConfigError(f"readout window must be an integer >= 0, got {self.window!r}")
+        object.__setattr__(self, "window", int(self.window))
 
     @property
     def n_classes(self) -> int:
@@ -203,7 +216,8 @@ class ReadoutQ:
         return -(1 << (self.acc_bits - 1)), (1 << (self.acc_bits - 1)) - 1
 
 
-LAYER_KINDS: dict[str, type] = {SRCLayerQ.kind: SRCLayerQ}
+LAYER_KINDS: dict[str, type] = {SRCLayerQ.kind: SRCLayerQ}   # srcfpga.quant.mru adds "bmru" and "cmru"
+ENCODER_KINDS: dict[str, type] = {"rate": RateEncoder, RowEncoder.kind: RowEncoder}
 
 
 @dataclass(frozen=True)
@@ -211,8 +225,8 @@ class HardwareModel:
     """A quantized network: rate encoder -> layers -> readout, with default step counts."""
 
     input_size: int
-    encoder: RateEncoder
-    layers: tuple[SRCLayerQ, ...]
+    encoder: RateEncoder | RowEncoder
+    layers: tuple[SRCLayerQ, ...]           # or any kind of LAYER_KINDS
     readout: ReadoutQ
     steps: int                   # default stimulus steps per inference
     blank: int                   # default leading blank steps
@@ -222,11 +236,16 @@ class HardwareModel:
         object.__setattr__(self, "layers", tuple(self.layers))
         if not self.layers:
             raise ConfigError("a HardwareModel needs at least one layer")
-        width = self.input_size
+        width, values = self.input_size, (0, 1)   # the input frames are binary
+        if hasattr(self.encoder, "check_inputs"):
+            self.encoder.check_inputs(self.input_size)
         for index, layer in enumerate(self.layers):
             if layer.n_in != width:
                 raise ConfigError(f"layer {index} expects {layer.n_in} inputs but receives {width}")
-            width = layer.n_out
+            if getattr(layer, "input_range", (0, 1)) != values:   # e.g. an SRC layer after a CMRU counter
+                raise ConfigError(f"layer {index} ({layer.kind}) takes inputs in {getattr(layer, 'input_range', (0, 1))}"
+                                  f" but receives values in {values}")
+            width, values = layer.n_out, getattr(layer, "output_range", (0, 1))
         if self.readout.weights.shape[1] != width:
             raise ConfigError(f"readout expects {self.readout.weights.shape[1]} inputs, last layer has {width}")
         if self.steps < 1 or self.blank < 0:
@@ -244,10 +263,11 @@ class HardwareModel:
     def to_dict(self) -> dict:
         return {
             "input_size": self.input_size,
-            "encoder": {"kind": "rate", "rate_gain": self.encoder.rate_gain,
-                        "generators": self.encoder.generators},
+            "encoder": self.encoder.to_dict() if hasattr(self.encoder, "to_dict") else
+                       {"kind": "rate", "rate_gain": self.encoder.rate_gain, "generators": self.encoder.generators},
             "layers": [_dataclass_to_dict(layer) | {"kind": layer.kind} for layer in self.layers],
-            "readout": _dataclass_to_dict(self.readout),
+            "readout": {k: v for k, v in _dataclass_to_dict(self.readout).items()   # optional fields only when set
+                        if not (k == "bias" and v is None or k == "window" and v == 0)},
             "steps": self.steps,
             "blank": self.blank,
             "source": self.source,
@@ -257,8 +277,10 @@ class HardwareModel:
     def from_dict(cls, data: dict) -> "HardwareModel":
         try:
             encoder = dict(data["encoder"])
-            if encoder.pop("kind") != "rate":
-                raise ConfigError("only the rate encoder is supported")
+            encoder_kind = encoder.pop("kind")
+            if encoder_kind not in ENCODER_KINDS:
+                raise ConfigError(f"unknown encoder kind {encoder_kind!r}: only the rate encoder ('rate') and the "
+                                  "row encoder ('rows') are supported")
             layers = []
             for entry in data["layers"]:
                 entry = dict(entry)
@@ -266,7 +288,7 @@ class HardwareModel:
                 if kind not in LAYER_KINDS:
                     raise ConfigError(f"unknown layer kind {kind!r}")
                 layers.append(LAYER_KINDS[kind](**entry))
-            return cls(input_size=int(data["input_size"]), encoder=RateEncoder(**encoder),
+            return cls(input_size=int(data["input_size"]), encoder=ENCODER_KINDS[encoder_kind](**encoder),
                        layers=tuple(layers), readout=ReadoutQ(**data["readout"]),
                        steps=int(data["steps"]), blank=int(data["blank"]),
                        source=dict(data.get("source", {})))

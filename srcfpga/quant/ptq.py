@@ -135,8 +135,12 @@ def _layer_arrays(layer) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, ...]
 
 
 def quantize_net(net, qc: QuantConfig, source: dict | None = None) -> HardwareModel:
-    """PTQ of a float :class:`srcfpga.nn.SRCNet` into a :class:`HardwareModel`."""
+    """PTQ of a float :class:`srcfpga.nn.SRCNet` into a :class:`HardwareModel` (BMRU / CMRU networks:
+    :func:`srcfpga.quant.mru.quantize_mru_net`)."""
     cfg = net.config
+    if getattr(cfg, "cell", "src") != "src":
+        from .mru import quantize_mru_net
+        return quantize_mru_net(net, qc, source)
     layers = tuple(quantize_src_layer(*_layer_arrays(layer), cfg.src, qc) for layer in net.layers)
     readout = quantize_readout(net.readout.detach().cpu().double().numpy(), qc)
     return HardwareModel(

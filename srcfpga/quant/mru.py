@@ -1,0 +1,257 @@
+"""BMRU / CMRU layers in the HardwareModel contract, and their post-training quantization.
+
+Integer semantics (docs/fixed-point.md, section "BMRU and CMRU"), per unit, per step, for the integer
+layer input ``x`` (bits, or the counts of a CMRU layer below)::
+
+    c    = ((Wc x) << frac_bits) + bias_c
+    beta = ((Wb x) << frac_bits) + bias_b          (beta = bias_b when the layer has no Wb)
+    z    = |c| > |beta|                            the comparator pair: set iff c > |beta|,
+    up   = c >= 0                                                       reset iff c < -|beta|
+    BMRU: q' = up if z else q                      q in {0, 1}
+    CMRU: q' = sat(q + (2 up - 1) if z else q, +-(2^(count_bits-1) - 1))   a bounded saturating counter
+
+``c`` and ``beta`` share one unit (``unit`` = weight scale / 2^frac_bits) so that the comparison is
+exact. The layer's output is ``q`` itself; the float model's output ``alpha * s`` with
+``s = gain * q + offset`` (full BMRU: s = 2q - 1; first-quadrant BMRU and CMRU: s = q) is folded
+into the next layer's weights and bias (and the readout's), so every layer consumes integers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import ClassVar
+
+import numpy as np
+
+from ..errors import ConfigError
+from .hwmodel import (LAYER_KINDS, HardwareModel, ReadoutQ, _check_range, _int_array, check_weight_bits,
+                      signed_bits)
+
+MRU_FRAC_BITS = 2          # default: biases and thresholds at a quarter of a weight LSB
+MAX_FRAC_BITS = 8
+
+
+@dataclass(frozen=True)
+class BMRULayerQ:
+    """One quantized BMRU layer (binary state ``q``); see the module docstring for the step."""
+
+    kind: ClassVar[str] = "bmru"
+
+    weights_c: np.ndarray            # (n_out, n_in), |w| <= 2^(weight_bits-1) - 1
+    bias_c: np.ndarray               # (n_out,) in units of ``unit``
+    weights_b: np.ndarray | None     # (n_out, n_in) like weights_c, or None: beta = bias_b (constant)
+    bias_b: np.ndarray               # (n_out,)
+    init: np.ndarray                 # (n_out,) initial state q
+    weight_bits: int
+    frac_bits: int                   # the synaptic sums enter c and beta shifted left by this
+    unit: float                      # real value of one LSB of c and beta (informational)
+    input_min: int = 0               # the layer's inputs are integers in [input_min, input_max]
+    input_max: int = 1
+
+    def __post_init__(self) -> None:
+        check_weight_bits(self.weight_bits)
+        for name in ("frac_bits", "input_min", "input_max"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+                raise ConfigError(f"layer constant {name} must be an integer, got {value!r}")
+            object.__setattr__(self, name, int(value))
+        weights = np.asarray(self.weights_c)
+        if weights.ndim != 2 or 0 in weights.shape:
+            raise ConfigError(f"layer weights must be a non-empty 2-D array, got shape {weights.shape}")
+        n_out, n_in = weights.shape
+        object.__setattr__(self, "weights_c", _int_array("weights_c", weights, weights.shape))
+        if self.weights_b is not None:
+            object.__setattr__(self, "weights_b", _int_array("weights_b", self.weights_b, (n_out, n_in)))
+        for name in ("bias_c", "bias_b", "init"):
+            object.__setattr__(self, name, _int_array(name, getattr(self, name), (n_out,)))
+        wmax = (1 << (self.weight_bits - 1)) - 1
+        _check_range(f"{self.weight_bits}-bit weights_c", self.weights_c, -wmax, wmax)
+        if self.weights_b is not None:
+            _check_range(f"{self.weight_bits}-bit weights_b", self.weights_b, -wmax, wmax)
+        if not 0 <= self.frac_bits <= MAX_FRAC_BITS:
+            raise ConfigError(f"frac_bits must be in 0..{MAX_FRAC_BITS}, got {self.frac_bits}")
+        if not self.input_min <= 0 < self.input_max:
+            raise ConfigError(f"need input_min <= 0 < input_max, got [{self.input_min}, {self.input_max}]")
+        _check_range("init", self.init, *self.output_range)
+        bias_max = int(max(np.abs(self.bias_c.astype(np.int64)).max(), np.abs(self.bias_b.astype(np.int64)).max()))
+        if self.syn_bound << self.frac_bits >= 1 << 29 or bias_max >= 1 << 29:
+            raise ConfigError("layer too large: c and beta would not fit 30 bits "
+                              f"(max |W x| = {self.syn_bound}, frac_bits = {self.frac_bits}, max |bias| = {bias_max})")
+
+    @property
+    def n_in(self) -> int:
+        return self.weights_c.shape[1]
+
+    @property
+    def n_out(self) -> int:
+        return self.weights_c.shape[0]
+
+    @property
+    def gated(self) -> bool:
+        """True when beta depends on the input (a second synaptic sum)."""
+        return self.weights_b is not None
+
+    @property
+    def input_range(self) -> tuple[int, int]:
+        return self.input_min, self.input_max
+
+    @property
+    def output_range(self) -> tuple[int, int]:
+        return 0, 1
+
+    @property
+    def syn_bound(self) -> int:
+        """Largest possible ``|W x|`` over both weight matrices and every input in range."""
+        mats = [self.weights_c] + ([self.weights_b] if self.gated else [])
+        reach = max(abs(self.input_min), abs(self.input_max))
+        return max(int(np.abs(w.astype(np.int64)).sum(axis=1).max()) for w in mats) * reach
+
+    @property
+    def syn_bits(self) -> int:
+        """Width of each synaptic accumulator (exact for every input)."""
+        return signed_bits(-self.syn_bound, self.syn_bound)
+
+    @property
+    def compare_bits(self) -> int:
+        """Width of ``c`` and ``beta`` (and of the comparator pair)."""
+        bias_max = int(max(np.abs(self.bias_c.astype(np.int64)).max(), np.abs(self.bias_b.astype(np.int64)).max()))
+        bound = (self.syn_bound << self.frac_bits) + bias_max
+        return signed_bits(-bound, bound)
+
+    @property
+    def state_bits(self) -> int:
+        lo, hi = self.output_range
+        return 1 if lo == 0 and hi == 1 else signed_bits(lo, hi)
+
+    def summary(self) -> str:
+        return (f"{self.kind}{'' if self.gated else ' (constant thresholds)'}: state {self.state_bits} bit(s), "
+                f"c/beta {self.compare_bits} bits, accumulators {self.syn_bits} bits")
+
+
+@dataclass(frozen=True)
+class CMRULayerQ(BMRULayerQ):
+    """One quantized CMRU layer: the state is a counter saturating at ``+-(2^(count_bits-1) - 1)``."""
+
+    kind: ClassVar[str] = "cmru"
+
+    count_bits: int = 6
+
+    def __post_init__(self) -> None:
+        if isinstance(self.count_bits, bool) or not isinstance(self.count_bits, (int, np.integer)) \
+                or not 2 <= self.count_bits <= 16:
+            raise ConfigError(f"count_bits must be an integer in 2..16, got {self.count_bits!r}")
+        object.__setattr__(self, "count_bits", int(self.count_bits))
+        super().__post_init__()
+
+    @property
+    def count_max(self) -> int:
+        return (1 << (self.count_bits - 1)) - 1
+
+    @property
+    def output_range(self) -> tuple[int, int]:
+        return -self.count_max, self.count_max
+
+
+LAYER_KINDS[BMRULayerQ.kind] = BMRULayerQ
+LAYER_KINDS[CMRULayerQ.kind] = CMRULayerQ
+
+
+# ---- from the float network: folding (torch, shared with QAT) and quantization --------------------
+
+@dataclass
+class FoldedLayer:
+    """Real-valued parameters of one layer acting on the integer outputs ``q`` of the layer below."""
+
+    weight_c: "torch.Tensor"
+    bias_c: "torch.Tensor"
+    weight_b: "torch.Tensor | None"
+    bias_b: "torch.Tensor"
+
+
+def fold_network(net) -> tuple[list[FoldedLayer], "torch.Tensor", "torch.Tensor"]:
+    """Fold each layer's ``alpha * (gain * q + offset)`` output into the next layer and the readout.
+
+    Differentiable (QAT uses it for the straight-through gradients); returns the layers and the
+    readout ``(weights, bias)``, all acting on integer inputs.
+    """
+    folded = []
+    scale_in = offset_in = None           # the first layer reads the binary frames as they are
+    for layer in net.layers:
+        def fold(weight, bias):
+            if scale_in is None:
+                return weight, bias
+            return weight * scale_in, bias + weight @ offset_in
+        wc, bc = fold(layer.weight_c, layer.bias_c)
+        if layer.weight_b is not None:
+            wb, bb = fold(layer.weight_b, layer.bias_b)
+        else:
+            wb, bb = None, layer.bias_b
+        folded.append(FoldedLayer(wc, bc, wb, bb))
+        gain, offset = layer.output_map()
+        scale_in, offset_in = layer.alpha * gain, layer.alpha * offset
+    readout = net.readout * scale_in
+    return folded, readout, net.readout_bias + net.readout @ offset_in
+
+
+def _np(t: "torch.Tensor") -> np.ndarray:
+    return t.detach().cpu().double().numpy()
+
+
+def quantize_mru_layer(layer_f: FoldedLayer, cell: str, init_q: np.ndarray, input_range: tuple[int, int],
+                       weight_bits: int, clip: str, count_bits: int, frac_bits: int = MRU_FRAC_BITS):
+    """One folded layer -> :class:`BMRULayerQ` / :class:`CMRULayerQ` (one scale for Wc and Wb)."""
+    from .ptq import quantize_symmetric, weight_scale
+
+    wc = _np(layer_f.weight_c)
+    wb = None if layer_f.weight_b is None else _np(layer_f.weight_b)
+    both = wc if wb is None else np.concatenate([wc, wb])
+    scale = weight_scale(both, weight_bits, clip)
+    unit = scale / (1 << frac_bits)
+    args = dict(weights_c=quantize_symmetric(wc, scale, weight_bits), bias_c=np.rint(_np(layer_f.bias_c) / unit),
+                weights_b=None if wb is None else quantize_symmetric(wb, scale, weight_bits),
+                bias_b=np.rint(_np(layer_f.bias_b) / unit), init=init_q, weight_bits=weight_bits,
+                frac_bits=frac_bits, unit=unit, input_min=input_range[0], input_max=input_range[1])
+    if cell == "cmru":
+        return CMRULayerQ(**args, count_bits=count_bits)
+    return BMRULayerQ(**args)
+
+
+def initial_q(layer) -> np.ndarray:
+    """The hardware state ``q`` of the float layer's initial ``s`` (``s = gain * q + offset``)."""
+    gain, offset = layer.output_map()
+    return np.rint((_np(layer.init_s) - offset) / gain).astype(np.int64)
+
+
+def quantize_readout_mru(weights: np.ndarray, bias: np.ndarray, qc, window: int) -> ReadoutQ:
+    """Readout weights at ``readout_bits`` (one scale), the bias at the same scale, the window."""
+    from .ptq import quantize_symmetric, weight_scale
+
+    scale = weight_scale(weights, qc.readout_bits, "max")
+    lim = (1 << (qc.readout_acc_bits - 2)) - 1
+    bias_q = np.clip(np.rint(np.asarray(bias, np.float64) / scale), -lim, lim)
+    return ReadoutQ(quantize_symmetric(weights, scale, qc.readout_bits), qc.readout_bits, scale,
+                    qc.readout_acc_bits, bias=bias_q, window=window)
+
+
+def quantize_mru_net(net, qc, source: dict | None = None, frac_bits: int = MRU_FRAC_BITS) -> HardwareModel:
+    """PTQ of a float :class:`srcfpga.nn.mru.MRUNet` into a :class:`HardwareModel`.
+
+    The result computes the finished cell (``eps`` = 0 for BMRU, 1 for CMRU) whatever ``net.eps`` is.
+    """
+    cfg = net.config
+    folded, ro_w, ro_b = fold_network(net)
+    layers, input_range = [], (0, 1)
+    for layer, layer_f in zip(net.layers, folded):
+        q = quantize_mru_layer(layer_f, cfg.cell, initial_q(layer), input_range, qc.weight_bits, qc.clip,
+                               cfg.mru.count_bits, frac_bits)
+        layers.append(q)
+        input_range = q.output_range
+    readout = quantize_readout_mru(_np(ro_w), _np(ro_b), qc, cfg.readout_window)
+    encoder = cfg.encoder(qc.encoder_generators)
+    if encoder is None:                      # spike-frame networks: the encoder is never used
+        from ..data.encoder import RateEncoder
+        encoder = RateEncoder(cfg.rate_gain, qc.encoder_generators)
+    return HardwareModel(input_size=cfg.input_size, encoder=encoder, layers=tuple(layers), readout=readout,
+                         steps=cfg.steps, blank=cfg.blank,
+                         source={"quant": asdict(qc), "cell": cfg.cell, "variant": cfg.mru.variant,
+                                 "frac_bits": frac_bits, **(source or {})})
