@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from amaranth import Module
 from amaranth.lib import wiring
-from amaranth.lib.wiring import In, Out
+from amaranth.lib.wiring import In
 
 from ..hdl import HdlConfig, NetworkTop
 from ..quant.hwmodel import HardwareModel

@@ -75,7 +75,7 @@ class TimingResult:
     max_lut_levels: int         # deepest LUT chain between registers anywhere in the design
     start: str                  # start point (net name) of the critical path
     end: str                    # end point (cell type.pin of the endpoint and net)
-    path: list[str] = field(default_factory=list)   # cell types along the path
+    path: list[str] = field(default_factory=list)   # "TYPE@arrival_ns" of the cells along the path
     speed: str = "1"
     unknown_cells: dict[str, int] = field(default_factory=dict)
 
@@ -107,14 +107,6 @@ def _kind(cell_type: str) -> str:
     if cell_type.startswith("DSP48"):
         return "dsp"
     return "unknown"
-
-
-def _port_pin(port: str) -> tuple[str, str]:
-    """('ADDRARDADDR', 'ADDR') style classification of a RAM input port."""
-    for prefix in ("ADDR", "DI", "WE", "EN", "REGCE", "RST"):
-        if port.startswith(prefix) or port.startswith(prefix[0:2]) and prefix in port:
-            return port, prefix
-    return port, ""
 
 
 def _in_pin(cell: dict, bit: int) -> str:
@@ -166,7 +158,6 @@ def analyze_netlist(netlist: dict, top: str) -> tuple[dict, dict]:
                     sinks[bit].append((cname, pin))
         if kind == "bram":
             enables = [b for p, bits in cell["connections"].items() if p in ("ENARDEN", "ENBWREN") for b in bits]
-            reads = cell.get("parameters", {})
             if enables and all(b == "1" for b in enables):
                 bram_always += 1
         # sequential outputs are start points
@@ -182,8 +173,8 @@ def analyze_netlist(netlist: dict, top: str) -> tuple[dict, dict]:
 
     def hop(bit: int, sink_cell: str, sink_pin: str) -> float:
         src = driver.get(bit)
-        if src is None:
-            return 0.0 if bit in arrival else 0.0
+        if src is None:          # top-level input or constant
+            return 0.0
         src_type, sink_type = cells[src[0]]["type"], cells[sink_cell]["type"]
         if src_type == "CARRY4" and src[1] == "CO3" and sink_type == "CARRY4" and sink_pin == "CI":
             return 0.0
@@ -301,11 +292,6 @@ def analyze_netlist(netlist: dict, top: str) -> tuple[dict, dict]:
         if prev is None:
             break
         route += hop(prev, c, _in_pin(cells[c], prev))
-        cursor, steps = prev, steps + 1
-        continue
-        if prev is None:
-            break
-        route += hop(prev, c, "")
         cursor, steps = prev, steps + 1
     path_types.reverse()
     start = names.get(cursor, str(cursor)) if cursor is not None else "input"

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 
 from ..quant.hwmodel import HardwareModel
-from . import protocol
 
 TESTBENCH = "srcfpga.boards.tb_uart"
 

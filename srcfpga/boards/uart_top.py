@@ -14,7 +14,6 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from ..hdl import HdlConfig, NetworkTop
-from ..hdl.encoder import PIXEL_BITS
 from ..hdl.layouts import CYCLE_BITS, LABEL_BITS, SEED_BITS, STEP_BITS
 from ..quant.hwmodel import HardwareModel
 from . import protocol
