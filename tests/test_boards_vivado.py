@@ -173,3 +173,29 @@ def test_cli_build(tiny_hw, tmp_path, capsys):
                  "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
     assert info["uart_divisor"] == 109 and (tmp_path / "proj" / "srcfpga_build.json").is_file()
+
+
+def test_cli_build_runs_vivado_and_ingests_reports(tiny_hw, tmp_path, monkeypatch, capsys):
+    """With a (fake) ``vivado`` on PATH, ``srcfpga build`` runs the plan's script and parses its reports."""
+    _, path = tiny_hw
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    (reports / "top_utilization_place.rpt").write_text(UTILIZATION)
+    (reports / "top_timing.rpt").write_text(TIMING.format(wns="1.000"))
+    (reports / "top_power.rpt").write_text(POWER)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "vivado"
+    fake.write_text(f"#!/bin/sh\ntest -f top.tcl || exit 3\ncp {reports}/*.rpt .\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{__import__('os').environ['PATH']}")
+    out = tmp_path / "proj"
+    assert main(["build", str(path), "--board", "nexys-video", "-o", str(out), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["vivado"] == str(fake)
+    report = info["report"]
+    assert set(SCHEMA_KEYS) <= set(report) and report["source"] == "vivado"
+    assert report["lut"] == 14021 and report["power_w"] == 0.412 and report["meets_timing"]
+    fake.write_text("#!/bin/sh\nexit 1\n")
+    assert main(["build", str(path), "--board", "nexys-video", "-o", str(tmp_path / "proj2")]) == 2
+    assert "Vivado failed" in capsys.readouterr().err

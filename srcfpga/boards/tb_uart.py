@@ -31,7 +31,6 @@ async def uart_exchange(dut):
     await FallingEdge(dut.clk)
     dut.rst.value = 0
 
-    # the rx line as a per-cycle schedule of levels
     def frames(data: list[int]) -> list[int]:
         levels = []
         for byte in data:
@@ -43,46 +42,40 @@ async def uart_exchange(dut):
     responses: list[list[int]] = []
     labels: list[int] = []
     errors: list[str] = []
-    cycle = 0
-    current: list[int] = []
-    rx_level: list[int] = []
-    sending = 0                 # index of the request being sent
+    received: list[int] = []    # bytes decoded from tx since the last response
+    bits: list[int] = []
+    half = divisor // 2
     tx_prev, start_at = 1, None
-    received: list[int] = []
-    falling, readonly = FallingEdge(dut.clk), ReadOnly()
+    cycle, sending = 0, 0       # index of the request being sent
     rx_level = frames(requests[0]) if requests else []
     pos = 0
+    falling, readonly = FallingEdge(dut.clk), ReadOnly()
     while sending < len(requests):
         await falling
-        if pos < len(rx_level):
-            dut.rx.value = rx_level[pos]
-            pos += 1
-        else:
-            dut.rx.value = 1
+        dut.rx.value = rx_level[pos] if pos < len(rx_level) else 1
+        pos += 1
         await readonly
         tx = int(dut.tx.value)
         if start_at is None:
             if tx_prev == 1 and tx == 0:
-                start_at = cycle
+                start_at = cycle                        # falling edge: a start bit begins
         else:
             offset = cycle - start_at
-            if offset == divisor // 2 and tx != 0:
-                start_at = None                          # glitch
-            elif offset == 9 * divisor + divisor // 2:
-                if tx != 1:
-                    errors.append(f"cycle {cycle}: framing error on tx")
-                value = 0
-                received.append(None)
-                start_at = None
-            elif offset > divisor // 2 and (offset - divisor // 2) % divisor == 0:
-                current.append(tx)
-            if start_at is None and received and received[-1] is None:
-                received[-1] = sum(bit << i for i, bit in enumerate(current[-8:]))
-                current = []
+            if offset == half and tx != 0:
+                start_at = None                         # a glitch, not a start bit
+            elif offset > half and (offset - half) % divisor == 0:
+                k = (offset - half) // divisor          # 1..8: data bits (LSB first), 9: stop bit
+                if k <= 8:
+                    bits.append(tx)
+                else:
+                    if tx != 1:
+                        errors.append(f"cycle {cycle}: framing error on tx")
+                    received.append(sum(bit << i for i, bit in enumerate(bits)))
+                    bits, start_at = [], None
         tx_prev = tx
         cycle += 1
         if len(received) >= expect[sending] and pos >= len(rx_level):
-            responses.append([int(b) for b in received])
+            responses.append(received)
             labels.append(int(dut.label.value))
             received = []
             sending += 1
