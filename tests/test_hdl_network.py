@@ -24,26 +24,34 @@ def assert_equal_to_golden(model, config, steps, blank, *, spikes=None, pixels=N
     return hardware, golden
 
 
-@settings(max_examples=10, deadline=None)
-@given(seed=st.integers(0, 2**16), weight_bits=st.integers(4, 8),
-       sizes=st.sampled_from([(12, 7), (20, 16), (9, 5, 6), (70, 10)]),
-       lanes=st.sampled_from([1, 2, 4, 5]), per_cycle=st.sampled_from([1, 2]),
-       density=st.sampled_from([0.05, 0.3, 0.6]))
-def test_spike_frames_bit_exact(seed, weight_bits, sizes, lanes, per_cycle, density):
+FRAME_CASES = dict(seed=st.integers(0, 2**16), weight_bits=st.integers(4, 8),
+                   sizes=st.sampled_from([(12, 7), (20, 16), (9, 5, 6), (70, 10)]),
+                   lanes=st.sampled_from([1, 2, 4, 5]), per_cycle=st.sampled_from([1, 2]),
+                   density=st.sampled_from([0.05, 0.3, 0.6]))
+PIXEL_CASES = dict(seed=st.integers(0, 2**16), weight_bits=st.integers(4, 8),
+                   sizes=st.sampled_from([(16, 8), (100, 12), (30, 9, 4)]), lanes=st.sampled_from([2, 4, 8]))
+
+
+def check_spike_frames(seed, weight_bits, sizes, lanes, per_cycle, density):
     model = random_hardware_model(seed, sizes, weight_bits, n_classes=3)
     config = HdlConfig(lanes=lanes, input="frames", spikes_per_cycle=per_cycle)
     assert_equal_to_golden(model, config, steps=5, blank=1, spikes=random_spikes(seed, 2, 6, sizes[0], density))
 
 
-@settings(max_examples=6, deadline=None)
-@given(seed=st.integers(0, 2**16), weight_bits=st.integers(4, 8),
-       sizes=st.sampled_from([(16, 8), (100, 12), (30, 9, 4)]), lanes=st.sampled_from([2, 4, 8]))
-def test_pixel_encoder_bit_exact(seed, weight_bits, sizes, lanes):
+def check_pixel_encoder(seed, weight_bits, sizes, lanes):
     model = random_hardware_model(seed, sizes, weight_bits, n_classes=4)
     rng = np.random.default_rng(seed)
     pixels = rng.integers(0, 256, (2, sizes[0]), dtype=np.uint8)
     assert_equal_to_golden(model, HdlConfig(lanes=min(lanes, min(sizes[1:]))), steps=4, blank=2, pixels=pixels,
                            seeds=rng.integers(0, 2**31, 2))
+
+
+test_spike_frames_bit_exact = settings(max_examples=6, deadline=None)(given(**FRAME_CASES)(check_spike_frames))
+test_pixel_encoder_bit_exact = settings(max_examples=3, deadline=None)(given(**PIXEL_CASES)(check_pixel_encoder))
+test_spike_frames_bit_exact_many = pytest.mark.slow(
+    settings(max_examples=100, deadline=None)(given(**FRAME_CASES)(check_spike_frames)))
+test_pixel_encoder_bit_exact_many = pytest.mark.slow(
+    settings(max_examples=40, deadline=None)(given(**PIXEL_CASES)(check_pixel_encoder)))
 
 
 def test_back_pressure_loses_nothing():
@@ -64,9 +72,9 @@ def test_latency_model_matches_simulation():
     pixels = np.random.default_rng(1).integers(0, 120, (2, 40), dtype=np.uint8)
     seeds = np.array([3, 4])
     config = HdlConfig(lanes=8, spikes_per_cycle=1)
-    hardware, golden = assert_equal_to_golden(model, config, steps=40, blank=4, pixels=pixels, seeds=seeds)
-    frames = model.encoder.encode(pixels, 40, 4, seeds)
-    predicted = LatencyModel(model, config).inference_cycles(frames, [t.spikes for t in golden.traces], 4)
+    hardware, golden = assert_equal_to_golden(model, config, steps=30, blank=3, pixels=pixels, seeds=seeds)
+    frames = model.encoder.encode(pixels, 30, 3, seeds)
+    predicted = LatencyModel(model, config).inference_cycles(frames, [t.spikes for t in golden.traces], 3)
     assert np.all(np.abs(predicted - hardware.cycles) <= 0.03 * hardware.cycles), (predicted, hardware.cycles)
 
 
