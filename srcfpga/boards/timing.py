@@ -78,6 +78,7 @@ class TimingResult:
     path: list[str] = field(default_factory=list)   # "TYPE@arrival_ns" of the cells along the path
     speed: str = "1"
     unknown_cells: dict[str, int] = field(default_factory=dict)
+    worst_by_register: list = field(default_factory=list)   # [(end register, ns incl. setup)], worst 10
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -107,6 +108,16 @@ def _kind(cell_type: str) -> str:
     if cell_type.startswith("DSP48"):
         return "dsp"
     return "unknown"
+
+
+def _register_name(cell: dict, names: dict[int, str]) -> str:
+    """The register (or RAM) a sequential cell belongs to: its output net name without the bit index."""
+    for port, bits in cell["connections"].items():
+        if cell.get("port_directions", {}).get(port) == "output":
+            for bit in bits:
+                if isinstance(bit, int) and bit in names:
+                    return re.sub(r"\[\d+\]$", "", names[bit])
+    return cell["type"]
 
 
 def _in_pin(cell: dict, bit: int) -> str:
@@ -251,6 +262,7 @@ def analyze_netlist(netlist: dict, top: str) -> tuple[dict, dict]:
     worst = (-1.0, 0.0, None, "", 0)
     max_levels = 0
     endpoints = []
+    by_register: dict[str, float] = {}
     for c, cell in cells.items():
         kind, dirs = _kind(cell["type"]), cell.get("port_directions", {})
         if kind not in ("ff", "bram", "lutram", "srl", "dsp"):
@@ -272,6 +284,10 @@ def analyze_netlist(netlist: dict, top: str) -> tuple[dict, dict]:
                 if isinstance(bit, int) and bit in arrival:
                     endpoints.append((arrival[bit] + hop(bit, c, port), setup, bit, f"{cell['type']}.{port}",
                                       levels.get(bit, 0)))
+                    register = _register_name(cell, names)
+                    total = arrival[bit] + hop(bit, c, port) + setup
+                    if total > by_register.get(register, -1.0):
+                        by_register[register] = total
     for port in module["ports"].values():
         if port["direction"] == "output":
             for bit in port["bits"]:
@@ -301,7 +317,9 @@ def analyze_netlist(netlist: dict, top: str) -> tuple[dict, dict]:
                           fmax_mhz=round(1000.0 / period, 2) if period > 0 else 0.0, logic_levels=logic,
                           carry4_on_path=carry, route_ns=round(route, 4), max_lut_levels=max_levels, start=start,
                           end=f"{where} {names.get(bit, bit)}", path=path_types, speed="1",
-                          unknown_cells=dict(unknown))
+                          unknown_cells=dict(unknown),
+                          worst_by_register=[(name, round(ns, 3)) for name, ns in
+                                             sorted(by_register.items(), key=lambda kv: -kv[1])[:10]])
     return result.to_dict(), {"bram_always_enabled": bram_always, "combinational_cells": len(comb),
                               "levelized": done}
 
