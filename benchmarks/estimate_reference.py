@@ -24,6 +24,21 @@ from _common import MNIST_B, REFERENCE, machine, mnist_b, require
 STEPS = ((4, 40), (5, 50), (20, 200))      # (blank, stimulus) = 44, 55, 220 steps
 
 
+def hdl_version() -> str:
+    """The commit of srcfpga/hdl the numbers are for (``+dirty`` with uncommitted HDL changes)."""
+    import subprocess
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parent.parent
+    try:
+        commit = subprocess.run(["git", "log", "-1", "--format=%h", "--", "srcfpga/hdl"], cwd=repo,
+                                capture_output=True, text=True).stdout.strip()
+        dirty = subprocess.run(["git", "diff", "--quiet", "--", "srcfpga/hdl"], cwd=repo).returncode != 0
+    except OSError:
+        return "unknown"
+    return (commit or "unknown") + ("+dirty" if dirty else "")
+
+
 def cli_models() -> dict:
     """``srcfpga import`` + ``srcfpga quantize ref.pt --weight-bits B -o refB.hw`` (B = 4, 5), as a user runs them."""
     import contextlib
@@ -89,12 +104,12 @@ def main() -> None:
             1e3 * published_mj / (implied_power_w(total) * est.latency_us),
             "model_vs_published_energy": None if published_mj is None else model["energy_uj"] / (1e3 * published_mj),
         })
-    out = {"machine": machine(), "seconds": time.perf_counter() - start, "rows": rows,
+    out = {"machine": machine(), "seconds": time.perf_counter() - start, "rows": rows, "hdl": hdl_version(),
            "published_latency_220_ms": PUBLISHED_LATENCY_220_MS}
     if args.json:
         print(json.dumps(out, indent=1, default=str))
         return
-    print(f"# reference model on Artix-7 boards ({out['machine']}, {out['seconds']:.0f} s)\n")
+    print(f"# reference model on Artix-7 boards ({out['machine']}, {out['seconds']:.0f} s, HDL {out['hdl']})\n")
     print("| bits | board | steps | accuracy (published) | LUT | FF | BRAM36 | Fmax MHz | cycles | latency us "
           "(published) | power W | energy uJ [range] (published) | latency x | energy x |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
