@@ -303,13 +303,13 @@ def cmd_sim(args: argparse.Namespace) -> int:
     from .quant import HardwareModel
     from .sim.regression import NO_GAPS, Backpressure, regress
 
+    if not 0.0 <= args.gaps < 1.0:
+        raise ConfigError(f"--gaps must be in [0, 1), got {args.gaps}")
     model = HardwareModel.load(args.model)
     dataset = load_dataset(args.dataset, "test", args.data_dir, args.limit)
     if dataset.n_pixels != model.input_size:
         raise DatasetError(f"dataset {args.dataset!r} has {dataset.n_pixels} pixels per image, "
                            f"the model expects {model.input_size} inputs")
-    if not 0.0 <= args.gaps < 1.0:
-        raise ConfigError(f"--gaps must be in [0, 1), got {args.gaps}")
     gaps = NO_GAPS if args.gaps == 0 else Backpressure(1.0 - args.gaps, 1.0 - args.gaps)
     report, _ = regress(model, HdlConfig(lanes=args.lanes), pixels=dataset.images,
                         seeds=sample_seeds(args.seed, 0, len(dataset)), steps=args.steps, blank=args.blank,

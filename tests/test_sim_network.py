@@ -137,6 +137,16 @@ def test_run_rtl_rejects_bad_inputs():
         reg.run_rtl(model, spikes=np.ones((2, 5, 16), bool), blank=2)
 
 
+def test_cli_sim_errors(tmp_path, capsys):
+    from srcfpga.cli import main
+
+    assert main(["sim", str(tmp_path / "missing.hw"), "--dataset", "digits"]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert main(["sim", str(tmp_path / "missing.hw"), "--dataset", "digits", "--gaps", "1.5"]) == 2
+    assert "--gaps" in capsys.readouterr().err
+    assert main(["sim", str(tmp_path / "missing.hw"), "--dataset", "digits", "--simulator", "modelsim"]) == 2
+
+
 # ---- real simulations -----------------------------------------------------------------------------------------
 
 def _regress(model, cfg, **kwargs):
@@ -234,3 +244,50 @@ def test_latency_model_equals_measured_cycles(structure):
             deviations.append(f"variant {variant}: measured {rtl.cycles.tolist()} model "
                               f"{report.latency_model_per_sample}")
     assert not deviations, f"structure {structure} {model.sizes} {cfg}: " + "; ".join(deviations)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(__import__("shutil").which("iverilog") is None, reason="iverilog not installed")
+def test_rtl_equals_golden_icarus():
+    from srcfpga.hdl import HdlConfig
+
+    model = random_hardware_model(11, (16, 12), 5, n_classes=4, encoder_generators=8)
+    pixels = np.random.default_rng(5).integers(0, 256, (3, 16), dtype=np.uint8)
+    report, rtl = _regress(model, HdlConfig(input="pixels", lanes=4), pixels=pixels, seeds=np.arange(3) + 100,
+                           steps=12, blank=2, simulator="icarus", backpressure=reg.Backpressure(0.6, 0.6))
+    assert report.agreement == 1.0 and rtl.simulator == "icarus", report.summary()
+
+
+@pytest.mark.slow
+def test_reference_mnist_100_images(reference_dir, mnist_dir, tmp_path):
+    """Issue 4's must-show: the reference 784 -> 100 model, 5-bit, 100 MNIST test images, 20 + 200 steps."""
+    from srcfpga.data import load_dataset
+    from srcfpga.evaluate import sample_seeds
+    from srcfpga.hdl import HdlConfig
+    from srcfpga.nn import import_ulg
+    from srcfpga.quant import QuantConfig, quantize_net
+
+    model = quantize_net(import_ulg(reference_dir), QuantConfig(weight_bits=5))
+    data = load_dataset("mnist", "test", mnist_dir, 100)
+    report, rtl = _regress(model, HdlConfig(), pixels=data.images, seeds=sample_seeds(0, 0, 100), steps=200,
+                           blank=20, labels=data.labels, backpressure=reg.NO_GAPS)
+    print(report.summary())
+    assert report.samples == 100 and report.agreement == 1.0, report.summary()
+
+
+@pytest.mark.slow
+def test_cli_sim_digits(tmp_path, capsys):
+    import json
+
+    from srcfpga.cli import main
+
+    hw = tmp_path / "digits5.hw"
+    assert main(["quantize", str(__import__("srcfpga").__path__[0] + "/checkpoints/digits_src.pt"),
+                 "--weight-bits", "5", "-o", str(hw)]) == 0
+    capsys.readouterr()
+    assert main(["sim", str(hw), "--dataset", "digits", "--limit", "3", "--steps", "8", "--blank", "1",
+                 "--gaps", "0.3", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert set(data) == {"samples", "agreement", "mismatches", "accuracy", "cycles_per_step",
+                         "cycles_per_inference", "sim_cycles_per_s"}
+    assert data["samples"] == 3 and data["agreement"] == 1.0 and data["mismatches"] == 0
