@@ -200,9 +200,23 @@ def build(verilog: str | Path, toplevel: str, simulator: str | Simulator = "veri
             raise SimulationError(f"{sim.name} build of {toplevel} failed ({exc}); log {log}:\n"
                                   f"{_log_tail(log)}") from None
         seconds = time.perf_counter() - start
+        _prune(build_dir, toplevel, sim)
         marker.write_text(json.dumps({"toplevel": toplevel, "simulator": sim.name, "version": sim.version,
                                       "waves": waves, "build_args": args, "seconds": seconds}))
     return SimBuild(sim, toplevel, build_dir, key, waves, False, seconds)
+
+
+KEEP = ("build.log", "build.json")
+
+
+def _prune(build_dir: Path, toplevel: str, simulator: Simulator) -> None:
+    """Drop what a finished Verilator build no longer needs (C++ sources, objects, two precompiled
+    headers of ~70 MB each): only the linked executable, the Verilog and the log stay."""
+    if simulator.name != "verilator" or not (build_dir / toplevel).is_file():
+        return
+    for path in build_dir.iterdir():
+        if path.is_file() and path.name not in (toplevel, f"{toplevel}.v", *KEEP):
+            path.unlink(missing_ok=True)
 
 
 def _failures(results_xml: Path) -> tuple[int, list[str]]:

@@ -365,8 +365,9 @@ def run_rtl(model: HardwareModel, hdl_config=None, pixels: np.ndarray | None = N
     run.run_seconds, run.build_seconds, run.build_cached = sim_run.seconds, sim_build.seconds, sim_build.cached
     run.generate_seconds = generate_seconds
     run.waves = sim_run.waves
-    run.log = sim_run.log if keep else None
     run.errors = list(res.get("errors", [])) + [f for f in sim_run.failures if not f.startswith("network:")]
+    keep = keep or bool(run.errors)     # a failed run stays for inspection
+    run.log = sim_run.log if keep else None
     if not keep:
         shutil.rmtree(work, ignore_errors=True)
     return run
