@@ -53,6 +53,8 @@ def main() -> int:
     float_run = train(net, train_set, TrainConfig(epochs=args.epochs), progress=False)
     float_acc = evaluate(net, test_set).accuracy
     ptq_acc = evaluate(quantize_net(net, QuantConfig(weight_bits=args.weight_bits)), test_set).accuracy
+    print(f"fashion_qat: float {100 * float_acc:.2f} % after {float_run.seconds:.0f} s, "
+          f"{args.weight_bits}-bit PTQ {100 * ptq_acc:.2f} %", file=sys.stderr, flush=True)
     args.out.mkdir(parents=True, exist_ok=True)
     save_model(net, args.out / "fashion_float.pt", float_run.meta() | {"dataset": "fashion-mnist"})
     qat_run = train(net, train_set, TrainConfig(epochs=0, qat_epochs=args.qat_epochs, weight_bits=args.weight_bits),
