@@ -6,9 +6,10 @@ spikes of a mask, at least one per step), ``G = ceil(n / lanes)`` update groups,
 
     source    Q(t) = Q(t-1) + (1 if blank pixel step else ceil(n_in / 2E))   masks of t produced
     layer l   A(t) = max(A(t-1) + beats(t), Q_in(t) + 1, R(t-1) + 1)  last spike of t accumulated
-              S(t) = max(A(t) + 2, R(t-1) + 1)                         update pass starts
+              S(t) = max(A(t) + 2, R(t-1) + 1 + h)                     update pass starts
+                     (h = 3 when G < 4: a state word is written back 3 cycles after it is read)
               R(t) = S(t) + G - 1                                      hold register released
-              Q_out(t) = S(t) + G + 1                                  last mask of t leaves
+              Q_out(t) = S(t) + G + 2                                  last mask of t leaves
     readout   A(t) = max(A(t-1) + beats(t), Q_in(t) + 1, A(t-1) + 2)
     result    = A(T-1) + 3 + n_classes                                 saturating add, argmax scan
 
@@ -24,6 +25,9 @@ import numpy as np
 
 from ..quant.hwmodel import HardwareModel
 from .config import HdlConfig
+
+WRITE_BACK_DELAY = 3      # cycles from a state word's read to its write-back
+
 
 def step_beats(spikes: np.ndarray, width: int, per_cycle: int) -> np.ndarray:
     """Accumulator beats per step for boolean ``spikes`` ``(..., T, n)`` arriving as ``width``-bit masks."""
@@ -72,14 +76,15 @@ class LatencyModel:
         ready = np.broadcast_to(ready, input_spikes.shape[:-1]).astype(np.int64)
         beats = step_beats(input_spikes, self.mask_width, k)
         for spikes, groups in zip(layer_spikes, self.groups):
+            hazard = WRITE_BACK_DELAY if groups <= WRITE_BACK_DELAY else 0
             accepted = np.zeros(input_spikes.shape[:-2], np.int64)
             released = np.full_like(accepted, -1)
             out = np.empty_like(ready)
             for t in range(steps):
                 accepted = np.maximum.reduce([accepted + beats[..., t], ready[..., t] + 1, released + 1])
-                start = np.maximum(accepted + 2, released + 1)
+                start = np.maximum(accepted + 2, released + 1 + hazard)
                 released = start + groups - 1
-                out[..., t] = start + groups + 1
+                out[..., t] = start + groups + 2
             ready, beats = out, step_beats(spikes, lanes, k)
         accepted = np.zeros(input_spikes.shape[:-2], np.int64)
         for t in range(steps):

@@ -11,6 +11,7 @@ from amaranth.lib.wiring import In, Out
 from ..quant.hwmodel import SRCLayerQ
 from .accumulator import SynapticAccumulator
 from .arith import const_mul
+from .latency import WRITE_BACK_DELAY
 from .layouts import STEP_BITS, event_layout, index_bits, mask_layout, probe_signature, trace_layout
 from .src_neuron import SRCNeuronDatapath
 
@@ -20,7 +21,7 @@ class SRCLayerEngine(wiring.Component):
 
     Per timestep: the :class:`SynapticAccumulator` sums the weight columns of the inputs on
     ``events`` (in parallel over all neurons); then the update pass visits the
-    ``groups = ceil(n_out / lanes)`` lane groups, one per cycle, through the two-stage
+    ``groups = ceil(n_out / lanes)`` lane groups, one per cycle, through the pipelined
     :class:`SRCNeuronDatapath`, reading and writing the neuron state memory (one word per group:
     ``i``, ``h``, ``hs`` of every lane). The first step after ``begin`` reads the initial states
     instead. Each group's spikes leave on ``masks`` (neuron offset ``group * lanes``, ``last`` on
@@ -76,9 +77,10 @@ class SRCLayerEngine(wiring.Component):
         sums = data.View(data.ArrayLayout(data.ArrayLayout(acc.sums.payload.shape().elem_shape, lanes), groups),
                          acc.sums.payload.as_value())
         running, group, step, fresh = Signal(), Signal(range(groups)), Signal(STEP_BITS), Signal()
-        valid1, valid2 = Signal(), Signal()
-        in_flight = valid1 + valid2
-        hazard = (valid1 | valid2) if groups < 3 else C(0)
+        valid1, valid2, valid3 = Signal(), Signal(), Signal()
+        in_flight = valid1 + valid2 + valid3
+        # a group's state is written 3 cycles after its read: passes of fewer groups must wait for it
+        hazard = (valid1 | valid2 | valid3) if groups <= WRITE_BACK_DELAY else C(0)
         room = fifo.level + in_flight <= self.fifo_depth - groups
         start = acc.sums.valid & ~running & room & ~hazard
         issue = running | start
@@ -112,19 +114,25 @@ class SRCLayerEngine(wiring.Component):
             m.d.sync += [i2[b].eq(i_next), p2[b].eq(partial), hs2[b].eq(hs_next)]
         m.d.sync += [valid2.eq(valid1), group2.eq(group1), step2.eq(step1), last2.eq(last1)]
 
-        # ---- stage 2: new h, spikes, write-back ------------------------------------------------------
-        spikes = Signal(lanes)
-        m.d.comb += [state_wr.addr.eq(group2), state_wr.en.eq(valid2)]
+        # ---- stage 2: new h and spikes ---------------------------------------------------------------
+        h3 = Signal(data.ArrayLayout(neuron.state_shape, lanes))
+        i3, hs3, spikes3 = Signal.like(i2), Signal.like(hs2), Signal(lanes)
+        group3, step3, last3 = Signal.like(group), Signal.like(step), Signal()
         for b in range(lanes):
             h_next, spike = neuron.stage2(i2[b], p2[b])
-            m.d.comb += [spikes[b].eq(spike), state_wr.data[b].i.eq(i2[b]),
-                         state_wr.data[b].h.eq(h_next), state_wr.data[b].hs.eq(hs2[b])]
+            m.d.sync += [h3[b].eq(h_next), spikes3[b].eq(spike)]
+        m.d.sync += [i3.eq(i2), hs3.eq(hs2), valid3.eq(valid2), group3.eq(group2), step3.eq(step2), last3.eq(last2)]
+
+        # ---- stage 3: write-back, spikes out (from registers only) -------------------------------------
+        m.d.comb += [state_wr.addr.eq(group3), state_wr.en.eq(valid3)]
+        for b in range(lanes):
+            m.d.comb += [state_wr.data[b].i.eq(i3[b]), state_wr.data[b].h.eq(h3[b]), state_wr.data[b].hs.eq(hs3[b])]
         out = data.View(self.masks.payload.shape(), fifo.w_data)
         m.d.comb += [
-            out.mask.eq(spikes), out.base.eq(const_mul(group2, lanes)), out.last.eq(last2),
-            fifo.w_en.eq(valid2 & (spikes.any() | last2)),
-            self.trace.valid.eq(valid2),
-            self.trace.payload.layer.eq(self.index), self.trace.payload.step.eq(step2),
-            self.trace.payload.group.eq(group2), self.trace.payload.spikes.eq(spikes),
+            out.mask.eq(spikes3), out.base.eq(const_mul(group3, lanes)), out.last.eq(last3),
+            fifo.w_en.eq(valid3 & (spikes3.any() | last3)),
+            self.trace.valid.eq(valid3),
+            self.trace.payload.layer.eq(self.index), self.trace.payload.step.eq(step3),
+            self.trace.payload.group.eq(group3), self.trace.payload.spikes.eq(spikes3),
         ]
         return m
