@@ -20,6 +20,8 @@ Verilog is copied into a scratch directory and referred to by relative names.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import os
@@ -124,15 +126,34 @@ def synthesize(verilog: str, top: str, speed: str = "1", use_cache: bool = True,
     netlist summary is speed-independent; see :mod:`srcfpga.boards.timing`). ``nice`` lowers the
     Yosys process priority. ``keep_dir`` keeps the Yosys working directory (netlist, log) there.
     """
-    from .timing import analyze_netlist, scale_timing
+    from .timing import scale_timing
 
     key = _key(verilog, top)
     entry = cache_dir() / f"{key}.json"
-    if use_cache and entry.is_file():
-        data = json.loads(entry.read_text())
-        data["cached"] = True
-        data["timing"] = scale_timing(data["timing"], speed)
-        return SynthResult(**data)
+    # one synthesis per design at a time: a concurrent estimate of the same Verilog waits and reuses it
+    with (_locked(cache_dir() / f"{key}.lock") if use_cache else contextlib.nullcontext()):
+        if use_cache and entry.is_file():
+            data = json.loads(entry.read_text())
+            data["cached"] = True
+            data["timing"] = scale_timing(data["timing"], speed)
+            return SynthResult(**data)
+        return _run(verilog, top, speed, use_cache, nice, keep_dir, entry)
+
+
+@contextlib.contextmanager
+def _locked(path: Path):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _run(verilog: str, top: str, speed: str, use_cache: bool, nice: bool, keep_dir, entry: Path) -> SynthResult:
+    from .timing import analyze_netlist, scale_timing
+
     start = time.perf_counter()
     work = Path(keep_dir) if keep_dir is not None else Path(tempfile.mkdtemp(prefix="srcfpga-synth-"))
     work.mkdir(parents=True, exist_ok=True)
