@@ -132,7 +132,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from .demo import format_demo, run_demo
 
-    report = run_demo(args.out, retrain=args.retrain, progress=not args.json)
+    report = run_demo(args.out, retrain=args.retrain, progress=not args.json, rtl_samples=args.rtl_samples)
     _emit(args, report, format_demo(report))
     return 0
 
@@ -141,9 +141,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _ArgumentParser(prog="srcfpga", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("demo", help="train/load a digits SRC, quantize, compare float and golden accuracy")
+    p = sub.add_parser("demo", help="digits SRC: float vs golden accuracy at 4..8 bits, QAT, Verilog, Verilator run")
     p.add_argument("--out", type=Path, default=Path("srcfpga-demo"), help="output directory (default srcfpga-demo)")
     p.add_argument("--retrain", action="store_true", help="train anew instead of loading the shipped checkpoint")
+    p.add_argument("--rtl-samples", type=int, default=20, metavar="N",
+                   help="test digits simulated in Verilator against the golden model (0: skip)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_demo)
 

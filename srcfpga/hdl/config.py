@@ -44,6 +44,8 @@ class HdlConfig:
         widest = max(layer.n_out for layer in model.layers)
         if lanes > widest:
             raise ConfigError(f"lanes={lanes} exceeds the widest layer ({widest} neurons)")
+        if self.input == "pixels" and getattr(model.encoder, "kind", "rate") != "rate":
+            raise ConfigError(f"the {model.encoder.kind!r} encoder has no on-chip engine: use input='frames'")
         generators = model.encoder.generators
         if generators & (generators - 1):
             raise ConfigError(f"the hardware encoder needs a power-of-two generator count, got {generators}")
@@ -53,19 +55,22 @@ class HdlConfig:
         return asdict(self)
 
 
+MIN_PASS_TARGET = 8
+
+
 def default_lanes(model: HardwareModel) -> int:
     """The smallest power-of-two lane count whose update pass hides behind the input accumulation.
 
     A layer of ``N`` neurons needs ``ceil(N / lanes) + 1`` cycles per step to update, while the
     step's synaptic accumulation cannot take fewer cycles than the encoder needs to produce it
-    (``ceil(n_in / 2E)`` rounds). More lanes than that buy no latency and cost one neuron datapath
-    each, so the default is the smallest lane count (at least 8, where the update pass is short
-    enough to overlap with a blank step's pipeline) that keeps the update pass within the
-    encoder's rounds.
+    (``ceil(n_in / 2E)`` rounds, counted as at least 8: a step of a few spikes still costs a few
+    cycles of hand-over). More lanes than that buy little latency and cost one neuron datapath each,
+    so the default is the smallest lane count (at least 8) whose update pass fits that budget:
+    16 for 784 -> 100 (7 groups against 13 rounds), 32 for 64 -> 128.
     """
-    rounds = model.encoder.rounds(model.input_size)
+    budget = max(model.encoder.rounds(model.input_size), MIN_PASS_TARGET)
     widest = max(layer.n_out for layer in model.layers)
     lanes = 8
-    while lanes < widest and -(-widest // lanes) + 1 > rounds:
+    while lanes < widest and -(-widest // lanes) + 1 > budget:
         lanes *= 2
     return min(lanes, widest)

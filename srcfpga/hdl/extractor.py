@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from amaranth import Cat, Module, Signal, unsigned
 from amaranth.lib import stream, wiring
+from amaranth.lib.fifo import SyncFIFO
 from amaranth.lib.wiring import In, Out
 
 from .layouts import event_layout, mask_layout
@@ -30,6 +31,8 @@ class SpikeExtractor(wiring.Component):
     which becomes an event beat with no spike - unless it directly follows a non-final mask's last
     spikes, in which case the ``last`` flag is merged into that beat. Cycles per step are therefore
     ``sum over non-empty masks of ceil(popcount / count)``, plus one when the step has no spike.
+    Events leave through a two-entry FIFO: one cycle of latency, no loss of throughput, and no
+    combinational path from the consumer's ``ready`` back into the bit-scanning logic.
     """
 
     def __init__(self, width: int, address_bits: int, count: int):
@@ -41,7 +44,13 @@ class SpikeExtractor(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        inp, out = self.masks, self.events
+        inp = self.masks
+        layout = self.events.payload.shape()
+        m.submodules.fifo = fifo = SyncFIFO(width=layout.size, depth=2)
+        m.d.comb += [self.events.payload.eq(fifo.r_data), self.events.valid.eq(fifo.r_rdy),
+                     fifo.r_en.eq(self.events.ready)]
+        out = stream.Signature(layout).create()          # the FIFO's write side
+        m.d.comb += [fifo.w_data.eq(out.payload), fifo.w_en.eq(out.valid), out.ready.eq(fifo.w_rdy)]
         held = Signal()
         mask = Signal(self.width)
         base = Signal.like(inp.payload.base)

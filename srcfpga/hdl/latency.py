@@ -5,12 +5,12 @@ Blocks hand timesteps over with a ``last`` flag, so they work on different times
 spikes of a mask, at least one per step), ``G = ceil(n / lanes)`` update groups, the recurrence is::
 
     source    Q(t) = Q(t-1) + (1 if blank pixel step else ceil(n_in / 2E))   masks of t produced
-    layer l   A(t) = max(A(t-1) + beats(t), Q_in(t) + 1, R(t-1) + 1)  last spike of t accumulated
+    layer l   A(t) = max(A(t-1) + beats(t), Q_in(t) + 2, R(t-1) + 1)  last spike of t accumulated
               S(t) = max(A(t) + 2, R(t-1) + 1 + h)                     update pass starts
                      (h = 3 when G < 4: a state word is written back 3 cycles after it is read)
               R(t) = S(t) + G - 1                                      hold register released
               Q_out(t) = S(t) + G + 2                                  last mask of t leaves
-    readout   A(t) = max(A(t-1) + beats(t), Q_in(t) + 1, A(t-1) + 2)
+    readout   A(t) = max(A(t-1) + beats(t), Q_in(t) + 2, A(t-1) + 2)
     result    = A(T-1) + 3 + n_classes                                 saturating add, argmax scan
 
 and the inference takes ``load + result`` cycles (``load`` = image beats for pixel input). The model
@@ -27,6 +27,7 @@ from ..quant.hwmodel import HardwareModel
 from .config import HdlConfig
 
 WRITE_BACK_DELAY = 3      # cycles from a state word's read to its write-back
+EXTRACT_DELAY = 2         # cycles from a mask in a FIFO to its first event accepted by the accumulator
 
 
 def step_beats(spikes: np.ndarray, width: int, per_cycle: int) -> np.ndarray:
@@ -81,14 +82,14 @@ class LatencyModel:
             released = np.full_like(accepted, -1)
             out = np.empty_like(ready)
             for t in range(steps):
-                accepted = np.maximum.reduce([accepted + beats[..., t], ready[..., t] + 1, released + 1])
+                accepted = np.maximum.reduce([accepted + beats[..., t], ready[..., t] + EXTRACT_DELAY, released + 1])
                 start = np.maximum(accepted + 2, released + 1 + hazard)
                 released = start + groups - 1
                 out[..., t] = start + groups + 2
             ready, beats = out, step_beats(spikes, lanes, k)
         accepted = np.zeros(input_spikes.shape[:-2], np.int64)
         for t in range(steps):
-            accepted = np.maximum.reduce([accepted + beats[..., t], ready[..., t] + 1, accepted + 2 * (t > 0)])
+            accepted = np.maximum.reduce([accepted + beats[..., t], ready[..., t] + EXTRACT_DELAY, accepted + 2 * (t > 0)])
         return accepted + 3 + self.model.readout.n_classes
 
     def cycles_per_step(self, input_spikes: np.ndarray, layer_spikes: list[np.ndarray], blank: int) -> float:
