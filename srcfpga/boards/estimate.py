@@ -139,13 +139,16 @@ def combine(board: Board, synth: SynthResult, activity: Activity, model_hash: st
 
 def estimate(model: HardwareModel, board: str | Board, lanes: int | None = None, steps: int | None = None,
              blank: int | None = None, dataset: str | None = None, data_dir=None, limit: int | None = None,
-             seed: int = 0, memory: str = "auto") -> Estimate:
+             seed: int = 0, memory: str = "auto", input_kind: str | None = None) -> Estimate:
     """Estimate ``model`` on ``board`` (see module doc). Synthesis is cached; the first run of a
-    784 -> 100 network takes a few minutes of Yosys."""
+    784 -> 100 network takes a few minutes of Yosys. ``input_kind``: "pixels" (on-chip rate encoder)
+    or "frames"; by default pixels when the model's encoder has a hardware engine."""
     from ..hdl import HdlConfig
 
     board = get_board(board) if isinstance(board, str) else board
-    config = HdlConfig(lanes=lanes, memory=memory).resolve(model)
+    if input_kind is None:      # models whose encoder has no on-chip engine take spike frames
+        input_kind = "pixels" if getattr(model.encoder, "kind", "rate") == "rate" else "frames"
+    config = HdlConfig(lanes=lanes, memory=memory, input=input_kind).resolve(model)
     activity = measure_activity(model, config, steps, blank, dataset, data_dir, limit, seed)
     synth = synthesize(core_verilog(model, config), CORE_NAME, speed=board.device.speed)
     return combine(board, synth, activity, model.content_hash, config.to_dict())
