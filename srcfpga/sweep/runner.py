@@ -241,22 +241,32 @@ def run_sweep(model: str | Path | SRCNet, config: SweepConfig, out_dir: str | Pa
     try:
         with tqdm(total=units, desc="sweep", unit="point", disable=None if progress else True) as bar:
             futures = {pool.submit(run_float if isinstance(j, FloatJob) else run_width, j): j for j in jobs}
+            harvested: set = set()
+
+            def harvest(future: cf.Future) -> None:
+                nonlocal computed
+                harvested.add(future)
+                result = future.result()
+                if isinstance(result, FloatReference):
+                    done_floats[result.key] = result
+                    bar.update(1)
+                else:
+                    assert isinstance(result, WidthResult)
+                    result.hardware.save(hw_path(result.weight_bits))
+                    for row in result.rows:
+                        done_rows[row.key] = row
+                    computed += len(result.rows)
+                    bar.update(len(result.rows))
+                write(final=False)
+
             try:
                 for future in cf.as_completed(futures):
-                    result = future.result()
-                    if isinstance(result, FloatReference):
-                        done_floats[result.key] = result
-                        bar.update(1)
-                    else:
-                        assert isinstance(result, WidthResult)
-                        result.hardware.save(hw_path(result.weight_bits))
-                        for row in result.rows:
-                            done_rows[row.key] = row
-                        computed += len(result.rows)
-                        bar.update(len(result.rows))
-                    write(final=False)
+                    harvest(future)
             except BaseException:
-                for future in futures:
+                for future in futures:       # keep every job that finished before the failure
+                    if future not in harvested and future.done() and not future.cancelled() \
+                            and future.exception() is None:
+                        harvest(future)
                     future.cancel()
                 raise
     finally:
