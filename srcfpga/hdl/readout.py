@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from amaranth import Array, Module, Signal, signed, unsigned
+from amaranth import Array, C, Module, Signal, signed, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -51,8 +51,12 @@ class ReadoutEngine(wiring.Component):
         lo, hi = ro.acc_range
         m.d.comb += acc.sums.ready.eq(~scanning & ~self.done.valid)
         m.d.sync += self.trace.valid.eq(0)
+        bias = [0] * n_classes if ro.bias is None else [int(b) for b in ro.bias]     # optional (BMRU models)
+        counted = (step + ro.window >= self.total_steps) if ro.window else C(1)       # readout window
+        with m.If(acc.sums.valid & acc.sums.ready & counted):
+            m.d.sync += [counts[c].eq(clamp(counts[c] + acc.sums.payload[c] + bias[c], lo, hi))
+                         for c in range(n_classes)]
         with m.If(acc.sums.valid & acc.sums.ready):
-            m.d.sync += [counts[c].eq(clamp(counts[c] + acc.sums.payload[c], lo, hi)) for c in range(n_classes)]
             m.d.sync += [step.eq(step + 1), self.trace.valid.eq(1), self.trace.payload.step.eq(step)]
             with m.If(step == self.total_steps - 1):
                 m.d.sync += scanning.eq(1)

@@ -17,6 +17,19 @@ from .readout import ReadoutEngine
 from .src_layer import SRCLayerEngine
 
 
+def _bmru_engine(*args):
+    from .bmru_layer import BMRULayerEngine
+    return BMRULayerEngine(*args)
+
+
+def _no_engine(layer, index, *args):
+    from ..errors import ConfigError
+    raise ConfigError(f"layer {index}: no hardware engine for {layer.kind!r} layers (multi-bit outputs)")
+
+
+LAYER_ENGINES = {"src": SRCLayerEngine, "bmru": _bmru_engine, "cmru": _no_engine}   # by HardwareModel layer kind
+
+
 class NetworkTop(wiring.Component):
     """A HardwareModel as hardware (docs/hardware.md has the port bit map and the protocol).
 
@@ -64,7 +77,7 @@ class NetworkTop(wiring.Component):
         masks, width, n_prev = source.masks, self.mask_width, model.input_size
         for index, layer in enumerate(model.layers):
             extractor = SpikeExtractor(width, index_bits(n_prev), count)
-            engine = SRCLayerEngine(layer, index, cfg.lanes, count, cfg.memory)
+            engine = LAYER_ENGINES[layer.kind](layer, index, cfg.lanes, count, cfg.memory)
             m.submodules[f"extract{index}"], m.submodules[f"layer{index}"] = extractor, engine
             wiring.connect(m, masks, extractor.masks)
             wiring.connect(m, extractor.events, engine.events)
