@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from amaranth import Cat, Module, Signal, unsigned
+from amaranth import Array, Cat, Const, Module, Signal, unsigned
 from amaranth.lib import stream, wiring
 from amaranth.lib.fifo import SyncFIFO
 from amaranth.lib.wiring import In, Out
@@ -23,6 +23,16 @@ def _or_all(values):
     return result
 
 
+def popcount(value):
+    """Number of set bits of ``value``: a 6-input lookup per 6-bit chunk (one LUT6 per result bit on
+    Artix-7), then a balanced adder tree over the chunk counts (depth ``log2(ceil(len / 6))``)."""
+    chunk_counts = Array(Const(bin(v).count("1"), 3) for v in range(64))
+    terms = [chunk_counts[value[i:i + 6]] for i in range(0, len(value), 6)]
+    while len(terms) > 1:
+        terms = [terms[i] + terms[i + 1] if i + 1 < len(terms) else terms[i] for i in range(0, len(terms), 2)]
+    return terms[0]
+
+
 class SpikeExtractor(wiring.Component):
     """Reads ``masks`` (``width`` spike bits at neuron offset ``base``) and emits, per clock cycle,
     the addresses of up to ``count`` spiking inputs, lowest first, on ``events``.
@@ -32,7 +42,9 @@ class SpikeExtractor(wiring.Component):
     spikes, in which case the ``last`` flag is merged into that beat. Cycles per step are therefore
     ``sum over non-empty masks of ceil(popcount / count)``, plus one when the step has no spike.
     Events leave through a two-entry FIFO: one cycle of latency, no loss of throughput, and no
-    combinational path from the consumer's ``ready`` back into the bit-scanning logic.
+    combinational path from the consumer's ``ready`` back into the bit-scanning logic. Whether a beat
+    empties the held mask comes from a spike counter (loaded with the mask's popcount, decremented by
+    ``count`` per beat), so the handshake logic does not wait for the bit scan.
     """
 
     def __init__(self, width: int, address_bits: int, count: int):
@@ -55,6 +67,7 @@ class SpikeExtractor(wiring.Component):
         mask = Signal(self.width)
         base = Signal.like(inp.payload.base)
         last = Signal()
+        pending = Signal(range(self.width + 1))       # spikes left in the held mask
 
         remaining = mask
         for k in range(self.count):
@@ -71,20 +84,21 @@ class SpikeExtractor(wiring.Component):
         final = Signal()               # this beat empties the held mask
         merge = Signal()               # fold the next (empty, end-of-step) mask into this beat
         m.d.comb += [
-            final.eq(~rest.any()),
+            final.eq(pending <= self.count),
             merge.eq(held & final & ~last & inp.valid & ~inp.payload.mask.any() & inp.payload.last),
             out.valid.eq(held),
             out.payload.last.eq(final & (last | merge)),
             inp.ready.eq(~held | (out.ready & final)),
         ]
         with m.If(out.valid & out.ready):
-            m.d.sync += mask.eq(rest)
+            m.d.sync += [mask.eq(rest), pending.eq(pending - self.count)]
             with m.If(final):
                 m.d.sync += held.eq(0)
         with m.If(inp.valid & inp.ready & ~merge):
             m.d.sync += [
                 held.eq(inp.payload.mask.any() | inp.payload.last),
                 mask.eq(inp.payload.mask),
+                pending.eq(popcount(inp.payload.mask)),
                 base.eq(inp.payload.base),
                 last.eq(inp.payload.last),
             ]
