@@ -39,10 +39,21 @@ def event_layout(count: int, address_bits: int) -> data.StructLayout:
                               "spike": unsigned(count), "last": unsigned(1)})
 
 
-def trace_layout(lanes: int) -> data.StructLayout:
-    """One lane group of a layer's output spikes at one timestep (debug / verification port)."""
+def trace_layout(width: int) -> data.StructLayout:
+    """One lane group of a layer's outputs at one timestep (debug / verification port): ``spikes``
+    holds the lanes' values, ``width`` bits in all (one bit per lane, or ``value_bits`` per lane)."""
     return data.StructLayout({"layer": unsigned(LAYER_BITS), "step": unsigned(STEP_BITS),
-                              "group": unsigned(STEP_BITS), "spikes": unsigned(lanes)})
+                              "group": unsigned(STEP_BITS), "spikes": unsigned(width)})
+
+
+def lane_values(spikes: int, lanes: int, value_bits: int) -> list[int]:
+    """The ``lanes`` values of a trace beat's ``spikes`` field: lane ``b`` at bits
+    ``[b * value_bits, (b + 1) * value_bits)``, two's complement when ``value_bits > 1`` (CMRU counts)."""
+    mask = (1 << value_bits) - 1
+    values = [(spikes >> (b * value_bits)) & mask for b in range(lanes)]
+    if value_bits == 1:
+        return values
+    return [v - (1 << value_bits) if v >> (value_bits - 1) else v for v in values]
 
 
 def readout_layout(n_classes: int, acc_bits: int) -> data.StructLayout:

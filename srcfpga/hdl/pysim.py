@@ -16,6 +16,7 @@ from amaranth.sim import Simulator
 
 from ..quant.hwmodel import HardwareModel
 from .config import HdlConfig
+from .layouts import lane_values
 from .top import NetworkTop
 
 
@@ -23,7 +24,7 @@ from .top import NetworkTop
 class HardwareRun:
     """What the hardware produced for a batch (arrays shaped like the golden model's traces)."""
 
-    spikes: list[np.ndarray]            # per layer (batch, T, n_out) bool
+    spikes: list[np.ndarray]            # per layer (batch, T, n_out): bool, int64 counts for CMRU layers
     readout_trace: np.ndarray           # (batch, T, n_classes)
     predictions: np.ndarray             # (batch,)
     readout: np.ndarray                 # (batch, n_classes)
@@ -61,7 +62,8 @@ def run_amaranth(model: HardwareModel, config: HdlConfig, *, pixels: np.ndarray 
     batch = len(pixels) if pixels is not None else len(spikes)
     seeds = np.zeros(batch, np.int64) if seeds is None else np.asarray(seeds)
     lanes = cfg.lanes
-    layer_spikes = [np.zeros((batch, total, layer.n_out), bool) for layer in model.layers]
+    layer_spikes = [np.zeros((batch, total, layer.n_out), bool if bits == 1 else np.int64)
+                    for layer, bits in zip(model.layers, top.value_bits)]
     readout_trace = np.zeros((batch, total, model.readout.n_classes), np.int64)
     results = []
     rng = random.Random(rng_seed)
@@ -115,15 +117,15 @@ def run_amaranth(model: HardwareModel, config: HdlConfig, *, pixels: np.ndarray 
                     beat = values[len(signals) + index]
                     base = beat.group * lanes
                     n_out = model.layers[index].n_out
-                    for b in range(min(lanes, n_out - base)):
-                        layer_spikes[index][sample, beat.step, base + b] = bool(beat.spikes >> b & 1)
+                    outputs = lane_values(beat.spikes, lanes, top.value_bits[index])[:n_out - base]
+                    layer_spikes[index][sample, beat.step, base:base + len(outputs)] = outputs
             if values[-2]:
                 beat = values[-1]
                 readout_trace[sample, beat.step] = [beat.counts[c] for c in range(model.readout.n_classes)]
 
     def layer_spikes_reset():
         for array in layer_spikes:
-            array[...] = False
+            array[...] = 0
         readout_trace[...] = 0
 
     wrapper = Module()
@@ -141,4 +143,4 @@ def run_amaranth(model: HardwareModel, config: HdlConfig, *, pixels: np.ndarray 
     return HardwareRun(spikes=layer_spikes, readout_trace=readout_trace,
                        predictions=np.array([r[1] for r in results], np.int64), readout=readout,
                        cycles=np.array([r[0] for r in results], np.int64),
-                       spike_counts=[s.sum(axis=1) for s in layer_spikes])
+                       spike_counts=[(s != 0).sum(axis=1) for s in layer_spikes])

@@ -10,6 +10,7 @@ from ..quant.hwmodel import ReadoutQ, signed_bits
 from .accumulator import SynapticAccumulator
 from .arith import clamp
 from .layouts import LABEL_BITS, STEP_BITS, event_layout, index_bits, probe_signature, readout_layout
+from .planes import PlaneCode
 
 
 class ReadoutEngine(wiring.Component):
@@ -19,17 +20,19 @@ class ReadoutEngine(wiring.Component):
     layer's spikes) and is added in one cycle with saturation, exactly as the golden model does.
     After ``total_steps`` steps a sequential scan (``n_classes - 1`` cycles, strict ``>`` so ties
     keep the first index) finds the label; ``done`` offers label and accumulators until accepted.
-    ``begin`` clears the accumulators for the next inference.
+    ``begin`` clears the accumulators for the next inference. ``code`` says how the last layer's
+    outputs arrive (one bit per unit, or the bit planes of CMRU counters, :mod:`srcfpga.hdl.planes`).
     """
 
-    def __init__(self, readout: ReadoutQ, n_last: int, count: int, memory: str):
+    def __init__(self, readout: ReadoutQ, n_last: int, count: int, memory: str, code: PlaneCode | None = None):
         self.readout, self.n_last = readout, n_last
+        self.code = PlaneCode(1) if code is None else code
         self._count, self._memory = count, memory
         n_classes, acc_bits = readout.n_classes, readout.acc_bits
         super().__init__({
             "begin": In(1),
             "total_steps": In(STEP_BITS),
-            "events": In(stream.Signature(event_layout(count, index_bits(n_last)))),
+            "events": In(stream.Signature(event_layout(count, index_bits(self.code.addresses(n_last))))),
             "trace": Out(probe_signature(readout_layout(n_classes, acc_bits))),
             "done": Out(stream.Signature(data.StructLayout({
                 "label": unsigned(LABEL_BITS), "counts": data.ArrayLayout(signed(acc_bits), n_classes)}))),
@@ -39,10 +42,11 @@ class ReadoutEngine(wiring.Component):
         m = Module()
         ro = self.readout
         n_classes = ro.n_classes
-        wmax = (1 << (ro.weight_bits - 1)) - 1
-        m.submodules.acc = acc = SynapticAccumulator(ro.weights, ro.weight_bits,
-                                                     signed_bits(-wmax * self.n_last, wmax * self.n_last),
-                                                     index_bits(self.n_last), self._count, self._memory)
+        code = self.code
+        bound = ((1 << (ro.weight_bits - 1)) - 1) * self.n_last * code.reach
+        m.submodules.acc = acc = SynapticAccumulator(code.columns(ro.weights), code.weight_bits(ro.weight_bits),
+                                                     signed_bits(-bound, bound), index_bits(code.addresses(self.n_last)),
+                                                     self._count, self._memory)
         wiring.connect(m, wiring.flipped(self.events), acc.events)
 
         counts = self.done.payload.counts

@@ -13,21 +13,13 @@ from .extractor import SpikeExtractor
 from .frames import FrameInput
 from .layouts import (CYCLE_BITS, index_bits, probe_signature, readout_layout, result_layout, start_layout,
                       trace_layout)
+from .bmru_layer import BMRULayerEngine
+from .cmru_layer import CMRULayerEngine
+from .planes import PlaneCode, layer_value_bits
 from .readout import ReadoutEngine
 from .src_layer import SRCLayerEngine
 
-
-def _bmru_engine(*args):
-    from .bmru_layer import BMRULayerEngine
-    return BMRULayerEngine(*args)
-
-
-def _no_engine(layer, index, *args):
-    from ..errors import ConfigError
-    raise ConfigError(f"layer {index}: no hardware engine for {layer.kind!r} layers (multi-bit outputs)")
-
-
-LAYER_ENGINES = {"src": SRCLayerEngine, "bmru": _bmru_engine, "cmru": _no_engine}   # by HardwareModel layer kind
+LAYER_ENGINES = {"src": SRCLayerEngine, "bmru": BMRULayerEngine, "cmru": CMRULayerEngine}   # by layer kind
 
 
 class NetworkTop(wiring.Component):
@@ -36,8 +28,9 @@ class NetworkTop(wiring.Component):
     Protocol: one ``start`` beat (seed, blank, steps) per inference; then either the image on
     ``pixels`` (``ceil(n_in / 2E)`` beats of ``2E`` pixels) or ``blank + steps`` spike frames on
     ``frames``; the answer arrives on ``result`` (cycles since ``start``, label, accumulators).
-    ``trace[l]`` shows layer ``l``'s spikes per lane group and step, ``readout`` the accumulators
-    after each step. A new ``start`` is accepted once the previous result has been taken.
+    ``trace[l]`` shows layer ``l``'s outputs per lane group and step (``lanes`` values of
+    ``value_bits[l]`` bits each, from bit 0; the port is as wide as the widest layer's), ``readout`` the
+    accumulators after each step. A new ``start`` is accepted once the previous result has been taken.
     """
 
     def __init__(self, model: HardwareModel, config: HdlConfig = HdlConfig()):
@@ -51,7 +44,8 @@ class NetworkTop(wiring.Component):
         else:
             ports["frames"] = In(stream.Signature(self.mask_width))
         ports["result"] = Out(stream.Signature(result_layout(ro.n_classes, ro.acc_bits)))
-        ports["trace"] = Out(probe_signature(trace_layout(config.lanes))).array(len(model.layers))
+        self.value_bits = [layer_value_bits(layer) for layer in model.layers]
+        ports["trace"] = Out(probe_signature(trace_layout(config.lanes * max(self.value_bits)))).array(len(model.layers))
         ports["readout"] = Out(probe_signature(readout_layout(ro.n_classes, ro.acc_bits)))
         super().__init__(ports)
         self.beats_per_image = -(-n_in // self.mask_width)
@@ -81,12 +75,15 @@ class NetworkTop(wiring.Component):
             m.submodules[f"extract{index}"], m.submodules[f"layer{index}"] = extractor, engine
             wiring.connect(m, masks, extractor.masks)
             wiring.connect(m, extractor.events, engine.events)
-            wiring.connect(m, engine.trace, wiring.flipped(self.trace[index]))
+            m.d.comb += [self.trace[index].valid.eq(engine.trace.valid),
+                         self.trace[index].payload.eq(engine.trace.payload)]     # spikes zero-extended
             m.d.comb += engine.begin.eq(begin)
-            masks, width, n_prev = engine.masks, cfg.lanes, layer.n_out
+            masks, width, n_prev = engine.masks, engine.mask_width, engine.addresses
 
+        last = model.layers[-1]
         m.submodules.extract_readout = extractor = SpikeExtractor(width, index_bits(n_prev), count)
-        m.submodules.readout = readout = ReadoutEngine(model.readout, n_prev, count, cfg.memory)
+        m.submodules.readout = readout = ReadoutEngine(model.readout, last.n_out, count, cfg.memory,
+                                                       PlaneCode(cfg.lanes, getattr(last, "output_range", (0, 1))))
         wiring.connect(m, masks, extractor.masks)
         wiring.connect(m, extractor.events, readout.events)
         wiring.connect(m, readout.trace, wiring.flipped(self.readout))

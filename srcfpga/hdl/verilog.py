@@ -54,7 +54,8 @@ def manifest(top: NetworkTop) -> dict:
         "ports": port_list(top),
         "layout": {
             "mask_width": top.mask_width, "lanes": cfg.lanes, "n_in": model.input_size,
-            "layer_sizes": [layer.n_out for layer in model.layers], "n_classes": model.readout.n_classes,
+            "layer_sizes": [layer.n_out for layer in model.layers], "value_bits": top.value_bits,
+            "n_classes": model.readout.n_classes,
             "acc_bits": model.readout.acc_bits, "beats_per_image": top.beats_per_image,
             "beats_per_step": top.beats_per_image,
         },

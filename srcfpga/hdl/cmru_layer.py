@@ -1,0 +1,40 @@
+"""One CMRU layer: the BMRU engine with a saturating up/down counter as the state.
+
+Everything up to the comparator pair is :class:`srcfpga.hdl.bmru_layer.BMRULayerEngine` (same
+accumulator, same three stages, same :class:`srcfpga.hdl.update_pass.UpdatePass`); stage 2 counts
+instead of setting (docs/fixed-point.md, section 6; ``V = count_bits``, ``S = 2^(V-1) - 1``)::
+
+    q' = clamp(q + (1 if set else -1 if reset else 0), -S, S)        set = c > |beta|, reset = c < -|beta|
+
+``q`` is a ``V``-bit two's-complement word per unit in the state memory. The counts leave as bit
+planes (:mod:`srcfpga.hdl.planes`): one mask of ``V * lanes`` bits per lane group, bit ``p * lanes + b``
+= bit ``p`` of lane ``b``'s ``q'``; the consumer's weight ROM holds one pre-scaled column per plane.
+A count of 0 sends no event; a step costs the consumer ``sum over groups of ceil(popcount / k)``
+cycles, where the popcount counts the ones of the two's-complement counts (``-1`` has ``V`` of them).
+"""
+
+from __future__ import annotations
+
+from amaranth import Cat, Mux, Value, signed
+
+from .arith import clamp
+from .bmru_layer import BMRULayerEngine
+
+
+class CMRULayerEngine(BMRULayerEngine):
+    """A time-multiplexed CMRU layer of ``n_out`` units, ``lanes`` updated per clock cycle."""
+
+    kind = "cmru"
+
+    @property
+    def state_shape(self):
+        return signed(self.layer.count_bits)
+
+    def next_state(self, q: Value, set_: Value, reset: Value) -> Value:
+        """``clamp(q + step, -S, S)``, ``step`` in {-1, 0, +1}, computed one bit wider than ``q``."""
+        limit = self.layer.count_max
+        return clamp(q + Mux(set_, 1, Mux(reset, -1, 0)), -limit, limit)
+
+    def output_mask(self, states: Value) -> Value:
+        """Plane-major bits of the group's counts: plane ``p`` is ``Cat(q[0][p], ..., q[lanes-1][p])``."""
+        return Cat(states[b][p] for p in range(self.layer.count_bits) for b in range(self.lanes))
