@@ -309,14 +309,23 @@ def cmd_sim(args: argparse.Namespace) -> int:
         raise ConfigError(f"--gaps must be in [0, 1), got {args.gaps}")
     model = HardwareModel.load(args.model)
     dataset = load_dataset(args.dataset, "test", args.data_dir, args.limit)
-    if dataset.n_pixels != model.input_size:
+    n_pixels = getattr(model.encoder, "n_pixels", model.input_size)     # the row encoder reads whole images
+    if dataset.n_pixels != n_pixels:
         raise DatasetError(f"dataset {args.dataset!r} has {dataset.n_pixels} pixels per image, "
-                           f"the model expects {model.input_size} inputs")
+                           f"the model expects {n_pixels}")
     gaps = NO_GAPS if args.gaps == 0 else Backpressure(1.0 - args.gaps, 1.0 - args.gaps)
-    report, _ = regress(model, HdlConfig(lanes=args.lanes), pixels=dataset.images,
-                        seeds=sample_seeds(args.seed, 0, len(dataset)), steps=args.steps, blank=args.blank,
-                        labels=dataset.labels, simulator=args.simulator, waves=args.waves is not None,
-                        run_dir=args.waves, backpressure=gaps)
+    seeds = sample_seeds(args.seed, 0, len(dataset))
+    options = dict(labels=dataset.labels, simulator=args.simulator, waves=args.waves is not None,
+                   run_dir=args.waves, backpressure=gaps)
+    if getattr(model.encoder, "kind", "rate") == "rate":
+        report, _ = regress(model, HdlConfig(lanes=args.lanes), pixels=dataset.images, seeds=seeds,
+                            steps=args.steps, blank=args.blank, **options)
+    else:       # no on-chip engine for this encoder: the host encodes, the hardware takes spike frames
+        steps = model.steps if args.steps is None else args.steps
+        blank = model.blank if args.blank is None else args.blank
+        frames = model.encoder.encode(dataset.images, steps, blank, seeds)
+        report, _ = regress(model, HdlConfig(lanes=args.lanes, input="frames"), spikes=frames, steps=steps,
+                            blank=blank, **options)
     _emit(args, report.to_dict(), report.summary())
     return 0 if report.mismatches == 0 else 1
 

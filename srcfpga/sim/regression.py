@@ -14,7 +14,8 @@ Port bit map (docs/hardware.md): ``start`` = seed[31:0] | blank[47:32] | steps[6
 ``pixels`` beat k = pixels k*W .. k*W+W-1, 8 bits each from bit 0 (W = 2 * encoder generators);
 ``frames``: per step ceil(n_in / W) beats, bit j of beat k = input k*W + j; ``result`` =
 cycles[31:0] | label[39:32] | counts[c] at 40 + c*A; ``trace`` = layer[3:0] | step[19:4] |
-group[35:20] | spikes at 36 (P lanes); ``readout`` = step[15:0] | counts[c] at 16 + c*A.
+group[35:20] | spikes at 36 (P lanes of V bits, V = the manifest's ``value_bits`` of the layer: 1, or a
+CMRU layer's counter width, two's complement); ``readout`` = step[15:0] | counts[c] at 16 + c*A.
 """
 
 from __future__ import annotations
@@ -64,7 +65,7 @@ NO_GAPS = Backpressure(1.0, 1.0, overlap=False, garbage=False)
 class RtlRun:
     """What the RTL produced for a batch; arrays are shaped like :class:`srcfpga.golden.GoldenResult`."""
 
-    spikes: list[np.ndarray]            # per hidden layer (batch, T, n_out) bool
+    spikes: list[np.ndarray]            # per hidden layer (batch, T, n_out) bool (CMRU layers: int64 counts)
     readout_trace: np.ndarray           # (batch, T, n_classes) int64, accumulators after each step
     predictions: np.ndarray             # (batch,) int64 (-1: no result)
     readout: np.ndarray                 # (batch, n_classes) int64, final accumulators from the result
@@ -375,16 +376,19 @@ def run_rtl(model: HardwareModel, hdl_config=None, pixels: np.ndarray | None = N
 
 def _decode(model: HardwareModel, res: dict, manifest: dict, batch: int, total: int, lanes: int,
             backpressure: Backpressure) -> RtlRun:
+    from ..hdl.layouts import lane_values
+
     layout = manifest["layout"]
     n_classes, acc_bits = int(layout["n_classes"]), int(layout["acc_bits"])
     sizes = [layer.n_out for layer in model.layers]
+    value_bits = [int(v) for v in layout.get("value_bits", [1] * len(sizes))]
     groups = [-(-n // lanes) for n in sizes]
     problems: list[list[str]] = [[] for _ in range(batch)]
-    spikes = [np.zeros((batch, total, n), bool) for n in sizes]
+    spikes = [np.zeros((batch, total, n), bool if v == 1 else np.int64) for n, v in zip(sizes, value_bits)]
     seen = [np.zeros((batch, total, g), np.int64) for g in groups]
     readout_trace = np.zeros((batch, total, n_classes), np.int64)
     readout_seen = np.zeros((batch, total), np.int64)
-    lane_mask = (1 << lanes) - 1
+    field_bits = lanes * max(value_bits)
 
     def note(sample: int, text: str) -> None:
         if 0 <= sample < batch and len(problems[sample]) < 20:
@@ -405,7 +409,7 @@ def _decode(model: HardwareModel, res: dict, manifest: dict, batch: int, total: 
         layer = _field(payload, 0, LAYER_BITS)
         step = _field(payload, LAYER_BITS, STEP_BITS)
         group = _field(payload, LAYER_BITS + STEP_BITS, GROUP_BITS)
-        bits = payload >> TRACE_SPIKES_AT & lane_mask
+        bits = payload >> TRACE_SPIKES_AT & ((1 << field_bits) - 1)
         sample = owner(start_index, (step, group), last, ("trace", port))
         if not 0 <= sample < batch:
             note(max(0, min(sample, batch - 1)), f"trace beat at cycle {cycle} outside any inference")
@@ -419,9 +423,9 @@ def _decode(model: HardwareModel, res: dict, manifest: dict, batch: int, total: 
         seen[layer][sample, step, group] += 1
         base = group * lanes
         count = min(lanes, sizes[layer] - base)
-        if bits >> count:
+        if bits >> (count * value_bits[layer]):
             note(sample, f"trace layer {layer} step {step} group {group}: spike bits set past neuron {sizes[layer]}")
-        spikes[layer][sample, step, base:base + count] = [(bits >> b) & 1 for b in range(count)]
+        spikes[layer][sample, step, base:base + count] = lane_values(bits, lanes, value_bits[layer])[:count]
     last = {}
     for cycle, start_index, payload in res.get("readout", []):
         step = _field(payload, 0, STEP_BITS)
