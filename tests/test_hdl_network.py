@@ -6,7 +6,7 @@ from hypothesis import given, settings, strategies as st
 
 from srcfpga.errors import ConfigError
 from srcfpga.golden import run_golden
-from srcfpga.hdl import HdlConfig, LatencyModel
+from srcfpga.hdl import HdlConfig
 from srcfpga.hdl.pysim import run_amaranth
 from srcfpga.testing import random_hardware_model, random_spikes
 
@@ -65,17 +65,6 @@ def test_reset_in_mid_inference_loses_nothing():
     pixels = np.random.default_rng(0).integers(0, 256, (2, 16), dtype=np.uint8)
     assert_equal_to_golden(model, HdlConfig(lanes=4), steps=5, blank=1, pixels=pixels, seeds=np.array([1, 2]),
                            reset_after=23)
-
-
-def test_latency_model_matches_simulation():
-    model = random_hardware_model(7, (40, 24), 5)
-    pixels = np.random.default_rng(1).integers(0, 120, (2, 40), dtype=np.uint8)
-    seeds = np.array([3, 4])
-    config = HdlConfig(lanes=8, spikes_per_cycle=1)
-    hardware, golden = assert_equal_to_golden(model, config, steps=30, blank=3, pixels=pixels, seeds=seeds)
-    frames = model.encoder.encode(pixels, 30, 3, seeds)
-    predicted = LatencyModel(model, config).inference_cycles(frames, [t.spikes for t in golden.traces], 3)
-    assert np.all(np.abs(predicted - hardware.cycles) <= 0.03 * hardware.cycles), (predicted, hardware.cycles)
 
 
 @pytest.mark.parametrize("options, message", [

@@ -9,6 +9,8 @@ from amaranth.lib.wiring import In, Out
 
 from .layouts import event_layout, mask_layout
 
+EVENT_FIFO_DEPTH = 2       # events waiting for the accumulator
+
 
 def one_hot_index(one_hot, width: int):
     """Binary index of the single set bit of ``one_hot`` (an OR tree per output bit)."""
@@ -58,7 +60,7 @@ class SpikeExtractor(wiring.Component):
         m = Module()
         inp = self.masks
         layout = self.events.payload.shape()
-        m.submodules.fifo = fifo = SyncFIFO(width=layout.size, depth=2)
+        m.submodules.fifo = fifo = SyncFIFO(width=layout.size, depth=EVENT_FIFO_DEPTH)
         m.d.comb += [self.events.payload.eq(fifo.r_data), self.events.valid.eq(fifo.r_rdy),
                      fifo.r_en.eq(self.events.ready)]
         out = stream.Signature(layout).create()          # the FIFO's write side

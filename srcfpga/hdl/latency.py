@@ -1,20 +1,28 @@
-"""The cycle model of the generated network: cycles per timestep and per inference.
+"""The cycle model of the generated network: cycles per timestep and per inference, exact.
 
-Blocks hand timesteps over with a ``last`` flag, so they work on different timesteps at once. With
-``beats(t)`` the cycles an accumulator needs for step ``t`` (one per ``k = spikes_per_cycle``
-spikes of a mask, at least one per step), ``G = ceil(n / lanes)`` update groups, the recurrence is::
+The model replays the design's control path - every valid/ready handshake, FIFO level and pipeline
+register of the blocks in :mod:`srcfpga.hdl` - clock cycle by clock cycle, without the data path: a
+mask is reduced to its popcount, a step's outputs to the popcount of each mask they travel in (CMRU
+counts as their bit planes, :mod:`srcfpga.hdl.planes`). It is
+exact by construction (``tests/test_hdl_latency.py`` checks it against the Amaranth simulation and
+``tests/test_sim_network.py`` against Verilator, cycle for cycle), for a host that offers every input
+beat as soon as it may and takes the result at once (``start`` accepted in cycle 0, input from cycle 1).
+It runs vectorized over a batch, one numpy pass per clock cycle (the 784 -> 100 reference network,
+100 images of 220 steps: 1.5 s).
 
-    source    Q(t) = Q(t-1) + (1 if blank pixel step else ceil(n_in / 2E))   masks of t produced
-    layer l   A(t) = max(A(t-1) + beats(t), Q_in(t) + 2, R(t-1) + 1)  last spike of t accumulated
-              S(t) = max(A(t) + 2, R(t-1) + 1 + h)                     update pass starts
-                     (h = 3 when G < 4: a state word is written back 3 cycles after it is read)
-              R(t) = S(t) + G - 1                                      hold register released
-              Q_out(t) = S(t) + G + 2                                  last mask of t leaves
-    readout   A(t) = max(A(t-1) + beats(t), Q_in(t) + 2, A(t-1) + 2)
-    result    = A(T-1) + 3 + n_classes                                 saturating add, argmax scan
+What bounds the cycles of a timestep (docs/hardware.md works through the reference network):
 
-and the inference takes ``load + result`` cycles (``load`` = image beats for pixel input). The model
-ignores FIFO back-pressure (layer output FIFOs hold a whole step), see docs/hardware.md.
+* source: ``R = ceil(n_in / 2E)`` rounds of the encoder (one mask each) per stimulus step, 1 per
+  blank step (pixel input); ``R`` beats per step for frame input;
+* spike extractor + accumulator: ``ceil(popcount / k)`` beats per non-empty mask (``k`` =
+  ``spikes_per_cycle``), one beat for a step without spikes; a step's last beat waits until the
+  layer's update pass has taken the previous step's sums;
+* update pass: ``G = ceil(n_out / lanes)`` cycles, three stages deep, starting 2 cycles after the
+  step's last beat and only when the output FIFO (``G + 4`` masks) has room for the whole pass;
+* readout: one accumulator like the layers', ``n_classes`` cycles of argmax scan at the end.
+
+The throughput is roughly ``max(R, beats + 2, G + 3)`` cycles per step per layer, the slowest layer
+setting the pace; FIFO depths decide how much of one block's slow step another block can absorb.
 """
 
 from __future__ import annotations
@@ -25,20 +33,120 @@ import numpy as np
 
 from ..quant.hwmodel import HardwareModel
 from .config import HdlConfig
+from .encoder import FIFO_DEPTH as ENCODER_FIFO_DEPTH
+from .extractor import EVENT_FIFO_DEPTH
+from .planes import PlaneCode
 
-WRITE_BACK_DELAY = 3      # cycles from a state word's read to its write-back
-EXTRACT_DELAY = 2         # cycles from a mask in a FIFO to its first event accepted by the accumulator
+WRITE_BACK_DELAY = 3      # cycles from a state word's read to its write-back (the update pass's stages)
+PASS_FIFO_SLACK = 4       # an update pass's output FIFO holds groups + PASS_FIFO_SLACK masks
 
 
 def step_beats(spikes: np.ndarray, width: int, per_cycle: int) -> np.ndarray:
-    """Accumulator beats per step for boolean ``spikes`` ``(..., T, n)`` arriving as ``width``-bit masks."""
+    """Accumulator beats per step for boolean ``spikes`` ``(..., T, n)`` arriving as ``width``-bit masks
+    (no merging of an empty end-of-step mask: an upper bound, exact when every step ends in spikes)."""
+    popcounts = mask_popcounts(spikes, width)
+    return np.maximum(1, (-(-popcounts // per_cycle)).sum(axis=-1))
+
+
+def mask_popcounts(spikes: np.ndarray, width: int) -> np.ndarray:
+    """Popcount of every ``width``-bit mask of ``spikes`` ``(..., T, n)``: ``(..., T, ceil(n / width))``."""
     spikes = np.asarray(spikes, bool)
     n = spikes.shape[-1]
     pad = -n % width
     if pad:
         spikes = np.concatenate([spikes, np.zeros(spikes.shape[:-1] + (pad,), bool)], axis=-1)
-    popcounts = spikes.reshape(spikes.shape[:-1] + (-1, width)).sum(axis=-1)
-    return np.maximum(1, (-(-popcounts // per_cycle)).sum(axis=-1))
+    return spikes.reshape(spikes.shape[:-1] + (-1, width)).sum(axis=-1)
+
+
+class _Items:
+    """A stream of masks per sample: popcounts ``(B, N)``, end-of-step flags ``(N,)``; the FIFO
+    between producer and consumer holds the masks that are sent (non-empty or end of step) in order."""
+
+    def __init__(self, popcounts: np.ndarray, last: np.ndarray):
+        self.popcounts, self.last = popcounts, np.broadcast_to(last, popcounts.shape)
+        self.sent = (popcounts > 0) | self.last
+        batch = popcounts.shape[0]
+        order = np.argsort(~self.sent, axis=1, kind="stable")               # sent masks first, in order
+        self.sent_popcounts = np.take_along_axis(popcounts, order, axis=1)
+        self.sent_last = np.take_along_axis(self.last, order, axis=1)
+        self.rows = np.arange(batch)
+        self.written = np.zeros(batch, np.int64)                            # masks written into the FIFO
+        self.read = np.zeros(batch, np.int64)                               # masks taken by the consumer
+
+    @property
+    def level(self) -> np.ndarray:
+        return self.written - self.read
+
+    def head(self) -> tuple[np.ndarray, np.ndarray]:
+        index = np.minimum(self.read, self.sent_popcounts.shape[1] - 1)
+        return self.sent_popcounts[self.rows, index], self.sent_last[self.rows, index]
+
+
+class _Extractor:
+    """:class:`srcfpga.hdl.extractor.SpikeExtractor` with its event FIFO, and the
+    :class:`srcfpga.hdl.accumulator.SynapticAccumulator` that reads it."""
+
+    def __init__(self, batch: int, count: int):
+        self.count = count
+        zeros = lambda dtype=bool: np.zeros(batch, dtype)   # noqa: E731
+        self.held, self.pending, self.last = zeros(), zeros(np.int64), zeros()
+        self.level, self.head_last, self.tail_last = zeros(np.int64), zeros(), zeros()   # event FIFO
+        self.acc_pending, self.acc_pending_last, self.sums_valid = zeros(), zeros(), zeros()
+
+    def tick(self, in_valid, in_popcount, in_last, sums_ready) -> np.ndarray:
+        """One clock cycle; returns ``masks.ready`` (the mask on the input is taken when valid)."""
+        final = self.pending <= self.count
+        merge = self.held & final & ~self.last & in_valid & (in_popcount == 0) & in_last
+        push = self.held & (self.level != EVENT_FIFO_DEPTH)
+        in_ready = ~self.held | (push & final)
+        load = in_valid & in_ready & ~merge
+        pushed_last = final & (self.last | merge)
+        # accumulator side of the event FIFO
+        blocked = self.head_last & (self.sums_valid | (self.acc_pending & self.acc_pending_last))
+        pop = (self.level > 0) & ~blocked
+        self.sums_valid = (self.sums_valid & ~sums_ready) | (self.acc_pending & self.acc_pending_last)
+        self.acc_pending, self.acc_pending_last = pop, self.head_last.copy()
+        # event FIFO: pop the head, then append
+        self.head_last = np.where(pop, self.tail_last, self.head_last)
+        level = self.level - pop
+        self.head_last = np.where(push & (level == 0), pushed_last, self.head_last)
+        self.tail_last = np.where(push & (level == 1), pushed_last, self.tail_last)
+        self.level = level + push
+        # extractor registers
+        self.pending = np.where(push, self.pending - self.count, self.pending)
+        self.held = self.held & ~(push & final)
+        self.held = np.where(load, (in_popcount > 0) | in_last, self.held)
+        self.pending = np.where(load, in_popcount, self.pending)
+        self.last = np.where(load, in_last, self.last)
+        return in_ready
+
+
+class _UpdatePass:
+    """:class:`srcfpga.hdl.update_pass.UpdatePass` of a layer engine: issue, three stages, output FIFO."""
+
+    def __init__(self, batch: int, groups: int, out: _Items):
+        self.groups, self.out = groups, out
+        self.running = np.zeros(batch, bool)
+        self.group = np.zeros(batch, np.int64)
+        self.step = np.zeros(batch, np.int64)
+        self.stages = [(np.zeros(batch, bool), np.zeros(batch, np.int64)) for _ in range(WRITE_BACK_DELAY)]
+
+    def tick(self, sums_valid) -> np.ndarray:
+        """Issue this cycle (as ``sums.ready``: issue of the last group); advances the pass."""
+        in_flight = sum(valid.astype(np.int64) for valid, _ in self.stages)
+        room = self.out.level + in_flight <= PASS_FIFO_SLACK
+        start = sums_valid & ~self.running & room
+        if self.groups <= WRITE_BACK_DELAY:
+            start &= in_flight == 0
+        issue = self.running | start
+        last_group = self.group == self.groups - 1
+        written, index = self.stages[-1]
+        self.out.written += written & self.out.sent[self.out.rows, np.minimum(index, self.out.sent.shape[1] - 1)]
+        self.stages = [(issue, self.step * self.groups + self.group)] + self.stages[:-1]
+        self.running = (self.running | start) & ~(issue & last_group)
+        self.step += issue & last_group
+        self.group = np.where(issue, np.where(last_group, 0, self.group + 1), self.group)
+        return issue & last_group
 
 
 @dataclass(frozen=True)
@@ -67,33 +175,76 @@ class LatencyModel:
         return self.rounds if self.config.input == "pixels" else 0
 
     def inference_cycles(self, input_spikes: np.ndarray, layer_spikes: list[np.ndarray], blank: int) -> np.ndarray:
-        """Cycles from ``start`` accepted to ``result`` valid, per sample for batched ``(B, T, n)`` spikes."""
-        k, lanes = self.config.spikes_per_cycle, self.config.lanes
+        """The result's cycle count (cycles from ``start`` to ``result``) per sample, for batched
+        ``(B, T, n)`` input frames and layer outputs (the golden model's trace: spikes, BMRU states or
+        CMRU counts)."""
         input_spikes = np.asarray(input_spikes, bool)
-        steps = input_spikes.shape[-2]
-        blank_cycles = 1 if self.config.input == "pixels" else self.rounds   # frames: the host sends every beat
-        source_cycles = np.where(np.arange(steps) < blank, blank_cycles, self.rounds)
-        ready = self.load_cycles + np.cumsum(source_cycles) + 1           # Q(t) of the source
-        ready = np.broadcast_to(ready, input_spikes.shape[:-1]).astype(np.int64)
-        beats = step_beats(input_spikes, self.mask_width, k)
-        for spikes, groups in zip(layer_spikes, self.groups):
-            hazard = WRITE_BACK_DELAY if groups <= WRITE_BACK_DELAY else 0
-            accepted = np.zeros(input_spikes.shape[:-2], np.int64)
-            released = np.full_like(accepted, -1)
-            out = np.empty_like(ready)
-            for t in range(steps):
-                accepted = np.maximum.reduce([accepted + beats[..., t], ready[..., t] + EXTRACT_DELAY, released + 1])
-                start = np.maximum(accepted + 2, released + 1 + hazard)
-                released = start + groups - 1
-                out[..., t] = start + groups + 2
-            ready, beats = out, step_beats(spikes, lanes, k)
-        accepted = np.zeros(input_spikes.shape[:-2], np.int64)
-        for t in range(steps):
-            accepted = np.maximum.reduce([accepted + beats[..., t], ready[..., t] + EXTRACT_DELAY, accepted + 2 * (t > 0)])
-        return accepted + 3 + self.model.readout.n_classes
+        batch, steps = input_spikes.shape[:2]
+        k, lanes, rounds, pixels = self.config.spikes_per_cycle, self.config.lanes, self.rounds, self.config.input == "pixels"
+        rows = np.arange(batch)
+
+        popcounts = mask_popcounts(input_spikes, self.mask_width)                     # (B, T, R)
+        if pixels:                           # a blank step is one empty end-of-step mask, written at issue
+            stimulus = popcounts[:, blank:].reshape(batch, -1)
+            source = _Items(np.concatenate([np.zeros((batch, blank), np.int64), stimulus], axis=1),
+                            np.concatenate([np.ones(blank, bool), np.arange(stimulus.shape[1]) % rounds == rounds - 1]))
+        else:                                # the host offers R frames per step, blank or not
+            source = _Items(popcounts.reshape(batch, -1), np.tile(np.arange(rounds) == rounds - 1, steps))
+        n_source = source.popcounts.shape[1]
+        outputs = []
+        for layer, values, groups in zip(self.model.layers, layer_spikes, self.groups):
+            code = PlaneCode(lanes, getattr(layer, "output_range", (0, 1)))      # CMRU counts: bit planes
+            outputs.append(_Items(mask_popcounts(code.planes(values), code.mask_width).reshape(batch, -1),
+                                  np.tile(np.arange(groups) == groups - 1, steps)))
+        passes = [_UpdatePass(batch, groups, out) for groups, out in zip(self.groups, outputs)]
+        extractors = [_Extractor(batch, k) for _ in range(len(passes) + 1)]
+
+        issued = np.zeros(batch, np.int64)            # source masks issued by the encoder / offered by the host
+        in_flight, flight = np.zeros(batch, bool), np.zeros(batch, np.int64)   # encoder round issued last cycle
+        readout_steps = np.zeros(batch, np.int64)
+        scan = np.full(batch, -1)                     # argmax scan: candidate index, -1 when not scanning
+        cycles = np.full(batch, -1)
+        n_classes = self.model.readout.n_classes
+        cycle = 1 + self.load_cycles                  # start taken in cycle 0, image words in cycles 1 .. R
+        while (cycles < 0).any():
+            # combinational values from this cycle's registers
+            if pixels:
+                offered = source.level > 0
+                offered_popcount, offered_last = source.head()
+                go = (source.level + in_flight < ENCODER_FIFO_DEPTH) & (issued < n_source)
+                direct = go & (issued < blank)
+                wrote = in_flight & source.sent[rows, flight]
+            else:
+                index = np.minimum(issued, n_source - 1)
+                send = source.sent[rows, index] & (issued < n_source)
+                offered, offered_popcount, offered_last = send, source.popcounts[rows, index], source.last[rows, index]
+            inputs = [(offered, offered_popcount, offered_last)] + [(out.level > 0, *out.head()) for out in outputs]
+            sums_ready = [p.tick(e.sums_valid) for p, e in zip(passes, extractors)]
+            readout_sums = extractors[-1].sums_valid
+            readout_ready = (scan < 0) & (cycles < 0)
+            sums_ready.append(readout_ready)
+            taken = [e.tick(*inp, ready) & inp[0] for e, inp, ready in zip(extractors, inputs, sums_ready)]
+            # registers
+            for out, took in zip(outputs, taken[1:]):
+                out.read += took
+            if pixels:
+                source.read += taken[0]
+                source.written += wrote | direct
+                in_flight, flight = go & ~direct, np.where(go, issued, flight)
+                issued += go
+            else:
+                issued += (issued < n_source) & (taken[0] | ~send)
+            finished = scan == n_classes - 1
+            cycles = np.where(finished & (cycles < 0), cycle, cycles)
+            scan = np.where(finished, -1, np.where(scan >= 0, scan + 1, scan))
+            accepted = readout_sums & readout_ready
+            scan = np.where(accepted & (readout_steps == steps - 1), 0, scan)
+            readout_steps += accepted
+            cycle += 1
+        return cycles
 
     def cycles_per_step(self, input_spikes: np.ndarray, layer_spikes: list[np.ndarray], blank: int) -> float:
-        """Mean cycles per timestep over a batch (the throughput figure; excludes the load)."""
+        """Mean cycles per timestep over a batch (the throughput figure; excludes the image load)."""
         steps = np.asarray(input_spikes).shape[-2]
         return float(np.mean(self.inference_cycles(input_spikes, layer_spikes, blank) - self.load_cycles) / steps)
 

@@ -1,0 +1,65 @@
+"""The cycle model (srcfpga.hdl.LatencyModel) equals the Amaranth simulation's cycle counter exactly."""
+
+import numpy as np
+from hypothesis import given, settings, strategies as st
+
+from srcfpga.golden import run_golden
+from srcfpga.hdl import HdlConfig, LatencyModel
+from srcfpga.hdl.latency import mask_popcounts, step_beats
+from srcfpga.hdl.pysim import run_amaranth
+from srcfpga.quant import QuantConfig, quantize_net
+from srcfpga.testing import random_hardware_model
+
+from test_quant_bmru import random_mru_net
+
+
+def assert_model_exact(model, config, steps, blank, frames, **inputs):
+    hardware = run_amaranth(model, config, steps=steps, blank=blank, **inputs)
+    golden = run_golden(model, steps=steps, blank=blank, trace=True, **inputs)
+    predicted = LatencyModel(model, config).inference_cycles(frames, [t.spikes for t in golden.traces], blank)
+    np.testing.assert_array_equal(predicted, hardware.cycles)
+
+
+@settings(max_examples=6, deadline=None)
+@given(seed=st.integers(0, 2**16), sizes=st.sampled_from([(40, 24), (70, 20, 10), (20, 3), (9, 5, 6, 4)]),
+       lanes=st.sampled_from([1, 2, 4, 8]), per_cycle=st.sampled_from([1, 2]), generators=st.sampled_from([2, 4, 16]),
+       steps=st.integers(1, 10), blank=st.integers(0, 3))
+def test_pixel_input(seed, sizes, lanes, per_cycle, generators, steps, blank):
+    model = random_hardware_model(seed, sizes, 5, n_classes=3, encoder_generators=generators)
+    config = HdlConfig(lanes=min(lanes, max(sizes[1:])), spikes_per_cycle=per_cycle)
+    rng = np.random.default_rng(seed)
+    pixels, seeds = rng.integers(0, 256, (2, sizes[0]), dtype=np.uint8), np.array([seed, seed + 1])
+    frames = model.encoder.encode(pixels, steps, blank, seeds)
+    assert_model_exact(model, config, steps, blank, frames, pixels=pixels, seeds=seeds)
+
+
+@settings(max_examples=8, deadline=None)
+@given(seed=st.integers(0, 2**16), cell=st.sampled_from(["src", "bmru", "cmru"]),
+       sizes=st.sampled_from([(12, 7), (30, 6, 5), (7, 12, 6)]), lanes=st.sampled_from([1, 2, 4]),
+       per_cycle=st.sampled_from([1, 2]), density=st.sampled_from([0.02, 0.3, 0.7]), steps=st.integers(1, 8))
+def test_frame_input(seed, cell, sizes, lanes, per_cycle, density, steps):
+    if cell == "src":
+        model = random_hardware_model(seed, sizes, 6, n_classes=3)
+    else:
+        model = quantize_net(random_mru_net(seed, cell, sizes=sizes), QuantConfig(weight_bits=5))
+    config = HdlConfig(lanes=lanes, input="frames", spikes_per_cycle=per_cycle)
+    frames = np.random.default_rng(seed).random((2, steps, sizes[0])) < density
+    assert_model_exact(model, config, steps, 0, frames, spikes=frames)
+
+
+def test_popcounts_and_beats():
+    spikes = np.zeros((1, 2, 10), bool)
+    spikes[0, 0, [0, 1, 2, 9]] = True
+    np.testing.assert_array_equal(mask_popcounts(spikes, 4), [[[3, 0, 1], [0, 0, 0]]])
+    np.testing.assert_array_equal(step_beats(spikes, 4, 2), [[3, 1]])        # 2 + 1 beats, one empty beat
+
+
+def test_silent_input_costs_the_source_rounds():
+    """A network whose only work is the source: R rounds per step and no spikes cost R cycles per step."""
+    model = random_hardware_model(0, (64, 8), 5, encoder_generators=4)
+    config = HdlConfig(lanes=8, spikes_per_cycle=1)
+    latency = LatencyModel(model, config)
+    silent = np.zeros((1, 50, 64), bool)
+    cycles = latency.inference_cycles(silent, [np.zeros((1, 50, 8), bool)], 0)
+    assert latency.rounds == 8
+    assert abs((cycles[0] - latency.load_cycles) / 50 - latency.rounds) < 0.5
