@@ -42,8 +42,9 @@ PASS_FIFO_SLACK = 4       # an update pass's output FIFO holds groups + PASS_FIF
 
 
 def step_beats(spikes: np.ndarray, width: int, per_cycle: int) -> np.ndarray:
-    """Accumulator beats per step for boolean ``spikes`` ``(..., T, n)`` arriving as ``width``-bit masks
-    (no merging of an empty end-of-step mask: an upper bound, exact when every step ends in spikes)."""
+    """Accumulator beats per step for boolean ``spikes`` ``(..., T, n)`` arriving as ``width``-bit masks:
+    ``ceil(popcount / per_cycle)`` per mask, at least one per step (a lower bound: an empty end-of-step
+    mask that arrives too late to be merged into the previous mask's last beat costs one more)."""
     popcounts = mask_popcounts(spikes, width)
     return np.maximum(1, (-(-popcounts // per_cycle)).sum(axis=-1))
 
