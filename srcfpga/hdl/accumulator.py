@@ -27,10 +27,11 @@ class SynapticAccumulator(wiring.Component):
     """``sum[n] = sum over spiking inputs j of W[n, j]`` for all ``n_out`` neurons in parallel.
 
     Consumes ``events`` (up to ``count`` spiking input addresses per cycle; one read port of the
-    weight ROM each, one cycle read latency) and, at the end of each timestep (``last``), moves the
-    exact sums (``sum_bits`` wide, signed) into the hold register offered on ``sums``. The consumer
-    may read ``sums.payload`` while ``valid`` and accepts with ``ready`` when done with it; the next
-    step's ``last`` waits until then, the next step's other spikes do not.
+    weight ROM each, one cycle read latency, enabled only in cycles that accept events, so an idle
+    accumulator reads no block RAM) and, at the end of each timestep (``last``), moves the exact sums
+    (``sum_bits`` wide, signed) into the hold register offered on ``sums``. The consumer may read
+    ``sums.payload`` while ``valid`` and accepts with ``ready`` when done with it; the next step's
+    ``last`` waits until then, the next step's other spikes do not.
     """
 
     def __init__(self, weights: np.ndarray, weight_bits: int, sum_bits: int, address_bits: int,
@@ -59,7 +60,7 @@ class SynapticAccumulator(wiring.Component):
         total = [acc[n] for n in range(self.width)]
         for k in range(self.count):
             port = rom.read_port()
-            m.d.comb += port.addr.eq(events.payload.index[k])
+            m.d.comb += [port.addr.eq(events.payload.index[k]), port.en.eq(accept)]   # reads only on events
             words = data.View(column, port.data)
             for n in range(self._weights.shape[0]):
                 total[n] = total[n] + Mux(pending_spike[k], words[n], 0)
