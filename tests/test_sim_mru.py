@@ -9,7 +9,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from srcfpga.errors import ToolNotFoundError
 from srcfpga.golden import run_golden
 from srcfpga.hdl import HdlConfig
 from srcfpga.quant import QuantConfig, quantize_net
@@ -17,6 +16,7 @@ from srcfpga.sim import regression as reg
 from srcfpga.testing import random_spikes
 
 from test_quant_bmru import random_mru_net
+from test_sim_network import _regress
 
 
 def _synthetic_results(golden, lanes: int, value_bits: list[int]) -> dict:
@@ -60,13 +60,6 @@ def test_cmru_counts_decode_and_compare():
     report = reg.compare_with_golden(model, run, golden)
     assert report.mismatched_samples == [sample]
     assert (report.first_mismatch.layer, report.first_mismatch.neuron, report.first_mismatch.step) == (1, unit, step)
-
-
-def _regress(model, cfg, **kwargs):
-    try:
-        return reg.regress(model, cfg, **kwargs)
-    except ToolNotFoundError as exc:
-        pytest.skip(str(exc))
 
 
 @pytest.mark.slow
