@@ -15,7 +15,7 @@ from amaranth.lib.fifo import SyncFIFO
 from amaranth.lib.wiring import In, Out
 
 from .arith import const_mul
-from .latency import WRITE_BACK_DELAY
+from .latency import PASS_FIFO_SLACK, WRITE_BACK_DELAY
 from .layouts import STEP_BITS, mask_layout, probe_signature, trace_layout
 
 
@@ -44,7 +44,7 @@ class UpdatePass(wiring.Component):
 
     def __init__(self, index: int, groups: int, mask_width: int, base_bits: int, trace_width: int):
         self.index, self.groups, self.mask_width = index, groups, mask_width
-        self.fifo_depth = groups + 4
+        self.fifo_depth = groups + PASS_FIFO_SLACK
         super().__init__({
             "begin": In(1),
             "sums_valid": In(1),
