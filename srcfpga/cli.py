@@ -32,6 +32,17 @@ def _add_dataset_args(p: argparse.ArgumentParser, default: str | None = None) ->
     p.add_argument("--limit", type=int, help="use only the first N samples")
 
 
+def _add_inference_args(p: argparse.ArgumentParser) -> None:
+    """``--steps`` and ``--blank`` (default: the model's) and ``--seed``, for the commands that run inferences."""
+    p.add_argument("--steps", type=int, help="stimulus steps (default: the model's)")
+    p.add_argument("--blank", type=int, help="leading blank steps (default: the model's)")
+    p.add_argument("--seed", type=int, default=0, help="encoder seed of sample 0; sample n uses seed + n")
+
+
+def _add_lanes_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--lanes", type=int, help="neurons updated in parallel (default: the HDL's choice)")
+
+
 def _add_quant_args(p: argparse.ArgumentParser, bits_required: bool) -> None:
     p.add_argument("--weight-bits", type=int, required=bits_required, help="weight width, 2..8 (4..8 supported)")
     p.add_argument("--state-frac-bits", type=int, help="LSBs per 1.0 of h is about 2^F (default 8)")
@@ -191,9 +202,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("eval", help="accuracy of a float .pt (torch) or a .hw (golden model)")
     p.add_argument("model", type=Path)
     _add_dataset_args(p)
-    p.add_argument("--steps", type=int, help="stimulus steps (default: the model's)")
-    p.add_argument("--blank", type=int, help="leading blank steps (default: the model's)")
-    p.add_argument("--seed", type=int, default=0, help="encoder seed of sample 0; sample n uses seed + n")
+    _add_inference_args(p)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_eval)
 
@@ -208,14 +217,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("sim", help="simulate the generated Verilog (cocotb + Verilator/Icarus), compare with golden")
     p.add_argument("model", type=Path, help="a .hw HardwareModel")
     _add_dataset_args(p)
-    p.add_argument("--steps", type=int, help="stimulus steps (default: the model's)")
-    p.add_argument("--blank", type=int, help="leading blank steps (default: the model's)")
-    p.add_argument("--lanes", type=int, help="neurons updated in parallel (default: the HDL's choice)")
+    _add_inference_args(p)
+    _add_lanes_arg(p)
     p.add_argument("--simulator", choices=("verilator", "icarus"), default="verilator")
     p.add_argument("--waves", type=Path, metavar="DIR", help="keep the run (FST waveform, log) in DIR")
     p.add_argument("--gaps", type=float, default=0.0,
                    help="probability of an idle cycle on the streams (back-pressure test; default 0: full speed)")
-    p.add_argument("--seed", type=int, default=0, help="encoder seed of sample 0; sample n uses seed + n")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_sim)
 
@@ -340,20 +347,18 @@ def _add_board_commands(sub) -> None:
     p = sub.add_parser("estimate", help="resources, Fmax, latency, power and energy on a board, without Vivado")
     p.add_argument("model", type=Path, help="a .hw HardwareModel")
     p.add_argument("--board", required=True, help="board name (srcfpga boards)")
-    p.add_argument("--lanes", type=int, help="neurons updated in parallel (default: the HDL's choice)")
-    p.add_argument("--steps", type=int, help="stimulus steps (default: the model's)")
-    p.add_argument("--blank", type=int, help="leading blank steps (default: the model's)")
+    _add_lanes_arg(p)
+    _add_inference_args(p)
     p.add_argument("--dataset", help="measure spike activity on this test set (default: random frames)")
     p.add_argument("--data-dir", type=Path, help="directory with the IDX files (mnist, fashion-mnist)")
     p.add_argument("--limit", type=int, help="samples for the activity measurement (default 32)")
-    p.add_argument("--seed", type=int, default=0, help="encoder seed of sample 0; sample n uses seed + n")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_estimate)
 
     p = sub.add_parser("build", help="write the Vivado project of a board (runs Vivado when it is on PATH)")
     p.add_argument("model", type=Path, help="a .hw HardwareModel")
     p.add_argument("--board", required=True, help="board name (srcfpga boards)")
-    p.add_argument("--lanes", type=int, help="neurons updated in parallel (default: the HDL's choice)")
+    _add_lanes_arg(p)
     p.add_argument("--input", choices=("pixels", "frames"), default="pixels", help="host sends images or frames")
     p.add_argument("--baud", type=int, default=115200, help="UART baud rate (default 115200)")
     p.add_argument("--no-vivado", action="store_true", help="only write the project, even if Vivado is present")
@@ -370,9 +375,7 @@ def _add_board_commands(sub) -> None:
     p.add_argument("--dataset", help="classify test images of this dataset instead of one image")
     p.add_argument("--data-dir", type=Path, help="directory with the IDX files (mnist, fashion-mnist)")
     p.add_argument("--limit", type=int, help="use only the first N samples")
-    p.add_argument("--steps", type=int, help="stimulus steps (default: the model's)")
-    p.add_argument("--blank", type=int, help="leading blank steps (default: the model's)")
-    p.add_argument("--seed", type=int, default=0, help="encoder seed of sample 0; sample n uses seed + n")
+    _add_inference_args(p)
     p.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for each answer")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_run)
