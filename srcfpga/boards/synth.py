@@ -21,7 +21,6 @@ Verilog is copied into a scratch directory and referred to by relative names.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import json
 import os
@@ -34,7 +33,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from ..errors import SrcFpgaError, ToolNotFoundError
-from ..fileio import write_text_atomic
+from ..fileio import file_lock, write_text_atomic
 
 CACHE_FORMAT = 2
 SCRIPT = """read_verilog -sv {source}
@@ -131,24 +130,13 @@ def synthesize(verilog: str, top: str, speed: str = "1", use_cache: bool = True,
     key = _key(verilog, top)
     entry = cache_dir() / f"{key}.json"
     # one synthesis per design at a time: a concurrent estimate of the same Verilog waits and reuses it
-    with (_locked(cache_dir() / f"{key}.lock") if use_cache else contextlib.nullcontext()):
+    with (file_lock(cache_dir() / f"{key}.lock") if use_cache else contextlib.nullcontext()):
         if use_cache and entry.is_file():
             data = json.loads(entry.read_text())
             data["cached"] = True
             data["timing"] = scale_timing(data["timing"], speed)
             return SynthResult(**data)
         return _run(verilog, top, speed, use_cache, nice, keep_dir, entry)
-
-
-@contextlib.contextmanager
-def _locked(path: Path):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a+") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _run(verilog: str, top: str, speed: str, use_cache: bool, nice: bool, keep_dir, entry: Path) -> SynthResult:

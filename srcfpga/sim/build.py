@@ -17,7 +17,6 @@ The cache directory is ``$SRCFPGA_CACHE/sim`` when ``SRCFPGA_CACHE`` is set, els
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import json
 import os
@@ -30,6 +29,7 @@ from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 from ..errors import SrcFpgaError
+from ..fileio import file_lock
 from .simulators import Simulator, find_simulator
 
 CACHE_FORMAT = 1
@@ -89,17 +89,6 @@ def build_key(verilog: str, toplevel: str, simulator: Simulator, waves: bool, bu
         h.update(part.encode())
         h.update(b"\x00")
     return h.hexdigest()[:24]
-
-
-@contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a+") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _runner(simulator: Simulator, public: str = "top"):
@@ -182,7 +171,7 @@ def build(verilog: str | Path, toplevel: str, simulator: str | Simulator = "veri
     build_dir = root / f"{sim.name}-{key}"
     marker = build_dir / "build.json"
     start = time.perf_counter()
-    with _locked(root / f"{sim.name}-{key}.lock"):
+    with file_lock(root / f"{sim.name}-{key}.lock"):
         if marker.is_file():
             return SimBuild(sim, toplevel, build_dir, key, waves, True, time.perf_counter() - start)
         if build_dir.exists():
