@@ -111,7 +111,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from .nn.train import TrainConfig, train
 
     train_set = load_dataset(args.dataset, "train", args.data_dir, args.limit)
-    test_set = load_dataset(args.dataset, "test", args.data_dir)
+    test_set = load_dataset(args.dataset, "test", args.data_dir, args.test_limit)
     if args.init:
         net, _ = load_model(args.init)
     elif args.cell != "src":
@@ -162,6 +162,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("train", help="train a float (and optionally QAT) network")
     _add_dataset_args(p)
+    p.add_argument("--test-limit", type=int, help="score on the first N test samples (default: all; --limit is "
+                                                  "for the training set)")
     p.add_argument("--cell", choices=("src", "bmru", "cmru"), default="src")
     p.add_argument("--hidden", type=int, nargs="+", default=[128], help="layer sizes, e.g. --hidden 128 64")
     p.add_argument("--steps", type=int, help="stimulus steps (default 40; row encoding: the image rows)")

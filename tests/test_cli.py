@@ -47,11 +47,12 @@ def float_model(workdir) -> Path:
     path = workdir / "tiny.pt"
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(["train", "--dataset", "digits", "--limit", "40", "--epochs", "1", "--hidden", "12",
-                     "--steps", "6", "--blank", "1", "--batch-size", "20", "-o", str(path), "--json"])
+        code = main(["train", "--dataset", "digits", "--limit", "40", "--test-limit", "30", "--epochs", "1",
+                     "--hidden", "12", "--steps", "6", "--blank", "1", "--batch-size", "20", "-o", str(path), "--json"])
     assert code == 0, err.getvalue()
     report = json.loads(out.getvalue())
     assert report["output"] == str(path) and 0.0 <= report["test_accuracy"] <= 1.0
+    assert round(report["test_accuracy"] * 30, 6) % 1 == 0                     # scored on 30 test images
     assert report["path"] == "float" and len(report["history"]) == 1
     return path
 
