@@ -36,8 +36,8 @@ class UpdatePass(wiring.Component):
     A pass starts when the accumulator offers the step's sums (``sums_valid``), the output FIFO has
     room for every group of the pass, and - for passes of at most ``WRITE_BACK_DELAY`` groups - no
     group is still in flight (a state word is written back 3 cycles after its read). ``sums_ready``
-    accepts the sums together with the last group's issue. The FIFO (``groups + 4`` entries of one
-    ``mask_layout(mask_width, base_bits)`` beat) feeds ``masks``: base ``group * mask_width``,
+    accepts the sums together with the last group's issue. The FIFO (``groups + PASS_FIFO_SLACK``
+    entries of one ``mask_layout(mask_width, base_bits)`` beat) feeds ``masks``: base ``group * mask_width``,
     ``last`` on the final group, empty masks dropped except the last. ``trace`` shows every group at
     stage 3 (layer ``index``, step counted from ``begin``, group, ``values``).
     """
