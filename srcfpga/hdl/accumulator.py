@@ -10,17 +10,24 @@ from amaranth.lib.wiring import In, Out
 
 from .layouts import event_layout
 
-MEMORY_ATTRS = {"auto": {}, "block": {"ram_style": "block"}, "distributed": {"ram_style": "distributed"}}
+MEMORY_ATTRS = {"block": {"ram_style": "block"}, "distributed": {"ram_style": "distributed"}}
+LUT_ROM_MAX_WORDS = 64     # memory "auto": up to 64 words a ROM bit is one LUT6, deeper ROMs go to block RAM
 
 
 def column_rom(weights: np.ndarray, weight_bits: int, depth: int, memory: str) -> Memory:
     """Weight ROM, one word per input: word ``j`` packs ``weights[:, j]`` (neuron ``n`` at bits
-    ``[n * weight_bits, (n + 1) * weight_bits)``, two's complement). Rows past ``weights`` are zero."""
+    ``[n * weight_bits, (n + 1) * weight_bits)``, two's complement). Rows past ``weights`` are zero.
+
+    ``memory="auto"`` puts ROMs of at most ``LUT_ROM_MAX_WORDS`` inputs in LUTs (one LUT6 level per bit)
+    and deeper ones in block RAM: a deeper LUT ROM needs a multiplexer tree per bit behind an address
+    that fans out to every bit of every read port (the 84-input BMRU layer: 97 MHz and 4.6 k more LUTs
+    in LUTs, 124 MHz in 17 BRAM36)."""
     n_out, n_in = weights.shape
+    style = memory if memory != "auto" else "distributed" if n_in <= LUT_ROM_MAX_WORDS else "block"
     mask = (1 << weight_bits) - 1
     words = [sum((int(weights[n, j]) & mask) << (n * weight_bits) for n in range(n_out)) for j in range(n_in)]
     return Memory(shape=unsigned(n_out * weight_bits), depth=max(depth, 2), init=words + [0] * (depth - n_in),
-                  attrs=MEMORY_ATTRS[memory])
+                  attrs=MEMORY_ATTRS[style])
 
 
 class SynapticAccumulator(wiring.Component):

@@ -16,8 +16,8 @@ class HdlConfig:
     """How a HardwareModel is turned into hardware.
 
     ``lanes``: neurons updated in parallel per clock cycle in each layer's update pipeline
-    (``None``: :func:`default_lanes`). ``memory``: where weight ROMs go (``"auto"`` lets Yosys /
-    Vivado choose, ``"block"`` forces BRAM, ``"distributed"`` forces LUT ROM). ``input``: the top
+    (``None``: :func:`default_lanes`). ``memory``: where weight ROMs go (``"auto"``: LUT ROM for
+    layers of at most 64 inputs, block RAM for deeper ones; ``"block"`` / ``"distributed"`` force it). ``input``: the top
     takes pixel intensities (on-chip rate encoder) or precomputed spike frames.
     ``spikes_per_cycle``: input spikes (synaptic columns) accumulated per clock cycle, 1 or 2
     (2 uses both ports of the dual-port weight memories).
