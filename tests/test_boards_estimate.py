@@ -156,6 +156,20 @@ def test_real_yosys_synthesis_small(tmp_path, monkeypatch):
     assert again.cached and again.lut == first.lut and again.timing["fmax_mhz"] > first.timing["fmax_mhz"]
 
 
+@pytest.mark.parametrize("memory, n_in, in_block_ram", [
+    ("distributed", 100, False),
+    pytest.param("auto", 100, True, marks=pytest.mark.slow), pytest.param("auto", 40, False, marks=pytest.mark.slow)])
+def test_weight_rom_styles_synthesize(tmp_path, monkeypatch, memory, n_in, in_block_ram):
+    """Every memory style maps in Yosys (its 'distributed' means LUT RAM, which a ROM cannot use)."""
+    from srcfpga.boards.core import CORE_NAME
+    from srcfpga.boards.estimate import core_verilog
+
+    monkeypatch.setenv("SRCFPGA_CACHE", str(tmp_path))
+    model = quantize_net(random_net(0, (n_in, 8), n_classes=3), QuantConfig(weight_bits=4))
+    result = synthesize(core_verilog(model, HdlConfig(lanes=8, memory=memory, input="frames")), CORE_NAME)
+    assert (result.bram36 > 0) == in_block_ram, result.cells
+
+
 @pytest.mark.slow
 def test_estimate_end_to_end_tiny(tiny_model, tmp_path, capsys):
     path = tmp_path / "tiny.hw"

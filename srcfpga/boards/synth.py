@@ -152,7 +152,9 @@ def _run(verilog: str, top: str, speed: str, use_cache: bool, nice: bool, keep_d
         result = subprocess.run(command, cwd=work, capture_output=True, text=True,
                                 preexec_fn=(lambda: os.nice(10)) if nice else None)
         if result.returncode:
-            tail = (result.stderr or result.stdout or "").strip().splitlines()[-5:]
+            log = (work / "yosys.log").read_text(errors="replace") if (work / "yosys.log").is_file() else ""
+            errors = [line for line in log.splitlines() if line.startswith("ERROR")]
+            tail = errors[-1:] or (result.stderr or result.stdout or "").strip().splitlines()[-5:]
             raise SynthesisError(f"yosys synth_xilinx failed on {top}: {' | '.join(tail)}")
         stat = json.loads((work / "stat.json").read_text())
         cells = {k: int(v) for k, v in stat["design"]["num_cells_by_type"].items() if not k.startswith("$")}

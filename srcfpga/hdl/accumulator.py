@@ -10,7 +10,9 @@ from amaranth.lib.wiring import In, Out
 
 from .layouts import event_layout
 
-MEMORY_ATTRS = {"block": {"ram_style": "block"}, "distributed": {"ram_style": "distributed"}}
+# Yosys reads ram_style ("logic": LUTs; its "distributed" means LUT RAM, which a ROM cannot map to), Vivado rom_style
+MEMORY_ATTRS = {"block": {"ram_style": "block", "rom_style": "block"},
+                "distributed": {"ram_style": "logic", "rom_style": "distributed"}}
 LUT_ROM_MAX_WORDS = 64     # memory "auto": up to 64 words a ROM bit is one LUT6, deeper ROMs go to block RAM
 
 
