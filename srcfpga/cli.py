@@ -310,7 +310,7 @@ def cmd_sim(args: argparse.Namespace) -> int:
     from .data import load_dataset
     from .errors import DatasetError
     from .evaluate import sample_seeds
-    from .hdl import HdlConfig
+    from .hdl import HdlConfig, default_input
     from .quant import HardwareModel
     from .sim.regression import NO_GAPS, Backpressure, regress
 
@@ -326,7 +326,7 @@ def cmd_sim(args: argparse.Namespace) -> int:
     seeds = sample_seeds(args.seed, 0, len(dataset))
     options = dict(labels=dataset.labels, simulator=args.simulator, waves=args.waves is not None,
                    run_dir=args.waves, backpressure=gaps)
-    if getattr(model.encoder, "kind", "rate") == "rate":
+    if default_input(model) == "pixels":
         report, _ = regress(model, HdlConfig(lanes=args.lanes), pixels=dataset.images, seeds=seeds,
                             steps=args.steps, blank=args.blank, **options)
     else:       # no on-chip engine for this encoder: the host encodes, the hardware takes spike frames

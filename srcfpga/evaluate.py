@@ -50,7 +50,8 @@ def _check_steps(steps: int, blank: int) -> None:
         raise ConfigError(f"need steps >= 1 and blank >= 0, got steps={steps}, blank={blank}")
 
 
-def _check_inputs(dataset: Dataset, input_size: int) -> None:
+def check_inputs(dataset: Dataset, input_size: int) -> None:
+    """Raise :class:`DatasetError` unless the dataset's images have ``input_size`` pixels."""
     if dataset.n_pixels != input_size:
         raise DatasetError(f"dataset {dataset.name!r} has {dataset.n_pixels} pixels per image, "
                            f"the model expects {input_size} inputs")
@@ -59,7 +60,7 @@ def _check_inputs(dataset: Dataset, input_size: int) -> None:
 def evaluate_hardware(model: HardwareModel, dataset: Dataset, steps: int | None = None, blank: int | None = None,
                       seed: int = 0, batch_size: int = 1000, progress: bool = False) -> EvalResult:
     """Golden-model accuracy of ``model`` on ``dataset``."""
-    _check_inputs(dataset, getattr(model.encoder, "n_pixels", model.input_size))
+    check_inputs(dataset, getattr(model.encoder, "n_pixels", model.input_size))
     steps = model.steps if steps is None else steps
     blank = model.blank if blank is None else blank
     _check_steps(steps, blank)
@@ -83,7 +84,7 @@ def evaluate_float(net: SRCNet, dataset: Dataset, steps: int | None = None, blan
     encoder = net.encoder(generators) if hasattr(net, "encoder") else RateEncoder(cfg.rate_gain, generators)
     if encoder is None:
         raise ConfigError("this network takes spike frames (encoding 'frames'), not images")
-    _check_inputs(dataset, getattr(encoder, "n_pixels", cfg.input_size))
+    check_inputs(dataset, getattr(encoder, "n_pixels", cfg.input_size))
     steps = cfg.steps if steps is None else steps
     blank = cfg.blank if blank is None else blank
     _check_steps(steps, blank)

@@ -151,3 +151,19 @@ def test_qat_rows_and_cached_qat_models(tmp_path):
     more = run_sweep(net, config(weight_bits=(4,), steps=(8, 12, 16), qat_epochs=1, qat_train_limit=32,
                                  latency_samples=0), tmp_path, executor="serial", progress=False, plots=False)
     assert more.computed == 1 and more.rows[2].qat_seconds is None and more.rows[2].hw_hash == hw.content_hash
+
+
+@pytest.mark.parametrize("cell", ["bmru", "cmru"])
+def test_mru_networks_sweep_with_row_frames(tmp_path, cell):
+    """BMRU / CMRU models: the host encodes image rows; golden rows equal direct evaluation, cycles come
+    from the frame-input design's cycle model."""
+    from srcfpga.nn.mru import MRUNet, MRUNetConfig
+
+    net = MRUNet(MRUNetConfig(input_size=24, hidden=(12,), cell=cell, image_shape=(8, 8), steps=8)).eval()
+    result = run_sweep(net, config(weight_bits=(4,), steps=(8,)), tmp_path, executor="serial", progress=False,
+                       plots=False)
+    (row,) = result.rows
+    hw = quantize_net(net, QuantConfig(weight_bits=4))
+    assert row.accuracy == evaluate_hardware(hw, load_dataset("digits", "test", limit=LIMIT), steps=8,
+                                             blank=0).accuracy
+    assert row.cycles_per_inference > 8 and row.weight_memory_bits == hw.layers[0].weight_count * 4 + 120 * 8

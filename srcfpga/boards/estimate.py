@@ -143,12 +143,10 @@ def estimate(model: HardwareModel, board: str | Board, lanes: int | None = None,
     """Estimate ``model`` on ``board`` (see module doc). Synthesis is cached; the first run of a
     784 -> 100 network takes a few minutes of Yosys. ``input_kind``: "pixels" (on-chip rate encoder)
     or "frames"; by default pixels when the model's encoder has a hardware engine."""
-    from ..hdl import HdlConfig
+    from ..hdl import HdlConfig, default_input
 
     board = get_board(board) if isinstance(board, str) else board
-    if input_kind is None:      # models whose encoder has no on-chip engine take spike frames
-        input_kind = "pixels" if getattr(model.encoder, "kind", "rate") == "rate" else "frames"
-    config = HdlConfig(lanes=lanes, memory=memory, input=input_kind).resolve(model)
+    config = HdlConfig(lanes=lanes, memory=memory, input=input_kind or default_input(model)).resolve(model)
     activity = measure_activity(model, config, steps, blank, dataset, data_dir, limit, seed)
     synth = synthesize(core_verilog(model, config), CORE_NAME, speed=board.device.speed)
     return combine(board, synth, activity, model.content_hash, config.to_dict())

@@ -74,3 +74,9 @@ def default_lanes(model: HardwareModel) -> int:
     while lanes < widest and -(-widest // lanes) + 1 > budget:
         lanes *= 2
     return min(lanes, widest)
+
+
+def default_input(model: HardwareModel) -> str:
+    """``"pixels"`` when the model's encoder has an on-chip engine (the rate encoder), else ``"frames"``
+    (e.g. the row encoder of BMRU / CMRU models: the host encodes, the hardware takes spike frames)."""
+    return "pixels" if getattr(model.encoder, "kind", "rate") == "rate" else "frames"

@@ -154,6 +154,11 @@ class SRCLayerQ:
         return self.weights.shape[0]
 
     @property
+    def weight_count(self) -> int:
+        """Stored synaptic weights (``n_out * n_in``)."""
+        return int(self.weights.size)
+
+    @property
     def current_range(self) -> tuple[int, int]:
         return -(1 << (self.current_bits - 1)), (1 << (self.current_bits - 1)) - 1
 

@@ -92,6 +92,11 @@ class BMRULayerQ:
         return self.weights_b is not None
 
     @property
+    def weight_count(self) -> int:
+        """Stored synaptic weights: ``Wc``, plus ``Wb`` when gated."""
+        return int(self.weights_c.size + (0 if self.weights_b is None else self.weights_b.size))
+
+    @property
     def input_range(self) -> tuple[int, int]:
         return self.input_min, self.input_max
 

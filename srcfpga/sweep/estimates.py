@@ -28,7 +28,7 @@ TRACE_BATCH = 128
 
 def weight_memory_bits(hw: HardwareModel) -> int:
     """Bits of weight storage: every hidden layer's weights plus the readout's."""
-    hidden = sum(layer.weights.size * layer.weight_bits for layer in hw.layers)
+    hidden = sum(layer.weight_count * layer.weight_bits for layer in hw.layers)
     return int(hidden + hw.readout.weights.size * hw.readout.weight_bits)
 
 
@@ -43,9 +43,9 @@ def layer_spikes(hw: HardwareModel, pixels: np.ndarray, point: SweepPoint, seeds
 def cycle_figures(hw: HardwareModel, data: Dataset, point: SweepPoint, seed: int, lanes: int | None,
                   samples: int) -> dict[str, Any]:
     """Mean cycles per inference and per step of the cycle model over the first ``samples`` test images."""
-    from ..hdl import HdlConfig, LatencyModel
+    from ..hdl import HdlConfig, LatencyModel, default_input
 
-    model = LatencyModel(hw, HdlConfig(lanes=lanes))
+    model = LatencyModel(hw, HdlConfig(lanes=lanes, input=default_input(hw)))
     n = min(samples, len(data))
     cycles = []
     for start in range(0, n, TRACE_BATCH):
@@ -62,13 +62,15 @@ def cycle_figures(hw: HardwareModel, data: Dataset, point: SweepPoint, seed: int
 def rtl_figures(hw: HardwareModel, data: Dataset, point: SweepPoint, seed: int, lanes: int | None,
                 samples: int, simulator: str) -> dict[str, Any]:
     """Agreement of the generated RTL with the golden model on the first ``samples`` test images."""
-    from ..hdl import HdlConfig
+    from ..hdl import HdlConfig, default_input
     from ..sim.regression import NO_GAPS, regress
 
     n = min(samples, len(data))
-    report, _ = regress(hw, HdlConfig(lanes=lanes), pixels=data.images[:n], seeds=sample_seeds(seed, 0, n),
-                        steps=point.stimulus, blank=point.blank, labels=data.labels[:n], simulator=simulator,
-                        backpressure=NO_GAPS)
+    seeds, kind = sample_seeds(seed, 0, n), default_input(hw)
+    inputs = {"pixels": data.images[:n]} if kind == "pixels" else \
+        {"spikes": hw.encoder.encode(data.images[:n], point.stimulus, point.blank, seeds)}   # host-side encoder
+    report, _ = regress(hw, HdlConfig(lanes=lanes, input=kind), **inputs, seeds=seeds, steps=point.stimulus,
+                        blank=point.blank, labels=data.labels[:n], simulator=simulator, backpressure=NO_GAPS)
     return {"rtl_samples": report.samples, "rtl_agreement": report.agreement,
             "rtl_mismatches": report.mismatches, "rtl_cycles_per_inference": report.cycles_per_inference,
             "rtl_cycle_model_exact": report.latency_model_exact}

@@ -28,12 +28,14 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
+import torch
 from tqdm import tqdm
 
 from ..data import load_dataset
+from ..evaluate import check_inputs
 from ..errors import DatasetError, ModelFileError
 from ..fileio import write_text_atomic
-from ..nn import SRCNet, load_model
+from ..nn import load_model
 from ..quant import HardwareModel
 from .anchors import Anchor
 from .config import QUANT_OPTIONS, SweepConfig, SweepPoint
@@ -88,16 +90,13 @@ def _fingerprint(images: np.ndarray, labels: np.ndarray) -> str:
     return digest.hexdigest()[:16]
 
 
-def _load_model(model: str | Path | SRCNet, meta: dict | None) -> tuple[ModelPayload, str]:
-    if isinstance(model, SRCNet):
+def _load_model(model: str | Path | torch.nn.Module, meta: dict | None) -> tuple[ModelPayload, str]:
+    if isinstance(model, torch.nn.Module):
         return ModelPayload.from_net(model, meta), "<in memory>"
     path = Path(model)
     if path.suffix == ".hw":
         raise ModelFileError(f"{path} is a HardwareModel; a sweep re-quantizes, so give the float model (.pt)")
     net, file_meta = load_model(path)
-    if not isinstance(net, SRCNet):
-        raise ModelFileError(f"{path}: sweeps support SRC networks only (this is a "
-                             f"{getattr(net.config, 'cell', '?')} model)")
     return ModelPayload.from_net(net, {**file_meta, **(meta or {})}), str(path)
 
 
@@ -122,11 +121,12 @@ class _Store:
                     self.floats[ref.key] = ref
 
 
-def run_sweep(model: str | Path | SRCNet, config: SweepConfig, out_dir: str | Path,
+def run_sweep(model: str | Path | torch.nn.Module, config: SweepConfig, out_dir: str | Path,
               executor: str | cf.Executor | None = None, workers: int | None = None,
               anchors: Sequence[Anchor] = (), progress: bool = True, plots: bool = True,
               title: str | None = None, meta: dict | None = None) -> SweepResult:
-    """Run (or resume) the sweep ``config`` of the float ``model`` (a ``.pt`` file or an :class:`SRCNet`).
+    """Run (or resume) the sweep ``config`` of the float ``model`` (a ``.pt`` file or an in-memory
+    :class:`~srcfpga.nn.SRCNet` / BMRU / CMRU network).
 
     ``executor``: ``None`` / ``"local"`` (process pool, ``workers`` = cores), ``"serial"``,
     ``"dask://host:port"``, or any :class:`concurrent.futures.Executor` (left running).
@@ -138,9 +138,11 @@ def run_sweep(model: str | Path | SRCNet, config: SweepConfig, out_dir: str | Pa
     payload, model_path = _load_model(model, meta)
     data_dir = str(config.data_dir) if config.data_dir is not None else None
     test = load_dataset(config.dataset, "test", data_dir, config.limit)
-    if test.n_pixels != payload.config["input_size"]:
-        raise DatasetError(f"dataset {config.dataset!r} has {test.n_pixels} pixels per image, "
-                           f"the model expects {payload.config['input_size']} inputs")
+    net = payload.net()
+    encoder = net.encoder() if callable(getattr(net, "encoder", None)) else None      # BMRU / CMRU: rows or rate
+    if hasattr(net, "encoder") and encoder is None:
+        raise ModelFileError(f"{model_path}: the network takes spike frames (encoding 'frames'), not images")
+    check_inputs(test, getattr(encoder, "n_pixels", net.config.input_size))
     if config.qat_epochs:
         load_dataset(config.dataset, "train", data_dir, config.qat_train_limit)   # fail early, clearly
     if config.board is not None:

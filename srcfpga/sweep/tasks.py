@@ -19,7 +19,8 @@ import torch
 
 from ..data import Dataset, load_dataset
 from ..evaluate import evaluate_float, evaluate_hardware
-from ..nn import NetConfig, SRCNet
+from ..nn import SRCNet
+from ..nn.mru import build_net
 from ..quant import HardwareModel, quantize_net
 from .config import SweepPoint
 from .executor import thread_limit
@@ -28,7 +29,7 @@ from .rows import FloatReference, SweepRow
 
 @dataclass(frozen=True)
 class ModelPayload:
-    """A float SRC network as plain data: its config and weights (numpy)."""
+    """A float network (SRC, BMRU or CMRU) as plain data: its config and weights (numpy)."""
 
     config: dict
     weights: dict[str, np.ndarray]
@@ -39,8 +40,8 @@ class ModelPayload:
         weights = {k: v.detach().cpu().numpy().copy() for k, v in net.state_dict().items()}
         return cls(net.config.to_dict(), weights, dict(meta or {}))
 
-    def net(self) -> SRCNet:
-        net = SRCNet(NetConfig.from_dict(self.config))
+    def net(self) -> SRCNet:          # or an MRUNet
+        net = build_net(self.config)
         net.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in self.weights.items()})
         return net.eval()
 
