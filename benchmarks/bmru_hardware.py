@@ -115,7 +115,7 @@ def main() -> int:
     if args.model.is_file():
         from srcfpga.data import load_dataset
         from srcfpga.quant import HardwareModel
-        from srcfpga.sim.regression import regress
+        from srcfpga.sim.regression import NO_GAPS, regress
 
         model = HardwareModel.load(args.model)
         test = load_dataset("fashion-mnist", "test", require(FASHION))
@@ -128,7 +128,8 @@ def main() -> int:
             "hdl_config": est.hdl_config}
         if args.rtl_samples:
             rtl_frames = model.encoder.encode(test.images[:args.rtl_samples], model.steps, 0)
-            sim, _ = regress(model, config, spikes=rtl_frames, labels=test.labels[:args.rtl_samples])
+            sim, _ = regress(model, config, spikes=rtl_frames, labels=test.labels[:args.rtl_samples],
+                             backpressure=NO_GAPS)     # gap-free: the measured cycles must equal the cycle model
             report["rtl"] = {"samples": sim.samples, "agreement": sim.agreement, "mismatches": sim.mismatches,
                              "accuracy": sim.accuracy, "golden_accuracy": sim.golden_accuracy,
                              "cycles_per_inference": sim.cycles_per_inference,
