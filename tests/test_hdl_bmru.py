@@ -89,6 +89,7 @@ def test_plane_code_columns_reproduce_the_product():
     assert (binary.mask_width, binary.addresses(8)) == (3, 8)
 
 
+@pytest.mark.filterwarnings("ignore::amaranth.hdl.UnusedElaboratable")     # the rejected engine is never built
 def test_wrong_kind_and_row_pixels_rejected():
     cmru = quantize_net(random_mru_net(0, "cmru"), QuantConfig(weight_bits=5))
     with pytest.raises(ConfigError, match="builds 'bmru' layers"):
