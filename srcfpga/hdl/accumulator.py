@@ -22,8 +22,8 @@ def column_rom(weights: np.ndarray, weight_bits: int, depth: int, memory: str) -
 
     ``memory="auto"`` puts ROMs of at most ``LUT_ROM_MAX_WORDS`` inputs in LUTs (one LUT6 level per bit)
     and deeper ones in block RAM: a deeper LUT ROM needs a multiplexer tree per bit behind an address
-    that fans out to every bit of every read port (the 84-input BMRU layer: 97 MHz and 4.6 k more LUTs
-    in LUTs, 124 MHz in 17 BRAM36)."""
+    that fans out to every bit of every read port (the trained 84 -> 64 BMRU model of benchmarks/README.md:
+    97 MHz by the estimate with the ROM in LUTs, 123 MHz and 4.5 k fewer LUTs in block RAM)."""
     n_out, n_in = weights.shape
     style = memory if memory != "auto" else "distributed" if n_in <= LUT_ROM_MAX_WORDS else "block"
     mask = (1 << weight_bits) - 1
