@@ -308,8 +308,7 @@ def cmd_verilog(args: argparse.Namespace) -> int:
 def cmd_sim(args: argparse.Namespace) -> int:
     """Exit status 1 when any sample differs from the golden model."""
     from .data import load_dataset
-    from .errors import DatasetError
-    from .evaluate import sample_seeds
+    from .evaluate import check_inputs, sample_seeds
     from .hdl import HdlConfig, default_input
     from .quant import HardwareModel
     from .sim.regression import NO_GAPS, Backpressure, regress
@@ -318,10 +317,7 @@ def cmd_sim(args: argparse.Namespace) -> int:
         raise ConfigError(f"--gaps must be in [0, 1), got {args.gaps}")
     model = HardwareModel.load(args.model)
     dataset = load_dataset(args.dataset, "test", args.data_dir, args.limit)
-    n_pixels = getattr(model.encoder, "n_pixels", model.input_size)     # the row encoder reads whole images
-    if dataset.n_pixels != n_pixels:
-        raise DatasetError(f"dataset {args.dataset!r} has {dataset.n_pixels} pixels per image, "
-                           f"the model expects {n_pixels}")
+    check_inputs(dataset, model.image_pixels)
     gaps = NO_GAPS if args.gaps == 0 else Backpressure(1.0 - args.gaps, 1.0 - args.gaps)
     seeds = sample_seeds(args.seed, 0, len(dataset))
     options = dict(labels=dataset.labels, simulator=args.simulator, waves=args.waves is not None,
@@ -445,12 +441,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         images, labels = load_image(args.image, model.input_size)[None], None
     else:
         from .data import load_dataset
-        from .errors import DatasetError
+        from .evaluate import check_inputs
 
         data = load_dataset(args.dataset, "test", args.data_dir, args.limit)
-        if data.n_pixels != model.input_size:
-            raise DatasetError(f"dataset {args.dataset!r} has {data.n_pixels} pixels per image, "
-                               f"the model expects {model.input_size} inputs")
+        check_inputs(data, model.image_pixels)
         images, labels = data.images, data.labels
     steps = model.steps if args.steps is None else args.steps
     blank = model.blank if args.blank is None else args.blank

@@ -50,7 +50,8 @@ def rtl_check(hw, test_set, out_dir: Path, samples: int) -> dict:
             **report.to_dict()}
 
 
-def run_demo(out_dir: str | Path, retrain: bool = False, progress: bool = True, rtl_samples: int = DEMO_RTL_SAMPLES) -> dict:
+def run_demo(out_dir: str | Path, retrain: bool = False, progress: bool = True,
+             rtl_samples: int = DEMO_RTL_SAMPLES) -> dict:
     out_dir = Path(out_dir)
     test_set = load_dataset("digits", "test")
     net = demo_float_model(retrain, progress)

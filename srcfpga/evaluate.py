@@ -60,7 +60,7 @@ def check_inputs(dataset: Dataset, input_size: int) -> None:
 def evaluate_hardware(model: HardwareModel, dataset: Dataset, steps: int | None = None, blank: int | None = None,
                       seed: int = 0, batch_size: int = 1000, progress: bool = False) -> EvalResult:
     """Golden-model accuracy of ``model`` on ``dataset``."""
-    check_inputs(dataset, getattr(model.encoder, "n_pixels", model.input_size))
+    check_inputs(dataset, model.image_pixels)
     steps = model.steps if steps is None else steps
     blank = model.blank if blank is None else blank
     _check_steps(steps, blank)
@@ -75,15 +75,22 @@ def evaluate_hardware(model: HardwareModel, dataset: Dataset, steps: int | None 
     return EvalResult(correct / n, n, steps, blank, "golden", spikes / (n * (steps + blank)))
 
 
+def float_encoder(net: SRCNet, generators: int = 32):
+    """The encoder that turns images into ``net``'s input frames (BMRU / CMRU: their own, rows or rate;
+    SRC: the rate encoder). Raises :class:`ConfigError` for a network that takes frames only."""
+    encoder = net.encoder(generators) if hasattr(net, "encoder") else RateEncoder(net.config.rate_gain, generators)
+    if encoder is None:
+        raise ConfigError("this network takes spike frames (encoding 'frames'), not images")
+    return encoder
+
+
 @torch.no_grad()
 def evaluate_float(net: SRCNet, dataset: Dataset, steps: int | None = None, blank: int | None = None,
                    seed: int = 0, batch_size: int = 500, generators: int = 32,
                    progress: bool = False) -> EvalResult:
     """Float accuracy of ``net`` on ``dataset`` with the deterministic rate encoder."""
     cfg = net.config
-    encoder = net.encoder(generators) if hasattr(net, "encoder") else RateEncoder(cfg.rate_gain, generators)
-    if encoder is None:
-        raise ConfigError("this network takes spike frames (encoding 'frames'), not images")
+    encoder = float_encoder(net, generators)
     check_inputs(dataset, getattr(encoder, "n_pixels", cfg.input_size))
     steps = cfg.steps if steps is None else steps
     blank = cfg.blank if blank is None else blank

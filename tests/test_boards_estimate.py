@@ -115,6 +115,19 @@ def test_activity_default_and_dataset():
     assert data.samples == 8 and data.input_rate > 0 and len(data.layer_rates) == 1
 
 
+def test_activity_of_a_row_encoded_model_reads_whole_images():
+    """A BMRU model's row encoder takes 64-pixel digits to 24 inputs per step (3 levels x 8 columns)."""
+    from srcfpga.hdl import default_input
+    from srcfpga.nn.mru import MRUNet, MRUNetConfig
+
+    net = MRUNet(MRUNetConfig(input_size=24, hidden=(8,), image_shape=(8, 8), steps=8)).eval()
+    hw = quantize_net(net, QuantConfig(weight_bits=4))
+    config = HdlConfig(input=default_input(hw)).resolve(hw)
+    data = measure_activity(hw, config, dataset="digits", limit=4)
+    assert (hw.image_pixels, hw.input_size, config.input) == (64, 24, "frames")
+    assert data.samples == 4 and data.cycles_per_inference > 8
+
+
 def _fake_synth(lut, ff, bram36=0.0, fmax=150.0):
     timing = {"critical_ns": 1000 / fmax - 0.2, "setup_ns": 0.05, "period_ns": 1000 / fmax, "fmax_mhz": fmax,
               "logic_levels": 5, "carry4_on_path": 1, "route_ns": 2.0, "max_lut_levels": 6, "start": "a",

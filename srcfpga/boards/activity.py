@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from ..errors import ConfigError, DatasetError
+from ..errors import ConfigError
 from ..quant.hwmodel import HardwareModel
 
 DEFAULT_INPUT_DENSITY = 0.033   # input spikes per input and step: MNIST mean intensity 0.13 x rate_gain 0.25
@@ -50,12 +50,10 @@ def _sample(model: HardwareModel, dataset: str | None, data_dir, limit: int | No
         frames[:, :blank] = False
         return frames, f"random frames, input density {DEFAULT_INPUT_DENSITY}"
     from ..data import load_dataset
-    from ..evaluate import sample_seeds
+    from ..evaluate import check_inputs, sample_seeds
 
     data = load_dataset(dataset, "test", data_dir, DEFAULT_SAMPLES if limit is None else limit)
-    if data.n_pixels != model.input_size:
-        raise DatasetError(f"dataset {dataset!r} has {data.n_pixels} pixels per image, the model expects "
-                           f"{model.input_size} inputs")
+    check_inputs(data, model.image_pixels)
     frames = model.encoder.encode(data.images, steps, blank, sample_seeds(seed, 0, len(data)))
     return frames, f"dataset {dataset} ({len(data)} test samples)"
 

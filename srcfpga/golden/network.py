@@ -57,9 +57,8 @@ def input_frames(model: HardwareModel, pixels: np.ndarray | None, spikes: np.nda
             raise ConfigError(f"spike frames must have shape (batch, T, {model.input_size}), got {spikes.shape}")
         return iter(np.moveaxis(spikes.astype(bool), 1, 0))
     pixels = np.asarray(pixels)
-    n_pixels = getattr(model.encoder, "n_pixels", model.input_size)     # the row encoder reads whole images
-    if pixels.ndim != 2 or pixels.shape[1] != n_pixels:
-        raise ConfigError(f"images have {pixels.shape[-1]} pixels but the model expects {n_pixels}")
+    if pixels.ndim != 2 or pixels.shape[1] != model.image_pixels:
+        raise ConfigError(f"images have {pixels.shape[-1]} pixels but the model expects {model.image_pixels}")
     if seeds is None:
         seeds = np.zeros(len(pixels), np.int64)
     return model.encoder.frames(pixels, steps, blank, seeds)

@@ -17,8 +17,8 @@ class HdlConfig:
 
     ``lanes``: neurons updated in parallel per clock cycle in each layer's update pipeline
     (``None``: :func:`default_lanes`). ``memory``: where weight ROMs go (``"auto"``: LUT ROM for
-    layers of at most 64 inputs, block RAM for deeper ones; ``"block"`` / ``"distributed"`` force it). ``input``: the top
-    takes pixel intensities (on-chip rate encoder) or precomputed spike frames.
+    layers of at most 64 inputs, block RAM for deeper ones; ``"block"`` / ``"distributed"`` force it).
+    ``input``: the top takes pixel intensities (on-chip rate encoder) or precomputed spike frames.
     ``spikes_per_cycle``: input spikes (synaptic columns) accumulated per clock cycle, 1 or 2
     (2 uses both ports of the dual-port weight memories).
     """
@@ -44,7 +44,7 @@ class HdlConfig:
         widest = max(layer.n_out for layer in model.layers)
         if lanes > widest:
             raise ConfigError(f"lanes={lanes} exceeds the widest layer ({widest} neurons)")
-        if self.input == "pixels" and getattr(model.encoder, "kind", "rate") != "rate":
+        if self.input == "pixels" and default_input(model) != "pixels":
             raise ConfigError(f"the {model.encoder.kind!r} encoder has no on-chip engine: use input='frames'")
         generators = model.encoder.generators
         if generators & (generators - 1):

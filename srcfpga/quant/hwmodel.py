@@ -261,6 +261,11 @@ class HardwareModel:
         return self.layers[0].kind
 
     @property
+    def image_pixels(self) -> int:
+        """Pixels of one input image: the encoder's (the row encoder reads whole images), else one per input."""
+        return getattr(self.encoder, "n_pixels", self.input_size)
+
+    @property
     def sizes(self) -> tuple[int, ...]:
         return (self.input_size,) + tuple(layer.n_out for layer in self.layers)
 

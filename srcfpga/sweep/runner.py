@@ -32,13 +32,13 @@ import torch
 from tqdm import tqdm
 
 from ..data import load_dataset
-from ..evaluate import check_inputs
-from ..errors import DatasetError, ModelFileError
+from ..evaluate import check_inputs, float_encoder
+from ..errors import ModelFileError
 from ..fileio import write_text_atomic
 from ..nn import load_model
 from ..quant import HardwareModel
 from .anchors import Anchor
-from .config import QUANT_OPTIONS, SweepConfig, SweepPoint
+from .config import QUANT_OPTIONS, SweepConfig
 from .executor import SerialExecutor, make_executor
 from .rows import FloatReference, SweepRow, format_table, rows_to_csv
 from .tasks import DataRef, FloatJob, ModelPayload, WidthJob, WidthResult, run_float, run_width
@@ -139,10 +139,7 @@ def run_sweep(model: str | Path | torch.nn.Module, config: SweepConfig, out_dir:
     data_dir = str(config.data_dir) if config.data_dir is not None else None
     test = load_dataset(config.dataset, "test", data_dir, config.limit)
     net = payload.net()
-    encoder = net.encoder() if callable(getattr(net, "encoder", None)) else None      # BMRU / CMRU: rows or rate
-    if hasattr(net, "encoder") and encoder is None:
-        raise ModelFileError(f"{model_path}: the network takes spike frames (encoding 'frames'), not images")
-    check_inputs(test, getattr(encoder, "n_pixels", net.config.input_size))
+    check_inputs(test, getattr(float_encoder(net), "n_pixels", net.config.input_size))
     if config.qat_epochs:
         load_dataset(config.dataset, "train", data_dir, config.qat_train_limit)   # fail early, clearly
     if config.board is not None:
