@@ -194,7 +194,7 @@ class LatencyModel:
         n_source = source.popcounts.shape[1]
         outputs = []
         for layer, values, groups in zip(self.model.layers, layer_spikes, self.groups):
-            code = PlaneCode(lanes, getattr(layer, "output_range", (0, 1)))      # CMRU counts: bit planes
+            code = PlaneCode(lanes, layer.output_range)      # CMRU counts: bit planes
             outputs.append(_Items(mask_popcounts(code.planes(values), code.mask_width).reshape(batch, -1),
                                   np.tile(np.arange(groups) == groups - 1, steps)))
         passes = [_UpdatePass(batch, groups, out) for groups, out in zip(self.groups, outputs)]

@@ -34,7 +34,7 @@ def value_bits(value_range: tuple[int, int]) -> int:
 
 def layer_value_bits(layer) -> int:
     """Bits per unit of a layer's output (1 for SRC and BMRU, ``count_bits`` for CMRU)."""
-    return value_bits(getattr(layer, "output_range", (0, 1)))
+    return value_bits(layer.output_range)
 
 
 @dataclass(frozen=True)

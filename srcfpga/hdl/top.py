@@ -83,7 +83,7 @@ class NetworkTop(wiring.Component):
         last = model.layers[-1]
         m.submodules.extract_readout = extractor = SpikeExtractor(width, index_bits(n_prev), count)
         m.submodules.readout = readout = ReadoutEngine(model.readout, last.n_out, count, cfg.memory,
-                                                       PlaneCode(cfg.lanes, getattr(last, "output_range", (0, 1))))
+                                                       PlaneCode(cfg.lanes, last.output_range))
         wiring.connect(m, masks, extractor.masks)
         wiring.connect(m, extractor.events, readout.events)
         wiring.connect(m, readout.trace, wiring.flipped(self.readout))

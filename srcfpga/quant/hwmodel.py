@@ -159,6 +159,16 @@ class SRCLayerQ:
         return int(self.weights.size)
 
     @property
+    def input_range(self) -> tuple[int, int]:
+        """Values an input takes: spikes, 0 or 1 (an SRC layer cannot follow a CMRU layer's counts)."""
+        return (0, 1)
+
+    @property
+    def output_range(self) -> tuple[int, int]:
+        """Values a unit's output takes: spikes, 0 or 1 (as for BMRU states; CMRU counts are wider)."""
+        return (0, 1)
+
+    @property
     def current_range(self) -> tuple[int, int]:
         return -(1 << (self.current_bits - 1)), (1 << (self.current_bits - 1)) - 1
 
@@ -247,10 +257,10 @@ class HardwareModel:
         for index, layer in enumerate(self.layers):
             if layer.n_in != width:
                 raise ConfigError(f"layer {index} expects {layer.n_in} inputs but receives {width}")
-            if getattr(layer, "input_range", (0, 1)) != values:   # e.g. an SRC layer after a CMRU counter
-                raise ConfigError(f"layer {index} ({layer.kind}) takes inputs in {getattr(layer, 'input_range', (0, 1))}"
+            if layer.input_range != values:   # e.g. an SRC layer after a CMRU counter
+                raise ConfigError(f"layer {index} ({layer.kind}) takes inputs in {layer.input_range}"
                                   f" but receives values in {values}")
-            width, values = layer.n_out, getattr(layer, "output_range", (0, 1))
+            width, values = layer.n_out, layer.output_range
         if self.readout.weights.shape[1] != width:
             raise ConfigError(f"readout expects {self.readout.weights.shape[1]} inputs, last layer has {width}")
         if self.steps < 1 or self.blank < 0:
