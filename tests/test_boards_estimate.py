@@ -14,6 +14,7 @@ from srcfpga.boards.estimate import SCHEMA_KEYS, combine
 from srcfpga.boards.synth import SynthResult, count_resources, synthesize
 from srcfpga.boards.timing import CLOCK_UNCERTAINTY, FF_CLK_Q, analyze_netlist, scale_timing
 from srcfpga.cli import main
+from srcfpga.errors import ConfigError
 from srcfpga.hdl import HdlConfig
 from srcfpga.quant import QuantConfig, quantize_net
 from srcfpga.testing import random_net
@@ -113,6 +114,16 @@ def test_activity_default_and_dataset():
     assert 0.0 < default.busy_fraction <= 1.0
     data = measure_activity(hw, config, steps=10, blank=2, dataset="digits", limit=8)
     assert data.samples == 8 and data.input_rate > 0 and len(data.layer_rates) == 1
+
+
+def test_activity_on_given_frames():
+    hw = quantize_net(random_net(1, (64, 16), 10, drive=4.0), QuantConfig(weight_bits=4, encoder_generators=4))
+    config = HdlConfig(input="frames").resolve(hw)
+    frames = np.random.default_rng(0).random((4, 9, 64)) < 0.3
+    given = measure_activity(hw, config, frames=frames)
+    assert (given.samples, given.steps, given.blank) == (4, 9, 0) and given.input_rate == frames.mean()
+    with pytest.raises(ConfigError, match=r"spike frames must have shape \(samples, 9, 64\)"):
+        measure_activity(hw, config, frames=frames[:, :, :60])
 
 
 def test_activity_of_a_row_encoded_model_reads_whole_images():

@@ -1,8 +1,8 @@
 """Spike activity of a HardwareModel on data, measured with the golden model, and its cycle count.
 
 :func:`measure_activity` runs :func:`srcfpga.golden.run_golden` with ``trace=True`` on a sample
-(dataset images rate-coded exactly as the hardware encodes them, or, without data, random spike
-frames at a stated default input density) and feeds every layer's spikes into
+(dataset images encoded exactly as the hardware's encoder does, spike frames given by the caller,
+or, without data, random spike frames at a stated default input density) and feeds every layer's spikes into
 :class:`srcfpga.hdl.LatencyModel`. The result gives the cycles per inference and the datapath
 utilisation the power model turns into a toggle rate.
 """
@@ -60,19 +60,31 @@ def _sample(model: HardwareModel, dataset: str | None, data_dir, limit: int | No
 
 def measure_activity(model: HardwareModel, config, steps: int | None = None, blank: int | None = None,
                      dataset: str | None = None, data_dir=None, limit: int | None = None,
-                     seed: int = 0) -> Activity:
-    """Spike rates and cycles per inference of ``model`` under HDL ``config`` (see module doc)."""
+                     seed: int = 0, frames: np.ndarray | None = None) -> Activity:
+    """Spike rates and cycles per inference of ``model`` under HDL ``config`` (see module doc).
+    ``frames``: bool ``(samples, blank + steps, n_in)`` input spikes to use instead of a sample;
+    ``steps`` then defaults to the frames' count minus ``blank``."""
     from ..golden import run_golden
     from ..hdl import LatencyModel
     from ..hdl.latency import step_beats
 
+    if frames is not None:
+        frames = np.asarray(frames, bool)
+        blank = 0 if blank is None else blank
+        steps = frames.shape[1] - blank if steps is None else steps
+        if frames.ndim != 3 or frames.shape[1:] != (blank + steps, model.input_size):
+            raise ConfigError(f"spike frames must have shape (samples, {blank + steps}, {model.input_size}), "
+                              f"got {frames.shape}")
     steps = model.steps if steps is None else steps
     blank = model.blank if blank is None else blank
     if steps < 1 or blank < 0:
         raise ConfigError(f"need steps >= 1 and blank >= 0, got steps={steps}, blank={blank}")
     if limit is not None and limit < 1:
         raise ConfigError(f"--limit must be at least 1, got {limit}")
-    frames, source = _sample(model, dataset, data_dir, limit, steps, blank, seed)
+    if frames is None:
+        frames, source = _sample(model, dataset, data_dir, limit, steps, blank, seed)
+    else:
+        source = f"given spike frames ({len(frames)} samples, input density {frames.mean():.3f})"
     golden = run_golden(model, spikes=frames, steps=steps, blank=blank, trace=True)
     layer_spikes = [trace.spikes for trace in golden.traces]
     latency = LatencyModel(model, config)
