@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import warnings
 from dataclasses import asdict
 from pathlib import Path
 
-from .errors import ConfigError, SrcFpgaError
+from .errors import ConfigError, DegradedWarning, SrcFpgaError
 
 
 class _UsageError(Exception):
@@ -472,11 +473,24 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _warning_printer(default):
+    """``warnings.showwarning`` that prints a :class:`DegradedWarning` as one ``srcfpga: warning: ...``
+    line and leaves other warnings to ``default``."""
+    def show(message, category, *rest, **kwargs) -> None:
+        if issubclass(category, DegradedWarning):
+            print(f"srcfpga: warning: {message}", file=sys.stderr)
+        else:
+            default(message, category, *rest, **kwargs)
+    return show
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
-        return args.func(args)
+        with warnings.catch_warnings():
+            warnings.showwarning = _warning_printer(warnings.showwarning)
+            args = parser.parse_args(argv)
+            return args.func(args)
     except (_UsageError, SrcFpgaError) as exc:
         print(f"srcfpga: error: {exc}", file=sys.stderr)
         return 2

@@ -19,3 +19,9 @@ class DatasetError(SrcFpgaError):
 
 class ToolNotFoundError(SrcFpgaError):
     """An external tool (simulator, synthesizer) is not usable; the message says how to install it."""
+
+
+class DegradedWarning(UserWarning):
+    """A feature fell back to a lesser form because a tool or system library is missing (e.g. VCD
+    instead of FST waveforms); the message says what was lost, why, and how to get it. The CLI prints it
+    as one ``srcfpga: warning: ...`` line."""

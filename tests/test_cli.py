@@ -124,6 +124,24 @@ def test_import_and_quantize_reference(capsys, workdir, reference_dir):
     assert HardwareModel.load(hw).sizes == (784, 100)
 
 
+def test_degraded_warning_is_one_line(capsys, monkeypatch, hw_model):
+    """A feature that falls back (a DegradedWarning, e.g. VCD for FST waves) prints one ``srcfpga: warning:``
+    line; the command goes on (here into a simulator error, reported as usual)."""
+    import warnings
+
+    from srcfpga.errors import DegradedWarning
+    from srcfpga.sim import SimulationError, regression
+
+    def regress(*args, **kwargs):
+        warnings.warn("writing VCD waves instead of FST: why (for FST: how)", DegradedWarning)
+        raise SimulationError("simulator stopped")
+
+    monkeypatch.setattr(regression, "regress", regress)
+    code, _, err = run(capsys, "sim", hw_model, "--dataset", "digits", "--limit", "1", "--waves", hw_model.parent)
+    assert code == 2 and err.splitlines() == ["srcfpga: warning: writing VCD waves instead of FST: why (for FST: how)",
+                                              "srcfpga: error: simulator stopped"]
+
+
 def test_help_subprocess():
     result = subprocess.run([sys.executable, "-m", "srcfpga", "--help"], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0

@@ -291,3 +291,23 @@ def test_cli_sim_digits(tmp_path, capsys):
     assert set(data) == {"samples", "agreement", "mismatches", "accuracy", "cycles_per_step",
                          "cycles_per_inference", "sim_cycles_per_s"}
     assert data["samples"] == 3 and data["agreement"] == 1.0 and data["mismatches"] == 0
+
+
+@pytest.mark.slow
+def test_cli_sim_waves(tmp_path, capsys):
+    """``srcfpga sim --waves DIR`` keeps an FST waveform, or where Verilator cannot write FST here a VCD
+    one with one warning line saying why and how to get FST."""
+    from srcfpga.cli import main
+    from srcfpga.sim import simulators
+
+    hw = tmp_path / "digits5.hw"
+    assert main(["quantize", str(__import__("srcfpga").__path__[0] + "/checkpoints/digits_src.pt"),
+                 "--weight-bits", "5", "-o", str(hw)]) == 0
+    capsys.readouterr()
+    code = main(["sim", str(hw), "--dataset", "digits", "--limit", "1", "--steps", "4", "--blank", "1",
+                 "--waves", str(tmp_path / "waves")])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    fmt, why = simulators.find_simulator("verilator").waves_format()
+    assert err.splitlines() == ([f"srcfpga: warning: {why}"] if why else [])
+    assert f"waveform: {tmp_path / 'waves' / f'waves.{fmt}'}" in out

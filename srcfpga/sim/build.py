@@ -23,12 +23,13 @@ import os
 import shutil
 import tempfile
 import time
+import warnings
 import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
-from ..errors import SrcFpgaError
+from ..errors import DegradedWarning, SrcFpgaError
 from ..fileio import file_lock
 from .simulators import Simulator, find_simulator
 
@@ -60,6 +61,7 @@ class SimBuild:
     waves: bool
     cached: bool            # True when an earlier build was reused
     seconds: float          # build time of this call (about 0 when cached)
+    waves_format: str = "fst"   # "fst", or "vcd" where the simulator cannot write FST here
 
     @property
     def source(self) -> Path:
@@ -153,7 +155,9 @@ def build(verilog: str | Path, toplevel: str, simulator: str | Simulator = "veri
           build_args: Sequence[str] = (), cache_dir: str | Path | None = None, public: str = "top") -> SimBuild:
     """Compile ``verilog`` (Verilog text, or a path to a ``.v`` file) for cocotb, reusing a cached build.
 
-    ``waves``: Verilator builds with ``--trace --trace-fst``, Icarus with its FST dumper module.
+    ``waves``: Verilator builds with ``--trace --trace-fst``, Icarus with its FST dumper module. Where
+    Verilator's FST writer lacks its libraries (:meth:`Simulator.waves_format`) the build traces VCD
+    instead and a :class:`~srcfpga.errors.DegradedWarning` says why and how to get FST.
     ``public``: ``"top"`` (Verilator: only the top module's signals reachable from Python; fast to
     build and run) or ``"all"`` (every signal, cocotb's default ``--public-flat-rw``).
     """
@@ -161,9 +165,12 @@ def build(verilog: str | Path, toplevel: str, simulator: str | Simulator = "veri
         verilog = Path(verilog).read_text()
     sim = simulator if isinstance(simulator, Simulator) else find_simulator(simulator)
     sim.activate()
+    waves_format, why_not_fst = sim.waves_format() if waves else ("fst", "")
+    if why_not_fst:
+        warnings.warn(why_not_fst, DegradedWarning, stacklevel=2)
     args = list(build_args)
     if sim.name == "verilator":
-        args = list(VERILATOR_ARGS) + (["--trace-fst"] if waves else []) + args
+        args = list(VERILATOR_ARGS) + (["--trace-fst"] if waves and waves_format == "fst" else []) + args
     if public not in ("top", "all"):
         raise ValueError(f"public must be 'top' or 'all', got {public!r}")
     key = build_key(verilog, toplevel, sim, waves, args + [f"public={public}"])
@@ -173,7 +180,7 @@ def build(verilog: str | Path, toplevel: str, simulator: str | Simulator = "veri
     start = time.perf_counter()
     with file_lock(root / f"{sim.name}-{key}.lock"):
         if marker.is_file():
-            return SimBuild(sim, toplevel, build_dir, key, waves, True, time.perf_counter() - start)
+            return SimBuild(sim, toplevel, build_dir, key, waves, True, time.perf_counter() - start, waves_format)
         if build_dir.exists():
             shutil.rmtree(build_dir)
         build_dir.mkdir(parents=True)
@@ -192,7 +199,7 @@ def build(verilog: str | Path, toplevel: str, simulator: str | Simulator = "veri
         _prune(build_dir, toplevel, sim)
         marker.write_text(json.dumps({"toplevel": toplevel, "simulator": sim.name, "version": sim.version,
                                       "waves": waves, "build_args": args, "seconds": seconds}))
-    return SimBuild(sim, toplevel, build_dir, key, waves, False, seconds)
+    return SimBuild(sim, toplevel, build_dir, key, waves, False, seconds, waves_format)
 
 
 KEEP = ("build.log", "build.json")
@@ -226,8 +233,8 @@ def run(sim_build: SimBuild, test_module: str, params: dict[str, Any] | None = N
 
     ``params`` is written to ``params.json`` in ``run_dir`` (a fresh temporary directory when None,
     removed afterwards unless waves are kept or the run fails). ``waves`` defaults to the build's
-    setting; the waveform is ``run_dir/waves.fst``. With ``check`` a failing cocotb test raises
-    :class:`SimulationError` naming the failure and the log.
+    setting; the waveform is ``run_dir/waves.fst`` (``waves.vcd`` for a VCD build). With ``check`` a
+    failing cocotb test raises :class:`SimulationError` naming the failure and the log.
     """
     waves = sim_build.waves if waves is None else waves
     if waves and not sim_build.waves:
@@ -239,7 +246,7 @@ def run(sim_build: SimBuild, test_module: str, params: dict[str, Any] | None = N
     results_xml, log = run_dir / "results.xml", run_dir / "sim.log"
     params_path.write_text(json.dumps(params or {}))
     results_path.unlink(missing_ok=True)
-    waves_path = run_dir / "waves.fst" if waves else None
+    waves_path = run_dir / f"waves.{sim_build.waves_format}" if waves else None
     if waves_path is not None:
         waves_path.unlink(missing_ok=True)
     sim = sim_build.simulator

