@@ -1,6 +1,7 @@
 """cocotb 2.x + Verilator plumbing on a tiny Amaranth stream component (testbench: srcfpga.sim.tb_api)."""
 
 
+import os
 import shutil
 from pathlib import Path
 
@@ -79,6 +80,24 @@ def test_build_cache_reused(adder_build):
 def test_failing_testbench_raises(adder_build):
     with pytest.raises(simbuild.SimulationError, match="stream_handshake"):
         simbuild.run(adder_build, "srcfpga.sim.tb_api", {"n": 20, "offset": 5, "model_offset": 4}, testcase="stream_handshake")
+
+
+def test_build_without_python_on_path(tmp_path, monkeypatch):
+    """The C++ build runs Verilator's Python helper (verilator_includer) with this Python, not with a
+    ``python`` from PATH: srcfpga started as ``/path/to/venv/bin/srcfpga`` outside its environment."""
+    try:
+        simulators.find_simulator("verilator")
+    except ToolNotFoundError as exc:
+        pytest.skip(str(exc))
+    tools = ("make", "perl", simulators.VERILATOR_CXX)
+    system_path = os.pathsep.join(dict.fromkeys(str(Path(shutil.which(tool)).parent) for tool in tools))
+    if shutil.which("python", path=system_path):
+        pytest.skip(f"a python is on the system PATH ({shutil.which('python', path=system_path)})")
+    monkeypatch.setenv("PATH", system_path)
+    plain = simbuild.build(_verilog(), "stream_adder", "verilator", cache_dir=tmp_path / "cache")
+    assert not plain.cached
+    run = simbuild.run(plain, "srcfpga.sim.tb_api", {"seed": 2, "n": 40}, testcase="stream_handshake")
+    assert run.results["got"] == run.results["expected"]
 
 
 def _fst_missing_reason() -> str:

