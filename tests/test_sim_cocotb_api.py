@@ -3,6 +3,8 @@
 
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -75,6 +77,55 @@ def test_build_cache_reused(adder_build):
     assert again.cached and again.build_dir == adder_build.build_dir
     other = simbuild.build_key(_verilog() + "\n// changed\n", "stream_adder", adder_build.simulator, False, [])
     assert other != adder_build.key
+
+
+def test_build_key_covers_the_toolchain(monkeypatch):
+    """The cache is shared by every Python environment: a build is reused only with the same simulator
+    install, cocotb install and Python (a Verilator executable links its environment's cocotb library)."""
+    import cocotb
+
+    sim = simulators.Simulator("verilator", "5.048", tool="/env-a/verilator")
+    text = _verilog()
+
+    def key(simulator=sim):
+        return simbuild.build_key(text, "stream_adder", simulator, False, [])
+
+    base = key()
+    assert key(simulators.Simulator("verilator", "5.048", tool="/env-b/verilator")) != base
+    assert key(simulators.Simulator("verilator", "5.050", tool="/env-a/verilator")) != base
+    with monkeypatch.context() as patch:
+        patch.setattr(cocotb, "__file__", "/env-b/site-packages/cocotb/__init__.py")
+        assert key() != base
+    with monkeypatch.context() as patch:
+        patch.setattr(cocotb, "__version__", "2.99.0")
+        assert key() != base
+    with monkeypatch.context() as patch:
+        patch.setattr(sys, "executable", "/env-b/bin/python")
+        assert key() != base
+    assert key() == base
+
+
+def test_cached_build_that_cannot_load_is_rebuilt(adder_build, tmp_path):
+    """A cached executable whose shared library is gone (its environment was removed) is rebuilt, not
+    run into 'error while loading shared libraries'."""
+    if shutil.which("ldd") is None:
+        pytest.skip("no ldd (glibc's loader list): a cached build's libraries cannot be checked")
+    cache = tmp_path / "cache"
+    shutil.copytree(adder_build.build_dir, cache / adder_build.build_dir.name)
+    assert simbuild.build(_verilog(), "stream_adder", "verilator", cache_dir=cache).cached
+    gone = tmp_path / "gone"                    # an executable linking a library that is then removed
+    gone.mkdir()
+    cxx = simulators.VERILATOR_CXX
+    subprocess.run([cxx, "-shared", "-fPIC", "-x", "c++", "-", "-o", str(gone / "libgone.so")], check=True,
+                   input="int gone() { return 0; }\n", text=True)
+    subprocess.run([cxx, "-x", "c++", "-", f"-L{gone}", "-lgone", f"-Wl,-rpath,{gone}", "-o",
+                    str(cache / adder_build.build_dir.name / "stream_adder")], check=True,
+                   input="int gone();\nint main() { return gone(); }\n", text=True)
+    (gone / "libgone.so").unlink()
+    again = simbuild.build(_verilog(), "stream_adder", "verilator", cache_dir=cache)
+    assert not again.cached and again.build_dir == cache / adder_build.build_dir.name
+    run = simbuild.run(again, "srcfpga.sim.tb_api", {"seed": 4, "n": 40}, testcase="stream_handshake")
+    assert run.results["got"] == run.results["expected"]
 
 
 def test_failing_testbench_raises(adder_build):

