@@ -50,3 +50,15 @@ def reference_dir(shared_dir: Path) -> Path:
     if not (path / "arrays.npz").is_file() or not (path / "config.json").is_file():
         pytest.skip(f"reference export at {path} is incomplete")
     return path
+
+
+@pytest.fixture
+def icarus():
+    """The Icarus Verilog simulator; skips with the install hint where it is absent."""
+    from srcfpga.errors import ToolNotFoundError
+    from srcfpga.sim import find_simulator
+
+    try:
+        return find_simulator("icarus", activate=False)
+    except ToolNotFoundError as exc:
+        pytest.skip(str(exc))

