@@ -223,7 +223,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_inference_args(p)
     _add_lanes_arg(p)
     p.add_argument("--simulator", choices=("verilator", "icarus"), default="verilator")
-    p.add_argument("--waves", type=Path, metavar="DIR", help="keep the run (waveform: FST, or VCD without liblz4-dev; log) in DIR")
+    p.add_argument("--waves", type=Path, metavar="DIR",
+                   help="keep the run (waveform: FST, or VCD without liblz4-dev; log) in DIR")
     p.add_argument("--gaps", type=float, default=0.0,
                    help="probability of an idle cycle on the streams (back-pressure test; default 0: full speed)")
     p.add_argument("--json", action="store_true")

@@ -115,7 +115,8 @@ def test_failing_job_keeps_finished_rows(tmp_path, monkeypatch):
 
 @pytest.mark.slow
 def test_dask_local_cluster(tmp_path):
-    distributed = pytest.importorskip("distributed", reason="Dask distributed is not installed: pip install -e '.[dask]'")
+    distributed = pytest.importorskip("distributed",
+                                      reason="Dask distributed is not installed: pip install -e '.[dask]'")
     net = random_net(0, (64, 12), n_classes=10)
     serial = run_sweep(net, small_config(), tmp_path / "serial", executor="serial", progress=False, plots=False)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",

