@@ -99,6 +99,35 @@ def test_resume_reuses_finished_rows(swept, tmp_path):
     assert back.computed == 0 and back.reused == 6
 
 
+def test_concurrent_sweeps_into_one_directory_keep_every_row(tmp_path):
+    """A second sweep (another grid) that finishes while the first one runs keeps its rows: the first
+    one's writes merge with the file under a lock instead of overwriting it with what it read at start."""
+    from srcfpga.sweep import SerialExecutor
+
+    net, out = tiny_net(), tmp_path / "shared"
+
+    class Interleaved(SerialExecutor):
+        """Runs the whole second sweep before the first task of the first one."""
+
+        def __init__(self):
+            self.other = None
+
+        def submit(self, fn, /, *args, **kwargs):
+            if self.other is None:
+                self.other = run_sweep(net, config(weight_bits=(5,)), out, executor="serial", progress=False,
+                                       plots=False)
+            return super().submit(fn, *args, **kwargs)
+
+    pool = Interleaved()
+    first = run_sweep(net, config(weight_bits=(4,)), out, executor=pool, progress=False, plots=False)
+    assert len(first.rows) == 2 and len(pool.other.rows) == 2
+    data = json.loads((out / "results.json").read_text())
+    assert {r["weight_bits"] for r in data["rows"]} == {4}
+    assert {r["weight_bits"] for r in data["other_rows"]} == {5}
+    both = run_sweep(net, config(weight_bits=(4, 5)), out, executor="serial", progress=False, plots=False)
+    assert both.computed == 0 and both.reused == 4
+
+
 def test_changed_inputs_are_recomputed(swept, tmp_path):
     net, out, first = swept
     import shutil

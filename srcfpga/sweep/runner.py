@@ -15,6 +15,10 @@ recomputed; the key covers everything the row depends on (model weights, test da
 blank, QAT, quantization options, lanes, board, RTL check). The files are rewritten after every
 finished job, so an interrupted sweep keeps what it finished. Rows of earlier runs that the current
 grid does not ask for are kept in ``results.json`` under ``other_rows``.
+
+Sweeps may share an output directory, one after the other or at the same time: every write holds a lock
+on the directory (``.results.lock``), re-reads ``results.json`` and merges, so no sweep drops the rows
+another one finished meanwhile (rows of its own grid that another sweep finished are taken over).
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ from tqdm import tqdm
 from ..data import load_dataset
 from ..evaluate import check_inputs, float_encoder
 from ..errors import ModelFileError
-from ..fileio import write_text_atomic
+from ..fileio import file_lock, write_text_atomic
 from ..nn import load_model
 from ..quant import HardwareModel
 from .anchors import Anchor
@@ -45,6 +49,7 @@ from .tasks import DataRef, FloatJob, ModelPayload, WidthJob, WidthResult, run_f
 
 FILE_FORMAT = "srcfpga-sweep"
 VERSION = 1
+LOCK_FILE = ".results.lock"
 
 
 @dataclass
@@ -221,20 +226,29 @@ def run_sweep(model: str | Path | torch.nn.Module, config: SweepConfig, out_dir:
         return [done_floats[float_keys[p]] for p in config.points if float_keys[p] in done_floats]
 
     def write(final: bool) -> None:
-        rows = rows_now()
-        current = set(row_keys.values())
-        data = {"format": FILE_FORMAT, "version": VERSION, "complete": final and len(rows) == len(row_keys),
-                "config": config.to_dict(), "model": {"path": model_path, "hash": model_hash,
-                                                     "sizes": [payload.config["input_size"],
-                                                               *payload.config["hidden"]]},
-                "quant": quant, "anchors": [a.to_dict() for a in anchors],
-                "seconds": round(time.perf_counter() - started, 2),
-                "float": [f.to_dict() for f in floats_now()], "rows": [r.to_dict() for r in rows],
-                "other_rows": [r.to_dict() for k, r in store.rows.items() if k not in current],
-                "other_float": [f.to_dict() for k, f in store.floats.items()
-                                if k not in set(float_keys.values())]}
-        write_text_atomic(out_dir / "results.json", json.dumps(data, indent=1) + "\n")
-        write_text_atomic(out_dir / "results.csv", rows_to_csv(rows))
+        with file_lock(out_dir / LOCK_FILE):
+            disk = _Store(out_dir / "results.json")      # what other sweeps into this directory wrote meanwhile
+            current_rows, current_floats = set(row_keys.values()), set(float_keys.values())
+            for key in current_rows - done_rows.keys():
+                if key in disk.rows:
+                    done_rows[key] = disk.rows[key]
+            for key in current_floats - done_floats.keys():
+                if key in disk.floats:
+                    done_floats[key] = disk.floats[key]
+            rows = rows_now()
+            data = {"format": FILE_FORMAT, "version": VERSION, "complete": final and len(rows) == len(row_keys),
+                    "config": config.to_dict(), "model": {"path": model_path, "hash": model_hash,
+                                                         "sizes": [payload.config["input_size"],
+                                                                   *payload.config["hidden"]]},
+                    "quant": quant, "anchors": [a.to_dict() for a in anchors],
+                    "seconds": round(time.perf_counter() - started, 2),
+                    "float": [f.to_dict() for f in floats_now()], "rows": [r.to_dict() for r in rows],
+                    "other_rows": [r.to_dict() for k, r in {**store.rows, **disk.rows}.items()
+                                   if k not in current_rows],
+                    "other_float": [f.to_dict() for k, f in {**store.floats, **disk.floats}.items()
+                                    if k not in current_floats]}
+            write_text_atomic(out_dir / "results.json", json.dumps(data, indent=1) + "\n")
+            write_text_atomic(out_dir / "results.csv", rows_to_csv(rows))
 
     out_dir.mkdir(parents=True, exist_ok=True)
     try:
