@@ -20,6 +20,18 @@ class _ArgumentParser(argparse.ArgumentParser):
         raise _UsageError(f"{message} (see '{self.prog} --help')")
 
 
+# options that name something a command writes; checked before any command starts its work
+OUTPUT_OPTIONS = ("output", "out", "waves")
+
+
+def _check_outputs(args: argparse.Namespace) -> None:
+    from .fileio import check_writable
+
+    for name in OUTPUT_OPTIONS:
+        if getattr(args, name, None) is not None:
+            check_writable(getattr(args, name))
+
+
 def _emit(args: argparse.Namespace, data: dict, text: str) -> None:
     print(json.dumps(data, indent=2) if getattr(args, "json", False) else text)
 
@@ -476,6 +488,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
+        _check_outputs(args)
         return args.func(args)
     except (_UsageError, SrcFpgaError) as exc:
         print(f"srcfpga: error: {exc}", file=sys.stderr)

@@ -19,3 +19,7 @@ class DatasetError(SrcFpgaError):
 
 class ToolNotFoundError(SrcFpgaError):
     """An external tool (simulator, synthesizer) is not usable; the message says how to install it."""
+
+
+class OutputPathError(SrcFpgaError):
+    """An output file or directory cannot be written (checked before the long work starts)."""

@@ -9,6 +9,8 @@ import tempfile
 from pathlib import Path
 from typing import Iterator
 
+from .errors import OutputPathError
+
 
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
@@ -44,3 +46,25 @@ def file_lock(path: str | os.PathLike) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def check_writable(path: str | os.PathLike) -> Path:
+    """Raise :class:`OutputPathError` unless ``path`` (a file or a directory, existing or not) can be written.
+
+    Creates nothing: an absent path needs its nearest existing ancestor to be a writable directory; an
+    existing one must be writable, and so must its directory (files are replaced atomically beside it).
+    """
+    path = Path(path)
+    if path.exists():
+        if not os.access(path, os.W_OK | (os.X_OK if path.is_dir() else 0)):
+            raise OutputPathError(f"cannot write {path}: permission denied")
+        if path.is_dir():
+            return path
+    ancestor = path.absolute().parent
+    while not ancestor.exists():
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise OutputPathError(f"cannot write {path}: {ancestor} is not a directory")
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        raise OutputPathError(f"cannot write {path}: directory {ancestor} is not writable")
+    return path

@@ -281,6 +281,28 @@ def test_unwritable_output(capsys, tmp_path, float_model):
     assert blocker.read_text() == "not a directory"
 
 
+@pytest.mark.parametrize("argv", [
+    ["train", "--dataset", "digits", "--limit", "20", "--epochs", "1", "-o", "{bad}/m.pt"],
+    ["import", "{tmp}", "-o", "{bad}/m.pt"],
+    ["quantize", "{model}", "--weight-bits", "5", "-o", "{bad}/m.hw"],
+    ["verilog", "{model}", "-o", "{bad}/v"],
+    ["sim", "{model}", "--dataset", "digits", "--waves", "{bad}/w"],
+    ["sweep", "{model}", "--dataset", "digits", "-o", "{bad}/s"],
+    ["build", "{model}", "--board", "arty-a7-35", "-o", "{bad}/b"],
+    ["demo", "--out", "{bad}/d"],
+])
+def test_output_paths_are_checked_before_the_work(capsys, tmp_path, argv):
+    """Every command rejects an output path it cannot write before it does anything else (here: before
+    it even reads its inputs, which would fail on this fake model)."""
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    argv = [a.format(bad=blocker, tmp=tmp_path, model=tmp_path / "missing") for a in argv]
+    code, _, err = run(capsys, *argv)
+    assert code == 2
+    assert_one_error_line(code, err, f"cannot write {blocker}", "not a directory")
+    assert blocker.read_text() == "not a directory"
+
+
 def test_qat_training_round_trip(capsys, workdir, float_model):
     """QAT from a float model: ``quantize`` reuses the stored QAT options and the golden accuracy of the
     written .hw equals the test accuracy ``train`` reported for the QAT forward pass."""
