@@ -8,6 +8,7 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
+from . import progress
 from .errors import ConfigError, SrcFpgaError
 
 
@@ -489,6 +490,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = parser.parse_args(argv)
         _check_outputs(args)
+        progress.enable(not getattr(args, "json", False))
         return args.func(args)
     except (_UsageError, SrcFpgaError) as exc:
         print(f"srcfpga: error: {exc}", file=sys.stderr)

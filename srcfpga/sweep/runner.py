@@ -43,7 +43,7 @@ from ..nn import load_model
 from ..quant import HardwareModel
 from .anchors import Anchor
 from .config import QUANT_OPTIONS, SweepConfig
-from .executor import SerialExecutor, make_executor
+from .executor import SerialExecutor, make_executor, terminate
 from .rows import FloatReference, SweepRow, format_table, rows_to_csv
 from .tasks import DataRef, FloatJob, ModelPayload, WidthJob, WidthResult, run_float, run_width
 
@@ -275,7 +275,9 @@ def run_sweep(model: str | Path | torch.nn.Module, config: SweepConfig, out_dir:
             try:
                 for future in cf.as_completed(futures):
                     harvest(future)
-            except BaseException:
+            except BaseException as exc:
+                if owned and isinstance(exc, KeyboardInterrupt):
+                    terminate(pool)          # Ctrl-C: do not wait for the running jobs (tens of seconds each)
                 for future in futures:       # keep every job that finished before the failure
                     if future not in harvested and future.done() and not future.cancelled() \
                             and future.exception() is None:
