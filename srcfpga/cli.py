@@ -245,10 +245,10 @@ def build_parser() -> argparse.ArgumentParser:
                                      "estimates, plots (results.csv/json)")
     p.add_argument("model", type=Path, help="a float .pt model (each width is quantized from it)")
     p.add_argument("--weight-bits", default="4,5,6,7,8", help="widths, e.g. 4,5,6,7,8 or 4-8 (default 4-8)")
-    p.add_argument("--steps", default="44,55,220",
-                   help="total steps per inference, blank included (default 44,55,220)")
-    p.add_argument("--blank", help="blank steps: one for all or one per step count (default: steps // 11, "
-                                   "a tenth of the stimulus: 4+40, 5+50, 20+200)")
+    p.add_argument("--steps", default="40,50,200",
+                   help="stimulus steps per inference, as in eval / sim / estimate (default 40,50,200)")
+    p.add_argument("--blank", help="leading blank steps: one for all step counts or one per step count "
+                                   "(default: a tenth of the stimulus, steps // 10: 4+40, 5+50, 20+200)")
     _add_dataset_args(p)
     p.add_argument("--qat-epochs", type=int, default=0, help="QAT fine-tuning epochs per width (default 0: PTQ only)")
     p.add_argument("--qat-train-limit", type=int, help="QAT on the first N training images only")
@@ -260,7 +260,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--simulator", choices=("verilator", "icarus"), default="verilator")
     p.add_argument("--executor", default="local", help="local (processes, default), serial or dask://host:port")
     p.add_argument("--workers", type=int, help="local worker processes (default: one per core)")
-    p.add_argument("--anchors", help="published points to overlay: ACC@BITS/STEPS,... or 'ulg' (reference model)")
+    p.add_argument("--anchors", help="published points to overlay: ACC@BITS/STEPS,... (stimulus steps) or 'ulg' "
+                                     "(reference model)")
     p.add_argument("--title", help="plot title prefix")
     p.add_argument("--seed", type=int, default=0, help="encoder seed of sample 0; sample n uses seed + n")
     p.add_argument("-o", "--output", type=Path, required=True, metavar="DIR")

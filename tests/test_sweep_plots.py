@@ -21,9 +21,9 @@ def test_pareto_front():
 def make_rows(energy: bool) -> list[SweepRow]:
     rows = []
     for bits in (4, 5, 6):
-        for steps, blank in ((44, 4), (220, 20)):
+        for steps, blank in ((40, 4), (200, 20)):
             rows.append(SweepRow(
-                key=f"{bits}-{steps}", weight_bits=bits, steps=steps, blank=blank, stimulus_steps=steps - blank,
+                key=f"{bits}-{steps}", weight_bits=bits, steps=steps, blank=blank, total_steps=steps + blank,
                 qat_epochs=1, dataset="mnist", samples=100, accuracy=0.90 + 0.01 * bits + steps / 10000,
                 ptq_accuracy=0.88 + 0.01 * bits, float_accuracy=0.97 + steps / 20000, mean_input_spikes_per_step=30.0,
                 hw_hash="0" * 64, weight_memory_bits=78400 * bits, lanes=16, cycles_per_step=20.0,
@@ -39,7 +39,7 @@ def is_png(path) -> bool:
 
 
 def test_plots_with_energy(tmp_path):
-    anchors = (Anchor(93.32, 55, 5), Anchor(92.89, 44, 4), Anchor(96.31, 220))
+    anchors = (Anchor(93.32, 50, 5), Anchor(92.89, 40, 4), Anchor(96.31, 200))
     files = plot_sweep(make_rows(energy=True), tmp_path, anchors, title="test")
     assert set(files) == {"accuracy_vs_bits", "accuracy_vs_energy", "resources_vs_bits"}
     assert all(is_png(path) for path in files.values())

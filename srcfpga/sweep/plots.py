@@ -59,14 +59,14 @@ def plot_accuracy_vs_bits(rows: Sequence[SweepRow], path: Path, anchors: Sequenc
         step_color.setdefault(steps, color)
         bits = [r.weight_bits for r in group]
         ax.plot(bits, [100 * r.accuracy for r in group], "o-", color=color,
-                label=f"{steps} steps ({blank}+{steps - blank}), {'QAT' if qat else 'PTQ'} golden")
+                label=f"{blank}+{steps} steps, {'QAT' if qat else 'PTQ'} golden")
         if qat:
             ax.plot(bits, [100 * r.ptq_accuracy for r in group], ".:", color=color, alpha=0.7,
-                    label=f"{steps} steps, PTQ before QAT")
+                    label=f"{blank}+{steps} steps, PTQ before QAT")
         flt = [r.float_accuracy for r in group if r.float_accuracy is not None]
         if flt:
             ax.axhline(100 * flt[0], color=color, linestyle="--", linewidth=1.0,
-                       label=f"{steps} steps, float {100 * flt[0]:.2f} %")
+                       label=f"{blank}+{steps} steps, float {100 * flt[0]:.2f} %")
     for anchor in anchors:
         color = step_color.get(anchor.steps, "black")
         if anchor.weight_bits is not None:
@@ -96,7 +96,7 @@ def plot_accuracy_vs_cost(rows: Sequence[SweepRow], path: Path, cost: str, title
     for index, (steps, blank) in enumerate(_by_steps(points)):
         chosen = [i for i, r in enumerate(points) if (r.steps, r.blank) == (steps, blank)]
         ax.scatter([costs[i] for i in chosen], [accs[i] for i in chosen], color=colors[index % len(colors)],
-                   s=28, zorder=3, label=f"{steps} steps")
+                   s=28, zorder=3, label=f"{blank}+{steps} steps")
     for i, r in enumerate(points):
         ax.annotate(f"{r.weight_bits}b/{r.steps}", (costs[i], accs[i]), textcoords="offset points",
                     xytext=(4, 3), fontsize=6.5)

@@ -44,11 +44,12 @@ from ..quant import HardwareModel
 from .anchors import Anchor
 from .config import QUANT_OPTIONS, SweepConfig
 from .executor import SerialExecutor, make_executor, terminate
-from .rows import FloatReference, SweepRow, format_table, rows_to_csv
+from .rows import FloatReference, SweepRow, format_table, rows_to_csv, upgrade_v1
 from .tasks import DataRef, FloatJob, ModelPayload, WidthJob, WidthResult, run_float, run_width
 
 FILE_FORMAT = "srcfpga-sweep"
-VERSION = 1
+VERSION = 2                      # 2: steps are stimulus steps (1: total steps; still read, see rows.upgrade_v1)
+KEY_VERSION = 1                  # part of every row key: bump when the figures of a row change meaning
 LOCK_FILE = ".results.lock"
 
 
@@ -117,12 +118,13 @@ class _Store:
                 data = json.loads(path.read_text())
             except (OSError, json.JSONDecodeError):
                 data = {}               # unreadable: start afresh, the file is rewritten
-            if isinstance(data, dict) and data.get("format") == FILE_FORMAT and data.get("version") == VERSION:
+            if isinstance(data, dict) and data.get("format") == FILE_FORMAT and data.get("version") in (1, VERSION):
+                upgrade = upgrade_v1 if data["version"] == 1 else dict
                 for entry in data.get("rows", []) + data.get("other_rows", []):
-                    row = SweepRow.from_dict(entry)
+                    row = SweepRow.from_dict(upgrade(entry))
                     self.rows[row.key] = row
                 for entry in data.get("float", []) + data.get("other_float", []):
-                    ref = FloatReference(**entry)
+                    ref = FloatReference.from_dict(upgrade(entry))
                     self.floats[ref.key] = ref
 
 
@@ -154,7 +156,7 @@ def run_sweep(model: str | Path | torch.nn.Module, config: SweepConfig, out_dir:
     quant = {k: v for k, v in dict(payload.meta.get("quant") or {}).items() if k in QUANT_OPTIONS}
     quant.update(config.quant)
     model_hash = payload.content_hash
-    common = {"v": VERSION, "model": model_hash, "data": _fingerprint(test.images, test.labels),
+    common = {"v": KEY_VERSION, "model": model_hash, "data": _fingerprint(test.images, test.labels),
               "samples": len(test), "seed": config.seed}
     row_common = {**common, "quant": quant, "qat": config.qat_epochs, "lanes": config.lanes,
                   "latency": config.latency_samples, "board": config.board, "sim": config.sim_samples}
@@ -162,6 +164,7 @@ def run_sweep(model: str | Path | torch.nn.Module, config: SweepConfig, out_dir:
         row_common["qat_train"] = [config.dataset, data_dir, config.qat_train_limit]
     if config.sim_samples:
         row_common["simulator"] = config.simulator
+    # keys hash the total step count, as in version 1, so that rows of version-1 files are reused
     row_keys = {(b, p): _key({**row_common, "bits": b, "steps": p.total, "blank": p.blank})
                 for b, p in config.grid}
     float_keys = {p: _key({**common, "float": True, "steps": p.total, "blank": p.blank}) for p in config.points}
