@@ -33,6 +33,11 @@ def _check_outputs(args: argparse.Namespace) -> None:
             check_writable(getattr(args, name))
 
 
+def _warn(message: str) -> None:
+    """One ``srcfpga: warning: ...`` line on stderr (the command goes on)."""
+    print(f"srcfpga: warning: {message}", file=sys.stderr)
+
+
 def _emit(args: argparse.Namespace, data: dict, text: str) -> None:
     print(json.dumps(data, indent=2) if getattr(args, "json", False) else text)
 
@@ -374,6 +379,8 @@ def _add_board_commands(sub) -> None:
     p.add_argument("--input", choices=("pixels", "frames"), default="pixels", help="host sends images or frames")
     p.add_argument("--baud", type=int, default=115200, help="UART baud rate (default 115200)")
     p.add_argument("--no-vivado", action="store_true", help="only write the project, even if Vivado is present")
+    p.add_argument("--no-fit-check", action="store_true",
+                   help="skip the resource check (a Yosys synthesis, cached; minutes on a cold cache)")
     p.add_argument("-o", "--output", type=Path, required=True, metavar="DIR")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_build)
@@ -427,8 +434,18 @@ def cmd_build(args: argparse.Namespace) -> int:
 
     board = get_board(args.board)
     model = HardwareModel.load(args.model)
+    overflow = []
+    if not args.no_fit_check:
+        from .boards.estimate import fit_report
+
+        utilization, overflow = fit_report(model, board, HdlConfig(lanes=args.lanes, input=args.input))
+        if overflow:
+            _warn(f"the design does not fit the {board.device.part} of {board.name}: "
+                  + ", ".join(f"{name} {100 * utilization[name]:.0f} %" for name in overflow)
+                  + " of the device (Yosys estimate); Vivado will fail to place it")
     info = build_project(model, board, args.output, HdlConfig(lanes=args.lanes, input=args.input), args.baud,
                          run=not args.no_vivado)
+    info["fits"] = None if args.no_fit_check else not overflow
     if info["vivado"]:
         from .boards.activity import measure_activity
         from .boards.vivado import ingest_reports

@@ -28,7 +28,8 @@ def make_rows(energy: bool) -> list[SweepRow]:
                 ptq_accuracy=0.88 + 0.01 * bits, float_accuracy=0.97 + steps / 20000, mean_input_spikes_per_step=30.0,
                 hw_hash="0" * 64, weight_memory_bits=78400 * bits, lanes=16, cycles_per_step=20.0,
                 cycles_per_inference=20.0 * steps, latency_us=0.2 * steps,
-                board="arty-a7-35" if energy else None, lut=1000 * bits if energy else None,
+                board="arty-a7-35" if energy else None, lut=4000 * bits if energy else None,
+                fits=bits < 6 if energy else None,
                 ff=800 * bits if energy else None, bram36=2.5 * bits if energy else None,
                 energy_uj=0.01 * steps * (1 + bits / 10) if energy else None))
     return rows
@@ -64,3 +65,15 @@ def test_plotting_leaves_pyplot_alone(tmp_path):
         import matplotlib.pyplot as plt
 
         assert plt.get_fignums() == []
+
+
+def test_table_and_plots_show_whether_the_design_fits(tmp_path):
+    from srcfpga.sweep import format_table
+
+    rows = make_rows(energy=True)
+    lines = format_table(rows).splitlines()
+    assert lines[0].split()[-1] == "fits"
+    assert [line.split()[-1] for line in lines[1:]] == ["yes", "yes", "yes", "yes", "NO", "NO"]
+    assert "fits" not in format_table(make_rows(energy=False))
+    files = plot_sweep(rows, tmp_path)
+    assert is_png(files["resources_vs_bits"]) and is_png(files["accuracy_vs_energy"])

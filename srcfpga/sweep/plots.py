@@ -5,7 +5,8 @@
   and the caller's anchors (published figures) as stars / dotted lines.
 * ``accuracy_vs_energy.png`` (with board estimates) or ``accuracy_vs_cycles.png`` (cycle model only):
   every point labelled ``bits/steps``, the Pareto front (least cost for the accuracy) highlighted.
-* ``resources_vs_bits.png``: weight memory, and LUT / FF / BRAM36 when a board estimate gave them.
+* ``resources_vs_bits.png``: weight memory, and LUT / FF / BRAM36 when a board estimate gave them, with
+  the board's capacity as a dashed line; points that do not fit are crossed on the energy plot.
 """
 
 from __future__ import annotations
@@ -97,6 +98,10 @@ def plot_accuracy_vs_cost(rows: Sequence[SweepRow], path: Path, cost: str, title
         chosen = [i for i, r in enumerate(points) if (r.steps, r.blank) == (steps, blank)]
         ax.scatter([costs[i] for i in chosen], [accs[i] for i in chosen], color=colors[index % len(colors)],
                    s=28, zorder=3, label=f"{blank}+{steps} steps")
+    too_big = [i for i, r in enumerate(points) if r.fits is False]
+    if too_big:
+        ax.scatter([costs[i] for i in too_big], [accs[i] for i in too_big], marker="x", s=90, color="black",
+                   zorder=5, label=f"does not fit {points[too_big[0]].board}")
     for i, r in enumerate(points):
         ax.annotate(f"{r.weight_bits}b/{r.steps}", (costs[i], accs[i]), textcoords="offset points",
                     xytext=(4, 3), fontsize=6.5)
@@ -119,6 +124,13 @@ def plot_accuracy_vs_cost(rows: Sequence[SweepRow], path: Path, cost: str, title
 RESOURCE_FIELDS = (("lut", "LUT"), ("ff", "FF"), ("bram36", "BRAM36"))
 
 
+def _capacity(board: str, resource: str) -> float:
+    """How many of ``resource`` (a :data:`RESOURCE_FIELDS` name) the device of ``board`` has."""
+    from ..boards import get_board
+
+    return getattr(get_board(board).device, resource)
+
+
 def plot_resources_vs_bits(rows: Sequence[SweepRow], path: Path, title: str | None = None) -> Path:
     """Weight memory (always) and estimated LUT / FF / BRAM36 (when present) against weight bits."""
     per_bits: dict[int, SweepRow] = {}
@@ -134,6 +146,11 @@ def plot_resources_vs_bits(rows: Sequence[SweepRow], path: Path, title: str | No
         ax.plot(xs, [getattr(per_bits[b], f) for b in xs], "o-")
         board = next((per_bits[b].board for b in xs if per_bits[b].board), "")
         ax.set_ylabel(f"{name} ({board} estimate)" if board else name)
+        if board:
+            ax.axhline(_capacity(board, f), color="crimson", linestyle="--", linewidth=1.2,
+                       label=f"{board} capacity")
+            ax.set_ylim(bottom=0)
+            ax.legend(fontsize=7, loc="best")
     for ax in axes:
         ax.set_xlabel("weight bits")
         ax.set_xticks(bits)

@@ -118,14 +118,17 @@ def rows_to_csv(rows: list[SweepRow]) -> str:
     return out.getvalue()
 
 
+FITS = {True: "yes", False: "NO"}
+
+
 def format_table(rows: list[SweepRow]) -> str:
-    """A plain-text table of the rows (accuracies in percent)."""
+    """A plain-text table of the rows (accuracies in percent; ``fits``: the board estimate's verdict)."""
     energy = any(r.energy_uj is not None for r in rows)
     cycles = any(r.cycles_per_inference is not None for r in rows)
     rtl = any(r.rtl_agreement is not None for r in rows)
     head = f"{'bits':>4} {'blank+steps':>11} {'golden %':>9} {'PTQ %':>7} {'float %':>8}"
     head += f" {'cycles/inf':>10}" if cycles else ""
-    head += f" {'LUT':>7} {'energy uJ':>9}" if energy else ""
+    head += f" {'LUT':>7} {'energy uJ':>9} {'fits':>4}" if energy else ""
     head += f" {'RTL agree':>9}" if rtl else ""
     lines = [head]
     for r in rows:
@@ -137,6 +140,7 @@ def format_table(rows: list[SweepRow]) -> str:
         if energy:
             line += f" {r.lut if r.lut is not None else '-':>7}"
             line += f" {r.energy_uj:9.3f}" if r.energy_uj is not None else f" {'-':>9}"
+            line += f" {FITS.get(r.fits, '-'):>4}"
         if rtl:
             line += f" {r.rtl_agreement:9.3f}" if r.rtl_agreement is not None else f" {'-':>9}"
         lines.append(line)
