@@ -77,3 +77,36 @@ def test_table_and_plots_show_whether_the_design_fits(tmp_path):
     assert "fits" not in format_table(make_rows(energy=False))
     files = plot_sweep(rows, tmp_path)
     assert is_png(files["resources_vs_bits"]) and is_png(files["accuracy_vs_energy"])
+
+
+def test_cost_axes_without_offset_notation_and_labels_without_overlap():
+    from srcfpga.sweep.plots import _figure, _label_points, _plain_numbers
+
+    fig, (ax,) = _figure(7.0, 4.6)
+    xs, ys = [1000.08, 1000.08, 1000.082, 1000.11, 1000.11], [50.0, 50.0, 51.0, 50.0, 50.001]
+    ax.scatter(xs, ys)
+    _plain_numbers(ax)
+    _label_points(ax, xs, ys, ["4b", "5b", "6b", "7b", "8b"])
+    fig.canvas.draw()
+    assert ax.xaxis.get_major_formatter().get_offset() == "" and ax.yaxis.get_major_formatter().get_offset() == ""
+    texts = [t for t in ax.texts]
+    assert sorted(t.get_text() for t in texts) == ["4b, 5b", "6b", "7b, 8b"]     # coinciding points share a label
+    boxes = [t.get_window_extent() for t in texts]
+    assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
+
+
+def test_energy_plot_draws_published_energies_on_a_log_axis(tmp_path, monkeypatch):
+    from srcfpga.sweep import plots
+
+    axes, real_figure = [], plots._figure
+
+    def figure(*args):
+        fig, fig_axes = real_figure(*args)
+        axes.extend(fig_axes)
+        return fig, fig_axes
+
+    monkeypatch.setattr(plots, "_figure", figure)
+    anchors = (Anchor(93.32, 40, 4, energy_uj=450.0),)
+    plots.plot_accuracy_vs_cost(make_rows(energy=True), tmp_path / "e.png", "energy_uj", anchors=anchors)
+    (ax,) = axes
+    assert ax.get_xscale() == "log" and ax.get_xlim()[1] > 450
