@@ -38,6 +38,16 @@ def _warn(message: str) -> None:
     print(f"srcfpga: warning: {message}", file=sys.stderr)
 
 
+def _note_weight_bits(*widths: int | None) -> None:
+    """Warn about weight widths that are accepted but outside the supported range."""
+    from .quant.hwmodel import unsupported_weight_bits
+
+    for bits in widths:
+        note = unsupported_weight_bits(bits) if bits is not None else None
+        if note:
+            _warn(note)
+
+
 def _emit(args: argparse.Namespace, data: dict, text: str) -> None:
     print(json.dumps(data, indent=2) if getattr(args, "json", False) else text)
 
@@ -98,6 +108,7 @@ def cmd_quantize(args: argparse.Namespace) -> int:
 
     net, meta = load_model(args.model)
     qc = _quant_config(args, meta.get("quant"))
+    _note_weight_bits(qc.weight_bits)
     hw = quantize_net(net, qc, source={"float_model": str(args.model)})
     hw.save(args.output)
     layer = hw.layers[0]
@@ -128,6 +139,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from .nn import NetConfig, SRCNet, load_model, save_model
     from .nn.train import TrainConfig, train
 
+    _note_weight_bits(args.weight_bits)
     train_set = load_dataset(args.dataset, "train", args.data_dir, args.limit)
     test_set = load_dataset(args.dataset, "test", args.data_dir, args.test_limit)
     if args.init:
@@ -285,6 +297,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         data_dir=args.data_dir, limit=args.limit, qat_epochs=args.qat_epochs, qat_train_limit=args.qat_train_limit,
         board=args.board, seed=args.seed, lanes=args.lanes, latency_samples=args.latency_samples,
         sim_samples=args.sim_samples, simulator=args.simulator)
+    _note_weight_bits(*config.weight_bits)
     anchors = parse_anchors(args.anchors) if args.anchors else ()
     result = run_sweep(args.model, config, args.output, executor=args.executor, workers=args.workers,
                        anchors=anchors, progress=not args.json, title=args.title)
@@ -503,6 +516,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _os_error(exc: OSError) -> str:
+    """``cannot use PATH: No such file or directory`` instead of ``[Errno 2] ...``."""
+    if exc.strerror is None:
+        return str(exc)
+    return f"cannot use {exc.filename}: {exc.strerror}" if exc.filename else exc.strerror
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     try:
@@ -514,8 +534,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"srcfpga: error: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:  # e.g. an output path that cannot be written
-        print(f"srcfpga: error: {exc}", file=sys.stderr)
-        return 1
+        print(f"srcfpga: error: {_os_error(exc)}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("srcfpga: interrupted", file=sys.stderr)
         return 130

@@ -303,6 +303,34 @@ def test_output_paths_are_checked_before_the_work(capsys, tmp_path, argv):
     assert blocker.read_text() == "not a directory"
 
 
+def test_os_errors_are_one_line_exit_2_naming_the_path(capsys, tmp_path, float_model):
+    target = tmp_path / "taken"
+    target.mkdir()
+    code, _, err = run(capsys, "quantize", float_model, "--weight-bits", 6, "-o", target)
+    line = assert_one_error_line(code, err, f"cannot write {target}")
+    assert code == 2 and "Errno" not in line and ".tmp" not in line
+
+
+@pytest.mark.parametrize("argv, fragment, unwanted", [
+    (["sim", "{hw}", "--dataset", "digits", "--limit", "2", "--steps", "0"], "steps >= 1", "16-bit"),
+    (["sweep", "{pt}", "--dataset", "digits", "--lanes", "0", "-o", "{tmp}/s"], "lanes", "None"),
+    (["sim", "{pt}", "--dataset", "digits", "--limit", "2"], "quantize it first", "JSON"),
+    (["estimate", "{pt}", "--board", "arty"], "quantize it first", "JSON"),
+])
+def test_errors_name_the_real_problem(capsys, tmp_path, float_model, hw_model, argv, fragment, unwanted):
+    code, _, err = run(capsys, *[a.format(hw=hw_model, pt=float_model, tmp=tmp_path) for a in argv])
+    line = assert_one_error_line(code, err, fragment)
+    assert code == 2 and unwanted not in line
+
+
+def test_unsupported_weight_bits_are_accepted_with_a_warning(capsys, tmp_path, float_model):
+    code, out, err = run(capsys, "quantize", float_model, "--weight-bits", 3, "-o", tmp_path / "m3.hw", "--json")
+    assert code == 0 and json.loads(out)["quant"]["weight_bits"] == 3
+    assert err.splitlines() == ["srcfpga: warning: 3-bit weights are experimental: 4..8 is the supported range"]
+    code, _, err = run(capsys, "quantize", float_model, "--weight-bits", 4, "-o", tmp_path / "m4.hw")
+    assert code == 0 and err == ""
+
+
 def test_qat_training_round_trip(capsys, workdir, float_model):
     """QAT from a float model: ``quantize`` reuses the stored QAT options and the golden accuracy of the
     written .hw equals the test accuracy ``train`` reported for the QAT forward pass."""

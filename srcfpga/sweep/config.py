@@ -124,6 +124,7 @@ class SweepConfig:
 
     def __post_init__(self) -> None:
         from ..data import DATASETS
+        from ..hdl import HdlConfig
 
         bits = _int_tuple("weight_bits", self.weight_bits)
         for b in bits:
@@ -154,14 +155,15 @@ class SweepConfig:
         for name in ("limit", "qat_train_limit"):
             value = getattr(self, name)
             if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-                raise ConfigError(f"{name} must be a positive integer or None, got {value!r}")
+                raise ConfigError(f"{name} must be a positive integer (unset: all samples), got {value!r}")
         for name in ("qat_epochs", "latency_samples", "sim_samples", "seed"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ConfigError(f"{name} must be a non-negative integer, got {value!r}")
-        if self.lanes is not None and (isinstance(self.lanes, bool) or not isinstance(self.lanes, int)
-                                       or self.lanes < 1):
-            raise ConfigError(f"lanes must be a positive integer or None, got {self.lanes!r}")
+        if isinstance(self.lanes, bool):
+            raise ConfigError(f"lanes must be an integer, got {self.lanes!r}")
+        HdlConfig(lanes=self.lanes)             # the HDL's rule for lanes
+
         if self.simulator not in SIMULATORS:
             raise ConfigError(f"simulator must be one of {', '.join(SIMULATORS)}, got {self.simulator!r}")
         if self.board is not None and not isinstance(self.board, str):
