@@ -178,8 +178,20 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_doctor(args: argparse.Namespace) -> int:
+    """Exit status 1 when a required component is missing."""
+    from .doctor import format_report, healthy, run_checks
+
+    results = run_checks()
+    _emit(args, {"healthy": healthy(results), "checks": [c.to_dict() for c in results]}, format_report(results))
+    return 0 if healthy(results) else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+
     parser = _ArgumentParser(prog="srcfpga", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"srcfpga {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("demo", help="digits SRC: float vs golden accuracy at 4..8 bits, QAT, Verilog, Verilator run")
@@ -189,6 +201,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="test digits simulated in Verilator against the golden model (0: skip)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("doctor", help="check the installation: Python, torch, Amaranth, Yosys, Verilator, "
+                                      "Icarus, Vivado, the cache (exit status 1 when something required is missing)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_doctor)
 
     p = sub.add_parser("train", help="train a float (and optionally QAT) network")
     _add_dataset_args(p)
