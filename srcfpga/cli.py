@@ -1,9 +1,13 @@
-"""Command line: a thin layer over the Python API. ``srcfpga COMMAND --help`` for each command."""
+"""srcfpga: spiking recurrent networks to verified Artix-7 hardware. 'srcfpga COMMAND --help' for each command.
+
+The command line is a thin layer over the Python API.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -16,7 +20,21 @@ class _UsageError(Exception):
     """A command line that argparse rejects (reported like every other error: one line, exit code 2)."""
 
 
+class _HelpFormatter(argparse.HelpFormatter):
+    """Adds each option's default to its help unless the default is unset (None / False) or already stated."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if not action.option_strings or action.default in (None, False, argparse.SUPPRESS) or "default" in text:
+            return text
+        return f"{text} (default: %(default)s)"
+
+
 class _ArgumentParser(argparse.ArgumentParser):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", _HelpFormatter)
+        super().__init__(*args, **kwargs)
+
     def error(self, message: str):
         raise _UsageError(f"{message} (see '{self.prog} --help')")
 
@@ -52,10 +70,15 @@ def _emit(args: argparse.Namespace, data: dict, text: str) -> None:
     print(json.dumps(data, indent=2) if getattr(args, "json", False) else text)
 
 
+def _add_json_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="print the result as JSON on stdout (no progress lines)")
+
+
 def _add_dataset_args(p: argparse.ArgumentParser, default: str | None = None) -> None:
     from .data import DATASETS
 
-    p.add_argument("--dataset", choices=DATASETS, default=default, required=default is None)
+    p.add_argument("--dataset", choices=DATASETS, default=default, required=default is None,
+                   help="test (train: training) data: digits is built in, the others read --data-dir")
     p.add_argument("--data-dir", type=Path, help="directory with the IDX files (mnist, fashion-mnist)")
     p.add_argument("--limit", type=int, help="use only the first N samples")
 
@@ -199,19 +222,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--retrain", action="store_true", help="train anew instead of loading the shipped checkpoint")
     p.add_argument("--rtl-samples", type=int, default=20, metavar="N",
                    help="test digits simulated in Verilator against the golden model (0: skip)")
-    p.add_argument("--json", action="store_true")
+    _add_json_arg(p)
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("doctor", help="check the installation: Python, torch, Amaranth, Yosys, Verilator, "
                                       "Icarus, Vivado, the cache (exit status 1 when something required is missing)")
-    p.add_argument("--json", action="store_true")
+    _add_json_arg(p)
     p.set_defaults(func=cmd_doctor)
 
     p = sub.add_parser("train", help="train a float (and optionally QAT) network")
     _add_dataset_args(p)
     p.add_argument("--test-limit", type=int, help="score on the first N test samples (default: all; --limit is "
                                                   "for the training set)")
-    p.add_argument("--cell", choices=("src", "bmru", "cmru"), default="src")
+    p.add_argument("--cell", choices=("src", "bmru", "cmru"), default="src", help="recurrent cell kind")
     p.add_argument("--hidden", type=int, nargs="+", default=[128], help="layer sizes, e.g. --hidden 128 64")
     p.add_argument("--steps", type=int, help="stimulus steps (default 40; row encoding: the image rows)")
     p.add_argument("--blank", type=int, help="leading blank steps (default 4; row encoding: 0)")
@@ -223,44 +246,45 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--readout-window", type=int, default=0,
                    help="bmru/cmru: read out the last N steps (default 0: all steps)")
     p.add_argument("--count-bits", type=int, default=6, help="cmru: counter width (saturating, default 6)")
-    p.add_argument("--rate-gain", type=float, default=0.25)
-    p.add_argument("--epochs", type=int, default=5)
+    p.add_argument("--rate-gain", type=float, default=0.25, help="rate encoder: spike probability per unit intensity")
+    p.add_argument("--epochs", type=int, default=5, help="float training epochs")
     p.add_argument("--weight-bits", type=int, help="fine-tune quantization-aware at this width")
     p.add_argument("--qat-epochs", type=int, help="QAT epochs after the float ones (default 2 with --weight-bits)")
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--lr", type=float, default=1e-2)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--batch-size", type=int, default=64, help="training batch size")
+    p.add_argument("--lr", type=float, default=1e-2, help="Adam learning rate")
+    p.add_argument("--seed", type=int, default=0, help="seed of initialization, shuffling and encoding")
     p.add_argument("--init", type=Path, help="start from this float model")
-    p.add_argument("-o", "--output", type=Path, required=True)
-    p.add_argument("--json", action="store_true")
+    p.add_argument("-o", "--output", type=Path, required=True, help="the trained model (.pt) to write")
+    _add_json_arg(p)
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("import", help="import a reference lab export (arrays.npz + config.json)")
-    p.add_argument("directory", type=Path)
-    p.add_argument("-o", "--output", type=Path, required=True)
-    p.add_argument("--json", action="store_true")
+    p.add_argument("directory", type=Path, help="the export: a directory with arrays.npz and config.json")
+    p.add_argument("-o", "--output", type=Path, required=True, help="the float model (.pt) to write")
+    _add_json_arg(p)
     p.set_defaults(func=cmd_import)
 
     p = sub.add_parser("quantize", help="post-training quantization of a float model to a .hw HardwareModel")
-    p.add_argument("model", type=Path)
+    p.add_argument("model", type=Path, help="a float .pt model (train, import)")
     _add_quant_args(p, bits_required=False)
-    p.add_argument("-o", "--output", type=Path, required=True)
-    p.add_argument("--json", action="store_true")
+    p.add_argument("-o", "--output", type=Path, required=True, help="the HardwareModel (.hw) to write")
+    _add_json_arg(p)
     p.set_defaults(func=cmd_quantize)
 
     p = sub.add_parser("eval", help="accuracy of a float .pt (torch) or a .hw (golden model)")
-    p.add_argument("model", type=Path)
+    p.add_argument("model", type=Path, help="a float .pt model or a .hw HardwareModel")
     _add_dataset_args(p)
     _add_inference_args(p)
-    p.add_argument("--json", action="store_true")
+    _add_json_arg(p)
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("verilog", help="generate the Verilog of a .hw model (one file + manifest.json), lint it")
     p.add_argument("model", type=Path, help="a .hw HardwareModel")
     _add_hdl_args(p)
     p.add_argument("--no-lint", action="store_true", help="skip the Verilator lint")
-    p.add_argument("-o", "--output", type=Path, required=True, metavar="DIR")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("-o", "--output", type=Path, required=True, metavar="DIR",
+                   help="directory for the Verilog and manifest.json")
+    _add_json_arg(p)
     p.set_defaults(func=cmd_verilog)
 
     p = sub.add_parser("sim", help="simulate the generated Verilog (cocotb + Verilator/Icarus), compare with golden")
@@ -268,11 +292,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_dataset_args(p)
     _add_inference_args(p)
     _add_lanes_arg(p)
-    p.add_argument("--simulator", choices=("verilator", "icarus"), default="verilator")
+    p.add_argument("--simulator", choices=("verilator", "icarus"), default="verilator", help="RTL simulator")
     p.add_argument("--waves", type=Path, metavar="DIR", help="keep the run (FST waveform, log) in DIR")
     p.add_argument("--gaps", type=float, default=0.0,
                    help="probability of an idle cycle on the streams (back-pressure test; default 0: full speed)")
-    p.add_argument("--json", action="store_true")
+    _add_json_arg(p)
     p.set_defaults(func=cmd_sim)
 
     p = sub.add_parser("sweep", help="weight bits x steps sweep of a float model: golden accuracy, cycles, "
@@ -291,17 +315,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--latency-samples", type=int, default=256,
                    help="test images whose golden spikes feed the cycle model (default 256; 0: none)")
     p.add_argument("--sim-samples", type=int, default=0, help="test images checked in RTL simulation per point")
-    p.add_argument("--simulator", choices=("verilator", "icarus"), default="verilator")
+    p.add_argument("--simulator", choices=("verilator", "icarus"), default="verilator",
+                   help="RTL simulator for --sim-samples")
     p.add_argument("--executor", default="local", help="local (processes, default), serial or dask://host:port")
     p.add_argument("--workers", type=int, help="local worker processes (default: one per core)")
     p.add_argument("--anchors", help="published points to overlay: ACC@BITS/STEPS,... (stimulus steps) or 'ulg' "
                                      "(reference model)")
     p.add_argument("--title", help="plot title prefix")
     p.add_argument("--seed", type=int, default=0, help="encoder seed of sample 0; sample n uses seed + n")
-    p.add_argument("-o", "--output", type=Path, required=True, metavar="DIR")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("-o", "--output", type=Path, required=True, metavar="DIR",
+                   help="results directory (results.json/csv, models/, plots); reused rows are not recomputed")
+    _add_json_arg(p)
     p.set_defaults(func=cmd_sweep)
     _add_board_commands(sub)
+    for action in sub._choices_actions:          # "srcfpga COMMAND --help" starts with what COMMAND does
+        sub.choices[action.dest].description = action.help
     return parser
 
 
@@ -388,7 +416,7 @@ def cmd_sim(args: argparse.Namespace) -> int:
 
 def _add_board_commands(sub) -> None:
     p = sub.add_parser("boards", help="list the supported Artix-7 boards with device and resources")
-    p.add_argument("--json", action="store_true")
+    _add_json_arg(p)
     p.set_defaults(func=cmd_boards)
 
     p = sub.add_parser("estimate", help="resources, Fmax, latency, power and energy on a board, without Vivado")
@@ -399,7 +427,7 @@ def _add_board_commands(sub) -> None:
     p.add_argument("--dataset", help="measure spike activity on this test set (default: random frames)")
     p.add_argument("--data-dir", type=Path, help="directory with the IDX files (mnist, fashion-mnist)")
     p.add_argument("--limit", type=int, help="samples for the activity measurement (default 32)")
-    p.add_argument("--json", action="store_true")
+    _add_json_arg(p)
     p.set_defaults(func=cmd_estimate)
 
     p = sub.add_parser("build", help="write the Vivado project of a board (runs Vivado when it is on PATH)")
@@ -411,22 +439,22 @@ def _add_board_commands(sub) -> None:
     p.add_argument("--no-vivado", action="store_true", help="only write the project, even if Vivado is present")
     p.add_argument("--no-fit-check", action="store_true",
                    help="skip the resource check (a Yosys synthesis, cached; minutes on a cold cache)")
-    p.add_argument("-o", "--output", type=Path, required=True, metavar="DIR")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("-o", "--output", type=Path, required=True, metavar="DIR", help="directory for the Vivado project")
+    _add_json_arg(p)
     p.set_defaults(func=cmd_build)
 
     p = sub.add_parser("run", help="classify on a board over its UART (pyserial); --port golden emulates it")
     p.add_argument("model", type=Path, help="the .hw HardwareModel the board was built from")
     p.add_argument("image", type=Path, nargs="?", help="an image file (grayscale, resized to the input size)")
     p.add_argument("--port", required=True, help="serial port or pyserial URL; 'golden' = software stand-in")
-    p.add_argument("--baud", type=int, default=115200)
+    p.add_argument("--baud", type=int, default=115200, help="UART baud rate the board was built for")
     p.add_argument("--input", choices=("pixels", "frames"), default="pixels", help="what the board was built for")
     p.add_argument("--dataset", help="classify test images of this dataset instead of one image")
     p.add_argument("--data-dir", type=Path, help="directory with the IDX files (mnist, fashion-mnist)")
     p.add_argument("--limit", type=int, help="use only the first N samples")
     _add_inference_args(p)
     p.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for each answer")
-    p.add_argument("--json", action="store_true")
+    _add_json_arg(p)
     p.set_defaults(func=cmd_run)
 
 
@@ -546,7 +574,12 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
         _check_outputs(args)
         progress.enable(not getattr(args, "json", False))
-        return args.func(args)
+        code = args.func(args)
+        sys.stdout.flush()          # a closed pipe (srcfpga boards --json | head) shows up here, not at exit
+        return code
+    except BrokenPipeError:         # the reader went away: nothing to say, and nothing more to write
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except (_UsageError, SrcFpgaError) as exc:
         print(f"srcfpga: error: {exc}", file=sys.stderr)
         return 2

@@ -360,3 +360,33 @@ def test_demo(capsys, tmp_path):
     for row in report["ptq"]:
         assert HardwareModel.load(row["model"]).content_hash == row["content_hash"]
     assert json.loads((tmp_path / "demo.json").read_text()) == report
+
+
+def test_help_of_every_option_with_its_default():
+    """Every option says what it does, shows its default when it has one, and no help has raw RST."""
+    import argparse
+
+    from srcfpga.cli import build_parser
+
+    parser = build_parser()
+    commands = parser._subparsers._group_actions[0].choices
+    assert "``" not in parser.format_help()
+    for name, command in commands.items():
+        text = command.format_help()
+        assert "``" not in text and command.description, name
+        for action in command._actions:
+            if isinstance(action, argparse._HelpAction):
+                continue
+            assert action.help, f"{name} {action.option_strings or action.dest} has no help"
+            if action.option_strings and action.default not in (None, False):
+                assert "default" in command._get_formatter()._get_help_string(action), \
+                    f"{name} {action.option_strings} does not show its default {action.default!r}"
+
+
+def test_closed_stdout_is_not_an_error():
+    """``srcfpga boards --json | head`` with head gone before srcfpga writes: no Broken pipe traceback."""
+    proc = subprocess.Popen([sys.executable, "-m", "srcfpga", "boards", "--json"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    proc.stdout.close()
+    _, err = proc.communicate(timeout=120)
+    assert err == b""
