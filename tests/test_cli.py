@@ -390,3 +390,17 @@ def test_closed_stdout_is_not_an_error():
     proc.stdout.close()
     _, err = proc.communicate(timeout=120)
     assert err == b""
+
+
+def test_readme_commands_write_only_into_ignored_folders():
+    """The README's commands put their models and folders under out/ or srcfpga-demo/ (.gitignore)."""
+    import re
+
+    root = Path(__file__).resolve().parents[1]
+    ignored = [line.strip("/") for line in (root / ".gitignore").read_text().splitlines()]
+    assert "out" in ignored and "srcfpga-demo" in ignored
+    text = (root / "README.md").read_text().replace("\\\n", " ")        # join continued lines
+    commands = [line for line in text.splitlines() if "srcfpga " in line]
+    outputs = [m.group(2) for line in commands for m in re.finditer(r"(-o|--out|--waves) ([\w./-]+)", line)]
+    assert len(outputs) >= 7
+    assert all(path.startswith("out/") or path == "DIR" for path in outputs), outputs
