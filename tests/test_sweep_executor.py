@@ -57,7 +57,15 @@ def test_thread_limit_is_scoped():
 
 
 def test_worker_initializer_limits_threads(monkeypatch):
+    import io
+
     import torch
+
+    from srcfpga import progress
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
 
     before = torch.get_num_threads()
     for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
@@ -67,7 +75,9 @@ def test_worker_initializer_limits_threads(monkeypatch):
         import os
 
         assert os.environ["OMP_NUM_THREADS"] == "1" and torch.get_num_threads() == 1
+        assert not progress.active(Terminal())              # no stage lines across the parent's bar
     finally:
+        progress.enable(True)
         torch.set_num_threads(before)
         from threadpoolctl import threadpool_limits
 

@@ -63,7 +63,11 @@ def thread_limit(threads: int | None = 1) -> Iterator[None]:
 
 
 def _init_worker(threads: int) -> None:
-    """Process-pool initializer: one thread per library for everything this worker loads or runs."""
+    """Process-pool initializer: one thread per library for everything this worker loads or runs, and no
+    stage lines (the parent's progress bar owns the terminal)."""
+    from .. import progress
+
+    progress.enable(False)
     for name in THREAD_ENV:
         os.environ[name] = str(threads)
     try:
