@@ -45,7 +45,7 @@ def fake_boards(monkeypatch):
     def get_board(name):
         if name not in ("fake-board", "fake"):
             raise ConfigError(f"unknown board {name!r}")
-        return SimpleNamespace(name="fake-board")
+        return SimpleNamespace(name="fake-board", device=SimpleNamespace(lut=5000, ff=10000, bram36=50, dsp=90))
 
     monkeypatch.setattr(estimates, "_boards", lambda: (fake, get_board))
     return fake

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Sequence
 
 from .anchors import Anchor
+from .estimates import board_capacity
 from .pareto import pareto_front
 from .rows import SweepRow
 
@@ -174,13 +175,6 @@ def plot_accuracy_vs_cost(rows: Sequence[SweepRow], path: Path, cost: str, title
 RESOURCE_FIELDS = (("lut", "LUT"), ("ff", "FF"), ("bram36", "BRAM36"))
 
 
-def _capacity(board: str, resource: str) -> float:
-    """How many of ``resource`` (a :data:`RESOURCE_FIELDS` name) the device of ``board`` has."""
-    from ..boards import get_board
-
-    return getattr(get_board(board).device, resource)
-
-
 def plot_resources_vs_bits(rows: Sequence[SweepRow], path: Path, title: str | None = None) -> Path:
     """Weight memory (always) and estimated LUT / FF / BRAM36 (when present) against weight bits."""
     per_bits: dict[int, SweepRow] = {}
@@ -197,7 +191,7 @@ def plot_resources_vs_bits(rows: Sequence[SweepRow], path: Path, title: str | No
         board = next((per_bits[b].board for b in xs if per_bits[b].board), "")
         ax.set_ylabel(f"{name} ({board} estimate)" if board else name)
         if board:
-            ax.axhline(_capacity(board, f), color="crimson", linestyle="--", linewidth=1.2,
+            ax.axhline(board_capacity(board)[f], color="crimson", linestyle="--", linewidth=1.2,
                        label=f"{board} capacity")
             ax.set_ylim(bottom=0)
             ax.legend(fontsize=7, loc="best")
