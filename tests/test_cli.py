@@ -378,7 +378,7 @@ def test_help_of_every_option_with_its_default():
             if isinstance(action, argparse._HelpAction):
                 continue
             assert action.help, f"{name} {action.option_strings or action.dest} has no help"
-            if action.option_strings and action.default not in (None, False):
+            if action.option_strings and action.default is not None and action.default is not False:
                 assert "default" in command._get_formatter()._get_help_string(action), \
                     f"{name} {action.option_strings} does not show its default {action.default!r}"
 
