@@ -62,7 +62,7 @@ class SweepResult:
     files: dict[str, Path] = field(default_factory=dict)
     seconds: float = 0.0                         # wall time of this run
     computed: int = 0                            # rows computed by this run
-    reused: int = 0                              # rows taken from an earlier run's results.json
+    reused: int = 0                              # rows taken from results.json (earlier or concurrent runs)
 
     def row(self, weight_bits: int, steps: int) -> SweepRow:
         for r in self.rows:
@@ -172,7 +172,6 @@ def run_sweep(model: str | Path | torch.nn.Module, config: SweepConfig, out_dir:
     store = _Store(out_dir / "results.json")
     done_rows = {k: store.rows[k] for k in row_keys.values() if k in store.rows}
     done_floats = {k: store.floats[k] for k in float_keys.values() if k in store.floats}
-    reused = len(done_rows)
 
     test_ref = DataRef(config.dataset, data_dir, config.limit)
     train_ref = DataRef(config.dataset, data_dir, config.qat_train_limit, "train") if config.qat_epochs else None
@@ -297,4 +296,6 @@ def run_sweep(model: str | Path | torch.nn.Module, config: SweepConfig, out_dir:
         from .plots import plot_sweep
 
         files.update(plot_sweep(rows, out_dir, anchors, title))
-    return SweepResult(rows, floats_now(), config, out_dir, files, time.perf_counter() - started, computed, reused)
+    # reused: rows of earlier runs, and rows a concurrent sweep into the same directory finished first
+    return SweepResult(rows, floats_now(), config, out_dir, files, time.perf_counter() - started, computed,
+                       len(rows) - computed)
