@@ -6,6 +6,7 @@ The command line is a thin layer over the Python API.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import sys
@@ -588,5 +589,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"srcfpga: error: {_os_error(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("srcfpga: interrupted", file=sys.stderr)
-        return 130
+        pass
+    # Ctrl-C: free what the interrupted command held (the semaphores of a killed worker pool) before the
+    # exit, or multiprocessing's resource tracker prints leak warnings after our one line
+    gc.collect()
+    print("srcfpga: interrupted", file=sys.stderr)
+    return 130
