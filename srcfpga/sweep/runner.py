@@ -275,8 +275,12 @@ def run_sweep(model: str | Path | torch.nn.Module, config: SweepConfig, out_dir:
                 write(final=False)
 
             try:
-                for future in cf.as_completed(futures):
-                    harvest(future)
+                pending = set(futures)
+                while pending:
+                    done, pending = cf.wait(pending, timeout=1.0, return_when=cf.FIRST_COMPLETED)
+                    for future in done:
+                        harvest(future)
+                    bar.refresh()    # the elapsed time moves on a terminal during long jobs (Yosys, QAT)
             except BaseException as exc:
                 if owned and isinstance(exc, KeyboardInterrupt):
                     terminate(pool)          # Ctrl-C: do not wait for the running jobs (tens of seconds each)
