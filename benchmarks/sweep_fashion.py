@@ -2,7 +2,7 @@
 
 Trains a float SRC (or takes ``--model``), then the API form of::
 
-    srcfpga sweep fashion_float.pt --weight-bits 4-8 --steps 22,44 --dataset fashion-mnist \\
+    srcfpga sweep fashion_float.pt --weight-bits 4-8 --steps 20,40 --dataset fashion-mnist \\
         --data-dir ../shared/data/fashion-mnist --qat-epochs 1 --qat-train-limit 10000 --limit 2000 -o DIR
 
 Each width is PTQ'd from the float model, fine-tuned quantization-aware for ``--qat-epochs`` on the
@@ -41,7 +41,7 @@ def main() -> int:
     parser.add_argument("--qat-epochs", type=int, default=1)
     parser.add_argument("--qat-train-limit", type=int, default=10000)
     parser.add_argument("--limit", type=int, default=2000, help="test images")
-    parser.add_argument("--sweep-steps", default="22,44", help="total steps per inference to sweep")
+    parser.add_argument("--sweep-steps", default="20,40", help="stimulus steps per inference to sweep")
     parser.add_argument("--workers", type=int)
     parser.add_argument("--out", type=Path, default=HERE / "out" / "sweep_fashion")
     parser.add_argument("--json", action="store_true")
@@ -93,7 +93,7 @@ def main() -> int:
     print(f"{'bits':>4} {'steps':>12} {'QAT golden %':>13} {'PTQ golden %':>13} {'float %':>8} {'QAT s':>6}")
     for r in rows:
         qat = f"{r.qat_seconds:6.0f}" if r.qat_seconds is not None else f"{'-':>6}"
-        print(f"{r.weight_bits:>4} {f'{r.steps} ({r.blank}+{r.stimulus_steps})':>12} {100 * r.accuracy:13.2f} "
+        print(f"{r.weight_bits:>4} {f'{r.blank}+{r.steps}':>12} {100 * r.accuracy:13.2f} "
               f"{100 * r.ptq_accuracy:13.2f} {100 * r.float_accuracy:8.2f} {qat}")
     print(f"sweep wall {wall:.0f} s ({result.computed} computed, {result.reused} reused), "
           f"load average {load_before[0]:.1f} at start; machine: {report['machine']}")

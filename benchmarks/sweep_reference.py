@@ -3,7 +3,7 @@
 The API form of::
 
     srcfpga import ../shared/reference/ulg-src-mnist -o ref.pt
-    srcfpga sweep ref.pt --weight-bits 4,5,6,7,8 --steps 44,55,220 --dataset mnist \\
+    srcfpga sweep ref.pt --weight-bits 4,5,6,7,8 --steps 40,50,200 --dataset mnist \\
         --data-dir ../shared/data/mnist-test-b --anchors ulg -o benchmarks/out/sweep_reference
 
 on all 5,000 images of mnist-test-b (PTQ, default QuantConfig; 4+40, 5+50, 20+200 steps), float
@@ -47,7 +47,7 @@ def main() -> int:
 
     if args.fresh and args.out.exists():
         shutil.rmtree(args.out)
-    config = SweepConfig(weight_bits=(4, 5, 6, 7, 8), steps=(44, 55, 220), dataset="mnist",
+    config = SweepConfig(weight_bits=(4, 5, 6, 7, 8), steps=(40, 50, 200), dataset="mnist",
                          data_dir=require(MNIST_B), limit=args.limit, board=args.board)
     load_before = os.getloadavg()
     started = time.perf_counter()
@@ -72,15 +72,15 @@ def main() -> int:
         return 0
     samples = result.rows[0].samples
     print(f"reference SRC 784 -> 100 on mnist-test-b ({samples} images), PTQ golden accuracy (%)")
-    print(f"{'bits':>5} " + " ".join(f"{f'{p.total} ({p.label})':>15}" for p in config.points))
+    print(f"{'bits':>5} " + " ".join(f"{p.label:>15}" for p in config.points))
     for bits in config.weight_bits:
-        print(f"{bits:>5} " + " ".join(f"{100 * result.row(bits, p.total).accuracy:15.2f}" for p in config.points))
+        print(f"{bits:>5} " + " ".join(f"{100 * result.row(bits, p.stimulus).accuracy:15.2f}" for p in config.points))
     print(f"{'float':>5} " + " ".join(f"{100 * f.accuracy:15.2f}" for f in result.floats))
     if args.board:
         for label, name, fmt in (("uJ", "energy_uj", "15.2f"), ("LUT", "lut", "15d")):
-            print(f"{label:>5} " + " ".join(f"{getattr(result.row(5, p.total), name):{fmt}}" for p in config.points)
+            print(f"{label:>5} " + " ".join(f"{getattr(result.row(5, p.stimulus), name):{fmt}}" for p in config.points)
                   + f"   ({name} at 5 bits, {args.board} estimate)")
-    print(f"{'cyc':>5} " + " ".join(f"{result.row(5, p.total).cycles_per_inference:15.0f}" for p in config.points)
+    print(f"{'cyc':>5} " + " ".join(f"{result.row(5, p.stimulus).cycles_per_inference:15.0f}" for p in config.points)
           + "   (cycles per inference at 5 bits, cycle model)")
     print("published (VHDL, full MNIST test set): " + "; ".join(a.describe() for a in ULG_SRC_MNIST))
     for anchor in ULG_SRC_MNIST:

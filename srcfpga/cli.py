@@ -1,14 +1,20 @@
-"""Command line: a thin layer over the Python API. ``srcfpga COMMAND --help`` for each command."""
+"""srcfpga: spiking recurrent networks to verified Artix-7 hardware. 'srcfpga COMMAND --help' for each command.
+
+The command line is a thin layer over the Python API.
+"""
 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
+import os
 import sys
 import warnings
 from dataclasses import asdict
 from pathlib import Path
 
+from . import progress
 from .errors import ConfigError, DegradedWarning, SrcFpgaError
 
 
@@ -16,19 +22,66 @@ class _UsageError(Exception):
     """A command line that argparse rejects (reported like every other error: one line, exit code 2)."""
 
 
+class _HelpFormatter(argparse.HelpFormatter):
+    """Adds each option's default to its help unless the default is unset (None / False) or already stated."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        unset = action.default is None or action.default is False or action.default == argparse.SUPPRESS
+        if not action.option_strings or unset or "default" in text:
+            return text
+        return f"{text} (default: %(default)s)"
+
+
 class _ArgumentParser(argparse.ArgumentParser):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", _HelpFormatter)
+        super().__init__(*args, **kwargs)
+
     def error(self, message: str):
         raise _UsageError(f"{message} (see '{self.prog} --help')")
+
+
+# options that name something a command writes; checked before any command starts its work
+OUTPUT_OPTIONS = ("output", "out", "waves")
+
+
+def _check_outputs(args: argparse.Namespace) -> None:
+    from .fileio import check_writable
+
+    for name in OUTPUT_OPTIONS:
+        if getattr(args, name, None) is not None:
+            check_writable(getattr(args, name))
+
+
+def _warn(message: str) -> None:
+    """One ``srcfpga: warning: ...`` line on stderr (the command goes on)."""
+    print(f"srcfpga: warning: {message}", file=sys.stderr)
+
+
+def _note_weight_bits(*widths: int | None) -> None:
+    """Warn about weight widths that are accepted but outside the supported range."""
+    from .quant.hwmodel import unsupported_weight_bits
+
+    for bits in widths:
+        note = unsupported_weight_bits(bits) if bits is not None else None
+        if note:
+            _warn(note)
 
 
 def _emit(args: argparse.Namespace, data: dict, text: str) -> None:
     print(json.dumps(data, indent=2) if getattr(args, "json", False) else text)
 
 
+def _add_json_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="print the result as JSON on stdout (no progress lines)")
+
+
 def _add_dataset_args(p: argparse.ArgumentParser, default: str | None = None) -> None:
     from .data import DATASETS
 
-    p.add_argument("--dataset", choices=DATASETS, default=default, required=default is None)
+    p.add_argument("--dataset", choices=DATASETS, default=default, required=default is None,
+                   help="test (train: training) data: digits is built in, the others read --data-dir")
     p.add_argument("--data-dir", type=Path, help="directory with the IDX files (mnist, fashion-mnist)")
     p.add_argument("--limit", type=int, help="use only the first N samples")
 
@@ -81,6 +134,7 @@ def cmd_quantize(args: argparse.Namespace) -> int:
 
     net, meta = load_model(args.model)
     qc = _quant_config(args, meta.get("quant"))
+    _note_weight_bits(qc.weight_bits)
     hw = quantize_net(net, qc, source={"float_model": str(args.model)})
     hw.save(args.output)
     layer = hw.layers[0]
@@ -111,6 +165,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from .nn import NetConfig, SRCNet, load_model, save_model
     from .nn.train import TrainConfig, train
 
+    _note_weight_bits(args.weight_bits)
     train_set = load_dataset(args.dataset, "train", args.data_dir, args.limit)
     test_set = load_dataset(args.dataset, "test", args.data_dir, args.test_limit)
     if args.init:
@@ -149,8 +204,20 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_doctor(args: argparse.Namespace) -> int:
+    """Exit status 1 when a required component is missing."""
+    from .doctor import format_report, healthy, run_checks
+
+    results = run_checks()
+    _emit(args, {"healthy": healthy(results), "checks": [c.to_dict() for c in results]}, format_report(results))
+    return 0 if healthy(results) else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+
     parser = _ArgumentParser(prog="srcfpga", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"srcfpga {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("demo", help="digits SRC: float vs golden accuracy at 4..8 bits, QAT, Verilog, Verilator run")
@@ -158,14 +225,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--retrain", action="store_true", help="train anew instead of loading the shipped checkpoint")
     p.add_argument("--rtl-samples", type=int, default=20, metavar="N",
                    help="test digits simulated in Verilator against the golden model (0: skip)")
-    p.add_argument("--json", action="store_true")
+    _add_json_arg(p)
     p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("doctor", help="check the installation: Python, torch, Amaranth, Yosys, Verilator, "
+                                      "Icarus, Vivado, the cache (exit status 1 when something required is missing)")
+    _add_json_arg(p)
+    p.set_defaults(func=cmd_doctor)
 
     p = sub.add_parser("train", help="train a float (and optionally QAT) network")
     _add_dataset_args(p)
     p.add_argument("--test-limit", type=int, help="score on the first N test samples (default: all; --limit is "
                                                   "for the training set)")
-    p.add_argument("--cell", choices=("src", "bmru", "cmru"), default="src")
+    p.add_argument("--cell", choices=("src", "bmru", "cmru"), default="src", help="recurrent cell kind")
     p.add_argument("--hidden", type=int, nargs="+", default=[128], help="layer sizes, e.g. --hidden 128 64")
     p.add_argument("--steps", type=int, help="stimulus steps (default 40; row encoding: the image rows)")
     p.add_argument("--blank", type=int, help="leading blank steps (default 4; row encoding: 0)")
@@ -177,44 +249,45 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--readout-window", type=int, default=0,
                    help="bmru/cmru: read out the last N steps (default 0: all steps)")
     p.add_argument("--count-bits", type=int, default=6, help="cmru: counter width (saturating, default 6)")
-    p.add_argument("--rate-gain", type=float, default=0.25)
-    p.add_argument("--epochs", type=int, default=5)
+    p.add_argument("--rate-gain", type=float, default=0.25, help="rate encoder: spike probability per unit intensity")
+    p.add_argument("--epochs", type=int, default=5, help="float training epochs")
     p.add_argument("--weight-bits", type=int, help="fine-tune quantization-aware at this width")
     p.add_argument("--qat-epochs", type=int, help="QAT epochs after the float ones (default 2 with --weight-bits)")
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--lr", type=float, default=1e-2)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--batch-size", type=int, default=64, help="training batch size")
+    p.add_argument("--lr", type=float, default=1e-2, help="Adam learning rate")
+    p.add_argument("--seed", type=int, default=0, help="seed of initialization, shuffling and encoding")
     p.add_argument("--init", type=Path, help="start from this float model")
-    p.add_argument("-o", "--output", type=Path, required=True)
-    p.add_argument("--json", action="store_true")
+    p.add_argument("-o", "--output", type=Path, required=True, help="the trained model (.pt) to write")
+    _add_json_arg(p)
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("import", help="import a reference lab export (arrays.npz + config.json)")
-    p.add_argument("directory", type=Path)
-    p.add_argument("-o", "--output", type=Path, required=True)
-    p.add_argument("--json", action="store_true")
+    p.add_argument("directory", type=Path, help="the export: a directory with arrays.npz and config.json")
+    p.add_argument("-o", "--output", type=Path, required=True, help="the float model (.pt) to write")
+    _add_json_arg(p)
     p.set_defaults(func=cmd_import)
 
     p = sub.add_parser("quantize", help="post-training quantization of a float model to a .hw HardwareModel")
-    p.add_argument("model", type=Path)
+    p.add_argument("model", type=Path, help="a float .pt model (train, import)")
     _add_quant_args(p, bits_required=False)
-    p.add_argument("-o", "--output", type=Path, required=True)
-    p.add_argument("--json", action="store_true")
+    p.add_argument("-o", "--output", type=Path, required=True, help="the HardwareModel (.hw) to write")
+    _add_json_arg(p)
     p.set_defaults(func=cmd_quantize)
 
     p = sub.add_parser("eval", help="accuracy of a float .pt (torch) or a .hw (golden model)")
-    p.add_argument("model", type=Path)
+    p.add_argument("model", type=Path, help="a float .pt model or a .hw HardwareModel")
     _add_dataset_args(p)
     _add_inference_args(p)
-    p.add_argument("--json", action="store_true")
+    _add_json_arg(p)
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("verilog", help="generate the Verilog of a .hw model (one file + manifest.json), lint it")
     p.add_argument("model", type=Path, help="a .hw HardwareModel")
     _add_hdl_args(p)
     p.add_argument("--no-lint", action="store_true", help="skip the Verilator lint")
-    p.add_argument("-o", "--output", type=Path, required=True, metavar="DIR")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("-o", "--output", type=Path, required=True, metavar="DIR",
+                   help="directory for the Verilog and manifest.json")
+    _add_json_arg(p)
     p.set_defaults(func=cmd_verilog)
 
     p = sub.add_parser("sim", help="simulate the generated Verilog (cocotb + Verilator/Icarus), compare with golden")
@@ -222,22 +295,22 @@ def build_parser() -> argparse.ArgumentParser:
     _add_dataset_args(p)
     _add_inference_args(p)
     _add_lanes_arg(p)
-    p.add_argument("--simulator", choices=("verilator", "icarus"), default="verilator")
+    p.add_argument("--simulator", choices=("verilator", "icarus"), default="verilator", help="RTL simulator")
     p.add_argument("--waves", type=Path, metavar="DIR",
                    help="keep the run (waveform: FST, or VCD without liblz4-dev; log) in DIR")
     p.add_argument("--gaps", type=float, default=0.0,
                    help="probability of an idle cycle on the streams (back-pressure test; default 0: full speed)")
-    p.add_argument("--json", action="store_true")
+    _add_json_arg(p)
     p.set_defaults(func=cmd_sim)
 
     p = sub.add_parser("sweep", help="weight bits x steps sweep of a float model: golden accuracy, cycles, "
                                      "estimates, plots (results.csv/json)")
     p.add_argument("model", type=Path, help="a float .pt model (each width is quantized from it)")
     p.add_argument("--weight-bits", default="4,5,6,7,8", help="widths, e.g. 4,5,6,7,8 or 4-8 (default 4-8)")
-    p.add_argument("--steps", default="44,55,220",
-                   help="total steps per inference, blank included (default 44,55,220)")
-    p.add_argument("--blank", help="blank steps: one for all or one per step count (default: steps // 11, "
-                                   "a tenth of the stimulus: 4+40, 5+50, 20+200)")
+    p.add_argument("--steps", default="40,50,200",
+                   help="stimulus steps per inference, as in eval / sim / estimate (default 40,50,200)")
+    p.add_argument("--blank", help="leading blank steps: one for all step counts or one per step count "
+                                   "(default: a tenth of the stimulus, steps // 10: 4+40, 5+50, 20+200)")
     _add_dataset_args(p)
     p.add_argument("--qat-epochs", type=int, default=0, help="QAT fine-tuning epochs per width (default 0: PTQ only)")
     p.add_argument("--qat-train-limit", type=int, help="QAT on the first N training images only")
@@ -246,16 +319,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--latency-samples", type=int, default=256,
                    help="test images whose golden spikes feed the cycle model (default 256; 0: none)")
     p.add_argument("--sim-samples", type=int, default=0, help="test images checked in RTL simulation per point")
-    p.add_argument("--simulator", choices=("verilator", "icarus"), default="verilator")
+    p.add_argument("--simulator", choices=("verilator", "icarus"), default="verilator",
+                   help="RTL simulator for --sim-samples")
     p.add_argument("--executor", default="local", help="local (processes, default), serial or dask://host:port")
     p.add_argument("--workers", type=int, help="local worker processes (default: one per core)")
-    p.add_argument("--anchors", help="published points to overlay: ACC@BITS/STEPS,... or 'ulg' (reference model)")
+    p.add_argument("--anchors", help="published points to overlay: ACC@BITS/STEPS,... (stimulus steps) or 'ulg' "
+                                     "(reference model)")
     p.add_argument("--title", help="plot title prefix")
     p.add_argument("--seed", type=int, default=0, help="encoder seed of sample 0; sample n uses seed + n")
-    p.add_argument("-o", "--output", type=Path, required=True, metavar="DIR")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("-o", "--output", type=Path, required=True, metavar="DIR",
+                   help="results directory (results.json/csv, models/, plots); reused rows are not recomputed")
+    _add_json_arg(p)
     p.set_defaults(func=cmd_sweep)
     _add_board_commands(sub)
+    for action in sub._choices_actions:          # "srcfpga COMMAND --help" starts with what COMMAND does
+        sub.choices[action.dest].description = action.help
     return parser
 
 
@@ -268,6 +346,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         data_dir=args.data_dir, limit=args.limit, qat_epochs=args.qat_epochs, qat_train_limit=args.qat_train_limit,
         board=args.board, seed=args.seed, lanes=args.lanes, latency_samples=args.latency_samples,
         sim_samples=args.sim_samples, simulator=args.simulator)
+    _note_weight_bits(*config.weight_bits)
     anchors = parse_anchors(args.anchors) if args.anchors else ()
     result = run_sweep(args.model, config, args.output, executor=args.executor, workers=args.workers,
                        anchors=anchors, progress=not args.json, title=args.title)
@@ -341,7 +420,7 @@ def cmd_sim(args: argparse.Namespace) -> int:
 
 def _add_board_commands(sub) -> None:
     p = sub.add_parser("boards", help="list the supported Artix-7 boards with device and resources")
-    p.add_argument("--json", action="store_true")
+    _add_json_arg(p)
     p.set_defaults(func=cmd_boards)
 
     p = sub.add_parser("estimate", help="resources, Fmax, latency, power and energy on a board, without Vivado")
@@ -352,7 +431,7 @@ def _add_board_commands(sub) -> None:
     p.add_argument("--dataset", help="measure spike activity on this test set (default: random frames)")
     p.add_argument("--data-dir", type=Path, help="directory with the IDX files (mnist, fashion-mnist)")
     p.add_argument("--limit", type=int, help="samples for the activity measurement (default 32)")
-    p.add_argument("--json", action="store_true")
+    _add_json_arg(p)
     p.set_defaults(func=cmd_estimate)
 
     p = sub.add_parser("build", help="write the Vivado project of a board (runs Vivado when it is on PATH)")
@@ -362,22 +441,24 @@ def _add_board_commands(sub) -> None:
     p.add_argument("--input", choices=("pixels", "frames"), default="pixels", help="host sends images or frames")
     p.add_argument("--baud", type=int, default=115200, help="UART baud rate (default 115200)")
     p.add_argument("--no-vivado", action="store_true", help="only write the project, even if Vivado is present")
-    p.add_argument("-o", "--output", type=Path, required=True, metavar="DIR")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--no-fit-check", action="store_true",
+                   help="skip the resource check (a Yosys synthesis, cached; minutes on a cold cache)")
+    p.add_argument("-o", "--output", type=Path, required=True, metavar="DIR", help="directory for the Vivado project")
+    _add_json_arg(p)
     p.set_defaults(func=cmd_build)
 
     p = sub.add_parser("run", help="classify on a board over its UART (pyserial); --port golden emulates it")
     p.add_argument("model", type=Path, help="the .hw HardwareModel the board was built from")
     p.add_argument("image", type=Path, nargs="?", help="an image file (grayscale, resized to the input size)")
     p.add_argument("--port", required=True, help="serial port or pyserial URL; 'golden' = software stand-in")
-    p.add_argument("--baud", type=int, default=115200)
+    p.add_argument("--baud", type=int, default=115200, help="UART baud rate the board was built for")
     p.add_argument("--input", choices=("pixels", "frames"), default="pixels", help="what the board was built for")
     p.add_argument("--dataset", help="classify test images of this dataset instead of one image")
     p.add_argument("--data-dir", type=Path, help="directory with the IDX files (mnist, fashion-mnist)")
     p.add_argument("--limit", type=int, help="use only the first N samples")
     _add_inference_args(p)
     p.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for each answer")
-    p.add_argument("--json", action="store_true")
+    _add_json_arg(p)
     p.set_defaults(func=cmd_run)
 
 
@@ -415,8 +496,18 @@ def cmd_build(args: argparse.Namespace) -> int:
 
     board = get_board(args.board)
     model = HardwareModel.load(args.model)
+    overflow = []
+    if not args.no_fit_check:
+        from .boards.estimate import fit_report
+
+        utilization, overflow = fit_report(model, board, HdlConfig(lanes=args.lanes, input=args.input))
+        if overflow:
+            _warn(f"the design does not fit the {board.device.part} of {board.name}: "
+                  + ", ".join(f"{name} {100 * utilization[name]:.0f} %" for name in overflow)
+                  + " of the device (Yosys estimate); Vivado will fail to place it")
     info = build_project(model, board, args.output, HdlConfig(lanes=args.lanes, input=args.input), args.baud,
                          run=not args.no_vivado)
+    info["fits"] = None if args.no_fit_check else not overflow
     if info["vivado"]:
         from .boards.activity import measure_activity
         from .boards.vivado import ingest_reports
@@ -485,19 +576,37 @@ def _warning_printer(default):
     return show
 
 
+def _os_error(exc: OSError) -> str:
+    """``cannot use PATH: No such file or directory`` instead of ``[Errno 2] ...``."""
+    if exc.strerror is None:
+        return str(exc)
+    return f"cannot use {exc.filename}: {exc.strerror}" if exc.filename else exc.strerror
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     try:
         with warnings.catch_warnings():
             warnings.showwarning = _warning_printer(warnings.showwarning)
             args = parser.parse_args(argv)
-            return args.func(args)
+            _check_outputs(args)
+            progress.enable(not getattr(args, "json", False))
+            code = args.func(args)
+            sys.stdout.flush()      # a closed pipe (srcfpga boards --json | head) shows up here, not at exit
+            return code
+    except BrokenPipeError:         # the reader went away: nothing to say, and nothing more to write
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except (_UsageError, SrcFpgaError) as exc:
         print(f"srcfpga: error: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:  # e.g. an output path that cannot be written
-        print(f"srcfpga: error: {exc}", file=sys.stderr)
-        return 1
+        print(f"srcfpga: error: {_os_error(exc)}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
-        print("srcfpga: interrupted", file=sys.stderr)
-        return 130
+        pass
+    # Ctrl-C: free what the interrupted command held (the semaphores of a killed worker pool) before the
+    # exit, or multiprocessing's resource tracker prints leak warnings after our one line
+    gc.collect()
+    print("srcfpga: interrupted", file=sys.stderr)
+    return 130

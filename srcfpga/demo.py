@@ -17,6 +17,7 @@ from .evaluate import evaluate
 from .fileio import write_text_atomic
 from .nn import NetConfig, SRCNet, load_model, save_model
 from .nn.train import TrainConfig, train
+from .progress import stage
 from .quant import QuantConfig, quantize_net
 
 CHECKPOINT = Path(__file__).parent / "checkpoints" / "digits_src.pt"
@@ -56,21 +57,25 @@ def run_demo(out_dir: str | Path, retrain: bool = False, progress: bool = True,
     test_set = load_dataset("digits", "test")
     net = demo_float_model(retrain, progress)
     save_model(net, out_dir / "digits_src.pt")
+    with stage("demo: float accuracy"):
+        float_accuracy = evaluate(net, test_set).accuracy
     report: dict = {"dataset": "digits", "test_samples": len(test_set), "steps": net.config.steps,
                     "blank": net.config.blank, "sizes": [net.config.input_size, *net.config.hidden, net.config.n_classes],
-                    "float_accuracy": evaluate(net, test_set).accuracy, "ptq": []}
+                    "float_accuracy": float_accuracy, "ptq": []}
     for bits in DEMO_BITS:
-        hw = quantize_net(net, QuantConfig(weight_bits=bits), source={"float_model": "digits_src.pt"})
-        path = hw.save(out_dir / f"digits_src_w{bits}.hw")
-        report["ptq"].append({"weight_bits": bits, "golden_accuracy": evaluate(hw, test_set).accuracy,
-                              "model": str(path), "content_hash": hw.content_hash})
+        with stage(f"demo: {bits}-bit quantization and golden accuracy"):
+            hw = quantize_net(net, QuantConfig(weight_bits=bits), source={"float_model": "digits_src.pt"})
+            path = hw.save(out_dir / f"digits_src_w{bits}.hw")
+            report["ptq"].append({"weight_bits": bits, "golden_accuracy": evaluate(hw, test_set).accuracy,
+                                  "model": str(path), "content_hash": hw.content_hash})
     qat = train(net, load_dataset("digits", "train"),
                 TrainConfig(epochs=0, qat_epochs=2, weight_bits=4, lr=DEMO_TRAINING.lr), progress=progress)
     hw = qat.model.hardware_model()
     report["qat4"] = {"weight_bits": 4, "golden_accuracy": evaluate(hw, test_set).accuracy,
                       "model": str(hw.save(out_dir / "digits_src_qat4.hw")), "train_seconds": round(qat.seconds, 1)}
     if rtl_samples:
-        report["rtl"] = rtl_check(hw, test_set, out_dir, rtl_samples)
+        with stage(f"demo: Verilog and Verilator run on {rtl_samples} digits"):
+            report["rtl"] = rtl_check(hw, test_set, out_dir, rtl_samples)
     write_text_atomic(out_dir / "demo.json", json.dumps(report, indent=2) + "\n")
     return report
 

@@ -25,3 +25,7 @@ class DegradedWarning(UserWarning):
     """A feature fell back to a lesser form because a tool or system library is missing (e.g. VCD
     instead of FST waveforms); the message says what was lost, why, and how to get it. The CLI prints it
     as one ``srcfpga: warning: ...`` line."""
+
+
+class OutputPathError(SrcFpgaError):
+    """An output file or directory cannot be written (checked before the long work starts)."""

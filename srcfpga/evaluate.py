@@ -21,6 +21,7 @@ from .errors import ConfigError, DatasetError, ModelFileError
 from .golden import run_golden
 from .nn import SRCNet, load_model
 from .quant import HardwareModel
+from .quant.hwmodel import check_steps
 
 
 @dataclass(frozen=True)
@@ -45,11 +46,6 @@ def _batches(dataset: Dataset, batch_size: int, progress: bool, label: str):
     return tqdm(starts, desc=label, unit="batch", disable=None if progress else True, leave=False)
 
 
-def _check_steps(steps: int, blank: int) -> None:
-    if steps < 1 or blank < 0:
-        raise ConfigError(f"need steps >= 1 and blank >= 0, got steps={steps}, blank={blank}")
-
-
 def check_inputs(dataset: Dataset, input_size: int) -> None:
     """Raise :class:`DatasetError` unless the dataset's images have ``input_size`` pixels."""
     if dataset.n_pixels != input_size:
@@ -63,7 +59,7 @@ def evaluate_hardware(model: HardwareModel, dataset: Dataset, steps: int | None 
     check_inputs(dataset, model.image_pixels)
     steps = model.steps if steps is None else steps
     blank = model.blank if blank is None else blank
-    _check_steps(steps, blank)
+    check_steps(steps, blank)
     correct = spikes = 0
     for start in _batches(dataset, batch_size, progress, "golden"):
         images = dataset.images[start:start + batch_size]
@@ -94,7 +90,7 @@ def evaluate_float(net: SRCNet, dataset: Dataset, steps: int | None = None, blan
     check_inputs(dataset, getattr(encoder, "n_pixels", cfg.input_size))
     steps = cfg.steps if steps is None else steps
     blank = cfg.blank if blank is None else blank
-    _check_steps(steps, blank)
+    check_steps(steps, blank)
     net.eval()
     correct = spikes = 0
     for start in _batches(dataset, batch_size, progress, "float"):

@@ -173,6 +173,21 @@ def test_cli_build(tiny_hw, tmp_path, capsys):
                  "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
     assert info["uart_divisor"] == 109 and (tmp_path / "proj" / "srcfpga_build.json").is_file()
+    assert info["fits"] is True                                   # Yosys resource check of the core
+
+
+def test_cli_build_warns_when_the_design_does_not_fit(tiny_hw, tmp_path, monkeypatch, capsys):
+    import importlib
+
+    estimate = importlib.import_module("srcfpga.boards.estimate")     # the module, not the function
+    _, path = tiny_hw
+    monkeypatch.setattr(estimate, "fit_report", lambda model, board, config: ({"lut": 1.3, "ff": 0.2}, ["lut"]))
+    assert main(["build", str(path), "--board", "arty", "-o", str(tmp_path / "proj"), "--no-vivado", "--json"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["fits"] is False
+    assert captured.err.splitlines() == [
+        "srcfpga: warning: the design does not fit the xc7a35ticsg324-1L of arty-a7-35: lut 130 % of the device "
+        "(Yosys estimate); Vivado will fail to place it"]
 
 
 def test_cli_build_runs_vivado_and_ingests_reports(tiny_hw, tmp_path, monkeypatch, capsys):

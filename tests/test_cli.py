@@ -299,6 +299,56 @@ def test_unwritable_output(capsys, tmp_path, float_model):
     assert blocker.read_text() == "not a directory"
 
 
+@pytest.mark.parametrize("argv", [
+    ["train", "--dataset", "digits", "--limit", "20", "--epochs", "1", "-o", "{bad}/m.pt"],
+    ["import", "{tmp}", "-o", "{bad}/m.pt"],
+    ["quantize", "{model}", "--weight-bits", "5", "-o", "{bad}/m.hw"],
+    ["verilog", "{model}", "-o", "{bad}/v"],
+    ["sim", "{model}", "--dataset", "digits", "--waves", "{bad}/w"],
+    ["sweep", "{model}", "--dataset", "digits", "-o", "{bad}/s"],
+    ["build", "{model}", "--board", "arty-a7-35", "-o", "{bad}/b"],
+    ["demo", "--out", "{bad}/d"],
+])
+def test_output_paths_are_checked_before_the_work(capsys, tmp_path, argv):
+    """Every command rejects an output path it cannot write before it does anything else (here: before
+    it even reads its inputs, which would fail on this fake model)."""
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    argv = [a.format(bad=blocker, tmp=tmp_path, model=tmp_path / "missing") for a in argv]
+    code, _, err = run(capsys, *argv)
+    assert code == 2
+    assert_one_error_line(code, err, f"cannot write {blocker}", "not a directory")
+    assert blocker.read_text() == "not a directory"
+
+
+def test_os_errors_are_one_line_exit_2_naming_the_path(capsys, tmp_path, float_model):
+    target = tmp_path / "taken"
+    target.mkdir()
+    code, _, err = run(capsys, "quantize", float_model, "--weight-bits", 6, "-o", target)
+    line = assert_one_error_line(code, err, f"cannot write {target}")
+    assert code == 2 and "Errno" not in line and ".tmp" not in line
+
+
+@pytest.mark.parametrize("argv, fragment, unwanted", [
+    (["sim", "{hw}", "--dataset", "digits", "--limit", "2", "--steps", "0"], "steps >= 1", "16-bit"),
+    (["sweep", "{pt}", "--dataset", "digits", "--lanes", "0", "-o", "{tmp}/s"], "lanes", "None"),
+    (["sim", "{pt}", "--dataset", "digits", "--limit", "2"], "quantize it first", "JSON"),
+    (["estimate", "{pt}", "--board", "arty"], "quantize it first", "JSON"),
+])
+def test_errors_name_the_real_problem(capsys, tmp_path, float_model, hw_model, argv, fragment, unwanted):
+    code, _, err = run(capsys, *[a.format(hw=hw_model, pt=float_model, tmp=tmp_path) for a in argv])
+    line = assert_one_error_line(code, err, fragment)
+    assert code == 2 and unwanted not in line
+
+
+def test_unsupported_weight_bits_are_accepted_with_a_warning(capsys, tmp_path, float_model):
+    code, out, err = run(capsys, "quantize", float_model, "--weight-bits", 3, "-o", tmp_path / "m3.hw", "--json")
+    assert code == 0 and json.loads(out)["quant"]["weight_bits"] == 3
+    assert err.splitlines() == ["srcfpga: warning: 3-bit weights are experimental: 4..8 is the supported range"]
+    code, _, err = run(capsys, "quantize", float_model, "--weight-bits", 4, "-o", tmp_path / "m4.hw")
+    assert code == 0 and err == ""
+
+
 def test_qat_training_round_trip(capsys, workdir, float_model):
     """QAT from a float model: ``quantize`` reuses the stored QAT options and the golden accuracy of the
     written .hw equals the test accuracy ``train`` reported for the QAT forward pass."""
@@ -328,3 +378,47 @@ def test_demo(capsys, tmp_path):
     for row in report["ptq"]:
         assert HardwareModel.load(row["model"]).content_hash == row["content_hash"]
     assert json.loads((tmp_path / "demo.json").read_text()) == report
+
+
+def test_help_of_every_option_with_its_default():
+    """Every option says what it does, shows its default when it has one, and no help has raw RST."""
+    import argparse
+
+    from srcfpga.cli import build_parser
+
+    parser = build_parser()
+    commands = parser._subparsers._group_actions[0].choices
+    assert "``" not in parser.format_help()
+    for name, command in commands.items():
+        text = command.format_help()
+        assert "``" not in text and command.description, name
+        for action in command._actions:
+            if isinstance(action, argparse._HelpAction):
+                continue
+            assert action.help, f"{name} {action.option_strings or action.dest} has no help"
+            if action.option_strings and action.default is not None and action.default is not False:
+                assert "default" in command._get_formatter()._get_help_string(action), \
+                    f"{name} {action.option_strings} does not show its default {action.default!r}"
+
+
+def test_closed_stdout_is_not_an_error():
+    """``srcfpga boards --json | head`` with head gone before srcfpga writes: no Broken pipe traceback."""
+    proc = subprocess.Popen([sys.executable, "-m", "srcfpga", "boards", "--json"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    proc.stdout.close()
+    _, err = proc.communicate(timeout=120)
+    assert err == b""
+
+
+def test_readme_commands_write_only_into_ignored_folders():
+    """The README's commands put their models and folders under out/ or srcfpga-demo/ (.gitignore)."""
+    import re
+
+    root = Path(__file__).resolve().parents[1]
+    ignored = [line.strip("/") for line in (root / ".gitignore").read_text().splitlines()]
+    assert "out" in ignored and "srcfpga-demo" in ignored
+    text = (root / "README.md").read_text().replace("\\\n", " ")        # join continued lines
+    commands = [line for line in text.splitlines() if "srcfpga " in line]
+    outputs = [m.group(2) for line in commands for m in re.finditer(r"(-o|--out|--waves) ([\w./-]+)", line)]
+    assert len(outputs) >= 7
+    assert all(path.startswith("out/") or path == "DIR" for path in outputs), outputs

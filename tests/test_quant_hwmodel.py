@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from srcfpga.data import RateEncoder
-from srcfpga.errors import ConfigError, ModelFileError
+from srcfpga.errors import ConfigError, ModelFileError, OutputPathError
 from srcfpga.quant import SCHEMA_VERSION, HardwareModel, ReadoutQ, SRCLayerQ, check_weight_bits, signed_bits
 from srcfpga.testing import random_hardware_model
 
@@ -178,7 +178,7 @@ def test_failed_save_leaves_no_file(tmp_path, model, monkeypatch):
         raise OSError("disk full")
 
     monkeypatch.setattr(srcfpga.fileio.os, "replace", broken_replace)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(OutputPathError, match=f"cannot write {tmp_path / 'm.hw'}: disk full"):
         model.save(tmp_path / "m.hw")
     assert list(tmp_path.iterdir()) == []
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from srcfpga.cli import main
 from srcfpga.nn import save_model
 from srcfpga.testing import random_net
@@ -38,9 +40,43 @@ def test_sweep_cli_errors_are_one_line(tmp_path, capsys):
     model = save_model(random_net(0, (64, 12), n_classes=10), tmp_path / "m.pt")
     for extra, fragment in ((["--weight-bits", "4,12"], "weight bits"), (["--steps", "x"], "--steps"),
                             (["--executor", "nope"], "unknown executor"), (["--anchors", "1@2@3"], "anchor"),
-                            (["--steps", "10", "--blank", "10"], "stimulus")):
+                            (["--steps", "0"], "stimulus steps")):
         code, _, err = run(capsys, "sweep", model, "--dataset", "digits", "-o", tmp_path / "o", *extra)
         assert code == 2 and err.count("\n") == 1 and fragment in err, err
     code, _, err = run(capsys, "sweep", model, "--dataset", "mnist", "-o", tmp_path / "o")
     assert code == 2 and "data directory" in err
     assert not (tmp_path / "o").exists()
+
+
+def test_ctrl_c_stops_a_sweep_and_its_workers_at_once(tmp_path):
+    """Ctrl-C (SIGINT to the terminal's process group) mid-sweep: exit 130 with one line, within
+    seconds, no worker process left behind, and no traceback from the workers."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    model = save_model(random_net(0, (64, 64), n_classes=10), tmp_path / "m.pt")
+    proc = subprocess.Popen([sys.executable, "-m", "srcfpga", "sweep", str(model), "--dataset", "digits",
+                             "--weight-bits", "4-8", "--steps", "3000", "--workers", "2", "-o", str(tmp_path / "s")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    time.sleep(12)                                         # the workers are busy by now
+    os.killpg(proc.pid, signal.SIGINT)
+    started = time.monotonic()
+    try:
+        _, err = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        raise
+    assert time.monotonic() - started < 8
+    assert proc.returncode == 130 and err.decode().splitlines() == ["srcfpga: interrupted"], err.decode()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:                     # nothing of the session is left
+        try:
+            os.killpg(proc.pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.2)
+    else:
+        pytest.fail(f"processes of the sweep still run: {subprocess.run(['ps', '-g', str(proc.pid)], capture_output=True, text=True).stdout}")

@@ -10,8 +10,8 @@ from srcfpga.sweep.anchors import ULG_SRC_MNIST
 
 
 def test_default_blank_gives_the_published_operating_points():
-    assert [(p.blank, p.stimulus) for p in SweepConfig(steps=(44, 55, 220)).points] == [(4, 40), (5, 50), (20, 200)]
-    assert default_blank(22) == 2 and default_blank(5) == 0
+    assert [(p.blank, p.stimulus, p.total) for p in SweepConfig().points] == [(4, 40, 44), (5, 50, 55), (20, 200, 220)]
+    assert default_blank(20) == 2 and default_blank(9) == 0
 
 
 def test_grid_is_widths_outermost():
@@ -22,7 +22,7 @@ def test_grid_is_widths_outermost():
 def test_blank_per_step_count_and_strings():
     cfg = SweepConfig(weight_bits="4-6", steps="30,60", blank=(3, 6))
     assert cfg.weight_bits == (4, 5, 6)
-    assert [p.label for p in cfg.points] == ["3+27", "6+54"]
+    assert [p.label for p in cfg.points] == ["3+30", "6+60"]
     assert cfg.to_dict()["blank"] == [3, 6]
 
 
@@ -40,7 +40,7 @@ def test_parse_int_list():
     ({"weight_bits": ()}, "empty"),
     ({"weight_bits": (4.5,)}, "integers"),
     ({"steps": (44, 44)}, "twice"),
-    ({"steps": (10,), "blank": 10}, "stimulus"),
+    ({"steps": (0,)}, "stimulus"),
     ({"steps": (10,), "blank": -1}, "blank >= 0"),
     ({"steps": (10, 20, 30), "blank": (1, 2)}, "one per step count"),
     ({"dataset": "cifar"}, "unknown dataset"),

@@ -45,7 +45,7 @@ def fake_boards(monkeypatch):
     def get_board(name):
         if name not in ("fake-board", "fake"):
             raise ConfigError(f"unknown board {name!r}")
-        return SimpleNamespace(name="fake-board")
+        return SimpleNamespace(name="fake-board", device=SimpleNamespace(lut=5000, ff=10000, bram36=50, dsp=90))
 
     monkeypatch.setattr(estimates, "_boards", lambda: (fake, get_board))
     return fake
@@ -54,13 +54,13 @@ def fake_boards(monkeypatch):
 def test_board_figures_fill_rows_and_energy_plot(tmp_path, fake_boards):
     result = run_sweep(random_net(0, (64, 12), n_classes=10), config(board="fake"), tmp_path, executor="serial",
                        progress=False)
-    assert sorted(fake_boards.calls) == [(4, 8, 0, "digits", 4), (4, 11, 1, "digits", 4),
-                                         (6, 8, 0, "digits", 4), (6, 11, 1, "digits", 4)]
+    assert sorted(fake_boards.calls) == [(4, 8, 0, "digits", 4), (4, 12, 1, "digits", 4),
+                                         (6, 8, 0, "digits", 4), (6, 12, 1, "digits", 4)]
     for row in result.rows:
         assert row.board == "fake-board"                       # canonical name, alias given
         assert row.lut == 1000 * row.weight_bits and row.fits == (row.weight_bits < 6)
-        assert row.latency_us == pytest.approx(0.1 * row.steps)
-        assert row.energy_uj == pytest.approx((0.1 + 0.01 * row.weight_bits) * 0.1 * row.steps)
+        assert row.latency_us == pytest.approx(0.1 * row.total_steps)
+        assert row.energy_uj == pytest.approx((0.1 + 0.01 * row.weight_bits) * 0.1 * row.total_steps)
         assert row.estimate == {"board": "fake-board", "bits": row.weight_bits}
         assert row.cycles_per_inference is not None and row.cycles_per_inference != 10.0 * row.steps  # traced
     assert {"accuracy_vs_energy", "resources_vs_bits"} <= set(result.files)

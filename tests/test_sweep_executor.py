@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import concurrent.futures as cf
+import multiprocessing
 import sys
 
 import pytest
@@ -56,7 +57,15 @@ def test_thread_limit_is_scoped():
 
 
 def test_worker_initializer_limits_threads(monkeypatch):
+    import io
+
     import torch
+
+    from srcfpga import progress
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
 
     before = torch.get_num_threads()
     for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
@@ -66,7 +75,9 @@ def test_worker_initializer_limits_threads(monkeypatch):
         import os
 
         assert os.environ["OMP_NUM_THREADS"] == "1" and torch.get_num_threads() == 1
+        assert not progress.active(Terminal())              # no stage lines across the parent's bar
     finally:
+        progress.enable(True)
         torch.set_num_threads(before)
         from threadpoolctl import threadpool_limits
 
@@ -124,3 +135,32 @@ def test_dask_local_cluster(tmp_path):
         address = "dask://" + cluster.scheduler_address.split("://", 1)[1]
         dask = run_sweep(net, small_config(), tmp_path / "dask", executor=address, progress=False, plots=False)
     assert [(r.key, r.accuracy) for r in dask.rows] == [(r.key, r.accuracy) for r in serial.rows]
+
+
+def test_local_workers_ignore_ctrl_c_from_start_up():
+    """A Ctrl-C on the terminal reaches the whole process group: workers must leave it to the parent
+    (no KeyboardInterrupt tracebacks from workers, even while they import torch)."""
+    import signal
+
+    with make_executor("local", workers=1) as pool:
+        assert pool.submit(signal.getsignal, signal.SIGINT).result() == signal.SIG_IGN
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler      # the parent's is back
+
+
+def test_terminate_stops_running_workers_at_once():
+    import time
+
+    from srcfpga.sweep.executor import terminate
+
+    pool = make_executor("local", workers=1)
+    futures = [pool.submit(time.sleep, 60) for _ in range(3)]
+    while not futures[0].running():
+        time.sleep(0.05)
+    time.sleep(0.5)
+    start = time.monotonic()
+    terminate(pool)
+    for future in futures:
+        future.cancel()
+    assert time.monotonic() - start < 5
+    assert all(future.done() for future in futures)
+    assert not multiprocessing.active_children()

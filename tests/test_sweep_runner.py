@@ -41,10 +41,10 @@ def test_rows_cover_the_grid_and_equal_direct_evaluation(swept):
     data = load_dataset("digits", "test", limit=LIMIT)
     for row in result.rows:
         hw = quantize_net(net, QuantConfig(weight_bits=row.weight_bits))
-        golden = evaluate_hardware(hw, data, steps=row.stimulus_steps, blank=row.blank)
+        golden = evaluate_hardware(hw, data, steps=row.steps, blank=row.blank)
         assert row.accuracy == golden.accuracy == row.ptq_accuracy
         assert row.samples == LIMIT and row.qat_epochs == 0 and row.dataset == "digits"
-        assert row.float_accuracy == evaluate_float(net, data, steps=row.stimulus_steps, blank=row.blank).accuracy
+        assert row.float_accuracy == evaluate_float(net, data, steps=row.steps, blank=row.blank).accuracy
         assert row.weight_memory_bits == 64 * 16 * row.weight_bits + 16 * 10 * 8
         assert row.cycles_per_inference > 0 and row.cycles_per_step > 0
         assert row.latency_us == pytest.approx(row.cycles_per_inference / 100.0)
@@ -97,6 +97,58 @@ def test_resume_reuses_finished_rows(swept, tmp_path):
     assert len(data["rows"]) == 2 and len(data["other_rows"]) == 4
     back = run_sweep(net, config(weight_bits=(4, 5, 6)), out, executor="serial", progress=False, plots=False)
     assert back.computed == 0 and back.reused == 6
+
+
+def test_concurrent_sweeps_into_one_directory_keep_every_row(tmp_path):
+    """A second sweep (another grid) that finishes while the first one runs keeps its rows: the first
+    one's writes merge with the file under a lock instead of overwriting it with what it read at start."""
+    from srcfpga.sweep import SerialExecutor
+
+    net, out = tiny_net(), tmp_path / "shared"
+
+    class Interleaved(SerialExecutor):
+        """Runs the whole second sweep before the first task of the first one."""
+
+        def __init__(self):
+            self.other = None
+
+        def submit(self, fn, /, *args, **kwargs):
+            if self.other is None:
+                self.other = run_sweep(net, config(weight_bits=(5,)), out, executor="serial", progress=False,
+                                       plots=False)
+            return super().submit(fn, *args, **kwargs)
+
+    pool = Interleaved()
+    first = run_sweep(net, config(weight_bits=(4,)), out, executor=pool, progress=False, plots=False)
+    assert len(first.rows) == 2 and len(pool.other.rows) == 2
+    data = json.loads((out / "results.json").read_text())
+    assert {r["weight_bits"] for r in data["rows"]} == {4}
+    assert {r["weight_bits"] for r in data["other_rows"]} == {5}
+    both = run_sweep(net, config(weight_bits=(4, 5)), out, executor="serial", progress=False, plots=False)
+    assert both.computed == 0 and both.reused == 4
+
+
+def test_steps_are_stimulus_steps_and_version_1_files_are_reused(swept, tmp_path):
+    """``steps`` means stimulus steps as in eval / sim (blank = steps // 10 by default); a results.json of
+    version 1, which stored total steps, is read in today's terms and its rows are reused."""
+    import shutil
+
+    net, out, first = swept
+    assert [(r.steps, r.blank, r.total_steps) for r in first.rows[:2]] == [(8, 0, 8), (12, 1, 13)]
+    assert json.loads((out / "results.json").read_text())["rows"][1]["steps"] == 12
+    old = tmp_path / "old"
+    shutil.copytree(out, old)
+    data = json.loads((old / "results.json").read_text())
+    data["version"] = 1
+    for entry in data["rows"] + data["float"]:
+        entry["steps"] = entry["steps"] + entry["blank"]
+        if "total_steps" in entry:
+            entry["stimulus_steps"] = entry.pop("total_steps") - entry["blank"]
+    (old / "results.json").write_text(json.dumps(data))
+    again = run_sweep(net, config(), old, executor="serial", progress=False, plots=False)
+    assert again.computed == 0 and again.reused == 4
+    assert [r.to_dict() for r in again.rows] == [r.to_dict() for r in first.rows]
+    assert json.loads((old / "results.json").read_text())["version"] == 2
 
 
 def test_changed_inputs_are_recomputed(swept, tmp_path):

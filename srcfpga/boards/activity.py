@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from ..errors import ConfigError
-from ..quant.hwmodel import HardwareModel
+from ..quant.hwmodel import HardwareModel, check_steps
 
 DEFAULT_INPUT_DENSITY = 0.033   # input spikes per input and step: MNIST mean intensity 0.13 x rate_gain 0.25
 DEFAULT_SAMPLES = 32
@@ -77,8 +77,7 @@ def measure_activity(model: HardwareModel, config, steps: int | None = None, bla
                               f"got {frames.shape}")
     steps = model.steps if steps is None else steps
     blank = model.blank if blank is None else blank
-    if steps < 1 or blank < 0:
-        raise ConfigError(f"need steps >= 1 and blank >= 0, got steps={steps}, blank={blank}")
+    check_steps(steps, blank)
     if limit is not None and limit < 1:
         raise ConfigError(f"--limit must be at least 1, got {limit}")
     if frames is None:

@@ -139,6 +139,14 @@ def combine(board: Board, synth: SynthResult, activity: Activity, model_hash: st
                    "cells": synth.cells, "yosys": synth.yosys_version, "verilog_sha256": synth.verilog_sha256})
 
 
+def fit_report(model: HardwareModel, board: Board, config) -> tuple[dict, list]:
+    """Device utilization of ``model``'s network core with HDL ``config`` on ``board`` and the resources it
+    overflows (:func:`fit_check`), from the cached Yosys synthesis of :func:`estimate`."""
+    config = config.resolve(model)
+    synth = synthesize(core_verilog(model, config), CORE_NAME, speed=board.device.speed)
+    return fit_check(board, synth.lut, synth.ff, synth.bram36, synth.dsp, synth.carry4)
+
+
 def estimate(model: HardwareModel, board: str | Board, lanes: int | None = None, steps: int | None = None,
              blank: int | None = None, dataset: str | None = None, data_dir=None, limit: int | None = None,
              seed: int = 0, memory: str = "auto", input_kind: str | None = None,

@@ -36,6 +36,7 @@ from pathlib import Path
 
 from ..errors import SrcFpgaError, ToolNotFoundError
 from ..fileio import file_lock, write_text_atomic
+from ..progress import stage
 
 CACHE_FORMAT = 2
 SCRIPT = """read_verilog -sv {source}
@@ -153,8 +154,9 @@ def _run(verilog: str, top: str, speed: str, use_cache: bool, nice: bool, keep_d
         (work / "design.v").write_text(verilog)
         (work / "synth.ys").write_text(SCRIPT.format(source="design.v", top=top))
         command = yosys_command() + ["-q", "-l", "yosys.log", "-s", "synth.ys"]
-        result = subprocess.run(command, cwd=work, capture_output=True, text=True,
-                                preexec_fn=(lambda: os.nice(10)) if nice else None)
+        with stage(f"Yosys synth_xilinx of {top} (minutes on a cold cache)"):
+            result = subprocess.run(command, cwd=work, capture_output=True, text=True,
+                                    preexec_fn=(lambda: os.nice(10)) if nice else None)
         if result.returncode:
             log = (work / "yosys.log").read_text(errors="replace") if (work / "yosys.log").is_file() else ""
             errors = [line for line in log.splitlines() if line.startswith("ERROR")]

@@ -24,6 +24,7 @@ from ..fileio import write_text_atomic
 SCHEMA_VERSION = 1
 FILE_FORMAT = "srcfpga-hardware-model"
 MIN_WEIGHT_BITS, MAX_WEIGHT_BITS = 2, 8
+SUPPORTED_MIN_WEIGHT_BITS = 4       # the product range is 4..8; 2 and 3 bits quantize but are not supported
 FLOAT32_EXACT = 1 << 24  # integer sums below this are exact in float32 BLAS
 INT32_MIN, INT32_MAX = -(1 << 31), (1 << 31) - 1
 
@@ -62,8 +63,28 @@ def _check_range(name: str, array: np.ndarray, lo: int, hi: int) -> None:
 def check_weight_bits(bits: int) -> int:
     if not isinstance(bits, (int, np.integer)) or not MIN_WEIGHT_BITS <= bits <= MAX_WEIGHT_BITS:
         raise ConfigError(f"weight bits must be an integer in {MIN_WEIGHT_BITS}..{MAX_WEIGHT_BITS} "
-                          f"(4..8 is the supported product range), got {bits!r}")
+                          f"({SUPPORTED_MIN_WEIGHT_BITS}..{MAX_WEIGHT_BITS} is the supported product range), "
+                          f"got {bits!r}")
     return int(bits)
+
+
+def unsupported_weight_bits(bits: int) -> str | None:
+    """A one-line note when ``bits`` is accepted but outside the supported product range, else ``None``."""
+    if MIN_WEIGHT_BITS <= bits < SUPPORTED_MIN_WEIGHT_BITS:
+        return (f"{bits}-bit weights are experimental: {SUPPORTED_MIN_WEIGHT_BITS}..{MAX_WEIGHT_BITS} is the "
+                f"supported range")
+    return None
+
+
+def _starts_with(path: Path, magic: bytes) -> bool:
+    with path.open("rb") as handle:
+        return handle.read(len(magic)) == magic
+
+
+def check_steps(steps: int, blank: int) -> None:
+    """The step setting of an inference: at least one stimulus step after ``blank`` >= 0 blank steps."""
+    if steps < 1 or blank < 0:
+        raise ConfigError(f"need steps >= 1 and blank >= 0, got steps={steps}, blank={blank}")
 
 
 _INT_FIELDS = ("weight_shift", "current_bits", "decay_num", "decay_shift", "gate_shift", "gate_hyp_num",
@@ -263,8 +284,7 @@ class HardwareModel:
             width, values = layer.n_out, layer.output_range
         if self.readout.weights.shape[1] != width:
             raise ConfigError(f"readout expects {self.readout.weights.shape[1]} inputs, last layer has {width}")
-        if self.steps < 1 or self.blank < 0:
-            raise ConfigError(f"need steps >= 1 and blank >= 0, got steps={self.steps}, blank={self.blank}")
+        check_steps(self.steps, self.blank)
 
     @property
     def cell(self) -> str:
@@ -329,6 +349,9 @@ class HardwareModel:
     @classmethod
     def load(cls, path: str | Path) -> "HardwareModel":
         path = Path(path)
+        if path.is_file() and _starts_with(path, b"PK"):     # a torch zip: a float model
+            raise ModelFileError(f"{path} is a float model; quantize it first: srcfpga quantize {path} "
+                                 f"--weight-bits N -o {path.with_suffix('.hw').name}")
         try:
             payload = json.loads(path.read_text())
         except FileNotFoundError:

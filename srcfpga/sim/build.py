@@ -37,6 +37,7 @@ from typing import Any, Iterator, Sequence
 
 from ..errors import DegradedWarning, SrcFpgaError
 from ..fileio import file_lock
+from ..progress import stage
 from .simulators import Simulator, find_simulator
 
 CACHE_FORMAT = 2
@@ -205,7 +206,7 @@ def build(verilog: str | Path, toplevel: str, simulator: str | Simulator = "veri
         log = build_dir / "build.log"
         runner = _runner(sim, public)
         try:
-            with _outside_pytest(), _make_overrides(sim):
+            with _outside_pytest(), _make_overrides(sim), stage(f"{sim.name} build of {toplevel} (once per design)"):
                 runner.build(sources=[source], hdl_toplevel=toplevel, build_dir=build_dir, build_args=args,
                              waves=waves, timescale=TIMESCALE, log_file=log, always=True)
         except (RuntimeError, SystemExit, OSError) as exc:

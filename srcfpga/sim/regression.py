@@ -32,7 +32,7 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..fileio import write_text_atomic
-from ..quant.hwmodel import HardwareModel
+from ..quant.hwmodel import HardwareModel, check_steps
 from . import build as simbuild
 
 TOP = "srcfpga_net"
@@ -320,6 +320,7 @@ def run_rtl(model: HardwareModel, hdl_config=None, pixels: np.ndarray | None = N
         kind = "pixels"
     if batch < 1:
         raise ConfigError("empty batch")
+    check_steps(steps, blank)
     if not (1 <= steps < 1 << STEP_BITS and 0 <= blank and total < 1 << STEP_BITS):
         raise ConfigError(f"steps/blank out of the 16-bit range of the start command: {blank} + {steps}")
     seeds = np.zeros(batch, np.int64) if seeds is None else np.asarray(seeds, np.int64)

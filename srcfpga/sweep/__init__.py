@@ -1,7 +1,7 @@
 """Bit-width x step-count sweeps: accuracy (golden), cycles, board estimates, RTL agreement, plots.
 
     from srcfpga.sweep import SweepConfig, run_sweep, ULG_SRC_MNIST
-    result = run_sweep("ref.pt", SweepConfig(weight_bits=(4, 5, 6, 7, 8), steps=(44, 55, 220),
+    result = run_sweep("ref.pt", SweepConfig(weight_bits=(4, 5, 6, 7, 8), steps=(40, 50, 200),
                                              dataset="mnist", data_dir="../shared/data/mnist-test-b"),
                        "sweep-out", anchors=ULG_SRC_MNIST)
     print(result.table())

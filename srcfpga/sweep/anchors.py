@@ -1,27 +1,32 @@
 """Published accuracy figures to overlay on sweep plots (data the caller passes, never built into a plot).
 
-An anchor is ``accuracy`` (percent) at ``steps`` total timesteps, at ``weight_bits`` bits or at an
-unstated width (``None``). On the command line: ``ACC@BITS/STEPS`` or ``ACC@STEPS``, comma separated,
-e.g. ``93.32@5/55,92.89@4/44,96.31@220``; the name ``ulg`` stands for :data:`ULG_SRC_MNIST`.
+An anchor is ``accuracy`` (percent) at ``steps`` stimulus timesteps (as ``--steps`` everywhere), at
+``weight_bits`` bits or at an unstated width (``None``). On the command line: ``ACC@BITS/STEPS`` or
+``ACC@STEPS``, comma separated, e.g. ``93.32@5/50,92.89@4/40,96.31@200``; the name ``ulg`` stands for
+:data:`ULG_SRC_MNIST`.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+from ..boards.published import PUBLISHED
 from ..errors import ConfigError
 
 
 @dataclass(frozen=True)
 class Anchor:
     accuracy: float                # percent
-    steps: int                     # total timesteps per inference
+    steps: int                     # stimulus timesteps per inference
     weight_bits: int | None = None
     label: str = "published"
+    energy_uj: float | None = None  # energy per inference, when published (drawn on the energy plot)
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.accuracy <= 100.0:
             raise ConfigError(f"anchor accuracy is a percentage in [0, 100], got {self.accuracy}")
+        if self.energy_uj is not None and self.energy_uj <= 0:
+            raise ConfigError(f"anchor energy must be positive, got {self.energy_uj}")
         if self.steps < 1 or (self.weight_bits is not None and self.weight_bits < 1):
             raise ConfigError(f"anchor needs steps >= 1 and bits >= 1, got {self.steps}, {self.weight_bits}")
 
@@ -33,11 +38,12 @@ class Anchor:
         return asdict(self)
 
 
-# The published FPGA implementation of the reference MNIST SRC (fixed-point VHDL, full MNIST test set).
+# The published FPGA implementation of the reference MNIST SRC (fixed-point VHDL, full MNIST test set),
+# quoted there at 55, 44 and 220 total steps: 5 + 50, 4 + 40 and 20 + 200.
 ULG_SRC_MNIST = (
-    Anchor(93.32, 55, 5, "published"),
-    Anchor(92.89, 44, 4, "published"),
-    Anchor(96.31, 220, None, "published"),
+    Anchor(93.32, 50, 5, "published", energy_uj=1000 * PUBLISHED[55][1]),
+    Anchor(92.89, 40, 4, "published", energy_uj=1000 * PUBLISHED[44][1]),
+    Anchor(96.31, 200, None, "published"),
 )
 PRESETS = {"ulg": ULG_SRC_MNIST}
 

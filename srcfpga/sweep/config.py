@@ -1,9 +1,10 @@
 """What a sweep covers: a typed, validated grid of weight widths x step counts, and how to score it.
 
-``steps`` are *total* timesteps per inference, blank steps included (the published operating points
-are quoted that way: 44 = 4 blank + 40 stimulus steps, 55 = 5 + 50, 220 = 20 + 200). Without an
-explicit ``blank`` the rule :func:`default_blank` puts a tenth of the stimulus steps in front as blank
-steps: ``blank = total // 11``, which gives exactly 4 + 40, 5 + 50 and 20 + 200.
+``steps`` are *stimulus* timesteps, as everywhere in srcfpga (eval, sim, estimate, train); ``blank``
+steps come first. The published operating points are quoted as totals (44 = 4 blank + 40 stimulus
+steps, 55 = 5 + 50, 220 = 20 + 200). Without an explicit ``blank`` the rule :func:`default_blank` puts
+a tenth of the stimulus steps in front as blank steps (``stimulus // 10``): steps 40, 50, 200 give
+exactly those three points.
 """
 
 from __future__ import annotations
@@ -21,9 +22,9 @@ QUANT_OPTIONS = ("state_frac_bits", "current_range", "decay_shift", "gate_shift"
 SIMULATORS = ("verilator", "icarus")
 
 
-def default_blank(total: int) -> int:
-    """Blank steps for ``total`` steps per inference: a tenth of the stimulus (``total // 11``)."""
-    return total // 11
+def default_blank(stimulus: int) -> int:
+    """Blank steps before ``stimulus`` stimulus steps: a tenth of them (``stimulus // 10``)."""
+    return stimulus // 10
 
 
 def parse_int_list(text: str, what: str) -> tuple[int, ...]:
@@ -52,12 +53,12 @@ def parse_int_list(text: str, what: str) -> tuple[int, ...]:
 class SweepPoint:
     """One step setting of the grid: ``blank`` empty steps, then ``stimulus`` steps; ``total`` in all."""
 
-    total: int
+    stimulus: int
     blank: int
 
     @property
-    def stimulus(self) -> int:
-        return self.total - self.blank
+    def total(self) -> int:
+        return self.stimulus + self.blank
 
     @property
     def label(self) -> str:
@@ -91,8 +92,8 @@ class SweepConfig:
     """A bit-width x step-count grid and how each point is scored.
 
     ``weight_bits``: widths to quantize to (2..8, 4..8 is the product range).
-    ``steps``: total timesteps per inference (blank included); ``blank``: ``None`` for
-    :func:`default_blank`, one integer for every step count, or one per step count.
+    ``steps``: stimulus timesteps per inference; ``blank``: ``None`` for :func:`default_blank`, one
+    integer for every step count, or one per step count.
     ``dataset`` / ``data_dir`` / ``limit``: the test set (first ``limit`` samples).
     ``qat_epochs``: 0 for post-training quantization only; otherwise each width is fine-tuned
     quantization-aware (:mod:`srcfpga.nn.train`) for that many epochs on the training split (its first
@@ -106,7 +107,7 @@ class SweepConfig:
     """
 
     weight_bits: tuple[int, ...] = (4, 5, 6, 7, 8)
-    steps: tuple[int, ...] = (44, 55, 220)
+    steps: tuple[int, ...] = (40, 50, 200)
     blank: tuple[int, ...] | int | None = None
     dataset: str = "digits"
     data_dir: Path | None = None
@@ -123,6 +124,7 @@ class SweepConfig:
 
     def __post_init__(self) -> None:
         from ..data import DATASETS
+        from ..hdl import HdlConfig
 
         bits = _int_tuple("weight_bits", self.weight_bits)
         for b in bits:
@@ -142,8 +144,8 @@ class SweepConfig:
             object.__setattr__(self, "blank", blank)
         for point in self.points:
             if point.blank < 0 or point.stimulus < 1:
-                raise ConfigError(f"step count {point.total} with {point.blank} blank steps leaves "
-                                  f"{point.stimulus} stimulus steps; need blank >= 0 and at least 1 stimulus step")
+                raise ConfigError(f"steps must be >= 1 stimulus steps and blank >= 0, got {point.stimulus} "
+                                  f"steps with {point.blank} blank")
         if self.dataset not in DATASETS:
             raise ConfigError(f"unknown dataset {self.dataset!r}; choose one of {', '.join(DATASETS)}")
         if self.dataset != "digits" and self.data_dir is None:
@@ -153,14 +155,15 @@ class SweepConfig:
         for name in ("limit", "qat_train_limit"):
             value = getattr(self, name)
             if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-                raise ConfigError(f"{name} must be a positive integer or None, got {value!r}")
+                raise ConfigError(f"{name} must be a positive integer (unset: all samples), got {value!r}")
         for name in ("qat_epochs", "latency_samples", "sim_samples", "seed"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ConfigError(f"{name} must be a non-negative integer, got {value!r}")
-        if self.lanes is not None and (isinstance(self.lanes, bool) or not isinstance(self.lanes, int)
-                                       or self.lanes < 1):
-            raise ConfigError(f"lanes must be a positive integer or None, got {self.lanes!r}")
+        if isinstance(self.lanes, bool):
+            raise ConfigError(f"lanes must be an integer, got {self.lanes!r}")
+        HdlConfig(lanes=self.lanes)             # the HDL's rule for lanes
+
         if self.simulator not in SIMULATORS:
             raise ConfigError(f"simulator must be one of {', '.join(SIMULATORS)}, got {self.simulator!r}")
         if self.board is not None and not isinstance(self.board, str):
@@ -176,7 +179,7 @@ class SweepConfig:
     @property
     def points(self) -> tuple[SweepPoint, ...]:
         blanks: Iterable[int] = self.blank if self.blank is not None else (default_blank(t) for t in self.steps)
-        return tuple(SweepPoint(t, b) for t, b in zip(self.steps, blanks))
+        return tuple(SweepPoint(s, b) for s, b in zip(self.steps, blanks))
 
     @property
     def grid(self) -> tuple[tuple[int, SweepPoint], ...]:

@@ -92,6 +92,13 @@ def check_board(board: str) -> str:
     return get_board(board).name
 
 
+def board_capacity(board: str) -> dict[str, int]:
+    """LUT / FF / BRAM36 / DSP available on the device of ``board`` (the plots' capacity lines)."""
+    _, get_board = _boards()
+    device = get_board(board).device
+    return {name: getattr(device, name) for name in ("lut", "ff", "bram36", "dsp")}
+
+
 ESTIMATE_FIELDS = ("lut", "ff", "bram36", "dsp", "fmax_mhz", "power_w", "energy_uj", "fits", "latency_us")
 
 

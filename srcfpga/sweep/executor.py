@@ -11,6 +11,8 @@
   data directory at the same path (a shared file system) and have srcfpga installed.
 
 Every task also runs inside :func:`thread_limit`, so a Dask worker's threads are limited as well.
+Local workers ignore Ctrl-C (SIGINT goes to the whole terminal process group): the calling process
+handles it and :func:`terminate` ends them at once instead of waiting for their running tasks.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ import concurrent.futures as cf
 import contextlib
 import multiprocessing
 import os
+import signal
+import threading
 from typing import Callable, Iterator
 
 from ..errors import ConfigError, ToolNotFoundError
@@ -59,7 +63,11 @@ def thread_limit(threads: int | None = 1) -> Iterator[None]:
 
 
 def _init_worker(threads: int) -> None:
-    """Process-pool initializer: one thread per library for everything this worker loads or runs."""
+    """Process-pool initializer: one thread per library for everything this worker loads or runs, and no
+    stage lines (the parent's progress bar owns the terminal)."""
+    from .. import progress
+
+    progress.enable(False)
     for name in THREAD_ENV:
         os.environ[name] = str(threads)
     try:
@@ -85,11 +93,25 @@ class SerialExecutor(cf.Executor):
         return future
 
 
+class LocalPool(cf.ProcessPoolExecutor):
+    """A process pool whose workers ignore SIGINT from birth (start-up included): a Ctrl-C on the
+    terminal, which signals the whole process group, interrupts only the calling process."""
+
+    def submit(self, fn: Callable, /, *args, **kwargs) -> cf.Future:
+        if threading.current_thread() is not threading.main_thread():
+            return super().submit(fn, *args, **kwargs)
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)   # inherited by the workers started here
+        try:
+            return super().submit(fn, *args, **kwargs)
+        finally:
+            signal.signal(signal.SIGINT, previous)
+
+
 def local_executor(workers: int | None = None, threads_per_worker: int = 1) -> cf.ProcessPoolExecutor:
     workers = cores() if workers is None else workers
     if workers < 1:
         raise ConfigError(f"workers must be at least 1, got {workers}")
-    return cf.ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+    return LocalPool(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
                                   initializer=_init_worker, initargs=(threads_per_worker,))
 
 
@@ -142,3 +164,15 @@ def executor_workers(executor: cf.Executor) -> int:
     if isinstance(executor, DaskExecutor):
         return executor.workers
     return getattr(executor, "_max_workers", 1)
+
+
+def terminate(executor: cf.Executor) -> None:
+    """Stop ``executor`` now: kill local worker processes mid-task (their results are lost) and cancel the
+    queued tasks; other executors are shut down without waiting for their tasks. Call it before
+    cancelling any future yourself (Python 3.11's pool fails on a cancelled task when a worker dies)."""
+    if isinstance(executor, cf.ProcessPoolExecutor):
+        for process in list((executor._processes or {}).values()):  # noqa: SLF001 - no public accessor
+            process.terminate()
+        executor.shutdown(wait=True, cancel_futures=True)       # the pool notices at once: nothing to wait for
+    else:
+        executor.shutdown(wait=False, cancel_futures=True)

@@ -4,8 +4,11 @@
   model's accuracy at that step count dashed in the same colour, PTQ before QAT dotted (QAT sweeps),
   and the caller's anchors (published figures) as stars / dotted lines.
 * ``accuracy_vs_energy.png`` (with board estimates) or ``accuracy_vs_cycles.png`` (cycle model only):
-  every point labelled ``bits/steps``, the Pareto front (least cost for the accuracy) highlighted.
-* ``resources_vs_bits.png``: weight memory, and LUT / FF / BRAM36 when a board estimate gave them.
+  every point labelled ``bits/blank+steps`` (labels never overlap: coinciding points share one), the
+  Pareto front (least cost for the accuracy) highlighted; published energies (anchors) on the energy
+  plot, on a log axis when the figures span more than a factor 8.
+* ``resources_vs_bits.png``: weight memory, and LUT / FF / BRAM36 when a board estimate gave them, with
+  the board's capacity as a dashed line; points that do not fit are crossed on the energy plot.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from pathlib import Path
 from typing import Sequence
 
 from .anchors import Anchor
+from .estimates import board_capacity
 from .pareto import pareto_front
 from .rows import SweepRow
 
@@ -59,14 +63,14 @@ def plot_accuracy_vs_bits(rows: Sequence[SweepRow], path: Path, anchors: Sequenc
         step_color.setdefault(steps, color)
         bits = [r.weight_bits for r in group]
         ax.plot(bits, [100 * r.accuracy for r in group], "o-", color=color,
-                label=f"{steps} steps ({blank}+{steps - blank}), {'QAT' if qat else 'PTQ'} golden")
+                label=f"{blank}+{steps} steps, {'QAT' if qat else 'PTQ'} golden")
         if qat:
             ax.plot(bits, [100 * r.ptq_accuracy for r in group], ".:", color=color, alpha=0.7,
-                    label=f"{steps} steps, PTQ before QAT")
+                    label=f"{blank}+{steps} steps, PTQ before QAT")
         flt = [r.float_accuracy for r in group if r.float_accuracy is not None]
         if flt:
             ax.axhline(100 * flt[0], color=color, linestyle="--", linewidth=1.0,
-                       label=f"{steps} steps, float {100 * flt[0]:.2f} %")
+                       label=f"{blank}+{steps} steps, float {100 * flt[0]:.2f} %")
     for anchor in anchors:
         color = step_color.get(anchor.steps, "black")
         if anchor.weight_bits is not None:
@@ -83,8 +87,49 @@ def plot_accuracy_vs_bits(rows: Sequence[SweepRow], path: Path, anchors: Sequenc
     return _save(fig, path)
 
 
-def plot_accuracy_vs_cost(rows: Sequence[SweepRow], path: Path, cost: str, title: str | None = None) -> Path:
-    """Accuracy against ``cost`` (a row field: ``energy_uj`` or ``cycles_per_inference``), Pareto front marked."""
+def _plain_numbers(ax) -> None:
+    """No offset or scientific notation on linear axes (ticks like 1e3 + 0.2 are unreadable)."""
+    for axis in (ax.xaxis, ax.yaxis):
+        if axis.get_scale() == "linear":
+            axis.get_major_formatter().set_useOffset(False)
+            axis.get_major_formatter().set_scientific(False)
+
+
+LABEL_OFFSETS = ((4, 3), (4, -10), (-4, 3), (-4, -10), (4, 12), (-4, 12), (4, -19), (-4, -19))   # points
+
+
+def _label_points(ax, xs: Sequence[float], ys: Sequence[float], labels: Sequence[str], fontsize: float = 6.5) -> None:
+    """Label every point without overlaps: points that coincide on screen share one label, and each label
+    takes the first offset around its point whose box is clear of the labels placed before it."""
+    ax.autoscale_view()
+    screen = ax.transData.transform(list(zip(xs, ys)))
+    merged: list[tuple[tuple[float, float], list[str], tuple[float, float]]] = []
+    for (x, y), label, (sx, sy) in zip(zip(xs, ys), labels, screen):
+        for (mx, my), names, _ in merged:
+            if abs(mx - sx) < 4 and abs(my - sy) < 4:
+                names.append(label)
+                break
+        else:
+            merged.append(((sx, sy), [label], (x, y)))
+    scale = ax.figure.dpi / 72.0                      # display pixels per point
+    placed: list[tuple[float, float, float, float]] = []
+    for (sx, sy), names, (x, y) in merged:
+        text = ", ".join(names)
+        width, height = 0.6 * fontsize * len(text) * scale, fontsize * scale
+        for dx, dy in LABEL_OFFSETS:
+            left = sx + dx * scale - (width if dx < 0 else 0)
+            box = (left, sy + dy * scale, left + width, sy + dy * scale + height)
+            if not any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3] for b in placed):
+                break
+        placed.append(box)
+        ax.annotate(text, (x, y), textcoords="offset points", xytext=(dx, dy), fontsize=fontsize,
+                    ha="right" if dx < 0 else "left")
+
+
+def plot_accuracy_vs_cost(rows: Sequence[SweepRow], path: Path, cost: str, title: str | None = None,
+                          anchors: Sequence[Anchor] = ()) -> Path:
+    """Accuracy against ``cost`` (a row field: ``energy_uj`` or ``cycles_per_inference``), Pareto front marked.
+    On the energy plot, anchors with a published energy are drawn as stars (a log axis spans both)."""
     points = [r for r in rows if getattr(r, cost) is not None]
     if not points:
         raise ValueError(f"no row has {cost}")
@@ -93,26 +138,37 @@ def plot_accuracy_vs_cost(rows: Sequence[SweepRow], path: Path, cost: str, title
     front = pareto_front(costs, accs)
     fig, (ax,) = _figure(7.0, 4.6)
     colors = _colors()
+    step_color = {}
     for index, (steps, blank) in enumerate(_by_steps(points)):
         chosen = [i for i, r in enumerate(points) if (r.steps, r.blank) == (steps, blank)]
+        step_color.setdefault(steps, colors[index % len(colors)])
         ax.scatter([costs[i] for i in chosen], [accs[i] for i in chosen], color=colors[index % len(colors)],
-                   s=28, zorder=3, label=f"{steps} steps")
-    for i, r in enumerate(points):
-        ax.annotate(f"{r.weight_bits}b/{r.steps}", (costs[i], accs[i]), textcoords="offset points",
-                    xytext=(4, 3), fontsize=6.5)
+                   s=28, zorder=3, label=f"{blank}+{steps} steps")
+    too_big = [i for i, r in enumerate(points) if r.fits is False]
+    if too_big:
+        ax.scatter([costs[i] for i in too_big], [accs[i] for i in too_big], marker="x", s=90, color="black",
+                   zorder=5, label=f"does not fit {points[too_big[0]].board}")
     ax.plot([costs[i] for i in front], [accs[i] for i in front], "-", color="crimson", linewidth=2.2, alpha=0.6,
             zorder=2, label="Pareto front")
     ax.scatter([costs[i] for i in front], [accs[i] for i in front], s=90, facecolors="none",
                edgecolors="crimson", linewidths=1.5, zorder=4)
+    drawn = [a for a in anchors if cost == "energy_uj" and a.energy_uj is not None]
+    for anchor in drawn:
+        ax.plot([anchor.energy_uj], [anchor.accuracy], marker="*", markersize=13, linestyle="none",
+                color=step_color.get(anchor.steps, "black"), markeredgecolor="black",
+                label=f"{anchor.describe()}, {anchor.energy_uj:g} uJ")
     label = {"energy_uj": "energy per inference (uJ)",
              "cycles_per_inference": "cycles per inference (cycle model)"}.get(cost, cost)
-    if max(costs) > 8 * max(min(costs), 1e-12):
+    span = costs + [a.energy_uj for a in drawn]
+    if max(span) > 8 * max(min(span), 1e-12):
         ax.set_xscale("log")
+    _plain_numbers(ax)
+    _label_points(ax, costs, accs, [f"{r.weight_bits}b/{r.blank}+{r.steps}" for r in points])
     ax.set_xlabel(label)
     ax.set_ylabel("test accuracy (%)")
     ax.grid(True, alpha=0.3, which="both")
     ax.set_title(title or f"accuracy versus {label.split(' (')[0]}")
-    ax.legend(fontsize=7, loc="best")
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
     return _save(fig, path)
 
 
@@ -134,6 +190,11 @@ def plot_resources_vs_bits(rows: Sequence[SweepRow], path: Path, title: str | No
         ax.plot(xs, [getattr(per_bits[b], f) for b in xs], "o-")
         board = next((per_bits[b].board for b in xs if per_bits[b].board), "")
         ax.set_ylabel(f"{name} ({board} estimate)" if board else name)
+        if board:
+            ax.axhline(board_capacity(board)[f], color="crimson", linestyle="--", linewidth=1.2,
+                       label=f"{board} capacity")
+            ax.set_ylim(bottom=0)
+            ax.legend(fontsize=7, loc="best")
     for ax in axes:
         ax.set_xlabel("weight bits")
         ax.set_xticks(bits)
@@ -152,7 +213,7 @@ def plot_sweep(rows: Sequence[SweepRow], out_dir: Path, anchors: Sequence[Anchor
                                                        title=prefix + "accuracy versus weight bits")}
     if any(r.energy_uj is not None for r in rows):
         paths["accuracy_vs_energy"] = plot_accuracy_vs_cost(rows, out_dir / "accuracy_vs_energy.png", "energy_uj",
-                                                            title=prefix + "accuracy versus energy")
+                                                            title=prefix + "accuracy versus energy", anchors=anchors)
     elif any(r.cycles_per_inference is not None for r in rows):
         paths["accuracy_vs_cycles"] = plot_accuracy_vs_cost(rows, out_dir / "accuracy_vs_cycles.png",
                                                             "cycles_per_inference",

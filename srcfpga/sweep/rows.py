@@ -1,7 +1,8 @@
 """The sweep table: one :class:`SweepRow` per (weight width, step setting), and the float references.
 
 Accuracies are fractions in [0, 1]. Figures that a sweep did not ask for (no board, no RTL check)
-are ``None`` (empty cells in the CSV, ``null`` in the JSON).
+are ``None`` (empty cells in the CSV, ``null`` in the JSON). ``steps`` are stimulus steps, after
+``blank`` blank steps, as everywhere in srcfpga (files of version 1 stored the total: :func:`upgrade_v1`).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ class FloatReference:
     """Accuracy of the float model (torch, same input spikes as golden) at one step setting."""
 
     key: str
-    steps: int                      # total timesteps (blank included)
+    steps: int                      # stimulus timesteps (after the blank ones)
     blank: int
     accuracy: float
     samples: int
@@ -26,14 +27,19 @@ class FloatReference:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    @classmethod
+    def from_dict(cls, data: dict) -> "FloatReference":
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
+
 
 @dataclass
 class SweepRow:
     key: str                        # identifies everything the row depends on (resumability)
     weight_bits: int
-    steps: int                      # total timesteps per inference (blank included)
+    steps: int                      # stimulus timesteps per inference (after the blank ones)
     blank: int
-    stimulus_steps: int
+    total_steps: int                # blank + stimulus
     qat_epochs: int
     dataset: str
     samples: int
@@ -79,6 +85,13 @@ class SweepRow:
         return cls(**{k: v for k, v in data.items() if k in names})
 
 
+def upgrade_v1(entry: dict) -> dict:
+    """A row or float reference of a version-1 results file (``steps`` = total) in today's terms."""
+    total = entry["steps"]
+    upgraded = {k: v for k, v in entry.items() if k != "stimulus_steps"}
+    return upgraded | {"steps": total - entry["blank"], "total_steps": total}
+
+
 CSV_SKIP = ("estimate",)
 
 
@@ -105,25 +118,29 @@ def rows_to_csv(rows: list[SweepRow]) -> str:
     return out.getvalue()
 
 
+FITS = {True: "yes", False: "NO"}
+
+
 def format_table(rows: list[SweepRow]) -> str:
-    """A plain-text table of the rows (accuracies in percent)."""
+    """A plain-text table of the rows (accuracies in percent; ``fits``: the board estimate's verdict)."""
     energy = any(r.energy_uj is not None for r in rows)
     cycles = any(r.cycles_per_inference is not None for r in rows)
     rtl = any(r.rtl_agreement is not None for r in rows)
-    head = f"{'bits':>4} {'steps':>9} {'golden %':>9} {'PTQ %':>7} {'float %':>8}"
+    head = f"{'bits':>4} {'blank+steps':>11} {'golden %':>9} {'PTQ %':>7} {'float %':>8}"
     head += f" {'cycles/inf':>10}" if cycles else ""
-    head += f" {'LUT':>7} {'energy uJ':>9}" if energy else ""
+    head += f" {'LUT':>7} {'energy uJ':>9} {'fits':>4}" if energy else ""
     head += f" {'RTL agree':>9}" if rtl else ""
     lines = [head]
     for r in rows:
         flt = f"{100 * r.float_accuracy:8.2f}" if r.float_accuracy is not None else f"{'-':>8}"
-        line = f"{r.weight_bits:>4} {f'{r.steps} ({r.blank}+{r.stimulus_steps})':>9}" \
+        line = f"{r.weight_bits:>4} {f'{r.blank}+{r.steps}':>11}" \
                f" {100 * r.accuracy:9.2f} {100 * r.ptq_accuracy:7.2f} {flt}"
         if cycles:
             line += f" {r.cycles_per_inference:10.0f}" if r.cycles_per_inference is not None else f" {'-':>10}"
         if energy:
             line += f" {r.lut if r.lut is not None else '-':>7}"
             line += f" {r.energy_uj:9.3f}" if r.energy_uj is not None else f" {'-':>9}"
+            line += f" {FITS.get(r.fits, '-'):>4}"
         if rtl:
             line += f" {r.rtl_agreement:9.3f}" if r.rtl_agreement is not None else f" {'-':>9}"
         lines.append(line)

@@ -15,6 +15,10 @@ recomputed; the key covers everything the row depends on (model weights, test da
 blank, QAT, quantization options, lanes, board, RTL check). The files are rewritten after every
 finished job, so an interrupted sweep keeps what it finished. Rows of earlier runs that the current
 grid does not ask for are kept in ``results.json`` under ``other_rows``.
+
+Sweeps may share an output directory, one after the other or at the same time: every write holds a lock
+on the directory (``.results.lock``), re-reads ``results.json`` and merges, so no sweep drops the rows
+another one finished meanwhile (rows of its own grid that another sweep finished are taken over).
 """
 
 from __future__ import annotations
@@ -34,17 +38,19 @@ from tqdm import tqdm
 from ..data import load_dataset
 from ..evaluate import check_inputs, float_encoder
 from ..errors import ModelFileError
-from ..fileio import write_text_atomic
+from ..fileio import file_lock, write_text_atomic
 from ..nn import load_model
 from ..quant import HardwareModel
 from .anchors import Anchor
 from .config import QUANT_OPTIONS, SweepConfig
-from .executor import SerialExecutor, make_executor
-from .rows import FloatReference, SweepRow, format_table, rows_to_csv
+from .executor import SerialExecutor, make_executor, terminate
+from .rows import FloatReference, SweepRow, format_table, rows_to_csv, upgrade_v1
 from .tasks import DataRef, FloatJob, ModelPayload, WidthJob, WidthResult, run_float, run_width
 
 FILE_FORMAT = "srcfpga-sweep"
-VERSION = 1
+VERSION = 2                      # 2: steps are stimulus steps (1: total steps; still read, see rows.upgrade_v1)
+KEY_VERSION = 1                  # part of every row key: bump when the figures of a row change meaning
+LOCK_FILE = ".results.lock"
 
 
 @dataclass
@@ -56,7 +62,7 @@ class SweepResult:
     files: dict[str, Path] = field(default_factory=dict)
     seconds: float = 0.0                         # wall time of this run
     computed: int = 0                            # rows computed by this run
-    reused: int = 0                              # rows taken from an earlier run's results.json
+    reused: int = 0                              # rows taken from results.json (earlier or concurrent runs)
 
     def row(self, weight_bits: int, steps: int) -> SweepRow:
         for r in self.rows:
@@ -112,12 +118,13 @@ class _Store:
                 data = json.loads(path.read_text())
             except (OSError, json.JSONDecodeError):
                 data = {}               # unreadable: start afresh, the file is rewritten
-            if isinstance(data, dict) and data.get("format") == FILE_FORMAT and data.get("version") == VERSION:
+            if isinstance(data, dict) and data.get("format") == FILE_FORMAT and data.get("version") in (1, VERSION):
+                upgrade = upgrade_v1 if data["version"] == 1 else dict
                 for entry in data.get("rows", []) + data.get("other_rows", []):
-                    row = SweepRow.from_dict(entry)
+                    row = SweepRow.from_dict(upgrade(entry))
                     self.rows[row.key] = row
                 for entry in data.get("float", []) + data.get("other_float", []):
-                    ref = FloatReference(**entry)
+                    ref = FloatReference.from_dict(upgrade(entry))
                     self.floats[ref.key] = ref
 
 
@@ -149,7 +156,7 @@ def run_sweep(model: str | Path | torch.nn.Module, config: SweepConfig, out_dir:
     quant = {k: v for k, v in dict(payload.meta.get("quant") or {}).items() if k in QUANT_OPTIONS}
     quant.update(config.quant)
     model_hash = payload.content_hash
-    common = {"v": VERSION, "model": model_hash, "data": _fingerprint(test.images, test.labels),
+    common = {"v": KEY_VERSION, "model": model_hash, "data": _fingerprint(test.images, test.labels),
               "samples": len(test), "seed": config.seed}
     row_common = {**common, "quant": quant, "qat": config.qat_epochs, "lanes": config.lanes,
                   "latency": config.latency_samples, "board": config.board, "sim": config.sim_samples}
@@ -157,6 +164,7 @@ def run_sweep(model: str | Path | torch.nn.Module, config: SweepConfig, out_dir:
         row_common["qat_train"] = [config.dataset, data_dir, config.qat_train_limit]
     if config.sim_samples:
         row_common["simulator"] = config.simulator
+    # keys hash the total step count, as in version 1, so that rows of version-1 files are reused
     row_keys = {(b, p): _key({**row_common, "bits": b, "steps": p.total, "blank": p.blank})
                 for b, p in config.grid}
     float_keys = {p: _key({**common, "float": True, "steps": p.total, "blank": p.blank}) for p in config.points}
@@ -164,7 +172,6 @@ def run_sweep(model: str | Path | torch.nn.Module, config: SweepConfig, out_dir:
     store = _Store(out_dir / "results.json")
     done_rows = {k: store.rows[k] for k in row_keys.values() if k in store.rows}
     done_floats = {k: store.floats[k] for k in float_keys.values() if k in store.floats}
-    reused = len(done_rows)
 
     test_ref = DataRef(config.dataset, data_dir, config.limit)
     train_ref = DataRef(config.dataset, data_dir, config.qat_train_limit, "train") if config.qat_epochs else None
@@ -221,20 +228,29 @@ def run_sweep(model: str | Path | torch.nn.Module, config: SweepConfig, out_dir:
         return [done_floats[float_keys[p]] for p in config.points if float_keys[p] in done_floats]
 
     def write(final: bool) -> None:
-        rows = rows_now()
-        current = set(row_keys.values())
-        data = {"format": FILE_FORMAT, "version": VERSION, "complete": final and len(rows) == len(row_keys),
-                "config": config.to_dict(), "model": {"path": model_path, "hash": model_hash,
-                                                     "sizes": [payload.config["input_size"],
-                                                               *payload.config["hidden"]]},
-                "quant": quant, "anchors": [a.to_dict() for a in anchors],
-                "seconds": round(time.perf_counter() - started, 2),
-                "float": [f.to_dict() for f in floats_now()], "rows": [r.to_dict() for r in rows],
-                "other_rows": [r.to_dict() for k, r in store.rows.items() if k not in current],
-                "other_float": [f.to_dict() for k, f in store.floats.items()
-                                if k not in set(float_keys.values())]}
-        write_text_atomic(out_dir / "results.json", json.dumps(data, indent=1) + "\n")
-        write_text_atomic(out_dir / "results.csv", rows_to_csv(rows))
+        with file_lock(out_dir / LOCK_FILE):
+            disk = _Store(out_dir / "results.json")      # what other sweeps into this directory wrote meanwhile
+            current_rows, current_floats = set(row_keys.values()), set(float_keys.values())
+            for key in current_rows - done_rows.keys():
+                if key in disk.rows:
+                    done_rows[key] = disk.rows[key]
+            for key in current_floats - done_floats.keys():
+                if key in disk.floats:
+                    done_floats[key] = disk.floats[key]
+            rows = rows_now()
+            data = {"format": FILE_FORMAT, "version": VERSION, "complete": final and len(rows) == len(row_keys),
+                    "config": config.to_dict(), "model": {"path": model_path, "hash": model_hash,
+                                                         "sizes": [payload.config["input_size"],
+                                                                   *payload.config["hidden"]]},
+                    "quant": quant, "anchors": [a.to_dict() for a in anchors],
+                    "seconds": round(time.perf_counter() - started, 2),
+                    "float": [f.to_dict() for f in floats_now()], "rows": [r.to_dict() for r in rows],
+                    "other_rows": [r.to_dict() for k, r in {**store.rows, **disk.rows}.items()
+                                   if k not in current_rows],
+                    "other_float": [f.to_dict() for k, f in {**store.floats, **disk.floats}.items()
+                                    if k not in current_floats]}
+            write_text_atomic(out_dir / "results.json", json.dumps(data, indent=1) + "\n")
+            write_text_atomic(out_dir / "results.csv", rows_to_csv(rows))
 
     out_dir.mkdir(parents=True, exist_ok=True)
     try:
@@ -259,9 +275,15 @@ def run_sweep(model: str | Path | torch.nn.Module, config: SweepConfig, out_dir:
                 write(final=False)
 
             try:
-                for future in cf.as_completed(futures):
-                    harvest(future)
-            except BaseException:
+                pending = set(futures)
+                while pending:
+                    done, pending = cf.wait(pending, timeout=1.0, return_when=cf.FIRST_COMPLETED)
+                    for future in done:
+                        harvest(future)
+                    bar.refresh()    # the elapsed time moves on a terminal during long jobs (Yosys, QAT)
+            except BaseException as exc:
+                if owned and isinstance(exc, KeyboardInterrupt):
+                    terminate(pool)          # Ctrl-C: do not wait for the running jobs (tens of seconds each)
                 for future in futures:       # keep every job that finished before the failure
                     if future not in harvested and future.done() and not future.cancelled() \
                             and future.exception() is None:
@@ -278,4 +300,6 @@ def run_sweep(model: str | Path | torch.nn.Module, config: SweepConfig, out_dir:
         from .plots import plot_sweep
 
         files.update(plot_sweep(rows, out_dir, anchors, title))
-    return SweepResult(rows, floats_now(), config, out_dir, files, time.perf_counter() - started, computed, reused)
+    # reused: rows of earlier runs, and rows a concurrent sweep into the same directory finished first
+    return SweepResult(rows, floats_now(), config, out_dir, files, time.perf_counter() - started, computed,
+                       len(rows) - computed)

@@ -90,7 +90,7 @@ def run_float(job: FloatJob) -> FloatReference:
         started = time.perf_counter()
         result = evaluate_float(job.model.net(), job.data.load(), steps=job.point.stimulus, blank=job.point.blank,
                                 seed=job.seed)
-        return FloatReference(job.key, job.point.total, job.point.blank, result.accuracy, result.samples,
+        return FloatReference(job.key, job.point.stimulus, job.point.blank, result.accuracy, result.samples,
                               round(time.perf_counter() - started, 2))
 
 
@@ -177,8 +177,8 @@ def run_width(job: WidthJob) -> WidthResult:
             if job.sim_samples:
                 extra.update(rtl_figures(hw, data, point, job.seed, job.lanes, job.sim_samples, job.simulator))
             rows.append(SweepRow(
-                key=key, weight_bits=job.weight_bits, steps=point.total, blank=point.blank,
-                stimulus_steps=point.stimulus, qat_epochs=job.qat_epochs, dataset=data.name, samples=golden.samples,
+                key=key, weight_bits=job.weight_bits, steps=point.stimulus, blank=point.blank,
+                total_steps=point.total, qat_epochs=job.qat_epochs, dataset=data.name, samples=golden.samples,
                 accuracy=golden.accuracy, ptq_accuracy=ptq_acc, float_accuracy=None,
                 mean_input_spikes_per_step=golden.mean_input_spikes_per_step, hw_hash=hw.content_hash,
                 weight_memory_bits=weight_memory_bits(hw), qat_seconds=qat_seconds,
