@@ -7,8 +7,10 @@ cleanly when the data it names is absent.
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 
@@ -62,3 +64,32 @@ def icarus():
         return find_simulator("icarus", activate=False)
     except ToolNotFoundError as exc:
         pytest.skip(str(exc))
+
+
+def hardware_equals_golden(model, config, steps, blank, *, spikes=None, pixels=None, seeds=None, **options):
+    """Run ``NetworkTop(model, config)`` in Amaranth's simulator with ``trace_states`` and assert that it
+    equals the golden model: every state word (SRC ``i``, ``h``, ``hs``; BMRU / CMRU ``q``) and every
+    output of every neuron at every step, the readout after every step, the result and the class.
+    The assertion message names sample, layer, neuron, step and state. Returns ``(hardware, golden)``."""
+    from srcfpga.golden import first_state_mismatch, run_golden
+    from srcfpga.hdl.pysim import run_amaranth
+
+    inputs = {"spikes": spikes} if spikes is not None else {"pixels": pixels, "seeds": seeds}
+    hardware = run_amaranth(model, replace(config, trace_states=True), steps=steps, blank=blank, **inputs, **options)
+    golden = run_golden(model, steps=steps, blank=blank, trace=True, **inputs)
+    for sample in range(len(hardware.predictions)):
+        mismatch = first_state_mismatch(hardware.states, golden.traces, sample)
+        assert mismatch is None, mismatch.describe()
+    for index, trace in enumerate(golden.traces):
+        mismatch = np.argwhere(hardware.spikes[index] != trace.spikes)
+        assert not len(mismatch), f"layer {index}: first (sample, step, neuron) output mismatch {mismatch[0]}"
+    np.testing.assert_array_equal(hardware.readout_trace, golden.readout_trace)
+    np.testing.assert_array_equal(hardware.readout, golden.readout)
+    np.testing.assert_array_equal(hardware.predictions, golden.predictions)
+    return hardware, golden
+
+
+@pytest.fixture(scope="session")
+def hdl_equals_golden():
+    """:func:`hardware_equals_golden`: the Amaranth design against the golden model, all states compared."""
+    return hardware_equals_golden

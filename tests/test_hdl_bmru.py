@@ -12,70 +12,58 @@ from hypothesis import given, settings, strategies as st
 
 from srcfpga.data.rows import RowEncoder
 from srcfpga.errors import ConfigError
-from srcfpga.golden import run_golden
 from srcfpga.hdl import HdlConfig, LatencyModel, generate_verilog, lint
 from srcfpga.hdl.bmru_layer import BMRULayerEngine
 from srcfpga.hdl.planes import PlaneCode
-from srcfpga.hdl.pysim import run_amaranth
 from srcfpga.quant import QuantConfig, quantize_net
 from srcfpga.quant.mru import BMRULayerQ
 
 from test_quant_bmru import random_mru_net
 
 
-def assert_equal_to_golden(model, config, spikes, **options):
-    steps = spikes.shape[1]
-    hardware = run_amaranth(model, config, spikes=spikes, steps=steps, blank=0, **options)
-    golden = run_golden(model, spikes=spikes, trace=True)
-    for index, trace in enumerate(golden.traces):
-        mismatch = np.argwhere(hardware.spikes[index] != trace.spikes)
-        assert not len(mismatch), f"layer {index}: first (sample, step, unit) mismatch {mismatch[0]}"
-    np.testing.assert_array_equal(hardware.readout_trace, golden.readout_trace)
-    np.testing.assert_array_equal(hardware.predictions, golden.predictions)
-    return hardware, golden
-
-
 @settings(max_examples=4, deadline=None)
 @given(seed=st.integers(0, 2**16), variant=st.sampled_from(["full", "first"]), bits=st.integers(4, 8),
        window=st.sampled_from([0, 1, 4]), lanes=st.sampled_from([1, 2, 5]), per_cycle=st.sampled_from([1, 2]),
        density=st.sampled_from([0.1, 0.5]))
-def test_bmru_network_bit_exact(seed, variant, bits, window, lanes, per_cycle, density):
+def test_bmru_network_bit_exact(hdl_equals_golden, seed, variant, bits, window, lanes, per_cycle, density):
     net = random_mru_net(seed, "bmru", variant, window=window, drive=1.5)
     model = quantize_net(net, QuantConfig(weight_bits=bits))
     spikes = np.random.default_rng(seed).random((2, 10, 7)) < density
-    assert_equal_to_golden(model, HdlConfig(lanes=lanes, input="frames", spikes_per_cycle=per_cycle), spikes)
+    hdl_equals_golden(model, HdlConfig(lanes=lanes, input="frames", spikes_per_cycle=per_cycle), spikes.shape[1], 0,
+                      spikes=spikes)
 
 
-def test_back_pressure_and_latency_model():
+def test_back_pressure_and_latency_model(hdl_equals_golden):
     model = quantize_net(random_mru_net(4, "bmru", sizes=(7, 12, 6)), QuantConfig(weight_bits=5))
     spikes = np.random.default_rng(1).random((2, 12, 7)) < 0.4
     config = HdlConfig(lanes=4, input="frames", spikes_per_cycle=1)
-    hardware, golden = assert_equal_to_golden(model, config, spikes)
+    hardware, golden = hdl_equals_golden(model, config, spikes.shape[1], 0, spikes=spikes)
     predicted = LatencyModel(model, config).inference_cycles(spikes, [t.spikes for t in golden.traces], 0)
     np.testing.assert_array_equal(predicted, hardware.cycles)
-    assert_equal_to_golden(model, config, spikes, stall=0.4)
+    hdl_equals_golden(model, config, spikes.shape[1], 0, spikes=spikes, stall=0.4)
 
 
 @settings(max_examples=5, deadline=None)
 @given(seed=st.integers(0, 2**16), bits=st.integers(4, 8), count_bits=st.integers(2, 6),
        sizes=st.sampled_from([(7, 6, 5), (9, 4), (5, 11, 3)]), window=st.sampled_from([0, 1, 3]),
        lanes=st.sampled_from([1, 2, 3]), per_cycle=st.sampled_from([1, 2]), density=st.sampled_from([0.2, 0.6]))
-def test_cmru_network_bit_exact(seed, bits, count_bits, sizes, window, lanes, per_cycle, density):
+def test_cmru_network_bit_exact(hdl_equals_golden, seed, bits, count_bits, sizes, window, lanes, per_cycle, density):
     net = random_mru_net(seed, "cmru", sizes=sizes, window=window, count_bits=count_bits, drive=1.5)
     model = quantize_net(net, QuantConfig(weight_bits=bits))
     spikes = np.random.default_rng(seed).random((2, 12, sizes[0])) < density
     config = HdlConfig(lanes=min(lanes, *sizes[1:]), input="frames", spikes_per_cycle=per_cycle)
-    assert_equal_to_golden(model, config, spikes)
+    hdl_equals_golden(model, config, spikes.shape[1], 0, spikes=spikes)
 
 
-def test_cmru_counts_saturate_and_feed_a_bmru_layer():
+def test_cmru_counts_saturate_and_feed_a_bmru_layer(hdl_equals_golden):
     """A 3-bit counter driven hard reaches +-3 and holds there; a BMRU layer reads the counts' bit planes."""
     cmru = quantize_net(random_mru_net(3, "cmru", sizes=(6, 5, 4), count_bits=3, drive=3.0), QuantConfig(weight_bits=6))
     top = cmru.layers[1]
     bmru = BMRULayerQ(**{f.name: getattr(top, f.name) for f in dataclasses.fields(BMRULayerQ)} | {"init": top.init * 0})
     model = cmru.replace(layers=(cmru.layers[0], bmru))
     spikes = np.random.default_rng(3).random((2, 24, 6)) < 0.7
-    hardware, golden = assert_equal_to_golden(model, HdlConfig(lanes=2, input="frames"), spikes, stall=0.3)
+    hardware, golden = hdl_equals_golden(model, HdlConfig(lanes=2, input="frames"), spikes.shape[1], 0, spikes=spikes,
+                                        stall=0.3)
     assert {-3, 3} <= set(np.unique(golden.traces[0].spikes))
 
 

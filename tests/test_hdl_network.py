@@ -5,23 +5,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from srcfpga.errors import ConfigError
-from srcfpga.golden import run_golden
 from srcfpga.hdl import HdlConfig
-from srcfpga.hdl.pysim import run_amaranth
 from srcfpga.testing import random_hardware_model, random_spikes
-
-
-def assert_equal_to_golden(model, config, steps, blank, *, spikes=None, pixels=None, seeds=None, **options):
-    inputs = {"spikes": spikes} if spikes is not None else {"pixels": pixels, "seeds": seeds}
-    hardware = run_amaranth(model, config, steps=steps, blank=blank, **inputs, **options)
-    golden = run_golden(model, steps=steps, blank=blank, trace=True, **inputs)
-    for index, trace in enumerate(golden.traces):
-        mismatch = np.argwhere(hardware.spikes[index] != trace.spikes)
-        assert not len(mismatch), f"layer {index}: first (sample, step, neuron) mismatch {mismatch[0]}"
-    np.testing.assert_array_equal(hardware.readout_trace, golden.readout_trace)
-    np.testing.assert_array_equal(hardware.readout, golden.readout)
-    np.testing.assert_array_equal(hardware.predictions, golden.predictions)
-    return hardware, golden
 
 
 FRAME_CASES = dict(seed=st.integers(0, 2**16), weight_bits=st.integers(4, 8),
@@ -32,17 +17,17 @@ PIXEL_CASES = dict(seed=st.integers(0, 2**16), weight_bits=st.integers(4, 8),
                    sizes=st.sampled_from([(16, 8), (100, 12), (30, 9, 4)]), lanes=st.sampled_from([2, 4, 8]))
 
 
-def check_spike_frames(seed, weight_bits, sizes, lanes, per_cycle, density):
+def check_spike_frames(hdl_equals_golden, seed, weight_bits, sizes, lanes, per_cycle, density):
     model = random_hardware_model(seed, sizes, weight_bits, n_classes=3)
     config = HdlConfig(lanes=lanes, input="frames", spikes_per_cycle=per_cycle)
-    assert_equal_to_golden(model, config, steps=5, blank=1, spikes=random_spikes(seed, 2, 6, sizes[0], density))
+    hdl_equals_golden(model, config, steps=5, blank=1, spikes=random_spikes(seed, 2, 6, sizes[0], density))
 
 
-def check_pixel_encoder(seed, weight_bits, sizes, lanes):
+def check_pixel_encoder(hdl_equals_golden, seed, weight_bits, sizes, lanes):
     model = random_hardware_model(seed, sizes, weight_bits, n_classes=4)
     rng = np.random.default_rng(seed)
     pixels = rng.integers(0, 256, (2, sizes[0]), dtype=np.uint8)
-    assert_equal_to_golden(model, HdlConfig(lanes=min(lanes, min(sizes[1:]))), steps=4, blank=2, pixels=pixels,
+    hdl_equals_golden(model, HdlConfig(lanes=min(lanes, min(sizes[1:]))), steps=4, blank=2, pixels=pixels,
                            seeds=rng.integers(0, 2**31, 2))
 
 
@@ -54,16 +39,16 @@ test_pixel_encoder_bit_exact_many = pytest.mark.slow(
     settings(max_examples=40, deadline=None)(given(**PIXEL_CASES)(check_pixel_encoder)))
 
 
-def test_back_pressure_loses_nothing():
+def test_back_pressure_loses_nothing(hdl_equals_golden):
     model = random_hardware_model(3, (24, 10), 5)
     spikes = random_spikes(4, 2, 8, 24, 0.3)
-    assert_equal_to_golden(model, HdlConfig(lanes=4, input="frames"), steps=6, blank=2, spikes=spikes, stall=0.5)
+    hdl_equals_golden(model, HdlConfig(lanes=4, input="frames"), steps=6, blank=2, spikes=spikes, stall=0.5)
 
 
-def test_reset_in_mid_inference_loses_nothing():
+def test_reset_in_mid_inference_loses_nothing(hdl_equals_golden):
     model = random_hardware_model(5, (16, 8), 6)
     pixels = np.random.default_rng(0).integers(0, 256, (2, 16), dtype=np.uint8)
-    assert_equal_to_golden(model, HdlConfig(lanes=4), steps=5, blank=1, pixels=pixels, seeds=np.array([1, 2]),
+    hdl_equals_golden(model, HdlConfig(lanes=4), steps=5, blank=1, pixels=pixels, seeds=np.array([1, 2]),
                            reset_after=23)
 
 

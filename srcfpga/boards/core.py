@@ -13,6 +13,7 @@ from amaranth import Module
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In
 
+from ..errors import ConfigError
 from ..hdl import HdlConfig, NetworkTop
 from ..quant.hwmodel import HardwareModel
 
@@ -23,6 +24,8 @@ class NetworkCore(wiring.Component):
     """``NetworkTop`` with the ``start``, input (``pixels`` or ``frames``) and ``result`` streams only."""
 
     def __init__(self, model: HardwareModel, config: HdlConfig = HdlConfig()):
+        if config.trace_states:
+            raise ConfigError("trace_states is a verification option: board builds never carry the state trace")
         self.network = NetworkTop(model, config)
         members = {name: member for name, member in self.network.signature.members.items()
                    if name in ("start", "pixels", "frames", "result")}

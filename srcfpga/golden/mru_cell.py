@@ -75,6 +75,10 @@ class MRULayerTrace:
     c: np.ndarray        # int64
     beta: np.ndarray     # int64
 
+    def states(self) -> dict[str, np.ndarray]:
+        """The unit state ``q`` after each step (int64), named like the HDL's state trace field."""
+        return {"q": self.spikes.astype(np.int64)}
+
 
 def mru_synaptic_sums(layer: Any, x: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     """``(Wc x, Wb x)`` for integer inputs ``x`` ``(batch, n_in)``, exactly (float64 BLAS: the HardwareModel

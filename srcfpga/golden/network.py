@@ -28,6 +28,10 @@ class LayerTrace:
     h: np.ndarray        # int32
     hs: np.ndarray       # int32
 
+    def states(self) -> dict[str, np.ndarray]:
+        """The neuron state words after each step, named like the HDL's state trace fields."""
+        return {"i": self.i, "h": self.h, "hs": self.hs}
+
 
 @dataclass
 class GoldenResult:
@@ -37,6 +41,41 @@ class GoldenResult:
     input_spikes: np.ndarray         # (batch,) input spikes summed over time and inputs
     traces: list[LayerTrace] | None = None   # MRULayerTrace for BMRU / CMRU layers
     readout_trace: np.ndarray | None = None  # (batch, T, n_classes) accumulators after each step
+
+
+@dataclass(frozen=True)
+class StateMismatch:
+    """The earliest differing state word of a hardware run (steps count blank steps, from 0)."""
+
+    sample: int
+    layer: int
+    neuron: int
+    step: int
+    state: str          # "i", "h", "hs" (SRC) or "q" (BMRU / CMRU)
+    hardware: int
+    golden: int
+
+    def describe(self) -> str:
+        return (f"state {self.state} mismatch at sample {self.sample}, layer {self.layer}, neuron {self.neuron}, "
+                f"step {self.step}: hardware {self.hardware} != golden {self.golden}")
+
+
+def first_state_mismatch(states: list[dict[str, np.ndarray]], traces: list, sample: int) -> StateMismatch | None:
+    """The earliest step (then lowest layer, neuron, state in trace order) at which the hardware's states
+    (per layer, name -> ``(batch, T, n_out)``) differ from the golden ``traces`` (``run_golden(trace=True)``)."""
+    found = []
+    for layer, (hardware, trace) in enumerate(zip(states, traces)):
+        golden = trace.states()
+        if set(hardware) != set(golden):
+            raise ConfigError(f"layer {layer}: hardware states {sorted(hardware)} != golden states {sorted(golden)}")
+        for order, (name, expected) in enumerate(golden.items()):
+            got = hardware[name][sample]
+            diff = np.argwhere(got != expected[sample])
+            if len(diff):
+                step, neuron = (int(v) for v in diff[0])
+                found.append(((step, layer, neuron, order), StateMismatch(
+                    sample, layer, neuron, step, name, int(got[step, neuron]), int(expected[sample, step, neuron]))))
+    return min(found, key=lambda item: item[0])[1] if found else None
 
 
 def synaptic_sum(layer: SRCLayerQ, spikes: np.ndarray) -> np.ndarray:

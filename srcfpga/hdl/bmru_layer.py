@@ -32,7 +32,7 @@ from ..errors import ConfigError
 from ..quant.hwmodel import signed_bits
 from ..quant.mru import BMRULayerQ
 from .accumulator import SynapticAccumulator
-from .layouts import event_layout, index_bits, mask_layout, probe_signature, trace_layout
+from .layouts import event_layout, index_bits, mask_layout, probe_signature, state_trace_layout, trace_layout
 from .planes import PlaneCode
 from .update_pass import UpdatePass
 
@@ -47,12 +47,14 @@ class BMRULayerEngine(wiring.Component):
 
     ``events``: addresses of the input bits that are 1 (``PlaneCode(lanes, input_range)``);
     ``masks``: this layer's output, ``mask_width`` bits per lane group (:attr:`output_code`);
-    ``trace``: ``lanes`` values of ``value_bits`` bits per group (two's complement for counters).
+    ``trace``: ``lanes`` values of ``value_bits`` bits per group (two's complement for counters);
+    ``states`` (with ``trace_states``): the group's new states ``q`` (:attr:`state_layout`), same cycle.
     """
 
     kind = "bmru"
 
-    def __init__(self, layer: BMRULayerQ, index: int, lanes: int, count: int, memory: str):
+    def __init__(self, layer: BMRULayerQ, index: int, lanes: int, count: int, memory: str,
+                 trace_states: bool = False):
         if layer.kind != self.kind:
             raise ConfigError(f"layer {index}: {type(self).__name__} builds {self.kind!r} layers, got {layer.kind!r}")
         self.layer, self.index, self.lanes = layer, index, lanes
@@ -62,11 +64,15 @@ class BMRULayerEngine(wiring.Component):
         self.mask_width, self.addresses = self.output_code.mask_width, self.output_code.addresses(layer.n_out)
         self.value_bits = self.output_code.bits
         self._count, self._memory = count, memory
+        self.state_layout = data.ArrayLayout(data.StructLayout({"q": self.state_shape}), lanes)
+        self._trace_states = trace_states
+        states = {"states": Out(probe_signature(state_trace_layout(self.state_layout)))} if trace_states else {}
         super().__init__({
             "begin": In(1),
             "events": In(stream.Signature(event_layout(count, index_bits(self.input_code.addresses(layer.n_in))))),
             "masks": Out(stream.Signature(mask_layout(self.mask_width, index_bits(self.addresses)))),
             "trace": Out(probe_signature(trace_layout(lanes * self.value_bits))),
+            **states,
         })
 
     def constants(self) -> dict[str, np.ndarray]:
@@ -130,9 +136,12 @@ class BMRULayerEngine(wiring.Component):
         params_rd, state_rd, state_wr = params.read_port(), state.read_port(), state.write_port()
 
         m.submodules.control = control = UpdatePass(self.index, groups, self.mask_width, index_bits(self.addresses),
-                                                    lanes * self.value_bits)
+                                                    lanes * self.value_bits,
+                                                    self.state_layout if self._trace_states else None)
         wiring.connect(m, control.masks, wiring.flipped(self.masks))
         wiring.connect(m, control.trace, wiring.flipped(self.trace))
+        if self._trace_states:
+            wiring.connect(m, control.states, wiring.flipped(self.states))
         m.d.comb += [control.begin.eq(self.begin), control.sums_valid.eq(acc.sums.valid),
                      acc.sums.ready.eq(control.sums_ready),
                      params_rd.addr.eq(control.group), state_rd.addr.eq(control.group)]
@@ -179,4 +188,6 @@ class BMRULayerEngine(wiring.Component):
         # ---- stage 3: write-back, masks out (from registers only) ----------------------------------
         m.d.comb += [state_wr.addr.eq(control.write_group), state_wr.en.eq(control.write), state_wr.data.eq(q3),
                      control.mask.eq(self.output_mask(q3)), control.values.eq(q3)]
+        if self._trace_states:
+            m.d.comb += control.state.as_value().eq(q3.as_value())     # one struct {q} per lane: same bits
         return m

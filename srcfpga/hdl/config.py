@@ -20,13 +20,16 @@ class HdlConfig:
     layers of at most 64 inputs, block RAM for deeper ones; ``"block"`` / ``"distributed"`` force it).
     ``input``: the top takes pixel intensities (on-chip rate encoder) or precomputed spike frames.
     ``spikes_per_cycle``: input spikes (synaptic columns) accumulated per clock cycle, 1 or 2
-    (2 uses both ports of the dual-port weight memories).
+    (2 uses both ports of the dual-port weight memories). ``trace_states``: verification only (refused by
+    the board builds): each layer gets a ``states<l>`` port showing every lane group's state words after
+    each update (:func:`srcfpga.hdl.layouts.state_trace_layout`), compared with the golden model's states.
     """
 
     lanes: int | None = None
     memory: str = "auto"
     input: str = "pixels"
     spikes_per_cycle: int = 2
+    trace_states: bool = False
 
     def __post_init__(self) -> None:
         if self.lanes is not None and (not isinstance(self.lanes, int) or not 1 <= self.lanes <= 1024):
@@ -37,6 +40,8 @@ class HdlConfig:
             raise ConfigError(f"input must be one of {', '.join(INPUT_KINDS)}, got {self.input!r}")
         if self.spikes_per_cycle not in (1, 2):
             raise ConfigError(f"spikes_per_cycle must be 1 or 2, got {self.spikes_per_cycle!r}")
+        if not isinstance(self.trace_states, bool):
+            raise ConfigError(f"trace_states must be True or False, got {self.trace_states!r}")
 
     def resolve(self, model: HardwareModel) -> "HdlConfig":
         """A copy with ``lanes`` filled in and checked against ``model``."""
@@ -49,7 +54,7 @@ class HdlConfig:
         generators = model.encoder.generators
         if generators & (generators - 1):
             raise ConfigError(f"the hardware encoder needs a power-of-two generator count, got {generators}")
-        return HdlConfig(lanes, self.memory, self.input, self.spikes_per_cycle)
+        return HdlConfig(lanes, self.memory, self.input, self.spikes_per_cycle, self.trace_states)
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -46,6 +46,25 @@ def trace_layout(width: int) -> data.StructLayout:
                               "group": unsigned(STEP_BITS), "spikes": unsigned(width)})
 
 
+def state_trace_layout(state: data.ArrayLayout) -> data.StructLayout:
+    """One lane group's state words after one update (verification port, ``HdlConfig(trace_states=True)``):
+    ``state`` is the engine's per-group state layout, one struct of named state words per lane
+    (SRC: ``i``, ``h``, ``hs``; BMRU and CMRU: ``q``), named like the golden model's traces."""
+    return data.StructLayout({"step": unsigned(STEP_BITS), "group": unsigned(STEP_BITS), "state": state})
+
+
+def state_fields(state: data.ArrayLayout) -> list[str]:
+    """The names of one lane's state words in a state layout (``state_trace_layout``'s ``state`` field)."""
+    return [name for name, _ in state.elem_shape]
+
+
+def lane_states(beat: data.Const) -> dict[str, list[int]]:
+    """The state words of a ``state_trace_layout`` beat (e.g. ``layout.from_bits(payload)``), per name, lane order."""
+    state = beat.state
+    names = state_fields(state.shape())
+    return {name: [int(state[b][name]) for b in range(state.shape().length)] for name in names}
+
+
 def lane_values(spikes: int, lanes: int, value_bits: int) -> list[int]:
     """The ``lanes`` values of a trace beat's ``spikes`` field: lane ``b`` at bits
     ``[b * value_bits, (b + 1) * value_bits)``, two's complement when ``value_bits > 1`` (CMRU counts)."""

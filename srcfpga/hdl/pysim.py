@@ -16,7 +16,7 @@ from amaranth.sim import Simulator
 
 from ..quant.hwmodel import HardwareModel
 from .config import HdlConfig
-from .layouts import lane_values
+from .layouts import lane_states, lane_values, state_fields
 from .top import NetworkTop
 
 
@@ -30,6 +30,7 @@ class HardwareRun:
     readout: np.ndarray                 # (batch, n_classes)
     cycles: np.ndarray                  # (batch,) cycles from start to result
     spike_counts: list[np.ndarray] = field(default_factory=list)
+    states: list[dict[str, np.ndarray]] | None = None   # per layer, name -> (batch, T, n_out) int64 (trace_states)
 
 
 def pack_words(bits: np.ndarray, width: int, bits_per_item: int = 1) -> list[int]:
@@ -65,6 +66,8 @@ def run_amaranth(model: HardwareModel, config: HdlConfig, *, pixels: np.ndarray 
     layer_spikes = [np.zeros((batch, total, layer.n_out), bool if bits == 1 else np.int64)
                     for layer, bits in zip(model.layers, top.value_bits)]
     readout_trace = np.zeros((batch, total, model.readout.n_classes), np.int64)
+    layer_states = [{name: np.zeros((batch, total, layer.n_out), np.int64) for name in state_fields(engine.state_layout)}
+                    for layer, engine in zip(model.layers, top.engines)] if cfg.trace_states else None
     results = []
     rng = random.Random(rng_seed)
     current = {"sample": 0}
@@ -107,11 +110,22 @@ def run_amaranth(model: HardwareModel, config: HdlConfig, *, pixels: np.ndarray 
             layer_spikes_reset()
         await run_batch(ctx)
 
+    state_ports = [getattr(top, f"states{index}") for index in range(len(model.layers))] if cfg.trace_states else []
+
     async def monitor(ctx):
         signals = [top.trace[index].valid for index in range(len(model.layers))]
         payloads = [top.trace[index].payload for index in range(len(model.layers))]
-        async for _, _, *values in ctx.tick().sample(*signals, *payloads, top.readout.valid, top.readout.payload):
+        state_signals = [signal for port in state_ports for signal in (port.valid, port.payload)]
+        async for _, _, *values in ctx.tick().sample(*state_signals, *signals, *payloads, top.readout.valid,
+                                                     top.readout.payload):
             sample = current["sample"]
+            state_values, values = values[:len(state_signals)], values[len(state_signals):]
+            for index, (valid, beat) in enumerate(zip(state_values[::2], state_values[1::2])):
+                if valid:
+                    base = beat.group * lanes
+                    for name, words in lane_states(beat).items():
+                        words = words[:model.layers[index].n_out - base]
+                        layer_states[index][name][sample, beat.step, base:base + len(words)] = words
             for index in range(len(model.layers)):
                 if values[index]:
                     beat = values[len(signals) + index]
@@ -127,6 +141,9 @@ def run_amaranth(model: HardwareModel, config: HdlConfig, *, pixels: np.ndarray 
         for array in layer_spikes:
             array[...] = 0
         readout_trace[...] = 0
+        for states in layer_states or []:
+            for array in states.values():
+                array[...] = 0
 
     wrapper = Module()
     wrapper.domains.sync = domain = ClockDomain("sync")
@@ -143,4 +160,4 @@ def run_amaranth(model: HardwareModel, config: HdlConfig, *, pixels: np.ndarray 
     return HardwareRun(spikes=layer_spikes, readout_trace=readout_trace,
                        predictions=np.array([r[1] for r in results], np.int64), readout=readout,
                        cycles=np.array([r[0] for r in results], np.int64),
-                       spike_counts=[(s != 0).sum(axis=1) for s in layer_spikes])
+                       spike_counts=[(s != 0).sum(axis=1) for s in layer_spikes], states=layer_states)

@@ -9,7 +9,7 @@ from amaranth.lib.wiring import In, Out
 
 from ..quant.hwmodel import SRCLayerQ
 from .accumulator import SynapticAccumulator
-from .layouts import event_layout, index_bits, mask_layout, probe_signature, trace_layout
+from .layouts import event_layout, index_bits, mask_layout, probe_signature, state_trace_layout, trace_layout
 from .src_neuron import SRCNeuronDatapath
 from .update_pass import UpdatePass
 
@@ -23,21 +23,29 @@ class SRCLayerEngine(wiring.Component):
     :class:`SRCNeuronDatapath`, reading and writing the neuron state memory (one word per group:
     ``i``, ``h``, ``hs`` of every lane). The first step after ``begin`` reads the initial states
     instead. Each group's spikes leave on ``masks`` (neuron offset ``group * lanes``, ``last`` on
-    the final group; empty masks are not sent) and on ``trace``. The accumulation of step ``t + 1``
-    overlaps the update pass of step ``t``. The pass's sequencing, output FIFO and trace are the
+    the final group; empty masks are not sent) and on ``trace``; with ``trace_states`` the group's
+    new ``i``, ``h``, ``hs`` (:attr:`state_layout`) leave on ``states`` in the same cycle. The
+    accumulation of step ``t + 1`` overlaps the update pass of step ``t``. The pass's sequencing, output FIFO and trace are the
     shared :class:`srcfpga.hdl.update_pass.UpdatePass`; this engine adds the memories and the datapath.
     """
 
-    def __init__(self, layer: SRCLayerQ, index: int, lanes: int, count: int, memory: str):
+    def __init__(self, layer: SRCLayerQ, index: int, lanes: int, count: int, memory: str,
+                 trace_states: bool = False):
         self.layer, self.index, self.lanes = layer, index, lanes
         self.groups = -(-layer.n_out // lanes)
         self.mask_width, self.addresses = lanes, layer.n_out     # one spike bit per neuron
         self._count, self._memory = count, memory
+        neuron = SRCNeuronDatapath(layer)
+        self.state_layout = data.ArrayLayout(data.StructLayout({
+            "i": neuron.current_shape, "h": neuron.state_shape, "hs": neuron.state_shape}), lanes)
+        self._trace_states = trace_states
+        states = {"states": Out(probe_signature(state_trace_layout(self.state_layout)))} if trace_states else {}
         super().__init__({
             "begin": In(1),
             "events": In(stream.Signature(event_layout(count, index_bits(layer.n_in)))),
             "masks": Out(stream.Signature(mask_layout(lanes, index_bits(layer.n_out)))),
             "trace": Out(probe_signature(trace_layout(lanes))),
+            **states,
         })
 
     def elaborate(self, platform):
@@ -50,8 +58,7 @@ class SRCLayerEngine(wiring.Component):
                                                      self._count, self._memory, width=padded)
         wiring.connect(m, wiring.flipped(self.events), acc.events)
 
-        state_layout = data.ArrayLayout(data.StructLayout({
-            "i": neuron.current_shape, "h": neuron.state_shape, "hs": neuron.state_shape}), lanes)
+        state_layout = self.state_layout
         param_layout = data.ArrayLayout(data.StructLayout({"bias": neuron.partial_shape(),
                                                            "state": state_layout.elem_shape}), lanes)
 
@@ -67,9 +74,13 @@ class SRCLayerEngine(wiring.Component):
         m.submodules.params, m.submodules.state = params, state
         params_rd, state_rd, state_wr = params.read_port(), state.read_port(), state.write_port()
 
-        m.submodules.control = control = UpdatePass(self.index, groups, lanes, index_bits(q.n_out), lanes)
+        m.submodules.control = control = UpdatePass(self.index, groups, lanes, index_bits(q.n_out), lanes,
+                                                    state_layout if self._trace_states else None)
         wiring.connect(m, control.masks, wiring.flipped(self.masks))
         wiring.connect(m, control.trace, wiring.flipped(self.trace))
+        if self._trace_states:
+            wiring.connect(m, control.states, wiring.flipped(self.states))
+            m.d.comb += control.state.eq(state_wr.data)
         m.d.comb += [control.begin.eq(self.begin), control.sums_valid.eq(acc.sums.valid),
                      acc.sums.ready.eq(control.sums_ready),
                      params_rd.addr.eq(control.group), state_rd.addr.eq(control.group)]

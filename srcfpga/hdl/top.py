@@ -31,6 +31,8 @@ class NetworkTop(wiring.Component):
     ``trace[l]`` shows layer ``l``'s outputs per lane group and step (``lanes`` values of
     ``value_bits[l]`` bits each, from bit 0; the port is as wide as the widest layer's), ``readout`` the
     accumulators after each step. A new ``start`` is accepted once the previous result has been taken.
+    With ``config.trace_states`` (verification builds only), ``states<l>`` shows layer ``l``'s new
+    state words per lane group and step (``state_trace_layout(engines[l].state_layout)``).
     """
 
     def __init__(self, model: HardwareModel, config: HdlConfig = HdlConfig()):
@@ -47,6 +49,11 @@ class NetworkTop(wiring.Component):
         self.value_bits = [layer_value_bits(layer) for layer in model.layers]
         ports["trace"] = Out(probe_signature(trace_layout(config.lanes * max(self.value_bits)))).array(len(model.layers))
         ports["readout"] = Out(probe_signature(readout_layout(ro.n_classes, ro.acc_bits)))
+        self.engines = [LAYER_ENGINES[layer.kind](layer, index, config.lanes, config.spikes_per_cycle, config.memory,
+                                                  config.trace_states) for index, layer in enumerate(model.layers)]
+        if config.trace_states:
+            for index, engine in enumerate(self.engines):
+                ports[f"states{index}"] = Out(engine.signature.members["states"].signature)
         super().__init__(ports)
         self.beats_per_image = -(-n_in // self.mask_width)
 
@@ -69,15 +76,16 @@ class NetworkTop(wiring.Component):
         m.d.comb += [source.begin.eq(begin), source.blank.eq(command.blank), source.steps.eq(command.steps)]
 
         masks, width, n_prev = source.masks, self.mask_width, model.input_size
-        for index, layer in enumerate(model.layers):
+        for index, engine in enumerate(self.engines):
             extractor = SpikeExtractor(width, index_bits(n_prev), count)
-            engine = LAYER_ENGINES[layer.kind](layer, index, cfg.lanes, count, cfg.memory)
             m.submodules[f"extract{index}"], m.submodules[f"layer{index}"] = extractor, engine
             wiring.connect(m, masks, extractor.masks)
             wiring.connect(m, extractor.events, engine.events)
             m.d.comb += [self.trace[index].valid.eq(engine.trace.valid),
                          self.trace[index].payload.eq(engine.trace.payload)]     # spikes zero-extended
             m.d.comb += engine.begin.eq(begin)
+            if cfg.trace_states:
+                wiring.connect(m, engine.states, wiring.flipped(getattr(self, f"states{index}")))
             masks, width, n_prev = engine.masks, engine.mask_width, engine.addresses
 
         last = model.layers[-1]

@@ -16,7 +16,7 @@ from amaranth.lib.wiring import In, Out
 
 from .arith import const_mul
 from .latency import PASS_FIFO_SLACK, WRITE_BACK_DELAY
-from .layouts import STEP_BITS, mask_layout, probe_signature, trace_layout
+from .layouts import STEP_BITS, mask_layout, probe_signature, state_trace_layout, trace_layout
 
 
 class UpdatePass(wiring.Component):
@@ -39,12 +39,17 @@ class UpdatePass(wiring.Component):
     accepts the sums together with the last group's issue. The FIFO (``groups + PASS_FIFO_SLACK``
     entries of one ``mask_layout(mask_width, base_bits)`` beat) feeds ``masks``: base ``group * mask_width``,
     ``last`` on the final group, empty masks dropped except the last. ``trace`` shows every group at
-    stage 3 (layer ``index``, step counted from ``begin``, group, ``values``).
+    stage 3 (layer ``index``, step counted from ``begin``, group, ``values``). With a ``state_layout``
+    (``HdlConfig(trace_states=True)``), ``states`` shows the group's new state words, presented by the
+    engine on ``state`` at stage 3, in the same cycle (``state_trace_layout(state_layout)``).
     """
 
-    def __init__(self, index: int, groups: int, mask_width: int, base_bits: int, trace_width: int):
+    def __init__(self, index: int, groups: int, mask_width: int, base_bits: int, trace_width: int,
+                 state_layout: data.ArrayLayout | None = None):
         self.index, self.groups, self.mask_width = index, groups, mask_width
         self.fifo_depth = groups + PASS_FIFO_SLACK
+        states = {} if state_layout is None else {
+            "state": In(state_layout), "states": Out(probe_signature(state_trace_layout(state_layout)))}
         super().__init__({
             "begin": In(1),
             "sums_valid": In(1),
@@ -58,6 +63,7 @@ class UpdatePass(wiring.Component):
             "values": In(trace_width),
             "masks": Out(stream.Signature(mask_layout(mask_width, base_bits))),
             "trace": Out(probe_signature(trace_layout(trace_width))),
+            **states,
         })
 
     def elaborate(self, platform):
@@ -104,4 +110,7 @@ class UpdatePass(wiring.Component):
             self.trace.payload.layer.eq(self.index), self.trace.payload.step.eq(tag3.step),
             self.trace.payload.group.eq(tag3.group), self.trace.payload.spikes.eq(self.values),
         ]
+        if "states" in self.signature.members:
+            m.d.comb += [self.states.valid.eq(valid3), self.states.payload.step.eq(tag3.step),
+                         self.states.payload.group.eq(tag3.group), self.states.payload.state.eq(self.state)]
         return m
