@@ -6,6 +6,7 @@ import numpy as np
 import torch
 
 from .nn import NetConfig, SRCCellConfig, SRCNet
+from .nn.mru import MRUCellConfig, MRUNet, MRUNetConfig
 from .quant import HardwareModel, QuantConfig, quantize_net
 
 
@@ -30,6 +31,24 @@ def random_net(seed: int, sizes: tuple[int, ...], n_classes: int = 4, drive: flo
             layer.init_i.copy_(torch.randn(layer.n_out, generator=generator))
         net.readout.copy_(torch.randn(net.readout.shape, generator=generator))
     return net.eval()
+
+
+def random_mru_net(seed: int, cell: str, variant: str = "full", sizes=(7, 6, 5), window: int = 0,
+                   count_bits: int = 4, drive: float = 1.0) -> MRUNet:
+    """A float BMRU / CMRU network ``sizes[0] -> ... -> sizes[-1] -> 3`` on spike frames with random
+    weights (``drive`` scales ``Wc``), biases and output scales."""
+    torch.manual_seed(seed)
+    net = MRUNet(MRUNetConfig(input_size=sizes[0], hidden=sizes[1:], n_classes=3, cell=cell,
+                              mru=MRUCellConfig(variant=variant, count_bits=count_bits), encoding="frames",
+                              steps=16, readout_window=window))
+    with torch.no_grad():
+        for layer in net.layers:
+            layer.weight_c.mul_(drive)
+            layer.bias_c.copy_(0.3 * torch.randn(layer.n_out))
+            layer.bias_b.copy_(0.2 + 0.4 * torch.rand(layer.n_out))
+            layer.alpha.copy_(0.5 + torch.rand(layer.n_out))
+        net.readout_bias.copy_(torch.randn(3))
+    return net
 
 
 def random_hardware_model(seed: int, sizes: tuple[int, ...], weight_bits: int, n_classes: int = 4,

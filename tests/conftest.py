@@ -6,7 +6,10 @@ cleanly when the data it names is absent.
 
 from __future__ import annotations
 
+import inspect
 import os
+import sys
+import types
 from dataclasses import replace
 from pathlib import Path
 
@@ -93,3 +96,85 @@ def hardware_equals_golden(model, config, steps, blank, *, spikes=None, pixels=N
 def hdl_equals_golden():
     """:func:`hardware_equals_golden`: the Amaranth design against the golden model, all states compared."""
     return hardware_equals_golden
+
+
+@pytest.fixture
+def mutate(monkeypatch):
+    """``mutate(module, old, new)``: a textual mutation of one srcfpga module for the duration of a test.
+
+    ``old`` must occur exactly once in the module's source. The mutated source is executed as a copy of
+    the module; every function (and every method of a class) whose code the mutation changed replaces
+    the original - functions in every ``srcfpga`` module that imported them, methods on the original
+    class - so the rest of the package, unchanged, runs the mutant. Returns the names replaced.
+    """
+    def apply(module: types.ModuleType, old: str, new: str) -> list[str]:
+        source = inspect.getsource(module)
+        assert source.count(old) == 1, f"mutation target {old!r} occurs {source.count(old)} times in {module.__name__}"
+        assert "\n" not in old + new, "a mutation keeps every line in place (code objects carry line numbers)"
+        namespace = {"__name__": module.__name__, "__package__": module.__package__, "__file__": module.__file__}
+        exec(compile(source.replace(old, new), module.__file__, "exec"), namespace)
+        replaced = []
+        for name, original in list(vars(module).items()):
+            if getattr(original, "__module__", None) != module.__name__:
+                continue
+            if isinstance(original, type):
+                for attr, value in vars(original).items():
+                    mutant = vars(namespace[name]).get(attr)
+                    if isinstance(value, types.FunctionType) and mutant.__code__ != value.__code__:
+                        monkeypatch.setattr(original, attr, mutant)
+                        replaced.append(f"{name}.{attr}")
+                    elif isinstance(value, property) and mutant.fget.__code__ != value.fget.__code__:
+                        monkeypatch.setattr(original, attr, mutant)
+                        replaced.append(f"{name}.{attr}")
+            elif isinstance(original, types.FunctionType) and namespace[name].__code__ != original.__code__:
+                for other in list(sys.modules.values()):
+                    if other is not None and other.__name__.startswith("srcfpga") and \
+                            getattr(other, name, None) is original:
+                        monkeypatch.setattr(other, name, namespace[name])
+                replaced.append(name)
+        assert replaced, f"the mutation {old!r} -> {new!r} changed no function of {module.__name__}"
+        return replaced
+
+    return apply
+
+
+def _src_boundary_case():
+    """A 12 -> 7 -> 5 SRC network (4-bit weights) whose first layer's spike threshold ``half`` is moved onto a
+    value ``h`` takes, driven by dense frames: the trace reaches every clamp and comparator boundary of the
+    neuron (checked by ``tests/test_hdl_mutants.py``)."""
+    from srcfpga.golden import run_golden
+    from srcfpga.testing import random_hardware_model, random_spikes
+
+    model = random_hardware_model(0, (12, 7, 5), 4, n_classes=3)
+    spikes = random_spikes(0, 2, 12, 12, 0.5)
+    layer = model.layers[0]
+    h = run_golden(model, spikes=spikes, steps=12, blank=0, trace=True).traces[0].h[:, :-1]
+    values, counts = np.unique(h[(h > 0) & (h < layer.one)], return_counts=True)
+    model = model.replace(layers=(replace(layer, half=int(values[np.argmax(counts)])), *model.layers[1:]))
+    return model, spikes
+
+
+def _bmru_boundary_case(cell: str):
+    """A gated 7 -> 6 -> 5 BMRU (or 3-bit CMRU) network at 5 bits whose unit 0 of layer 0 has ``bias_c`` moved so
+    that ``c == |beta|`` at one step (the comparator's boundary); the CMRU counters saturate."""
+    from srcfpga.golden import run_golden
+    from srcfpga.quant import QuantConfig, quantize_net
+    from srcfpga.testing import random_mru_net
+
+    model = quantize_net(random_mru_net(1, cell, sizes=(7, 6, 5), count_bits=3, drive=3.0 if cell == "cmru" else 1.5),
+                         QuantConfig(weight_bits=5))
+    spikes = np.random.default_rng(1).random((2, 12, 7)) < 0.5
+    trace = run_golden(model, spikes=spikes, trace=True).traces[0]
+    gap = np.abs(trace.beta[..., 0]) - trace.c[..., 0]
+    shift = int(gap[gap > 0].min())
+    layer = model.layers[0]
+    bias_c = layer.bias_c.copy()
+    bias_c[0] += shift
+    return model.replace(layers=(replace(layer, bias_c=bias_c), *model.layers[1:])), spikes
+
+
+@pytest.fixture(scope="session")
+def boundary_cases():
+    """Small networks and frames that reach the boundaries of every cell's arithmetic, by cell kind:
+    ``{"src" | "bmru" | "cmru": (model, spikes)}`` (spikes ``(2, 12, n_in)``, no blank steps)."""
+    return {"src": _src_boundary_case(), "bmru": _bmru_boundary_case("bmru"), "cmru": _bmru_boundary_case("cmru")}

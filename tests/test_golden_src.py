@@ -8,10 +8,11 @@ mismatch) and floor division for ``>>``.
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from srcfpga.golden import NumpyOps, src_update, synaptic_sum
+from srcfpga.golden import NumpyOps, src_cell, src_update, synaptic_sum
 from srcfpga.quant import SRCLayerQ, signed_bits
 
 
@@ -92,6 +93,32 @@ def test_trajectory_matches_reference(layer, steps, density, seed):
             assert (int(i[0, n]), int(h[0, n]), int(hs[0, n])) == ref[n], (t, n)
             # the states stay in their documented ranges
             assert -layer.one <= ref[n][1] <= layer.one and -layer.one <= ref[n][2] <= layer.one
+
+
+def check_boundary_steps():
+    """States exactly at the gate / spike threshold (h == half) and at the clamps, against the scalar reference
+    (called through ``src_cell`` so that a mutation of that module reaches it)."""
+    layer = SRCLayerQ(weights=[[3, -2]], bias=[-600], init_i=[0], init_h=[0], init_hs=[0], weight_bits=4,
+                      weight_shift=4, unit=1 / 256, current_bits=12, decay_num=3, decay_shift=5, gate_shift=5,
+                      gate_hyp_num=3, gate_dep_num=32, rho=768, one=256, half=128, r=2, rs=-7)
+    i_lo, i_hi = layer.current_range
+    cases = [(0, 128, 0, 0), (0, 128, -50, 0), (0, 127, 40, 0), (i_hi, 128, 128, 3), (i_lo, -256, 256, -3),
+             (700, 256, 0, 3), (0, 0, -81, 0)]
+    for i, h, hs, syn in cases:
+        new = src_cell.src_update(NumpyOps(), layer, *(np.array([[v]], np.int32) for v in (i, h, hs, syn)))
+        assert tuple(int(v[0, 0]) for v in new) == reference_step(layer, 0, i, h, hs, syn), (i, h, hs, syn)
+
+
+def test_boundary_steps_match_reference():
+    check_boundary_steps()
+
+
+def test_golden_gate_mutant_is_caught_by_the_reference(mutate):
+    """The gate ``h >= half`` -> ``h > half`` in the golden model: QAT runs the same golden code, so QAT ==
+    golden cannot see it; the independent scalar reference at ``h == half`` does."""
+    mutate(src_cell, "ops.where(h >= layer.half,", "ops.where(h > layer.half,")
+    with pytest.raises(AssertionError):
+        check_boundary_steps()
 
 
 def test_floor_shift_rounds_towards_minus_infinity():

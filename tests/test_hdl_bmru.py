@@ -17,8 +17,8 @@ from srcfpga.hdl.bmru_layer import BMRULayerEngine
 from srcfpga.hdl.planes import PlaneCode
 from srcfpga.quant import QuantConfig, quantize_net
 from srcfpga.quant.mru import BMRULayerQ
+from srcfpga.testing import random_mru_net
 
-from test_quant_bmru import random_mru_net
 
 
 @settings(max_examples=4, deadline=None)

@@ -8,9 +8,8 @@ from srcfpga.hdl import HdlConfig, LatencyModel
 from srcfpga.hdl.latency import mask_popcounts, step_beats
 from srcfpga.hdl.pysim import run_amaranth
 from srcfpga.quant import QuantConfig, quantize_net
-from srcfpga.testing import random_hardware_model
+from srcfpga.testing import random_hardware_model, random_mru_net
 
-from test_quant_bmru import random_mru_net
 
 
 def assert_model_exact(model, config, steps, blank, frames, **inputs):

@@ -12,26 +12,10 @@ from hypothesis import given, settings, strategies as st
 from srcfpga.cli import main
 from srcfpga.golden import run_golden
 from srcfpga.nn import load_model
-from srcfpga.nn.mru import MRUCellConfig, MRUNet, MRUNetConfig
 from srcfpga.nn.mru_qat import MRUQATNet
 from srcfpga.quant import HardwareModel, QuantConfig, quantize_net
 from srcfpga.quant.mru import fold_network
-
-
-def random_mru_net(seed: int, cell: str, variant: str = "full", sizes=(7, 6, 5), window: int = 0,
-                   count_bits: int = 4, drive: float = 1.0) -> MRUNet:
-    torch.manual_seed(seed)
-    net = MRUNet(MRUNetConfig(input_size=sizes[0], hidden=sizes[1:], n_classes=3, cell=cell,
-                              mru=MRUCellConfig(variant=variant, count_bits=count_bits), encoding="frames",
-                              steps=16, readout_window=window))
-    with torch.no_grad():
-        for layer in net.layers:
-            layer.weight_c.mul_(drive)
-            layer.bias_c.copy_(0.3 * torch.randn(layer.n_out))
-            layer.bias_b.copy_(0.2 + 0.4 * torch.rand(layer.n_out))
-            layer.alpha.copy_(0.5 + torch.rand(layer.n_out))
-        net.readout_bias.copy_(torch.randn(3))
-    return net
+from srcfpga.testing import random_mru_net
 
 
 def test_folding_is_exact_in_float():

@@ -13,9 +13,8 @@ from srcfpga.golden import run_golden
 from srcfpga.hdl import HdlConfig
 from srcfpga.quant import QuantConfig, quantize_net
 from srcfpga.sim import regression as reg
-from srcfpga.testing import random_spikes
+from srcfpga.testing import random_mru_net, random_spikes
 
-from test_quant_bmru import random_mru_net
 from test_sim_network import _regress
 
 

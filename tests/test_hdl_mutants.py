@@ -1,0 +1,84 @@
+"""Mutation harness: one-LSB and one-operator changes of the HDL's constants are each caught.
+
+Each mutant changes one constant or comparison of a neuron datapath (``mutate`` fixture: a textual
+mutation of the module, undone after the test) and runs the state-comparing equivalence check
+(``hdl_equals_golden``: every state word and output of every neuron at every step) on the boundary
+networks (``boundary_cases``) in Amaranth's simulator; the check must fail. Several of these mutants
+leave every spike unchanged (e.g. the current's saturation bound: ``i`` is clamped to ``rho`` before it
+reaches ``h``), so only the state comparison sees them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from srcfpga.golden import run_golden
+from srcfpga.hdl import HdlConfig
+from srcfpga.hdl import bmru_layer, cmru_layer, src_neuron
+
+MUTANTS = {
+    "current saturation hi - 1": (src_neuron, "lo, hi = q.current_range", "lo, hi = q.current_range[0], q.current_range[1] - 1"),
+    "current saturation lo + 1": (src_neuron, "lo, hi = q.current_range", "lo, hi = q.current_range[0] + 1, q.current_range[1]"),
+    "rho clamp - 1": (src_neuron, "clamp(i_next, -q.rho, q.rho)", "clamp(i_next, -q.rho, q.rho - 1)"),
+    "h clamp one - 1": (src_neuron, "-q.one, q.one)", "-q.one, q.one - 1)"),
+    "decay shift + 1": (src_neuron, ">> q.decay_shift)", ">> (q.decay_shift + 1))"),
+    "weight shift + 1": (src_neuron, "(syn << q.weight_shift)", "(syn << (q.weight_shift + 1))"),
+    "gate shift + 1": (src_neuron, "q.gate_dep_num) >> q.gate_shift", "q.gate_dep_num) >> (q.gate_shift + 1)"),
+    "gate constant hyp -> dep": (src_neuron, "const_mul(diff, q.gate_hyp_num)", "const_mul(diff, q.gate_dep_num)"),
+    "gate threshold >= -> >": (src_neuron, "Mux(h >= q.half,", "Mux(h > q.half,"),
+    "spike threshold >= -> >": (src_neuron, "h_next >= q.half", "h_next > q.half"),
+    "recurrent weight rs + 1": (src_neuron, "const_mul(hs, q.rs)", "const_mul(hs, q.rs + 1)"),
+    "bmru comparator > -> >=": (bmru_layer, "set_, reset = x2[b] > mag2[b],", "set_, reset = x2[b] >= mag2[b],"),
+    "bmru frac shift on beta": (bmru_layer, "beta = (syn_b1[b] << k)", "beta = (syn_b1[b] << (k + 1))"),
+    "cmru saturation - 1": (cmru_layer, "-limit, limit)", "-limit, limit - 1)"),
+}
+CELL = {src_neuron: "src", bmru_layer: "bmru", cmru_layer: "cmru"}
+
+
+def run_case(hdl_equals_golden, case):
+    model, spikes = case
+    config = HdlConfig(lanes=3, input="frames", spikes_per_cycle=2)
+    return hdl_equals_golden(model, config, spikes.shape[1], 0, spikes=spikes)
+
+
+@pytest.mark.parametrize("name", list(MUTANTS))
+def test_mutant_is_caught(name, mutate, hdl_equals_golden, boundary_cases):
+    module, old, new = MUTANTS[name]
+    mutate(module, old, new)
+    cells = ["bmru", "cmru"] if module is bmru_layer else [CELL[module]]
+    for cell in cells:
+        with pytest.raises(AssertionError):
+            run_case(hdl_equals_golden, boundary_cases[cell])
+
+
+@pytest.mark.parametrize("cell", ["src", "bmru", "cmru"])
+def test_boundary_cases_pass_unmutated(cell, hdl_equals_golden, boundary_cases):
+    run_case(hdl_equals_golden, boundary_cases[cell])
+
+
+def test_boundary_cases_reach_the_boundaries(boundary_cases):
+    """Every mutated boundary is actually visited (else a mutant could survive by luck)."""
+    model, spikes = boundary_cases["src"]
+    layer, trace = model.layers[0], run_golden(model, spikes=spikes, trace=True).traces[0]
+    lo, hi = layer.current_range
+    early = trace.h[:, :-1]                  # the gate acts on h of the previous step
+    assert (trace.i == hi).any() and (trace.i == lo).any()
+    assert (trace.i > layer.rho).any() and (trace.h == layer.one).any() and (early == layer.half).any()
+    model, spikes = boundary_cases["bmru"]
+    trace = run_golden(model, spikes=spikes, trace=True).traces[0]
+    assert (trace.c == np.abs(trace.beta)).any()
+    model, spikes = boundary_cases["cmru"]
+    layer, trace = model.layers[0], run_golden(model, spikes=spikes, trace=True).traces[0]
+    assert (np.abs(trace.spikes) == layer.count_max).any()
+
+
+def test_golden_gate_mutant_is_caught_by_the_rtl(mutate, hdl_equals_golden, boundary_cases):
+    """The golden model's gate ``h >= half`` -> ``h > half``: QAT runs the same golden code and cannot see it;
+    the Amaranth design is an independent implementation and disagrees on the boundary network (the
+    hand-written scalar reference of ``tests/test_golden_src.py`` catches it too)."""
+    from srcfpga.golden import src_cell
+
+    mutate(src_cell, "ops.where(h >= layer.half,", "ops.where(h > layer.half,")
+    with pytest.raises(AssertionError, match="state hs mismatch"):
+        run_case(hdl_equals_golden, boundary_cases["src"])
