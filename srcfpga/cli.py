@@ -300,6 +300,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="keep the run (waveform: FST, or VCD without liblz4-dev; log) in DIR")
     p.add_argument("--gaps", type=float, default=0.0,
                    help="probability of an idle cycle on the streams (back-pressure test; default 0: full speed)")
+    p.add_argument("--states", action="store_true",
+                   help="build with the state trace (HdlConfig(trace_states=True)) and compare every neuron's "
+                        "state words with golden at every step, too")
     _add_json_arg(p)
     p.set_defaults(func=cmd_sim)
 
@@ -404,14 +407,14 @@ def cmd_sim(args: argparse.Namespace) -> int:
     options = dict(labels=dataset.labels, simulator=args.simulator, waves=args.waves is not None,
                    run_dir=args.waves, backpressure=gaps)
     if default_input(model) == "pixels":
-        report, _ = regress(model, HdlConfig(lanes=args.lanes), pixels=dataset.images, seeds=seeds,
-                            steps=args.steps, blank=args.blank, **options)
+        report, _ = regress(model, HdlConfig(lanes=args.lanes, trace_states=args.states), pixels=dataset.images,
+                            seeds=seeds, steps=args.steps, blank=args.blank, **options)
     else:       # no on-chip engine for this encoder: the host encodes, the hardware takes spike frames
         steps = model.steps if args.steps is None else args.steps
         blank = model.blank if args.blank is None else args.blank
         frames = model.encoder.encode(dataset.images, steps, blank, seeds)
-        report, _ = regress(model, HdlConfig(lanes=args.lanes, input="frames"), spikes=frames, steps=steps,
-                            blank=blank, **options)
+        report, _ = regress(model, HdlConfig(lanes=args.lanes, input="frames", trace_states=args.states),
+                            spikes=frames, steps=steps, blank=blank, **options)
     _emit(args, report.to_dict(), report.summary())
     return 0 if report.mismatches == 0 else 1
 

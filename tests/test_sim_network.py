@@ -157,17 +157,25 @@ def _regress(model, cfg, **kwargs):
 
 
 def test_rtl_equals_golden_verilator():
-    """A random 16 -> 12 -> 4 model (5-bit), on-chip encoder, random stream gaps: identical at every step."""
+    """A random 16 -> 12 -> 4 model (5-bit), on-chip encoder, random stream gaps, state trace: identical
+    states and outputs at every step; a changed state word is reported by layer, neuron, step and name."""
     from srcfpga.hdl import HdlConfig
 
     model = random_hardware_model(11, (16, 12), 5, n_classes=4, encoder_generators=8)
     pixels = np.random.default_rng(5).integers(0, 256, (4, 16), dtype=np.uint8)
-    report, rtl = _regress(model, HdlConfig(input="pixels", lanes=4), pixels=pixels, seeds=np.arange(4) + 100,
+    seeds = np.arange(4) + 100
+    report, rtl = _regress(model, HdlConfig(input="pixels", lanes=4, trace_states=True), pixels=pixels, seeds=seeds,
                            steps=12, blank=2, backpressure=reg.Backpressure(0.6, 0.6), labels=np.zeros(4, int))
     assert report.agreement == 1.0, report.summary()
     assert not rtl.errors and not any(rtl.problems)
     assert sum(int(s.sum()) for s in rtl.spikes) > 0        # the test is not vacuous
     assert report.cycles_per_inference > 0 and rtl.sim_cycles > 4 * 14
+    assert sorted(rtl.states[0]) == ["h", "hs", "i"] and rtl.states[0]["i"].any()
+    rtl.states[0]["hs"][2, 9, 7] += 1
+    golden = run_golden(model, pixels=pixels, seeds=seeds, steps=12, blank=2, trace=True)
+    report = reg.compare_with_golden(model, rtl, golden)
+    assert report.mismatched_samples == [2]
+    assert report.first_mismatch.describe().startswith("state hs mismatch at sample 2, layer 0, neuron 7, step 9")
 
 
 # ---- slow sweep ---------------------------------------------------------------------------------------------
@@ -189,7 +197,7 @@ def _structure(seed: int):
     model = random_hardware_model(seed, (n_in, *hidden), weight_bits, n_classes=n_classes, **quant)
     widest = max(hidden)
     lanes = None if seed % 4 == 0 else int(rng.integers(1, widest + 1))
-    cfg = HdlConfig(lanes=lanes, input=kind, spikes_per_cycle=int(rng.choice([1, 2])))
+    cfg = HdlConfig(lanes=lanes, input=kind, spikes_per_cycle=int(rng.choice([1, 2])), trace_states=True)
     return model, cfg
 
 

@@ -64,7 +64,7 @@ class BMRULayerEngine(wiring.Component):
         self.mask_width, self.addresses = self.output_code.mask_width, self.output_code.addresses(layer.n_out)
         self.value_bits = self.output_code.bits
         self._count, self._memory = count, memory
-        self.state_layout = data.ArrayLayout(data.StructLayout({"q": self.state_shape}), lanes)
+        self.state_layout = data.ArrayLayout(self.lane_state(layer), lanes)
         self._trace_states = trace_states
         states = {"states": Out(probe_signature(state_trace_layout(self.state_layout)))} if trace_states else {}
         super().__init__({
@@ -85,10 +85,15 @@ class BMRULayerEngine(wiring.Component):
 
     # ---- what differs between BMRU and CMRU: the state and how it leaves --------------------------
 
+    @classmethod
+    def lane_state(cls, layer: BMRULayerQ) -> data.StructLayout:
+        """One unit's state word ``q`` (BMRU: 1 bit)."""
+        return data.StructLayout({"q": unsigned(1)})
+
     @property
     def state_shape(self):
         """Shape of one unit's state ``q``."""
-        return unsigned(1)
+        return self.lane_state(self.layer).members["q"]
 
     def next_state(self, q: Value, set_: Value, reset: Value) -> Value:
         """``q'`` from the comparator pair: BMRU ``1 if set else 0 if reset else q``."""

@@ -16,6 +16,7 @@ cycles, where the popcount counts the ones of the two's-complement counts (``-1`
 from __future__ import annotations
 
 from amaranth import Cat, Mux, Value, signed
+from amaranth.lib import data
 
 from .arith import clamp
 from .bmru_layer import BMRULayerEngine
@@ -26,9 +27,10 @@ class CMRULayerEngine(BMRULayerEngine):
 
     kind = "cmru"
 
-    @property
-    def state_shape(self):
-        return signed(self.layer.count_bits)
+    @classmethod
+    def lane_state(cls, layer) -> data.StructLayout:
+        """One unit's state word ``q``: the ``count_bits``-bit two's-complement count."""
+        return data.StructLayout({"q": signed(layer.count_bits)})
 
     def next_state(self, q: Value, set_: Value, reset: Value) -> Value:
         """``clamp(q + step, -S, S)``, ``step`` in {-1, 0, +1}, computed one bit wider than ``q``."""

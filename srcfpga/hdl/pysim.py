@@ -66,8 +66,8 @@ def run_amaranth(model: HardwareModel, config: HdlConfig, *, pixels: np.ndarray 
     layer_spikes = [np.zeros((batch, total, layer.n_out), bool if bits == 1 else np.int64)
                     for layer, bits in zip(model.layers, top.value_bits)]
     readout_trace = np.zeros((batch, total, model.readout.n_classes), np.int64)
-    layer_states = [{name: np.zeros((batch, total, layer.n_out), np.int64) for name in state_fields(engine.state_layout)}
-                    for layer, engine in zip(model.layers, top.engines)] if cfg.trace_states else None
+    layer_states = [{name: np.zeros((batch, total, layer.n_out), np.int64) for name in state_fields(layout)}
+                    for layer, layout in zip(model.layers, top.state_layouts)] if cfg.trace_states else None
     results = []
     rng = random.Random(rng_seed)
     current = {"sample": 0}

@@ -35,9 +35,7 @@ class SRCLayerEngine(wiring.Component):
         self.groups = -(-layer.n_out // lanes)
         self.mask_width, self.addresses = lanes, layer.n_out     # one spike bit per neuron
         self._count, self._memory = count, memory
-        neuron = SRCNeuronDatapath(layer)
-        self.state_layout = data.ArrayLayout(data.StructLayout({
-            "i": neuron.current_shape, "h": neuron.state_shape, "hs": neuron.state_shape}), lanes)
+        self.state_layout = data.ArrayLayout(self.lane_state(layer), lanes)
         self._trace_states = trace_states
         states = {"states": Out(probe_signature(state_trace_layout(self.state_layout)))} if trace_states else {}
         super().__init__({
@@ -47,6 +45,12 @@ class SRCLayerEngine(wiring.Component):
             "trace": Out(probe_signature(trace_layout(lanes))),
             **states,
         })
+
+    @staticmethod
+    def lane_state(layer: SRCLayerQ) -> data.StructLayout:
+        """One neuron's state words: ``i`` (``current_bits`` signed), ``h`` and ``hs`` (``state_bits`` signed)."""
+        neuron = SRCNeuronDatapath(layer)
+        return data.StructLayout({"i": neuron.current_shape, "h": neuron.state_shape, "hs": neuron.state_shape})
 
     def elaborate(self, platform):
         m = Module()

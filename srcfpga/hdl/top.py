@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from amaranth import Module, Signal
-from amaranth.lib import stream, wiring
+from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..quant.hwmodel import HardwareModel
@@ -12,7 +12,7 @@ from .encoder import PIXEL_BITS, RateEncoderEngine
 from .extractor import SpikeExtractor
 from .frames import FrameInput
 from .layouts import (CYCLE_BITS, index_bits, probe_signature, readout_layout, result_layout, start_layout,
-                      trace_layout)
+                      state_trace_layout, trace_layout)
 from .bmru_layer import BMRULayerEngine
 from .cmru_layer import CMRULayerEngine
 from .planes import PlaneCode, layer_value_bits
@@ -20,6 +20,12 @@ from .readout import ReadoutEngine
 from .src_layer import SRCLayerEngine
 
 LAYER_ENGINES = {"src": SRCLayerEngine, "bmru": BMRULayerEngine, "cmru": CMRULayerEngine}   # by layer kind
+
+
+def state_layouts(model: HardwareModel, lanes: int) -> list[data.ArrayLayout]:
+    """Per layer, the state words of one lane group (``lanes`` structs of the engine's ``lane_state``): the
+    ``state`` field of the ``states<l>`` ports of a ``trace_states`` build."""
+    return [data.ArrayLayout(LAYER_ENGINES[layer.kind].lane_state(layer), lanes) for layer in model.layers]
 
 
 class NetworkTop(wiring.Component):
@@ -32,7 +38,7 @@ class NetworkTop(wiring.Component):
     ``value_bits[l]`` bits each, from bit 0; the port is as wide as the widest layer's), ``readout`` the
     accumulators after each step. A new ``start`` is accepted once the previous result has been taken.
     With ``config.trace_states`` (verification builds only), ``states<l>`` shows layer ``l``'s new
-    state words per lane group and step (``state_trace_layout(engines[l].state_layout)``).
+    state words per lane group and step (``state_trace_layout(state_layouts[l])``).
     """
 
     def __init__(self, model: HardwareModel, config: HdlConfig = HdlConfig()):
@@ -49,11 +55,10 @@ class NetworkTop(wiring.Component):
         self.value_bits = [layer_value_bits(layer) for layer in model.layers]
         ports["trace"] = Out(probe_signature(trace_layout(config.lanes * max(self.value_bits)))).array(len(model.layers))
         ports["readout"] = Out(probe_signature(readout_layout(ro.n_classes, ro.acc_bits)))
-        self.engines = [LAYER_ENGINES[layer.kind](layer, index, config.lanes, config.spikes_per_cycle, config.memory,
-                                                  config.trace_states) for index, layer in enumerate(model.layers)]
+        self.state_layouts = state_layouts(model, config.lanes)
         if config.trace_states:
-            for index, engine in enumerate(self.engines):
-                ports[f"states{index}"] = Out(engine.signature.members["states"].signature)
+            for index, layout in enumerate(self.state_layouts):
+                ports[f"states{index}"] = Out(probe_signature(state_trace_layout(layout)))
         super().__init__(ports)
         self.beats_per_image = -(-n_in // self.mask_width)
 
@@ -76,8 +81,9 @@ class NetworkTop(wiring.Component):
         m.d.comb += [source.begin.eq(begin), source.blank.eq(command.blank), source.steps.eq(command.steps)]
 
         masks, width, n_prev = source.masks, self.mask_width, model.input_size
-        for index, engine in enumerate(self.engines):
+        for index, layer in enumerate(model.layers):
             extractor = SpikeExtractor(width, index_bits(n_prev), count)
+            engine = LAYER_ENGINES[layer.kind](layer, index, cfg.lanes, count, cfg.memory, cfg.trace_states)
             m.submodules[f"extract{index}"], m.submodules[f"layer{index}"] = extractor, engine
             wiring.connect(m, masks, extractor.masks)
             wiring.connect(m, extractor.events, engine.events)

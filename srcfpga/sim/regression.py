@@ -86,6 +86,7 @@ class RtlRun:
     waves: Path | None = None
     log: Path | None = None
     errors: list[str] = field(default_factory=list)   # testbench-level errors (timeouts, X values)
+    states: list[dict[str, np.ndarray]] | None = None   # per layer, name -> (batch, T, n_out) (trace_states builds)
 
     @property
     def batch(self) -> int:
@@ -107,23 +108,25 @@ class Mismatch:
     """The first difference found in one sample (steps count blank steps, from 0)."""
 
     sample: int
-    kind: str                  # "spikes", "readout", "result_counts", "label", "protocol"
-    layer: int | None = None   # hidden layer index (spikes), None otherwise
-    neuron: int | None = None  # neuron (spikes) or class (readout / counts)
+    kind: str                  # "spikes", "state", "readout", "result_counts", "label", "protocol"
+    layer: int | None = None   # hidden layer index (spikes, state), None otherwise
+    neuron: int | None = None  # neuron (spikes, state) or class (readout / counts)
     step: int | None = None
     rtl: Any = None
     golden: Any = None
     detail: str = ""
+    state: str | None = None   # the state word (kind "state"): "i", "h", "hs" or "q"
 
     def describe(self) -> str:
         where = [f"sample {self.sample}"]
         if self.layer is not None:
             where.append(f"layer {self.layer}")
         if self.neuron is not None:
-            where.append(("neuron " if self.kind == "spikes" else "class ") + str(self.neuron))
+            where.append(("neuron " if self.kind in ("spikes", "state") else "class ") + str(self.neuron))
         if self.step is not None:
             where.append(f"step {self.step}")
-        text = f"{self.kind} mismatch at {', '.join(where)}"
+        kind = self.kind if self.state is None else f"state {self.state}"
+        text = f"{kind} mismatch at {', '.join(where)}"
         if self.rtl is not None or self.golden is not None:
             text += f": rtl {self.rtl} != golden {self.golden}"
         return text + (f" ({self.detail})" if self.detail else "")
@@ -352,9 +355,11 @@ def run_rtl(model: HardwareModel, hdl_config=None, pixels: np.ndarray | None = N
         slow = min(backpressure.p_valid, backpressure.p_ready)
         max_cycles = int(batch * (total * per_step * 4 + 2000) / slow)
     trace_ports = _trace_ports(manifest, len(model.layers))
+    state_layouts = _state_layouts(model, config, manifest)
     params = {"input": kind, "starts": starts, "beats": beats, "p_valid": backpressure.p_valid,
               "p_ready": backpressure.p_ready, "overlap": backpressure.overlap, "garbage": backpressure.garbage,
-              "seed": seed, "max_cycles": max_cycles, "trace_ports": trace_ports}
+              "seed": seed, "max_cycles": max_cycles, "trace_ports": trace_ports,
+              "state_ports": [f"states{index}" for index in range(len(state_layouts))]}
     keep = waves or run_dir is not None
     work = Path(run_dir) if run_dir is not None else Path(tempfile.mkdtemp(prefix="srcfpga-rtl-"))
     sim_run = simbuild.run(sim_build, TESTBENCH, params, run_dir=work, seed=seed, check=False)
@@ -364,6 +369,8 @@ def run_rtl(model: HardwareModel, hdl_config=None, pixels: np.ndarray | None = N
                                        f"{'; '.join(sim_run.failures) or 'unknown failure'} (log {sim_run.log}):\n"
                                        f"{simbuild._log_tail(sim_run.log)}")
     run = _decode(model, res, manifest, batch, total, lanes, backpressure)
+    if state_layouts:
+        run.states = _decode_states(model, res, state_layouts, batch, total, lanes, backpressure, run.problems)
     run.steps, run.blank, run.simulator = steps, blank, sim_build.simulator.name
     run.run_seconds, run.build_seconds, run.build_cached = sim_run.seconds, sim_build.seconds, sim_build.cached
     run.generate_seconds = generate_seconds
@@ -374,6 +381,66 @@ def run_rtl(model: HardwareModel, hdl_config=None, pixels: np.ndarray | None = N
     if not keep:
         shutil.rmtree(work, ignore_errors=True)
     return run
+
+
+def _state_layouts(model: HardwareModel, config, manifest: dict) -> list:
+    """The payload layouts of the ``states<l>`` ports of a ``trace_states`` build (empty otherwise), taken
+    from the same engines that built the Verilog."""
+    if not config.trace_states:
+        return []
+    from ..hdl.layouts import state_trace_layout
+    from ..hdl.top import state_layouts
+
+    layouts = [state_trace_layout(layout) for layout in state_layouts(model, int(manifest["layout"]["lanes"]))]
+    for index, layout in enumerate(layouts):
+        port = manifest.get("ports", {}).get(f"states{index}__payload")
+        if port is not None and int(port.get("width", layout.size)) != layout.size:
+            raise ConfigError(f"states{index}: the Verilog port is {port['width']} bits, the layout {layout.size}")
+    return layouts
+
+
+def _owner(backpressure: Backpressure, start_index: int, key: tuple, last: dict, slot) -> int:
+    """The sample a monitor beat belongs to: the latest accepted start, or (with overlapping starts) the
+    next sample whenever the beat's (step, group) key does not increase on its port."""
+    if not backpressure.overlap:
+        return start_index
+    sample = last.get(slot, (-1, None))
+    if sample[1] is None or key <= sample[1]:
+        sample = (sample[0] + 1, key)
+    last[slot] = (sample[0], key)
+    return sample[0]
+
+
+def _decode_states(model: HardwareModel, res: dict, layouts: list, batch: int, total: int, lanes: int,
+                   backpressure: Backpressure, problems: list[list[str]]) -> list[dict[str, np.ndarray]]:
+    """The ``states<l>`` beats as arrays ``name -> (batch, T, n_out)``, decoded with the HDL's layouts
+    (``layout.from_bits``); a missing or repeated beat is a protocol problem of its sample."""
+    from ..hdl.layouts import lane_states, state_fields
+
+    sizes = [layer.n_out for layer in model.layers]
+    groups = [-(-n // lanes) for n in sizes]
+    states = [{name: np.zeros((batch, total, n), np.int64) for name in state_fields(layout.members["state"])}
+              for layout, n in zip(layouts, sizes)]
+    seen = [np.zeros((batch, total, g), np.int64) for g in groups]
+    last: dict = {}
+    for cycle, start_index, port, payload in res.get("states", []):
+        beat = layouts[port].from_bits(payload)
+        step, group = int(beat.step), int(beat.group)
+        sample = _owner(backpressure, start_index, (step, group), last, port)
+        if not 0 <= sample < batch or step >= total or group >= groups[port]:
+            problems[max(0, min(sample, batch - 1))].append(
+                f"state beat at cycle {cycle}: layer {port} step {step} group {group} out of range")
+            continue
+        seen[port][sample, step, group] += 1
+        base = group * lanes
+        for name, words in lane_states(beat).items():
+            words = words[:sizes[port] - base]
+            states[port][name][sample, step, base:base + len(words)] = words
+    for layer, count in enumerate(seen):
+        for sample, step, group in zip(*np.nonzero(count != 1)):
+            problems[int(sample)].append(f"layer {layer} step {step} group {group}: {count[sample, step, group]} "
+                                         f"state beats (expected 1)")
+    return states
 
 
 def _decode(model: HardwareModel, res: dict, manifest: dict, batch: int, total: int, lanes: int,
@@ -396,15 +463,6 @@ def _decode(model: HardwareModel, res: dict, manifest: dict, batch: int, total: 
         if 0 <= sample < batch and len(problems[sample]) < 20:
             problems[sample].append(text)
 
-    def owner(start_index: int, key: tuple, last: dict, slot) -> int:
-        if not backpressure.overlap:
-            return start_index
-        sample = last.get(slot, (-1, None))
-        if sample[1] is None or key <= sample[1]:
-            sample = (sample[0] + 1, key)
-        last[slot] = (sample[0], key)
-        return sample[0]
-
     per_layer_ports = len(_trace_ports(manifest, len(sizes))) > 1
     last: dict = {}
     for cycle, start_index, port, payload in res.get("trace", []):
@@ -412,7 +470,7 @@ def _decode(model: HardwareModel, res: dict, manifest: dict, batch: int, total: 
         step = _field(payload, LAYER_BITS, STEP_BITS)
         group = _field(payload, LAYER_BITS + STEP_BITS, GROUP_BITS)
         bits = payload >> TRACE_SPIKES_AT & ((1 << field_bits) - 1)
-        sample = owner(start_index, (step, group), last, ("trace", port))
+        sample = _owner(backpressure, start_index, (step, group), last, ("trace", port))
         if not 0 <= sample < batch:
             note(max(0, min(sample, batch - 1)), f"trace beat at cycle {cycle} outside any inference")
             continue
@@ -431,7 +489,7 @@ def _decode(model: HardwareModel, res: dict, manifest: dict, batch: int, total: 
     last = {}
     for cycle, start_index, payload in res.get("readout", []):
         step = _field(payload, 0, STEP_BITS)
-        sample = owner(start_index, (step,), last, "readout")
+        sample = _owner(backpressure, start_index, (step,), last, "readout")
         if not 0 <= sample < batch or step >= total:
             note(max(0, min(sample, batch - 1)), f"readout beat at cycle {cycle}: step {step} out of range")
             continue
@@ -468,7 +526,10 @@ def _decode(model: HardwareModel, res: dict, manifest: dict, batch: int, total: 
 # ---- comparison ---------------------------------------------------------------------------------------------
 
 def _first_difference(sample: int, rtl: RtlRun, golden) -> Mismatch | None:
-    """Earliest step first; at a step, hidden layers in order, then the readout."""
+    """Earliest step first; at a step, hidden layers in order (a layer's states, when traced, before its
+    outputs), then the readout."""
+    from ..golden import first_state_mismatch
+
     total = rtl.readout_trace.shape[1]
     g_total = golden.readout_trace.shape[1]
     if g_total != total:
@@ -480,6 +541,12 @@ def _first_difference(sample: int, rtl: RtlRun, golden) -> Mismatch | None:
             step, neuron = int(diff[0][0]), int(diff[1][0])
             candidates.append((step, layer, Mismatch(sample, "spikes", layer, neuron, step,
                                                      int(r[sample, step, neuron]), int(g[sample, step, neuron]))))
+    if rtl.states is not None:
+        state = first_state_mismatch(rtl.states, golden.traces, sample)
+        if state is not None:
+            candidates.insert(0, (state.step, state.layer, Mismatch(sample, "state", state.layer, state.neuron,
+                                                                    state.step, state.hardware, state.golden,
+                                                                    state=state.state)))
     diff = np.nonzero(rtl.readout_trace[sample] != golden.readout_trace[sample])
     if len(diff[0]):
         step, c = int(diff[0][0]), int(diff[1][0])

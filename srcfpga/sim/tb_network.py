@@ -10,8 +10,9 @@ JSON; this module only moves beats and records what comes out, as raw integers w
   payload without ``valid`` is caught; the next ``start`` is offered only after every input beat of
   the previous sample has been sent and (unless ``overlap``) its result received;
 * sink (``result``): ``ready`` is high with probability ``p_ready`` per cycle;
-* monitors (the ``trace_ports``, e.g. ``trace__0`` .. per layer, and ``readout``: no ready): every
-  cycle with ``valid`` high is one beat.
+* monitors (the ``trace_ports``, e.g. ``trace__0`` .. per layer, the ``state_ports`` of a
+  ``trace_states`` build, ``states0`` .., and ``readout``: no ready): every cycle with ``valid`` high
+  is one beat.
 
 Discipline (checked by ``tests/test_sim_cocotb_api.py``): inputs change only on the falling clock
 edge; signals are sampled in the ``ReadOnly`` phase after it, which is what the next rising edge sees,
@@ -63,6 +64,8 @@ async def network(dut):
     res_valid, res_ready, res_payload = dut.result__valid, dut.result__ready, dut.result__payload
     traces = [(getattr(dut, f"{name}__valid"), getattr(dut, f"{name}__payload"))
               for name in params.get("trace_ports", ["trace"])]
+    state_ports = [(getattr(dut, f"{name}__valid"), getattr(dut, f"{name}__payload"))
+                   for name in params.get("state_ports", [])]
     ro_valid, ro_payload = _handle(dut, "readout__valid"), _handle(dut, "readout__payload")
     start_bits, in_bits = len(start_payload.value), len(in_payload.value)
 
@@ -78,7 +81,7 @@ async def network(dut):
     dut.rst.value = 0
 
     errors: list[str] = []
-    start_cycles, input_done, results, trace, readout = [], [], [], [], []
+    start_cycles, input_done, results, trace, readout, states = [], [], [], [], [], []
     next_start = 0          # index of the next start command to offer
     started = 0             # start commands accepted
     queue: list[int] = []   # input beats of the latest accepted sample still to send
@@ -135,6 +138,9 @@ async def network(dut):
         for port, (tr_valid, tr_payload) in enumerate(traces):
             if tr_valid.value == 1:
                 trace.append([cycle, started - 1, port, _value(tr_payload, "trace payload", cycle, errors)])
+        for port, (st_valid, st_payload) in enumerate(state_ports):
+            if st_valid.value == 1:
+                states.append([cycle, started - 1, port, _value(st_payload, "state payload", cycle, errors)])
         if ro_valid is not None and ro_valid.value == 1:
             readout.append([cycle, started - 1, _value(ro_payload, "readout payload", cycle, errors)])
         cycle += 1
@@ -146,5 +152,6 @@ async def network(dut):
             break
     seconds, cpu_seconds = time.perf_counter() - t0, time.process_time() - c0
     save_results({"start_cycles": start_cycles, "input_done": input_done, "results": results, "trace": trace,
-                  "readout": readout, "cycles": cycle, "seconds": seconds, "cpu_seconds": cpu_seconds, "errors": errors})
+                  "states": states, "readout": readout, "cycles": cycle, "seconds": seconds,
+                  "cpu_seconds": cpu_seconds, "errors": errors})
     assert not errors, errors[0]
