@@ -1,5 +1,11 @@
-"""Shared fixtures: the read-only data and reference models in ``../shared`` (never copied here).
+"""Shared fixtures: the read-only data and reference models in ``../shared`` (never copied here), the
+hypothesis profiles, the Amaranth-vs-golden check with states, boundary networks and the mutation harness.
 
+Hypothesis profiles: ``ci`` (the default run) is derandomized - the same examples in every run, so a
+red CI is reproducible and a green one means the same thing each time; ``slow`` (selected for
+``-m slow`` runs, or ``--hypothesis-profile slow``) draws new random examples each run. Tests state
+their example budget with ``@settings(max_examples=...)`` (it depends on the cost of one example);
+the profile decides derandomization, the deadline and the budget of tests that state none.
 ``SRCFPGA_SHARED`` overrides the location of the shared directory; every fixture skips its test
 cleanly when the data it names is absent.
 """
@@ -15,6 +21,18 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import settings
+
+settings.register_profile("ci", derandomize=True, deadline=None, max_examples=100, print_blob=True)
+settings.register_profile("slow", derandomize=False, deadline=None, max_examples=500, print_blob=True)
+settings.load_profile("ci")
+
+
+def pytest_configure(config):
+    """``-m slow`` runs use the random ``slow`` profile unless ``--hypothesis-profile`` names one."""
+    markexpr = config.getoption("markexpr", "") or ""
+    if "slow" in markexpr and "not slow" not in markexpr and config.getoption("hypothesis_profile", None) is None:
+        settings.load_profile("slow")
 
 
 def _shared_root() -> Path:

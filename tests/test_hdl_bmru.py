@@ -21,7 +21,7 @@ from srcfpga.testing import random_mru_net
 
 
 
-@settings(max_examples=4, deadline=None)
+@settings(max_examples=6)
 @given(seed=st.integers(0, 2**16), variant=st.sampled_from(["full", "first"]), bits=st.integers(4, 8),
        window=st.sampled_from([0, 1, 4]), lanes=st.sampled_from([1, 2, 5]), per_cycle=st.sampled_from([1, 2]),
        density=st.sampled_from([0.1, 0.5]))
@@ -43,7 +43,7 @@ def test_back_pressure_and_latency_model(hdl_equals_golden):
     hdl_equals_golden(model, config, spikes.shape[1], 0, spikes=spikes, stall=0.4)
 
 
-@settings(max_examples=5, deadline=None)
+@settings(max_examples=8)
 @given(seed=st.integers(0, 2**16), bits=st.integers(4, 8), count_bits=st.integers(2, 6),
        sizes=st.sampled_from([(7, 6, 5), (9, 4), (5, 11, 3)]), window=st.sampled_from([0, 1, 3]),
        lanes=st.sampled_from([1, 2, 3]), per_cycle=st.sampled_from([1, 2]), density=st.sampled_from([0.2, 0.6]))

@@ -9,17 +9,17 @@ from srcfpga.hdl import HdlConfig
 from srcfpga.testing import random_hardware_model, random_spikes
 
 
-FRAME_CASES = dict(seed=st.integers(0, 2**16), weight_bits=st.integers(4, 8),
+FRAME_CASES = dict(seed=st.integers(0, 2**16), weight_bits=st.integers(2, 8),
                    sizes=st.sampled_from([(12, 7), (20, 16), (9, 5, 6), (70, 10)]),
                    lanes=st.sampled_from([1, 2, 4, 5]), per_cycle=st.sampled_from([1, 2]),
-                   density=st.sampled_from([0.05, 0.3, 0.6]))
+                   density=st.sampled_from([0.05, 0.3, 0.6]), memory=st.sampled_from(["auto", "block", "distributed"]))
 PIXEL_CASES = dict(seed=st.integers(0, 2**16), weight_bits=st.integers(4, 8),
                    sizes=st.sampled_from([(16, 8), (100, 12), (30, 9, 4)]), lanes=st.sampled_from([2, 4, 8]))
 
 
-def check_spike_frames(hdl_equals_golden, seed, weight_bits, sizes, lanes, per_cycle, density):
+def check_spike_frames(hdl_equals_golden, seed, weight_bits, sizes, lanes, per_cycle, density, memory):
     model = random_hardware_model(seed, sizes, weight_bits, n_classes=3)
-    config = HdlConfig(lanes=lanes, input="frames", spikes_per_cycle=per_cycle)
+    config = HdlConfig(lanes=lanes, input="frames", spikes_per_cycle=per_cycle, memory=memory)
     hdl_equals_golden(model, config, steps=5, blank=1, spikes=random_spikes(seed, 2, 6, sizes[0], density))
 
 
@@ -31,12 +31,12 @@ def check_pixel_encoder(hdl_equals_golden, seed, weight_bits, sizes, lanes):
                            seeds=rng.integers(0, 2**31, 2))
 
 
-test_spike_frames_bit_exact = settings(max_examples=6, deadline=None)(given(**FRAME_CASES)(check_spike_frames))
-test_pixel_encoder_bit_exact = settings(max_examples=3, deadline=None)(given(**PIXEL_CASES)(check_pixel_encoder))
+test_spike_frames_bit_exact = settings(max_examples=10)(given(**FRAME_CASES)(check_spike_frames))
+test_pixel_encoder_bit_exact = settings(max_examples=4)(given(**PIXEL_CASES)(check_pixel_encoder))
 test_spike_frames_bit_exact_many = pytest.mark.slow(
-    settings(max_examples=100, deadline=None)(given(**FRAME_CASES)(check_spike_frames)))
+    settings(max_examples=100)(given(**FRAME_CASES)(check_spike_frames)))
 test_pixel_encoder_bit_exact_many = pytest.mark.slow(
-    settings(max_examples=40, deadline=None)(given(**PIXEL_CASES)(check_pixel_encoder)))
+    settings(max_examples=40)(given(**PIXEL_CASES)(check_pixel_encoder)))
 
 
 def test_back_pressure_loses_nothing(hdl_equals_golden):
