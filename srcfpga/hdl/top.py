@@ -22,6 +22,12 @@ from .src_layer import SRCLayerEngine
 LAYER_ENGINES = {"src": SRCLayerEngine, "bmru": BMRULayerEngine, "cmru": CMRULayerEngine}   # by layer kind
 
 
+def input_beat_bits(model: HardwareModel, kind: str) -> int:
+    """Width of one ``pixels`` beat (``2E`` pixels of ``PIXEL_BITS``) or ``frames`` beat (``2E`` spike bits)."""
+    width = 2 * model.encoder.generators
+    return PIXEL_BITS * width if kind == "pixels" else width
+
+
 def state_layouts(model: HardwareModel, lanes: int) -> list[data.ArrayLayout]:
     """Per layer, the state words of one lane group (``lanes`` structs of the engine's ``lane_state``): the
     ``state`` field of the ``states<l>`` ports of a ``trace_states`` build."""
@@ -46,11 +52,8 @@ class NetworkTop(wiring.Component):
         self.config = config = config.resolve(model)
         self.mask_width = 2 * model.encoder.generators
         n_in, ro = model.input_size, model.readout
-        ports = {"start": In(stream.Signature(start_layout()))}
-        if config.input == "pixels":
-            ports["pixels"] = In(stream.Signature(PIXEL_BITS * self.mask_width))
-        else:
-            ports["frames"] = In(stream.Signature(self.mask_width))
+        ports = {"start": In(stream.Signature(start_layout())),
+                 config.input: In(stream.Signature(input_beat_bits(model, config.input)))}
         ports["result"] = Out(stream.Signature(result_layout(ro.n_classes, ro.acc_bits)))
         self.value_bits = [layer_value_bits(layer) for layer in model.layers]
         ports["trace"] = Out(probe_signature(trace_layout(config.lanes * max(self.value_bits)))).array(len(model.layers))

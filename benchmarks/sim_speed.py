@@ -1,0 +1,76 @@
+"""RTL simulation speed: the reference network (784 -> 100 SRC, 5-bit) on MNIST test images in Verilator.
+
+Runs ``srcfpga.sim.batch.run_batch`` (cocotb loads a chunk of the batch into the testbench-only
+``BatchHarness``, the simulator then runs the chunk without a Python callback per cycle) on the first
+N images of ../shared/data/mnist-test-b at 20 + 200 steps, compares every sample with the golden
+model (trace and readout digests, accumulators, class) and its cycle count with the cycle model, and
+prints simulated cycles per second, images per second and the build time (the Verilator build is
+cached by design and reused on the next run). `--per-cycle` also times the per-cycle testbench
+(`srcfpga.sim.regression`, cocotb at every clock edge) on a few images for comparison.
+
+    python benchmarks/sim_speed.py [--images 5000] [--per-cycle 20] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import machine, mnist_b, reference_hw  # noqa: E402
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--images", type=int, default=5000)
+    parser.add_argument("--bits", type=int, default=5)
+    parser.add_argument("--blank", type=int, default=20)
+    parser.add_argument("--steps", type=int, default=200)
+    parser.add_argument("--per-cycle", type=int, default=0, metavar="N",
+                        help="also time the per-cycle cocotb testbench on N images")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+
+    from srcfpga.evaluate import sample_seeds
+    from srcfpga.golden import run_golden
+    from srcfpga.hdl import HdlConfig
+    from srcfpga.sim.batch import check_batch, run_batch
+
+    model = reference_hw(args.bits)
+    data = mnist_b()
+    pixels, seeds = data.images[:args.images], sample_seeds(0, 0, args.images)
+    config = HdlConfig()
+    start = time.perf_counter()
+    run = run_batch(model, config, pixels=pixels, seeds=seeds, steps=args.steps, blank=args.blank)
+    wall = time.perf_counter() - start
+    golden = run_golden(model, pixels=pixels, seeds=seeds, steps=args.steps, blank=args.blank, trace=True)
+    spikes = model.encoder.encode(pixels, args.steps, args.blank, seeds)
+    check = check_batch(model, config, run, golden, spikes, args.blank)
+    out = {"machine": machine(), "images": args.images, "blank": args.blank, "steps": args.steps,
+           "sim_cycles": run.sim_cycles, "free_run_s": run.sim_seconds, "cycles_per_s": run.sim_cycles_per_s,
+           "images_per_s": args.images / run.sim_seconds, "simulator_process_s": run.run_seconds,
+           "wall_s_incl_build": wall, "build_s": run.build_seconds, "build_cached": run.build_cached,
+           "agreement": check.agreement, "latency_model_exact": check.latency_exact,
+           "accuracy": float((run.predictions == data.labels[:args.images]).mean())}
+    if args.per_cycle:
+        from srcfpga.sim.regression import NO_GAPS, regress
+
+        report, rtl = regress(model, config, pixels=pixels[:args.per_cycle], seeds=seeds[:args.per_cycle],
+                              steps=args.steps, blank=args.blank, backpressure=NO_GAPS)
+        out |= {"per_cycle_images": args.per_cycle, "per_cycle_cycles_per_s": rtl.sim_cycles_per_s,
+                "per_cycle_agreement": report.agreement}
+    if args.json:
+        print(json.dumps(out, indent=1))
+    else:
+        for key, value in out.items():
+            print(f"{key:>24}: {value:,.4g}" if isinstance(value, float) else f"{key:>24}: {value}")
+    return 0 if check.agreement == 1.0 and check.latency_exact == 1.0 else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

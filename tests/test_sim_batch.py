@@ -1,0 +1,127 @@
+"""The fast batch harness (srcfpga.sim.batch): digests, chunks, and the harness itself.
+
+Default suite: the harness in Amaranth's simulator on a small model - its stored digests, accumulators,
+classes and cycle counts equal the golden model's digests (computed from the golden trace with the
+HDL's layouts) and the cycle model. ``-m slow``: the same in cocotb + Verilator, and a changed input is
+seen as a mismatch.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from amaranth import ClockDomain, Module
+from amaranth.sim import Simulator
+
+from srcfpga.errors import ToolNotFoundError
+from srcfpga.golden import run_golden
+from srcfpga.hdl import HdlConfig
+from srcfpga.sim import batch
+from srcfpga.testing import random_hardware_model, random_spikes
+
+STEPS, BLANK = 9, 2
+
+
+def small_case(kind: str):
+    model = random_hardware_model(11, (16, 12, 6), 4, n_classes=4, encoder_generators=8)
+    rng = np.random.default_rng(5)
+    if kind == "pixels":
+        pixels = rng.integers(0, 256, (3, 16), dtype=np.uint8)
+        seeds = np.arange(3) + 100
+        return model, HdlConfig(lanes=4), {"pixels": pixels, "seeds": seeds}, model.encoder.encode(pixels, STEPS, BLANK, seeds)
+    frames = random_spikes(3, 3, BLANK + STEPS, 16, 0.4)
+    frames[:, :BLANK] = False
+    return model, HdlConfig(lanes=5, input="frames", spikes_per_cycle=1), {"spikes": frames}, frames
+
+
+def run_harness_amaranth(model, config, words):
+    """The harness in Amaranth's simulator: load, go, wait for done, read the records."""
+    chunks, capacity = batch._chunks(words)
+    assert len(chunks) == 1
+    (flat, samples), = chunks
+    harness = batch.BatchHarness(model, config, 64, 4)
+    records = []
+
+    async def testbench(ctx):
+        ctx.set(harness.load_en, 1)
+        for address, word in enumerate(flat):
+            ctx.set(harness.load_addr, address)
+            ctx.set(harness.load_data, harness.input_layout.from_bits(word))
+            await ctx.tick()
+        ctx.set(harness.load_en, 0)
+        ctx.set(harness.words, len(flat))
+        ctx.set(harness.samples, samples)
+        ctx.set(harness.go, 1)
+        await ctx.tick()
+        ctx.set(harness.go, 0)
+        for _ in range(20_000):
+            await ctx.tick()
+            if ctx.get(harness.done):
+                break
+        for sample in range(samples):
+            ctx.set(harness.read_addr, sample)
+            await ctx.tick()
+            records.append(ctx.get(harness.read_data).as_bits())
+
+    top = Module()
+    top.domains.sync = ClockDomain("sync")
+    top.submodules.harness = harness
+    sim = Simulator(top)
+    sim.add_clock(1e-8)
+    sim.add_testbench(testbench)
+    sim.run()
+    assert len(records) == samples, "the harness did not finish"
+    return batch.decode_records(model, records)
+
+
+@pytest.mark.parametrize("kind", ["pixels", "frames"])
+def test_harness_equals_golden_in_amaranth(kind):
+    model, config, inputs, input_spikes = small_case(kind)
+    words = batch.batch_words(model, config, steps=STEPS, blank=BLANK, **inputs)
+    got = run_harness_amaranth(model, config, words)
+    golden = run_golden(model, steps=STEPS, blank=BLANK, trace=True, **inputs)
+    assert sum(int(t.spikes.sum()) for t in golden.traces) > 0
+    run = batch.BatchRun(**got, sim_cycles=0, sim_seconds=0.0, sim_cpu_seconds=0.0, build_seconds=0.0,
+                         build_cached=False, run_seconds=0.0)
+    check = batch.check_batch(model, config, run, golden, input_spikes, BLANK)
+    assert check.mismatched == [] and check.latency_mismatched == []
+    traces, readout = batch.golden_digests(model, config, golden)
+    np.testing.assert_array_equal(got["trace_digests"], traces)
+    np.testing.assert_array_equal(got["readout_digests"], readout)
+
+
+def test_one_flipped_spike_changes_the_digest():
+    model, config, inputs, _ = small_case("frames")
+    golden = run_golden(model, steps=STEPS, blank=BLANK, trace=True, **inputs)
+    traces, _ = batch.golden_digests(model, config, golden)
+    golden.traces[1].spikes[2, 7, 4] ^= True
+    changed, _ = batch.golden_digests(model, config, golden)
+    assert (changed[:2] == traces[:2]).all() and changed[2, 1] != traces[2, 1] and changed[2, 0] == traces[2, 0]
+
+
+def test_chunks_fit_the_memories():
+    words = [[1] * 14 for _ in range(3000)]
+    chunks, capacity = batch._chunks(words)
+    assert capacity == batch.WORD_CAPACITY
+    assert [n for _, n in chunks] == [1024, 1024, 952] and all(len(w) <= capacity for w, _ in chunks)
+    chunks, capacity = batch._chunks([[0] * 20000, [0] * 5])
+    assert capacity == 1 << 15 and [n for _, n in chunks] == [2]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["pixels", "frames"])
+def test_batch_in_verilator_equals_golden(kind):
+    model, config, inputs, input_spikes = small_case(kind)
+    try:
+        run = batch.run_batch(model, config, steps=STEPS, blank=BLANK, **inputs)
+    except ToolNotFoundError as exc:
+        pytest.skip(str(exc))
+    golden = run_golden(model, steps=STEPS, blank=BLANK, trace=True, **inputs)
+    check = batch.check_batch(model, config, run, golden, input_spikes, BLANK)
+    assert check.agreement == 1.0 and check.latency_exact == 1.0
+    other = {**inputs, **({"seeds": inputs["seeds"] + 1} if kind == "pixels" else {})}
+    if kind == "frames":
+        other["spikes"] = inputs["spikes"].copy()
+        other["spikes"][1, BLANK + 3, :] ^= True
+    wrong = run_golden(model, steps=STEPS, blank=BLANK, trace=True, **other)
+    assert batch.check_batch(model, config, run, wrong, input_spikes, BLANK).mismatched
