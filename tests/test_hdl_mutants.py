@@ -18,8 +18,10 @@ from srcfpga.hdl import HdlConfig
 from srcfpga.hdl import bmru_layer, cmru_layer, src_neuron
 
 MUTANTS = {
-    "current saturation hi - 1": (src_neuron, "lo, hi = q.current_range", "lo, hi = q.current_range[0], q.current_range[1] - 1"),
-    "current saturation lo + 1": (src_neuron, "lo, hi = q.current_range", "lo, hi = q.current_range[0] + 1, q.current_range[1]"),
+    "current saturation hi - 1": (src_neuron, "lo, hi = q.current_range",
+                                  "lo, hi = q.current_range[0], q.current_range[1] - 1"),
+    "current saturation lo + 1": (src_neuron, "lo, hi = q.current_range",
+                                  "lo, hi = q.current_range[0] + 1, q.current_range[1]"),
     "rho clamp - 1": (src_neuron, "clamp(i_next, -q.rho, q.rho)", "clamp(i_next, -q.rho, q.rho - 1)"),
     "h clamp one - 1": (src_neuron, "-q.one, q.one)", "-q.one, q.one - 1)"),
     "decay shift + 1": (src_neuron, ">> q.decay_shift)", ">> (q.decay_shift + 1))"),

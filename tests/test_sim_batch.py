@@ -28,7 +28,8 @@ def small_case(kind: str):
     if kind == "pixels":
         pixels = rng.integers(0, 256, (3, 16), dtype=np.uint8)
         seeds = np.arange(3) + 100
-        return model, HdlConfig(lanes=4), {"pixels": pixels, "seeds": seeds}, model.encoder.encode(pixels, STEPS, BLANK, seeds)
+        spikes = model.encoder.encode(pixels, STEPS, BLANK, seeds)
+        return model, HdlConfig(lanes=4), {"pixels": pixels, "seeds": seeds}, spikes
     frames = random_spikes(3, 3, BLANK + STEPS, 16, 0.4)
     frames[:, :BLANK] = False
     return model, HdlConfig(lanes=5, input="frames", spikes_per_cycle=1), {"spikes": frames}, frames
@@ -36,7 +37,7 @@ def small_case(kind: str):
 
 def run_harness_amaranth(model, config, words):
     """The harness in Amaranth's simulator: load, go, wait for done, read the records."""
-    chunks, capacity = batch._chunks(words)
+    chunks, _ = batch._chunks(words)
     assert len(chunks) == 1
     (flat, samples), = chunks
     harness = batch.BatchHarness(model, config, 64, 4)

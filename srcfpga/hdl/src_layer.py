@@ -25,8 +25,9 @@ class SRCLayerEngine(wiring.Component):
     instead. Each group's spikes leave on ``masks`` (neuron offset ``group * lanes``, ``last`` on
     the final group; empty masks are not sent) and on ``trace``; with ``trace_states`` the group's
     new ``i``, ``h``, ``hs`` (:attr:`state_layout`) leave on ``states`` in the same cycle. The
-    accumulation of step ``t + 1`` overlaps the update pass of step ``t``. The pass's sequencing, output FIFO and trace are the
-    shared :class:`srcfpga.hdl.update_pass.UpdatePass`; this engine adds the memories and the datapath.
+    accumulation of step ``t + 1`` overlaps the update pass of step ``t``. The pass's sequencing,
+    output FIFO and trace are the shared :class:`srcfpga.hdl.update_pass.UpdatePass`; this engine adds
+    the memories and the datapath.
     """
 
     def __init__(self, layer: SRCLayerQ, index: int, lanes: int, count: int, memory: str,

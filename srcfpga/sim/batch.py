@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -35,8 +35,8 @@ from amaranth.lib.wiring import In, Out
 from ..fileio import write_text_atomic
 from ..hdl import HdlConfig, NetworkTop
 from ..hdl.layouts import readout_layout, result_layout, start_layout, trace_layout
-from ..hdl.top import input_beat_bits
 from ..hdl.planes import layer_value_bits
+from ..hdl.top import input_beat_bits
 from ..quant.hwmodel import HardwareModel
 from . import build as simbuild
 
@@ -62,13 +62,14 @@ def input_layout(model: HardwareModel, config: HdlConfig) -> data.StructLayout:
     return data.StructLayout({"beat": beat_bits, "start": 1})
 
 
-def fold(value, width: int):
-    """XOR of the 64-bit chunks of a ``width``-bit Amaranth value (from bit 0, the last chunk zero-extended)."""
-    chunks = [value[at:at + DIGEST_BITS] for at in range(0, width, DIGEST_BITS)]
-    out = chunks[0]
-    for chunk in chunks[1:]:
-        out = out ^ chunk
-    return out
+def digest_next(digest, payload):
+    """The digest after one more beat (Amaranth values): ``digest * DIGEST_MULTIPLIER + fold(payload)``
+    (the low 64 bits), ``fold`` = XOR of the payload's 64-bit chunks from bit 0."""
+    bits = payload.as_value()
+    folded = bits[:DIGEST_BITS]
+    for at in range(DIGEST_BITS, len(bits), DIGEST_BITS):
+        folded = folded ^ bits[at:at + DIGEST_BITS]
+    return (digest * DIGEST_MULTIPLIER + folded)[:DIGEST_BITS]
 
 
 class BatchHarness(wiring.Component):
@@ -106,7 +107,8 @@ class BatchHarness(wiring.Component):
         m.d.comb += [load.en.eq(self.load_en), load.addr.eq(self.load_addr), load.data.eq(self.load_data),
                      fetch.addr.eq(self.read_addr), self.read_data.eq(fetch.data)]
 
-        running, pointer, stored = Signal(), Signal(range(self.word_capacity + 1)), Signal(range(self.sample_capacity + 1))
+        running = Signal()
+        pointer, stored = Signal(range(self.word_capacity + 1)), Signal(range(self.sample_capacity + 1))
         source = getattr(net, self.input_name)
         word = feed.data
         more = running & (pointer < self.words)
@@ -129,13 +131,11 @@ class BatchHarness(wiring.Component):
             with m.If(begin):
                 m.d.sync += digests[index].eq(0)
             with m.Elif(port.valid):
-                m.d.sync += digests[index].eq(digests[index] * DIGEST_MULTIPLIER
-                                              + fold(port.payload.as_value(), len(port.payload.as_value())))
-        ro = net.readout
+                m.d.sync += digests[index].eq(digest_next(digests[index], port.payload))
         with m.If(begin):
             m.d.sync += readout.eq(0)
-        with m.Elif(ro.valid):
-            m.d.sync += readout.eq(readout * DIGEST_MULTIPLIER + fold(ro.payload.as_value(), len(ro.payload.as_value())))
+        with m.Elif(net.readout.valid):
+            m.d.sync += readout.eq(digest_next(readout, net.readout.payload))
 
         m.d.comb += [store.en.eq(net.result.valid), store.addr.eq(stored), store.data.result.eq(net.result.payload),
                      store.data.traces.eq(digests), store.data.readout.eq(readout)]
@@ -232,6 +232,12 @@ class BatchRun:
     @property
     def sim_cycles_per_s(self) -> float:
         return self.sim_cycles / self.sim_seconds if self.sim_seconds > 0 else 0.0
+
+    def select(self, samples: slice) -> "BatchRun":
+        """The per-sample results of ``samples`` (the speed figures stay those of the whole batch)."""
+        return replace(self, predictions=self.predictions[samples], readout=self.readout[samples],
+                       cycles=self.cycles[samples], trace_digests=self.trace_digests[samples],
+                       readout_digests=self.readout_digests[samples])
 
 
 WORD_CAPACITY = 1 << 14         # input words per chunk (a memory that Verilator holds and initialises)
