@@ -113,7 +113,8 @@ def our_estimate(run: str, folder: Path, source: str, part: str, clock_mhz: floa
         return {"lut": est.lut, "lut_cells": est.synthesis["lut_cells"], "lutram": est.synthesis["lutram"],
                 "ff": est.ff, "bram36": est.bram36, "dsp": est.dsp, "carry4": est.carry4, "fmax_mhz": est.fmax_mhz,
                 "static_w": est.static_w, "dynamic_w": est.dynamic_w, "power_w": est.power_w,
-                "logic_w": est.power["logic_w"], "critical_path": est.critical_path, "source": "estimate_verilog (Yosys -flatten)"}
+                "logic_w": est.power["logic_w"], "critical_path": est.critical_path,
+                "source": "estimate_verilog (Yosys -flatten)"}
     counts = count_resources(stat_cells(folder / source))
     power = pw.estimate_power(counts["lut_cells"], counts["ff"], counts["carry4"], counts["bram36"], device.static_w,
                               clock_mhz, pw.VECTORLESS_TOGGLE, pw.VECTORLESS_ENABLE, lutram=counts["lutram"])
@@ -164,8 +165,11 @@ def analyse(runs: dict) -> dict:
         combine_err[run] = (u["lut_cells"] - c * u["lut_cells_small"] / 2) / u["lut_logic"] - 1
     # logic energy scale: Vivado's Slice Logic + Signals over our logic term with Vivado's counts
     powered = {run: r for run, r in runs.items() if r["vivado"]["power"]}
-    scale_runs = {run: (r["vivado"]["power"]["components"]["slice_logic"] + r["vivado"]["power"]["components"]["signals"])
-                  / logic_power_model(r["vivado"]["util"], r["clock_mhz"]) for run, r in powered.items()}
+    scale_runs = {}
+    for run, r in powered.items():
+        parts = r["vivado"]["power"]["components"]
+        scale_runs[run] = (parts["slice_logic"] + parts["signals"]) / logic_power_model(r["vivado"]["util"],
+                                                                                        r["clock_mhz"])
     scale = _per_design(powered, scale_runs)
     scale_loo = loo(scale, geomean)
     table = {}
@@ -281,9 +285,9 @@ def report(runs: dict, result: dict) -> str:
     lines += [f"Logic energy scale (Vivado Slice Logic + Signals / our logic term, Vivado's counts, toggle "
               f"{pw.VECTORLESS_TOGGLE}), per design: " + ", ".join(f"{k} {v:.2f}" for k, v in s["per_design"].items())
               + f"; geometric mean {s['geomean']:.2f} (LOGIC_SCALE = {pw.LOGIC_SCALE})",
-              "  LOO fitted scale per left-out design: " + ", ".join(f"{k} {v:.2f} (own {s['per_design'][k]:.2f}, "
-                                                                    f"error {100 * (v / s['per_design'][k] - 1):+.0f} %)"
-                                                                    for k, v in s["loo"].items()),
+              "  LOO fitted scale per left-out design: "
+              + ", ".join(f"{k} {v:.2f} (own {s['per_design'][k]:.2f}, "
+                          f"error {100 * (v / s['per_design'][k] - 1):+.0f} %)" for k, v in s["loo"].items()),
               "  total power Vivado / estimate with the scale fitted without the design (LOO): "
               + ", ".join(f"{k} {v:.2f}" for k, v in s["total_power_ratio_loo"].items())]
     rt = result["routing"]

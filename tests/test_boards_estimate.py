@@ -146,8 +146,8 @@ def _fake_synth(lut, ff, bram36=0.0, fmax=150.0):
     timing = {"critical_ns": 1000 / fmax - 0.2, "setup_ns": 0.05, "period_ns": 1000 / fmax, "fmax_mhz": fmax,
               "logic_levels": 5, "carry4_on_path": 1, "route_ns": 2.0, "max_lut_levels": 6, "start": "a",
               "end": "b", "path": [], "speed": "1", "unknown_cells": {}}
-    return SynthResult(top="srcfpga_core", lut=lut, lut_cells=lut, ff=ff, carry4=lut // 10, bram36=bram36, dsp=0, lutram=0,
-                       muxf7=0, muxf8=0, cells={}, timing=timing, bram_always_enabled=0, verilog_sha256="x",
+    return SynthResult(top="srcfpga_core", lut=lut, lut_cells=lut, ff=ff, carry4=lut // 10, bram36=bram36, dsp=0,
+                       lutram=0, muxf7=0, muxf8=0, cells={}, timing=timing, bram_always_enabled=0, verilog_sha256="x",
                        yosys_version="test", seconds=0.0)
 
 

@@ -154,7 +154,8 @@ REAL_TIMING = {   # file: (WNS ns, period ns, routed data-path nets)
     "mdc-ntt/reports_1a5f92f/impl_12ns_timing.rpt": (0.113, 12.0, 9),
     "mdc-ntt/reports_a0e8a90/impl_10p0ns_timing.rpt": (-0.110, 10.0, 28),
 }
-REAL_POWER = {    # file: (total, dynamic, static W, junction degC, confidence, clocks, slice logic, signals, BRAM, DSP, I/O)
+# file: (total, dynamic, static W, junction degC, confidence; clocks, slice logic, signals, BRAM, DSP, I/O W)
+REAL_POWER = {
     "cordic/reports/post_route_power.rpt": (0.100, 0.030, 0.070, 25.5, "Low", 0.003, 0.007, 0.006, 0.0, 0.0, 0.013),
     "rv32i-alpha/reports/top_power_routed.rpt": (0.100, 0.028, 0.072, 25.5, "Medium", 0.001, 0.002, 0.003, 0.002, 0.0,
                                                  0.020),
