@@ -159,6 +159,8 @@ def test_combine_schema_fit_and_timing(tiny_model):
     assert est.latency_us == pytest.approx(activity.cycles_per_inference / 100.0)
     assert est.energy_uj == pytest.approx(est.power_w * est.latency_us)
     assert est.energy_uj_range[0] <= est.energy_uj <= est.energy_uj_range[1]
+    for key, value in (("lut_range", est.lut), ("fmax_mhz_range", est.fmax_mhz), ("power_w_range", est.power_w)):
+        assert data[key][0] <= value <= data[key][1]
     json.dumps(data)
     big = combine(get_board("arty"), _fake_synth(30_000, 900, bram36=60, fmax=80.0), activity)
     assert not big.fits and set(big.overflow) == {"lut", "bram36"} and "DOES NOT FIT" in big.summary()
@@ -181,6 +183,10 @@ def test_real_yosys_synthesis_small(tmp_path, monkeypatch):
     assert first.timing["fmax_mhz"] > 150 and first.timing["unknown_cells"].keys() <= {"$scopeinfo"}
     again = synthesize(text, "uart_rx", speed="2")
     assert again.cached and again.lut == first.lut and again.timing["fmax_mhz"] > first.timing["fmax_mhz"]
+    # a cache entry is recounted with this version's counting rules (it keeps the raw cell counts)
+    entry = next((tmp_path / "synth").glob("*.json"))
+    entry.write_text(json.dumps({**json.loads(entry.read_text()), "lut": 0}))
+    assert synthesize(text, "uart_rx").lut == first.lut
 
 
 @pytest.mark.parametrize("memory, n_in, in_block_ram", [
