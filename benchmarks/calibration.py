@@ -184,6 +184,8 @@ def analyse(runs: dict) -> dict:
                     "power_w": (p["power_w"], o["power_w"]), "components": p["components"],
                     "junction_c": p["junction_c"]}
         table[run] = row
+    uncombined = {run: r["vivado"]["util"]["lut"] / (r["ours"]["lut_cells"] + r["ours"]["lutram"])
+                  for run, r in runs.items()}
     total_loo = {run: runs[run]["vivado"]["power"]["power_w"]
                  / (r["ours"]["power_w"] + r["ours"]["logic_w"] * (scale_loo[r["design"]] / pw.LOGIC_SCALE - 1))
                  for run, r in powered.items()}
@@ -203,7 +205,8 @@ def analyse(runs: dict) -> dict:
     route["fmax_with_fit"] = {run: reroute(run, fit) for run, r in runs.items() if r["ours"].get("critical_path")}
     return {"table": table, "ratios": ratios,
             "lut_combine": {"per_design": combine, "mean": statistics.fmean(combine.values()), "used": LUT_COMBINE,
-                            "loo": combine_loo, "loo_lut_logic_error": combine_err},
+                            "loo": combine_loo, "loo_lut_logic_error": combine_err,
+                            "lut_ratio_without_combining": uncombined},
             "logic_energy_scale": {"per_design": scale, "geomean": geomean(scale.values()), "loo": scale_loo,
                                    "total_power_ratio_loo": total_loo},
             "routing": route}
@@ -280,7 +283,9 @@ def report(runs: dict, result: dict) -> str:
               + ", ".join(f"{k} {v:.3f}" for k, v in c["per_design"].items())
               + f"; mean {c['mean']:.3f} (LUT_COMBINE = {c['used']})",
               "  LOO error of Vivado's LUT-as-logic sites from its own cells: "
-              + ", ".join(f"{k} {100 * v:+.1f} %" for k, v in c["loo_lut_logic_error"].items())]
+              + ", ".join(f"{k} {100 * v:+.1f} %" for k, v in c["loo_lut_logic_error"].items()),
+              "  LUT Vivado / estimate without the combining rule (LUT cells + LUTs as memory): "
+              + ", ".join(f"{k} {v:.2f}" for k, v in c["lut_ratio_without_combining"].items())]
     s = result["logic_energy_scale"]
     lines += [f"Logic energy scale (Vivado Slice Logic + Signals / our logic term, Vivado's counts, toggle "
               f"{pw.VECTORLESS_TOGGLE}), per design: " + ", ".join(f"{k} {v:.2f}" for k, v in s["per_design"].items())
