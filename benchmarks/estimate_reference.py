@@ -110,18 +110,22 @@ def main() -> None:
         print(json.dumps(out, indent=1, default=str))
         return
     print(f"# reference model on Artix-7 boards ({out['machine']}, {out['seconds']:.0f} s, HDL {out['hdl']})\n")
-    print("| bits | board | steps | accuracy (published) | LUT | FF | BRAM36 | Fmax MHz | cycles | latency us "
-          "(published) | power W | energy uJ [range] (published) | latency x | energy x |")
+    print("| bits | board | steps | accuracy (published) | LUT [Vivado band] | FF | BRAM36 | Fmax MHz [Vivado band] | "
+          "cycles | latency us (published) | power W [Vivado band] | energy uJ [toggle range] [Vivado power band] "
+          "(published) | latency x | energy x |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         e, p = r["estimate"], r["published"]
         lo, hi = e["energy_uj_range"]
+        (l_lo, l_hi), (f_lo, f_hi), (p_lo, p_hi) = e["lut_range"], e["fmax_mhz_range"], e["power_w_range"]
         pub_e = "-" if p["energy_uj"] is None else f"{p['energy_uj']:.0f}"
         ratio = "-" if r["energy_ratio"] is None else f"{r['energy_ratio']:.0f}"
         print(f"| {r['bits']} | {r['board']} | {r['blank']}+{r['steps']} | {100 * r['accuracy']:.2f} % "
-              f"({p['accuracy']} %) | {e['lut']} | {e['ff']} | {e['bram36']:g} | {e['fmax_mhz']:.1f} | "
+              f"({p['accuracy']} %) | {e['lut']} [{l_lo:.0f}..{l_hi:.0f}] | {e['ff']} | {e['bram36']:g} | "
+              f"{e['fmax_mhz']:.1f} [{f_lo:.1f}..{f_hi:.1f}] | "
               f"{e['cycles_per_inference']:.0f} | {e['latency_us']:.2f} ({p['latency_us']:.1f}) | "
-              f"{e['power_w']:.3f} | {e['energy_uj']:.2f} [{lo:.2f}..{hi:.2f}] ({pub_e}) | "
+              f"{e['power_w']:.3f} [{p_lo:.3f}..{p_hi:.3f}] | {e['energy_uj']:.2f} [{lo:.2f}..{hi:.2f}] "
+              f"[{p_lo * e['latency_us']:.2f}..{p_hi * e['latency_us']:.2f}] ({pub_e}) | "
               f"{r['latency_ratio']:.0f} | {ratio} |")
     print("\n## the same estimator on the published design's structure\n")
     print("| steps | bits | LUT | FF | latency us | power W (static + dynamic) | energy uJ [range] | published uJ "

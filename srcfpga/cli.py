@@ -424,8 +424,13 @@ def _add_board_commands(sub) -> None:
     p.set_defaults(func=cmd_boards)
 
     p = sub.add_parser("estimate", help="resources, Fmax, latency, power and energy on a board, without Vivado")
-    p.add_argument("model", type=Path, help="a .hw HardwareModel")
-    p.add_argument("--board", required=True, help="board name (srcfpga boards)")
+    p.add_argument("model", type=Path, nargs="?", help="a .hw HardwareModel (or --verilog)")
+    p.add_argument("--board", help="board name (srcfpga boards)")
+    p.add_argument("--verilog", type=Path, nargs="+", metavar="FILE",
+                   help="estimate these Verilog / SystemVerilog files instead of a model (with --top --part --clock)")
+    p.add_argument("--top", help="top module of --verilog")
+    p.add_argument("--part", help="Artix-7 part of --verilog, e.g. xc7a35tcpg236-1")
+    p.add_argument("--clock", type=float, help="clock of --verilog (MHz)")
     _add_lanes_arg(p)
     _add_inference_args(p)
     p.add_argument("--dataset", help="measure spike activity on this test set (default: random frames)")
@@ -479,12 +484,28 @@ def cmd_estimate(args: argparse.Namespace) -> int:
     from .boards import estimate, get_board
     from .quant import HardwareModel
 
+    if args.verilog:
+        return _estimate_verilog(args)
+    if args.model is None or args.board is None:
+        raise ConfigError("give a model and --board, or --verilog FILES --top NAME --part PART --clock MHZ")
     board = get_board(args.board)
     model = HardwareModel.load(args.model)
     if args.dataset is not None and args.dataset not in ("digits", "mnist", "fashion-mnist"):
         raise ConfigError(f"unknown dataset {args.dataset!r}; choose one of digits, mnist, fashion-mnist")
     est = estimate(model, board, lanes=args.lanes, steps=args.steps, blank=args.blank, dataset=args.dataset,
                    data_dir=args.data_dir, limit=args.limit, seed=args.seed)
+    _emit(args, est.to_dict(), est.summary())
+    return 0
+
+
+def _estimate_verilog(args: argparse.Namespace) -> int:
+    from .boards.estimate import estimate_verilog, read_sources
+
+    missing = [f"--{name}" for name in ("top", "part", "clock") if getattr(args, name) is None]
+    if missing or args.model is not None or args.board is not None:
+        raise ConfigError(f"--verilog needs --top, --part and --clock and no model or --board"
+                          f"{' (missing ' + ', '.join(missing) + ')' if missing else ''}")
+    est = estimate_verilog(read_sources(args.verilog), args.top, args.part, args.clock)
     _emit(args, est.to_dict(), est.summary())
     return 0
 

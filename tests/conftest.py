@@ -62,3 +62,23 @@ def icarus():
         return find_simulator("icarus", activate=False)
     except ToolNotFoundError as exc:
         pytest.skip(str(exc))
+
+
+@pytest.fixture(scope="session")
+def calibration_dir(shared_dir: Path) -> Path:
+    """Public Artix-7 designs with their Vivado reports (``calibration/``, README there)."""
+    return _existing(shared_dir / "calibration", "Vivado calibration set")
+
+
+@pytest.fixture
+def tiny_verilog(tmp_path: Path) -> Path:
+    """A small Verilog design: an 8-bit registered adder with an enable (a few LUTs, 2-3 CARRY4, 10 FFs)."""
+    path = tmp_path / "tiny_add.v"
+    path.write_text(
+        "module tiny_add(input clk, input en, input [7:0] a, input [7:0] b, output reg [8:0] s, output reg v);\n"
+        "  always @(posedge clk) begin\n"
+        "    v <= en;\n"
+        "    if (en) s <= a + b;\n"
+        "  end\n"
+        "endmodule\n")
+    return path

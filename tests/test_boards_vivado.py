@@ -9,8 +9,8 @@ import pytest
 
 from srcfpga.boards import get_board
 from srcfpga.boards.estimate import SCHEMA_KEYS
-from srcfpga.boards.vivado import (VivadoError, build_project, ingest_reports, parse_power, parse_timing,
-                                   parse_utilization, reports_to_estimate)
+from srcfpga.boards.vivado import (VivadoError, build_project, ingest_reports, parse_path_nets, parse_power,
+                                   parse_timing, parse_utilization, reports_to_estimate)
 from srcfpga.cli import main
 from srcfpga.quant import QuantConfig, quantize_net
 from srcfpga.testing import random_net
@@ -104,7 +104,8 @@ POWER = """\
 
 def test_parse_utilization():
     util = parse_utilization(UTILIZATION)
-    assert util == {"lut": 14021, "ff": 6901, "bram36": 14.5, "dsp": 0, "carry4": 1212}
+    assert util == {"lut": 14021, "ff": 6901, "bram36": 14.5, "dsp": 0, "carry4": 1212, "lut_logic": 13621,
+                    "lut_memory": 400, "lut_cells": 5000, "lut_cells_small": 5000}
     with pytest.raises(VivadoError):
         parse_utilization("nothing here")
 
@@ -119,9 +120,83 @@ def test_parse_timing_met_and_failed():
 
 
 def test_parse_power():
-    assert parse_power(POWER) == {"power_w": 0.412, "dynamic_w": 0.270, "static_w": 0.142}
+    assert parse_power(POWER) == {"power_w": 0.412, "dynamic_w": 0.270, "static_w": 0.142, "junction_c": 26.0,
+                                  "confidence": "Medium",
+                                  "components": {"clocks": 0.021, "slice_logic": 0.001, "signals": 0.0, "bram": 0.0,
+                                                 "dsp": 0.0, "io": 0.0}}
     with pytest.raises(VivadoError, match="Dynamic"):
         parse_power("| Total On-Chip Power (W)  | 0.4 |")
+
+
+# Every figure the parsers read from the real Vivado reports of the calibration set (README table there)
+REAL_UTILIZATION = {
+    "cordic/reports/post_route_utilization.rpt": dict(lut=1058, lut_logic=1058, lut_memory=0, ff=749, bram36=0,
+                                                      dsp=0, carry4=177, lut_cells=1432, lut_cells_small=1432),
+    "cpu-yhc/reports/top_utilization_placed.rpt": dict(lut=87, lut_logic=75, lut_memory=12, ff=106, bram36=0, dsp=0,
+                                                       carry4=7, lut_cells=99, lut_cells_small=74),
+    "rv32i-alpha/reports/top_utilization_placed.rpt": dict(lut=314, lut_logic=270, lut_memory=44, ff=32, bram36=1,
+                                                           dsp=0, carry4=32, lut_cells=342, lut_cells_small=217),
+    "mlp-benchmark/reports/mlp_top_utilization_placed.rpt": dict(lut=811, lut_logic=811, lut_memory=0, ff=559,
+                                                                 bram36=5.5, dsp=0, carry4=168, lut_cells=1205,
+                                                                 lut_cells_small=996),
+    "mdc-ntt/reports_1a5f92f/impl_12ns_utilization.rpt": dict(lut=73293, lut_logic=42931, lut_memory=30362, ff=25830,
+                                                              bram36=10, dsp=520, carry4=3732, lut_cells=49509,
+                                                              lut_cells_small=24765),
+    "mdc-ntt/reports_a0e8a90/impl_10p0ns_utilization.rpt": dict(lut=79901, lut_logic=49538, lut_memory=30363,
+                                                                ff=30323, bram36=10, dsp=520, carry4=3792,
+                                                                lut_cells=57496, lut_cells_small=28810),
+}
+REAL_TIMING = {   # file: (WNS ns, period ns, routed data-path nets)
+    "cordic/reports/post_route_timing_summary.rpt": (3.947, 10.0, 2),
+    "cpu-yhc/reports/top_timing_summary_routed.rpt": (4.844, 10.0, 45),
+    "rv32i-alpha/reports/top_timing_summary_routed.rpt": (0.165, 10.0, 130),
+    "mlp-benchmark/reports/mlp_top_timing_summary_routed.rpt.head": (2.391, 10.0, 10),
+    "mdc-ntt/reports_1a5f92f/impl_12ns_timing.rpt": (0.113, 12.0, 9),
+    "mdc-ntt/reports_a0e8a90/impl_10p0ns_timing.rpt": (-0.110, 10.0, 28),
+}
+# file: (total, dynamic, static W, junction degC, confidence; clocks, slice logic, signals, BRAM, DSP, I/O W)
+REAL_POWER = {
+    "cordic/reports/post_route_power.rpt": (0.100, 0.030, 0.070, 25.5, "Low", 0.003, 0.007, 0.006, 0.0, 0.0, 0.013),
+    "rv32i-alpha/reports/top_power_routed.rpt": (0.100, 0.028, 0.072, 25.5, "Medium", 0.001, 0.002, 0.003, 0.002, 0.0,
+                                                 0.020),
+    "mlp-benchmark/reports/mlp_top_power_routed.rpt": (0.096, 0.025, 0.071, 25.5, "Low", 0.003, 0.003, 0.004, 0.014,
+                                                       0.0, 0.002),
+    "mdc-ntt/reports_1a5f92f/impl_12ns_power.rpt": (1.892, 1.751, 0.141, 31.3, "Low", 0.139, 0.479, 0.679, 0.039,
+                                                    0.364, 0.051),
+    "mdc-ntt/reports_a0e8a90/impl_10p0ns_power.rpt": (2.731, 2.584, 0.147, 34.0, "Low", 0.190, 0.751, 1.062, 0.046,
+                                                      0.473, 0.061),
+}
+
+
+@pytest.mark.parametrize("name", sorted(REAL_UTILIZATION))
+def test_parse_real_utilization(calibration_dir, name):
+    assert parse_utilization((calibration_dir / name).read_text(errors="replace")) == REAL_UTILIZATION[name]
+
+
+@pytest.mark.parametrize("name", sorted(REAL_TIMING))
+def test_parse_real_timing(calibration_dir, name):
+    text = (calibration_dir / name).read_text(errors="replace")
+    wns, period, n_nets = REAL_TIMING[name]
+    timing = parse_timing(text)
+    assert timing["wns_ns"] == wns and timing["period_ns"] == period and timing["meets_timing"] == (wns >= 0)
+    assert timing["fmax_mhz"] == pytest.approx(1000 / (period - wns))
+    nets = parse_path_nets(text)
+    assert len(nets) == n_nets and all(fo >= 1 and 0 <= ns < 10 for fo, ns in nets)
+
+
+def test_parse_real_path_nets(calibration_dir):
+    """cordic's worst setup path: out_valid (fanout 2, 0.524 ns) into the 750-load clock enable (4.653 ns)."""
+    text = (calibration_dir / "cordic/reports/post_route_timing_summary.rpt").read_text(errors="replace")
+    assert parse_path_nets(text) == [(2, 0.524), (750, 4.653)]
+
+
+@pytest.mark.parametrize("name", sorted(REAL_POWER))
+def test_parse_real_power(calibration_dir, name):
+    total, dynamic, static, junction, confidence, *parts = REAL_POWER[name]
+    power = parse_power((calibration_dir / name).read_text(errors="replace"))
+    assert (power["power_w"], power["dynamic_w"], power["static_w"]) == (total, dynamic, static)
+    assert power["junction_c"] == junction and power["confidence"] == confidence
+    assert list(power["components"].values()) == parts
 
 
 def test_reports_in_the_estimate_schema(tmp_path):

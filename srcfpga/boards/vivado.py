@@ -8,11 +8,14 @@ the reports that Amaranth's TCL writes (``top_utilization_place.rpt``, ``top_tim
 
 Report formats parsed (Vivado 2018-2024 text output):
 * ``report_utilization``: table rows ``| Slice LUTs | used | fixed | ... | available | util% |``,
-  ``Slice Registers``, ``Block RAM Tile`` (in BRAM36 units), ``DSPs``;
+  ``LUT as Logic``, ``LUT as Memory``, ``Slice Registers``, ``Block RAM Tile`` (in BRAM36 units),
+  ``DSPs``, and the Primitives table (``| CARRY4 | used | ... |``, ``LUT1`` .. ``LUT6`` cells);
 * ``report_timing_summary``: the Design Timing Summary row ``WNS(ns) TNS(ns) ...`` (first numeric
   row after the ``WNS(ns)`` header) and the clock table ``clk  {0.000 5.000}  10.000  100.000``;
+  :func:`parse_path_nets`: the routed nets (fanout, delay) of the setup paths' data paths;
 * ``report_power``: ``| Total On-Chip Power (W) | x |``, ``| Dynamic (W) | x |``,
-  ``| Device Static (W) | x |``.
+  ``| Device Static (W) | x |``, ``| Junction Temperature (C) | x |``, ``| Confidence Level | x |``
+  and the On-Chip Components rows (``| Clocks | x | ...``; Vivado prints ``<0.001`` as 0.001).
 """
 
 from __future__ import annotations
@@ -46,7 +49,10 @@ def parse_utilization(text: str) -> dict:
 
     lut = row("Slice LUTs") if row("Slice LUTs") is not None else row("CLB LUTs")
     ff = row("Slice Registers") if row("Slice Registers") is not None else row("CLB Registers")
-    out = {"lut": lut, "ff": ff, "bram36": row("Block RAM Tile"), "dsp": row("DSPs"), "carry4": row("CARRY4")}
+    cells = {f"LUT{k}": row(f"LUT{k}") or 0 for k in range(1, 7)}
+    out = {"lut": lut, "ff": ff, "bram36": row("Block RAM Tile"), "dsp": row("DSPs"), "carry4": row("CARRY4"),
+           "lut_logic": row("LUT as Logic"), "lut_memory": row("LUT as Memory"),
+           "lut_cells": sum(cells.values()), "lut_cells_small": sum(cells.values()) - cells["LUT6"]}
     if out["lut"] is None or out["ff"] is None:
         raise VivadoError("utilization report: no 'Slice LUTs' / 'Slice Registers' rows")
     return {k: (int(v) if v is not None and k not in ("bram36",) and float(v).is_integer() else v)
@@ -75,8 +81,36 @@ def parse_power(text: str) -> dict:
             raise VivadoError(f"power report: no '{label}' row")
         return _number(match.group(1))
 
+    components = {}
+    for label, key in (("Clocks", "clocks"), ("Slice Logic", "slice_logic"), ("Signals", "signals"),
+                       ("Block RAM", "bram"), ("DSPs", "dsp"), ("I/O", "io")):
+        match = re.search(rf"^\|\s*{re.escape(label)}\s*\|\s*(<?[\d.]+)\s*\|", text, re.M)
+        components[key] = _number(match.group(1)) if match else 0.0
+    confidence = re.search(r"\|\s*Confidence Level\s*\|\s*(\w+)", text)
     return {"power_w": row("Total On-Chip Power (W)"), "dynamic_w": row("Dynamic (W)"),
-            "static_w": row("Device Static (W)")}
+            "static_w": row("Device Static (W)"), "junction_c": row("Junction Temperature (C)"),
+            "confidence": confidence.group(1) if confidence else None, "components": components}
+
+
+def parse_path_nets(text: str) -> list[tuple[int, float]]:
+    """(fanout, routed delay ns) of every routed net inside the data paths of a ``report_timing_summary``'s
+    setup paths (the clock paths and the nets of I/O buffers left out)."""
+    nets = []
+    for block in re.split(r"\n(?=Slack)", text):
+        if not re.search(r"Path Type:\s+Setup", block) or "Location" not in block:
+            continue
+        sections = re.split(r"\n\s*-{20,}[^\n]*", block.split("Location", 1)[1])
+        if len(sections) < 3:
+            continue
+        driver = ""
+        for line in sections[2].splitlines():
+            cell = re.match(r"\s+\S+\s+([A-Z][A-Z0-9_]+)\s+\(", line)
+            if cell:
+                driver = cell.group(1)
+            net = re.search(r"net \(fo=(\d+), routed\)\s+([\d.]+)", line)
+            if net and driver not in ("IBUF", "OBUF", "BUFG"):
+                nets.append((int(net.group(1)), float(net.group(2))))
+    return nets
 
 
 def reports_to_estimate(board: Board, utilization: str, timing: str, power: str, cycles_per_inference: float) -> dict:
