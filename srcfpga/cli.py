@@ -108,10 +108,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     from .data import load_dataset
     from .evaluate import evaluate
     from .nn import NetConfig, SRCNet, load_model, save_model
-    from .nn.train import TrainConfig, train
+    from .nn.train import TrainConfig, seed_initialization, train
 
     train_set = load_dataset(args.dataset, "train", args.data_dir, args.limit)
     test_set = load_dataset(args.dataset, "test", args.data_dir, args.test_limit)
+    seed_initialization(args.seed)
     if args.init:
         net, _ = load_model(args.init)
     elif args.cell != "src":
