@@ -50,3 +50,9 @@ def reference_dir(shared_dir: Path) -> Path:
     if not (path / "arrays.npz").is_file() or not (path / "config.json").is_file():
         pytest.skip(f"reference export at {path} is incomplete")
     return path
+
+
+@pytest.fixture(scope="session")
+def calibration_dir(shared_dir: Path) -> Path:
+    """Real Vivado reports of other Artix-7 designs (``<design>/reports*/``), for the report parsers."""
+    return _existing(shared_dir / "calibration", "Vivado calibration reports")
