@@ -3,8 +3,9 @@
 The cycle model (srcfpga.hdl.LatencyModel) is fed with the golden model's spike trace of MNIST test
 images (../shared/data/mnist-test-b) and evaluated for several lane counts and 1 or 2 spikes per
 cycle, at 20+200, 5+50 and 4+40 blank+stimulus steps, beside the published design's 792 cycles per
-step and the 113 of the lab's committed VHDL (srcfpga.boards.published). `--verilator N` also simulates N images of the default configuration with cocotb + Verilator
-and prints the measured cycles (gap-free, so they must equal the model exactly).
+step and the 113 of the lab's committed VHDL (srcfpga.boards.published). `--verilator N` also simulates
+N images of the default configuration with cocotb + Verilator and prints the measured cycles (gap-free, so
+they must equal the model exactly).
 
     python benchmarks/hdl_cycles.py [--images 500] [--bits 5] [--verilator 20] [--json]
 """
@@ -69,7 +70,8 @@ def main() -> int:
                             steps=200, blank=20, labels=data.labels[:args.verilator], backpressure=NO_GAPS)
         measured = report.to_dict()
     result = {"machine": machine(), "images": len(data), "bits": args.bits, "default_lanes": default_lanes(model),
-              "published_cycles_per_step": PUBLISHED_CYCLES_PER_STEP, "lab_vhdl_cycles_per_step": LAB_VHDL_CYCLES_PER_STEP,
+              "published_cycles_per_step": PUBLISHED_CYCLES_PER_STEP,
+              "lab_vhdl_cycles_per_step": LAB_VHDL_CYCLES_PER_STEP,
               "data": OUR_MNIST_TEST_SET, "rows": rows, "verilator": measured}
     if args.json:
         print(json.dumps(result, indent=2))
