@@ -53,7 +53,7 @@ def main() -> int:
     load_before = os.getloadavg()
     started = time.perf_counter()
     result = run_sweep(reference_net(), config, args.out, workers=args.workers, anchors=ULG_SRC_MNIST,
-                       progress=not args.json, title="reference SRC 784-100, mnist-test-b")
+                       progress=not args.json, title=f"reference SRC 784-100, {OUR_MNIST_TEST_SET}")
     wall = time.perf_counter() - started
     load_after = os.getloadavg()
     plot = HERE / "sweep_reference.png"

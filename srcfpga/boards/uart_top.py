@@ -15,7 +15,7 @@ from amaranth import Array, Cat, Const, Module, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from ..hdl import HdlConfig, NetworkTop
+from ..hdl import HdlConfig, LatencyModel, NetworkTop
 from ..hdl.layouts import CYCLE_BITS, LABEL_BITS, SEED_BITS, STEP_BITS
 from ..quant.hwmodel import HardwareModel
 from . import protocol
@@ -70,7 +70,7 @@ class UartNetwork(wiring.Component):
         label = Signal(LABEL_BITS)
         cycles = Signal(CYCLE_BITS)
         link = Signal(CYCLE_BITS)       # cycles from the start beat to the last input beat (the serial transfer)
-        on_chip = self.beats if self.config.input == "pixels" else 0   # the load of a gap-free host
+        on_chip = LatencyModel(self.model, self.config).load_cycles      # the image load of a gap-free host
         counts = [Signal(acc_bits, name=f"count{c}") for c in range(n_classes)]
         fields = [Const(protocol.RESPONSE, 8), label, cycles, Const(n_classes, 8)]
         fields += [Cat(c, *([c[-1]] * (32 - acc_bits))) for c in counts]      # sign-extend to 32 bits
