@@ -279,7 +279,7 @@ def report(runs: dict, result: dict) -> str:
                          f"(median {statistics.median(values.values()):.2f}; target {band}): "
                          + ", ".join(f"{k} {v:.2f}" for k, v in values.items()))
     c = result["lut_combine"]
-    lines += ["", f"LUT combining (share of <= 5-input LUT cells Vivado packs in pairs), per design: "
+    lines += ["", "LUT combining (share of <= 5-input LUT cells Vivado packs in pairs), per design: "
               + ", ".join(f"{k} {v:.3f}" for k, v in c["per_design"].items())
               + f"; mean {c['mean']:.3f} (LUT_COMBINE = {c['used']})",
               "  LOO error of Vivado's LUT-as-logic sites from its own cells: "

@@ -9,8 +9,9 @@ import pytest
 
 from srcfpga.boards import get_board
 from srcfpga.boards.estimate import SCHEMA_KEYS
-from srcfpga.boards.vivado import (VivadoError, build_project, ingest_reports, parse_path_nets, parse_power,
-                                   parse_timing, parse_utilization, reports_to_estimate)
+from srcfpga.boards.vivado import (TIMING_FAILURE_EXIT, TIMING_GATE, TimingError, VivadoError, build_project,
+                                   check_timing, ingest_reports, parse_path_nets, parse_power, parse_timing,
+                                   parse_utilization, reports_to_estimate)
 from srcfpga.cli import main
 from srcfpga.quant import QuantConfig, quantize_net
 from srcfpga.testing import random_net
@@ -117,6 +118,44 @@ def test_parse_timing_met_and_failed():
     assert not failed["meets_timing"] and failed["fmax_mhz"] == pytest.approx(1000 / 12.0)
     with pytest.raises(VivadoError):
         parse_timing("no summary")
+
+
+def test_check_timing_stops_on_negative_slack():
+    check_timing(parse_timing(TIMING.format(wns="0.000")))
+    failed = parse_timing(TIMING.format(wns="-0.004"))
+    with pytest.raises(TimingError, match=r"worst negative slack -0.004 ns at a 10.000 ns clock"):
+        check_timing(failed)
+    check_timing(failed, allow_failure=True)
+
+
+@pytest.mark.parametrize("report, wns, period", [
+    ("mdc-ntt/reports_a0e8a90/impl_10p0ns_timing.rpt", -0.110, 10.0),
+    ("mdc-ntt/reports_1a5f92f/impl_12ns_timing.rpt", 0.113, 12.0),
+    ("rv32i-alpha/reports/top_timing_summary_routed.rpt", 0.165, 10.0),
+    ("cordic/reports/post_route_timing_summary.rpt", 3.947, 10.0),
+])
+def test_check_timing_on_real_vivado_reports(calibration_dir, report, wns, period):
+    path = calibration_dir / report
+    if not path.is_file():
+        pytest.skip(f"{path} not available")
+    timing = parse_timing(path.read_text(errors="replace"))
+    assert (timing["wns_ns"], timing["period_ns"], timing["meets_timing"]) == (wns, period, wns >= 0)
+    if wns < 0:
+        with pytest.raises(TimingError):
+            check_timing(timing)
+    else:
+        check_timing(timing)
+
+
+@pytest.mark.parametrize("allow", [False, True])
+def test_generated_script_gates_the_bitstream_on_timing(tiny_hw, tmp_path, allow):
+    """The Tcl checks the routed slack right before ``write_bitstream``, unless a timing failure is allowed."""
+    hw, _ = tiny_hw
+    build_project(hw, get_board("arty"), tmp_path, run=False, allow_timing_failure=allow)
+    tcl = (tmp_path / "top.tcl").read_text()
+    assert (TIMING_GATE + "\nwrite_bitstream" in tcl) is not allow
+    assert ("srcfpga_wns" in tcl) is not allow and f"exit {TIMING_FAILURE_EXIT}" in TIMING_GATE
+    assert tcl.index("report_timing_summary -datasheet") < tcl.index("write_bitstream")
 
 
 def test_parse_power():
@@ -289,3 +328,32 @@ def test_cli_build_runs_vivado_and_ingests_reports(tiny_hw, tmp_path, monkeypatc
     fake.write_text("#!/bin/sh\nexit 1\n")
     assert main(["build", str(path), "--board", "nexys-video", "-o", str(tmp_path / "proj2")]) == 2
     assert "Vivado failed" in capsys.readouterr().err
+
+
+def test_cli_build_stops_when_timing_fails(tiny_hw, tmp_path, monkeypatch, capsys):
+    """A (fake) Vivado run whose routed design misses timing: no bitstream and one error line, unless
+    ``--allow-timing-failure``; the slack is in the JSON either way. The fake follows the Tcl gate: it exits
+    like the gate when the script has one, else writes the bitstream."""
+    _, path = tiny_hw
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    (reports / "top_utilization_place.rpt").write_text(UTILIZATION)
+    (reports / "top_timing.rpt").write_text(TIMING.format(wns="-0.250"))
+    (reports / "top_power.rpt").write_text(POWER)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "vivado"
+    fake.write_text(f"#!/bin/sh\ncp {reports}/*.rpt .\ngrep -q srcfpga_wns top.tcl && exit {TIMING_FAILURE_EXIT}\n"
+                    "touch top.bit\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{__import__('os').environ['PATH']}")
+    out = tmp_path / "proj"
+    assert main(["build", str(path), "--board", "arty", "-o", str(out), "--json"]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and err[0].startswith("srcfpga: error: timing not met: routed worst negative slack -0.250 ns")
+    assert not (out / "top.bit").exists()
+    assert json.loads((out / "srcfpga_build.json").read_text())["timing"]["wns_ns"] == -0.25
+    assert main(["build", str(path), "--board", "arty", "-o", str(out), "--allow-timing-failure", "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert (out / "top.bit").exists() and info["timing"]["wns_ns"] == -0.25 and not info["timing"]["meets_timing"]
+    assert info["report"]["wns_ns"] == -0.25 and not info["report"]["meets_timing"]

@@ -6,6 +6,10 @@ Vivado. When ``vivado`` is on ``PATH`` (and ``run`` is set) it runs the plan's s
 the reports that Amaranth's TCL writes (``top_utilization_place.rpt``, ``top_timing.rpt``,
 ``top_power.rpt``) into the estimate JSON schema (:func:`reports_to_estimate`).
 
+The script stops before ``write_bitstream`` when the routed design's worst setup slack is negative
+(:data:`TIMING_GATE`, exit status :data:`TIMING_FAILURE_EXIT`), unless the build allows a timing
+failure; :func:`check_timing` turns the timing report into that decision on the Python side.
+
 Report formats parsed (Vivado 2018-2024 text output):
 * ``report_utilization``: table rows ``| Slice LUTs | used | fixed | ... | available | util% |``,
   ``LUT as Logic``, ``LUT as Memory``, ``Slice Registers``, ``Block RAM Tile`` (in BRAM36 units),
@@ -30,10 +34,25 @@ from ..errors import SrcFpgaError, ToolNotFoundError
 from .registry import TARGET_MHZ, Board
 
 TOP = "top"
+TIMING_FAILURE_EXIT = 3         # exit status of the Vivado script when the routed design misses timing
+
+# Tcl inserted before the script's write_bitstream (after the board's own script_before_bitstream override):
+# the worst setup slack (ns) of the routed design; a negative (or missing) slack ends the run without a bitstream.
+TIMING_GATE = f"""\
+# srcfpga: no bitstream from a design that misses timing (srcfpga build --allow-timing-failure omits this)
+set srcfpga_wns [get_property SLACK [get_timing_paths -delay_type max -max_paths 1 -nworst 1]]
+if {{$srcfpga_wns eq "" || $srcfpga_wns < 0}} {{
+    puts "srcfpga: timing not met: routed worst negative slack '$srcfpga_wns' ns, no bitstream written"
+    exit {TIMING_FAILURE_EXIT}
+}}"""
 
 
 class VivadoError(SrcFpgaError):
     """Vivado failed, or its reports are missing or unreadable."""
+
+
+class TimingError(VivadoError):
+    """The routed design misses timing (negative worst slack) and the build does not allow it."""
 
 
 def _number(text: str) -> float:
@@ -70,6 +89,24 @@ def parse_timing(text: str, period_ns: float | None = None) -> dict:
         period_ns = float(clock.group(1)) if clock else 1000.0 / TARGET_MHZ
     return {"wns_ns": wns, "period_ns": period_ns, "fmax_mhz": 1000.0 / (period_ns - wns),
             "meets_timing": wns >= 0}
+
+
+def check_timing(timing: dict, allow_failure: bool = False) -> None:
+    """Raise :class:`TimingError` for a :func:`parse_timing` result with negative worst slack, unless
+    ``allow_failure``."""
+    if timing["meets_timing"] or allow_failure:
+        return
+    raise TimingError(f"timing not met: routed worst negative slack {timing['wns_ns']:.3f} ns at a "
+                      f"{timing['period_ns']:.3f} ns clock (Fmax {timing['fmax_mhz']:.1f} MHz); no bitstream "
+                      f"written (--allow-timing-failure writes it anyway)")
+
+
+def gate_bitstream(tcl: str) -> str:
+    """Amaranth's Vivado script ``tcl`` with :data:`TIMING_GATE` right before its ``write_bitstream``."""
+    command = "\nwrite_bitstream "
+    if tcl.count(command) != 1:
+        raise VivadoError(f"the Vivado script has {tcl.count(command)} write_bitstream commands, expected one")
+    return tcl.replace(command, f"\n{TIMING_GATE}{command}")
 
 
 def parse_power(text: str) -> dict:
@@ -129,8 +166,12 @@ def reports_to_estimate(board: Board, utilization: str, timing: str, power: str,
 
 
 def build_project(model, board: Board, out_dir: str | Path, config=None, baud: int = 115200,
-                  run: bool = True) -> dict:
-    """Write the Vivado project of ``model`` on ``board`` into ``out_dir``; run Vivado if present and ``run``."""
+                  run: bool = True, allow_timing_failure: bool = False) -> dict:
+    """Write the Vivado project of ``model`` on ``board`` into ``out_dir``; run Vivado if present and ``run``.
+
+    The script writes no bitstream when the routed design misses timing, unless ``allow_timing_failure``;
+    after a run, ``info["timing"]`` holds the routed slack (:func:`parse_timing`) and a timing failure
+    that is not allowed raises :class:`TimingError` (``srcfpga_build.json`` is written first)."""
     from ..hdl import HdlConfig
     from .top import BoardTop
 
@@ -138,20 +179,30 @@ def build_project(model, board: Board, out_dir: str | Path, config=None, baud: i
     top = BoardTop(model, board, config, baud)
     platform = board.platform()
     plan = platform.build(top, name=TOP, do_build=False)
+    if not allow_timing_failure:
+        plan.files[f"{TOP}.tcl"] = gate_bitstream(plan.files[f"{TOP}.tcl"])
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     plan.extract(str(out))
     files = sorted(p.name for p in out.iterdir())
     info = {"board": board.name, "part": board.device.part, "dir": str(out), "files": files, "baud": baud,
-            "uart_divisor": top.divisor, "hdl_config": top.core.config.to_dict(), "vivado": None}
+            "uart_divisor": top.divisor, "hdl_config": top.core.config.to_dict(), "vivado": None,
+            "allow_timing_failure": allow_timing_failure, "timing": None}
     vivado = shutil.which("vivado")
     if vivado and run:
+        timing_report = out / f"{TOP}_timing.rpt"
+        timing_report.unlink(missing_ok=True)             # a report of an earlier run says nothing about this one
         script = out / f"build_{TOP}.sh"
         result = subprocess.run(["bash", script.name], cwd=out, capture_output=True, text=True)
         (out / "vivado_stdout.log").write_text(result.stdout + result.stderr)
+        info["vivado"] = vivado
+        info["timing"] = parse_timing(timing_report.read_text(errors="replace")) if timing_report.is_file() else None
+        (out / "srcfpga_build.json").write_text(json.dumps(info, indent=2) + "\n")
+        if info["timing"] is not None:
+            check_timing(info["timing"], allow_timing_failure)
         if result.returncode:
             raise VivadoError(f"Vivado failed (exit {result.returncode}); log {out / 'vivado_stdout.log'}")
-        info["vivado"] = vivado
+        return info
     (out / "srcfpga_build.json").write_text(json.dumps(info, indent=2) + "\n")
     return info
 

@@ -17,7 +17,7 @@ saturations clip.
 
 from __future__ import annotations
 
-from amaranth import Mux, Signal, Value, signed
+from amaranth import Mux, Value, signed
 
 from ..quant.hwmodel import SRCLayerQ
 from .arith import clamp, const_mul
