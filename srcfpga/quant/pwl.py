@@ -147,13 +147,14 @@ class PiecewiseLinear:
                 "shift": self.shift, "lo": self.lo, "hi": self.hi}
 
     @classmethod
-    def from_dict(cls, data: Any, name: str) -> "PiecewiseLinear":
-        if not isinstance(data, dict):
-            raise ConfigError(f"{name} table must be an object, got {data!r}")
+    def from_dict(cls, data: dict, name: str) -> "PiecewiseLinear":
+        """The table of a file's ``name`` entry; errors name the table."""
         try:
             return cls(**data)
         except TypeError as exc:
             raise ConfigError(f"{name} table: missing or unexpected field ({exc})") from None
+        except ConfigError as exc:
+            raise ConfigError(f"{name}: {exc}") from None
 
 
 # ---- the quantizer's fit -----------------------------------------------------------------------------

@@ -1,0 +1,39 @@
+"""A piecewise-linear table in logic: the RTL of :class:`srcfpga.quant.pwl.PiecewiseLinear`."""
+
+from __future__ import annotations
+
+from amaranth import Module, Mux, signed
+from amaranth.hdl import ShapeLike
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from ..quant.hwmodel import signed_bits
+from ..quant.pwl import PiecewiseLinear
+from .arith import clamp, const_mul
+
+
+class PiecewiseLinearUnit(wiring.Component):
+    """Combinational ``y = table(x)`` (docs/fixed-point.md, "Piecewise-linear tables").
+
+    Every piece's line ``offsets[j] + slopes[j] * x`` is a shift-add of ``x`` (at most two signed
+    power-of-two digits, no DSP); a chain of comparators ``x >= breakpoints[j]`` selects the piece (the
+    last true comparison wins, as in the golden model's ``where`` chain); then the floor shift and the
+    saturation to ``[lo, hi]``. Intermediate widths are Amaranth's exact widths: nothing wraps.
+
+    Ports:
+        x: In(``in_shape``), signed input (e.g. the current ``i``, the pre-activation, ``h``).
+        y: Out(signed, the smallest width holding ``[table.lo, table.hi]``), the table's output.
+    """
+
+    def __init__(self, table: PiecewiseLinear, in_shape: ShapeLike):
+        self.table = table
+        super().__init__({"x": In(in_shape), "y": Out(signed(signed_bits(table.lo, table.hi)))})
+
+    def elaborate(self, platform):
+        m = Module()
+        t = self.table
+        y = const_mul(self.x, t.slopes[0]) + t.offsets[0]
+        for b, c, s in zip(t.breakpoints, t.offsets[1:], t.slopes[1:]):
+            y = Mux(self.x >= b, const_mul(self.x, s) + c, y)
+        m.d.comb += self.y.eq(clamp(y >> t.shift, t.lo, t.hi))
+        return m
