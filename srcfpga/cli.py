@@ -86,8 +86,8 @@ def cmd_quantize(args: argparse.Namespace) -> int:
     hw = quantize_net(net, qc, source={"float_model": str(args.model)})
     hw.save(args.output)
     layer = hw.layers[0]
-    detail = layer.summary() if hasattr(layer, "summary") else \
-        f"h/hs {layer.state_bits} bits, current {layer.current_bits} bits, {layer.segments}-piece tables"  # BMRU / CMRU layers summarize
+    detail = layer.summary() if hasattr(layer, "summary") else (   # BMRU / CMRU layers summarize
+        f"h/hs {layer.state_bits} bits, current {layer.current_bits} bits, {layer.segments}-piece tables")
     _emit(args, {"output": str(args.output), "content_hash": hw.content_hash, "quant": asdict(qc)},
           f"wrote {args.output}: {qc.weight_bits}-bit weights, {detail}, hash {hw.content_hash[:12]}")
     return 0

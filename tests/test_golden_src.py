@@ -73,7 +73,8 @@ def test_one_step_matches_reference(reference_pwl, layer, data):
     new = src_update(NumpyOps(), layer, i, h, hs, syn)
     for b in range(batch):
         for n in range(layer.n_out):
-            expected = reference_step(reference_pwl, layer, n, int(i[b, n]), int(h[b, n]), int(hs[b, n]), int(syn[b, n]))
+            expected = reference_step(reference_pwl, layer, n, int(i[b, n]), int(h[b, n]), int(hs[b, n]),
+                                      int(syn[b, n]))
             assert tuple(int(v[b, n]) for v in new) == expected, (b, n)
 
 

@@ -89,7 +89,8 @@ class SRCLayerEngine(wiring.Component):
         p2 = Signal(data.ArrayLayout(neuron.partial_shape(), lanes))
         hs2 = Signal(data.ArrayLayout(neuron.state_shape, lanes))
         for b in range(lanes):
-            i_next, partial, hs_next = neuron.stage1(m, b, old[b].i, old[b].h, old[b].hs, syn1[b], params_rd.data[b].bias)
+            i_next, partial, hs_next = neuron.stage1(m, b, old[b].i, old[b].h, old[b].hs, syn1[b],
+                                                     params_rd.data[b].bias)
             m.d.sync += [i2[b].eq(i_next), p2[b].eq(partial), hs2[b].eq(hs_next)]
 
         # ---- stage 2: new h and spikes ---------------------------------------------------------------

@@ -250,7 +250,8 @@ def fit(target: Callable[[np.ndarray], np.ndarray], v_lo: int, v_hi: int, lo: in
                            lo=min(lo, hi), hi=max(lo, hi))
 
 
-def max_error(table: PiecewiseLinear, target: Callable[[np.ndarray], np.ndarray], v_lo: int, v_hi: int) -> tuple[float, int]:
+def max_error(table: PiecewiseLinear, target: Callable[[np.ndarray], np.ndarray], v_lo: int,
+              v_hi: int) -> tuple[float, int]:
     """``(max |table(v) - target(v)|, argmax v)`` over the integers of ``[v_lo, v_hi]`` (output LSBs)."""
     from ..golden.src_cell import NumpyOps
 
