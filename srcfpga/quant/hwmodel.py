@@ -1,8 +1,8 @@
 """The HardwareModel: the single contract read by ``golden``, ``hdl``, ``sim`` and ``boards``.
 
 A HardwareModel holds only integers and the constants of the integer semantics documented in
-``docs/fixed-point.md``: weights, shift amounts, saturation bounds, comparator thresholds, initial
-states, encoder and readout settings. It is saved as one JSON file with a schema version and a
+``docs/fixed-point.md``: weights, shift amounts, saturation bounds, comparator thresholds, piecewise-linear
+nonlinearity tables, initial states, encoder and readout settings. It is saved as one JSON file with a schema version and a
 SHA-256 content hash, and validated on construction and on load.
 """
 
