@@ -137,6 +137,26 @@ def test_fit_saturates_and_steps_back_at_most_by_its_error():
     assert table.segments == 6 and table.lo == -one and table.hi == one and error < 0.05 * one
 
 
+@settings(max_examples=40, deadline=None)
+@given(one=st.integers(8, 3000), segments=st.integers(1, MAX_SEGMENTS), reach=st.integers(1, 12))
+def test_fit_is_a_valid_saturating_table(one, segments, reach):
+    target = lambda v: one * np.tanh(v / one)  # noqa: E731
+    table = fit(target, -reach * one, reach * one, -one, one, segments)
+    table.check_domain("activation", -reach * one, reach * one, -one, one)
+    y = table.apply(NumpyOps(), np.array([-reach * one, 0, reach * one], np.int32))
+    assert table.segments <= segments and y[0] < 0 < y[2]
+    assert max_error(table, target, -reach * one, reach * one)[0] <= max_error(
+        PiecewiseLinear.clamp(-one, one), target, -reach * one, reach * one)[0] + 1
+
+
+def test_fit_of_a_narrow_function_has_fewer_pieces():
+    """A gate on [-13, 13] (one = 13, state_frac_bits 4) has too few unsaturated inputs for 16 pieces."""
+    table = fit(lambda h: 3 + 29 / (1 + np.exp(-10 * (h / 13 - 0.5))), -13, 13, 3, 32, 16)
+    assert 1 < table.segments < 16
+    layer = random_hardware_model(0, (6, 5), 4, state_frac_bits=4, segments=16).layers[0]
+    assert layer.tables["gate"].segments < 16 == layer.tables["activation"].segments
+
+
 @pytest.mark.parametrize("value, expected", [(0.0, 0), (1.0, 1), (7.2, 7), (11.0, 10), (11.5, 12), (-13.9, -14),
                                              (1e9, 1 << 16)])
 def test_nearest_slope_has_two_digits(value, expected):

@@ -184,7 +184,8 @@ def fit(target: Callable[[np.ndarray], np.ndarray], v_lo: int, v_hi: int, lo: in
     points spanning the region where the target is more than half an LSB from both limits, by a minimax
     dynamic programme on the chords' interpolation error (measured on ``samples`` points of that region and
     on the clamped tails). Slopes are then rounded to two signed digits (:func:`nearest_slope`) and each
-    piece's offset centres its error on the integer grid, floor shift included.
+    piece's offset centres its error on the integer grid, floor shift included. The table has fewer than
+    ``segments`` pieces when that region holds fewer than ``segments + 1`` integers.
     """
     if not 1 <= segments <= MAX_SEGMENTS:
         raise ConfigError(f"segments must be in 1..{MAX_SEGMENTS}, got {segments}")
@@ -198,6 +199,7 @@ def fit(target: Callable[[np.ndarray], np.ndarray], v_lo: int, v_hi: int, lo: in
     idx = np.unique(np.linspace(a, b, min(candidates, b - a + 1)).round().astype(np.int64))
     sample = np.unique(np.concatenate([idx, np.linspace(a, b, min(samples, b - a + 1)).round().astype(np.int64)]))
     xs, fx, n = grid[idx].astype(np.float64), f[idx], len(idx)
+    segments = min(segments, n - 1)     # a narrow unsaturated region has fewer knots than K + 1
     sv, sf = grid[sample].astype(np.float64), f[sample]
 
     def chord_cost(y_start: np.ndarray, y_end: np.ndarray) -> np.ndarray:
