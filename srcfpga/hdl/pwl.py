@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from functools import reduce
+from operator import or_
+
 from amaranth import Module, Mux, signed
 from amaranth.hdl import ShapeLike
 from amaranth.lib import wiring
@@ -16,9 +19,11 @@ class PiecewiseLinearUnit(wiring.Component):
     """Combinational ``y = table(x)`` (docs/fixed-point.md, "Piecewise-linear tables").
 
     Every piece's line ``offsets[j] + slopes[j] * x`` is a shift-add of ``x`` (at most two signed
-    power-of-two digits, no DSP); a chain of comparators ``x >= breakpoints[j]`` selects the piece (the
-    last true comparison wins, as in the golden model's ``where`` chain); then the floor shift and the
-    saturation to ``[lo, hi]``. Intermediate widths are Amaranth's exact widths: nothing wraps.
+    power-of-two digits, no DSP), all in parallel; the comparators ``x >= breakpoints[j]`` form a
+    thermometer code (the breakpoints increase) whose edge selects piece ``j`` = number of true
+    comparisons, as in the golden model's ``where`` chain, through a one-hot OR (not a K-deep mux chain); then
+    the floor shift and the saturation to ``[lo, hi]``. Intermediate widths are Amaranth's exact widths:
+    nothing wraps.
 
     Ports:
         x: In(``in_shape``), signed input (e.g. the current ``i``, the pre-activation, ``h``).
@@ -32,8 +37,8 @@ class PiecewiseLinearUnit(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         t = self.table
-        y = const_mul(self.x, t.slopes[0]) + t.offsets[0]
-        for b, c, s in zip(t.breakpoints, t.offsets[1:], t.slopes[1:]):
-            y = Mux(self.x >= b, const_mul(self.x, s) + c, y)
-        m.d.comb += self.y.eq(clamp(y >> t.shift, t.lo, t.hi))
+        above = [1] + [self.x >= b for b in t.breakpoints] + [0]     # thermometer: piece j iff above[j] & ~above[j+1]
+        lines = [Mux(above[j] & ~above[j + 1], const_mul(self.x, s) + c, 0)
+                 for j, (s, c) in enumerate(zip(t.slopes, t.offsets))]
+        m.d.comb += self.y.eq(clamp(reduce(or_, lines) >> t.shift, t.lo, t.hi))
         return m
