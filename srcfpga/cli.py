@@ -103,13 +103,16 @@ def _add_quant_args(p: argparse.ArgumentParser, bits_required: bool) -> None:
     p.add_argument("--readout-bits", type=int, help="readout weight width (default 8)")
     p.add_argument("--clip", choices=("mse", "max"), help="weight scale choice (default mse)")
     p.add_argument("--encoder-generators", type=int, help="parallel encoder generators E, 2E pixels/cycle (default 32)")
+    p.add_argument("--segments", type=int, metavar="K",
+                   help="pieces of each SRC nonlinearity table (tanh, rho tanh, sigmoid gate), 1..16 "
+                        "(default 1: hard clamps and a step gate); see docs/fixed-point.md")
 
 
 def _quant_config(args: argparse.Namespace, base: dict | None = None):
     from .quant import QuantConfig
 
     options = dict(base or {})
-    for name in ("weight_bits", "state_frac_bits", "readout_bits", "clip", "encoder_generators"):
+    for name in ("weight_bits", "state_frac_bits", "readout_bits", "clip", "encoder_generators", "segments"):
         if getattr(args, name) is not None:
             options[name] = getattr(args, name)
     if "weight_bits" not in options:
@@ -138,8 +141,8 @@ def cmd_quantize(args: argparse.Namespace) -> int:
     hw = quantize_net(net, qc, source={"float_model": str(args.model)})
     hw.save(args.output)
     layer = hw.layers[0]
-    detail = layer.summary() if hasattr(layer, "summary") else \
-        f"h/hs {layer.state_bits} bits, current {layer.current_bits} bits"    # BMRU / CMRU layers summarize
+    detail = layer.summary() if hasattr(layer, "summary") else (   # BMRU / CMRU layers summarize
+        f"h/hs {layer.state_bits} bits, current {layer.current_bits} bits, {layer.segments}-piece tables")
     _emit(args, {"output": str(args.output), "content_hash": hw.content_hash, "quant": asdict(qc)},
           f"wrote {args.output}: {qc.weight_bits}-bit weights, {detail}, hash {hw.content_hash[:12]}")
     return 0

@@ -82,3 +82,16 @@ def tiny_verilog(tmp_path: Path) -> Path:
         "  end\n"
         "endmodule\n")
     return path
+
+
+def _reference_pwl(table, v: int) -> int:
+    """One input of a :class:`srcfpga.quant.pwl.PiecewiseLinear`, from its definition, in Python integers:
+    piece ``j`` = number of breakpoints ``<= v``; ``clamp((offsets[j] + slopes[j] v) // 2^shift, lo, hi)``."""
+    j = sum(1 for b in table.breakpoints if b <= v)
+    return min(max((table.offsets[j] + table.slopes[j] * v) // 2 ** table.shift, table.lo), table.hi)
+
+
+@pytest.fixture(scope="session")
+def reference_pwl():
+    """The scalar reference of a piecewise-linear table (unbounded integers, floor division)."""
+    return _reference_pwl

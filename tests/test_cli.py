@@ -179,6 +179,23 @@ def test_quantize_weight_bits_out_of_range(capsys, float_model, outdir, bits):
     assert_no_output(outdir)
 
 
+def test_quantize_segments(capsys, workdir, float_model):
+    path = workdir / "k4.hw"
+    code, out, err = run(capsys, "quantize", float_model, "--weight-bits", 5, "--segments", 4, "-o", path)
+    assert code == 0 and err == "" and "4-piece tables" in out
+    hw = HardwareModel.load(path)
+    assert hw.layers[0].segments == 4 and hw.source["quant"]["segments"] == 4
+
+
+@pytest.mark.parametrize("segments", [0, 17])
+def test_quantize_segments_out_of_range(capsys, float_model, outdir, segments):
+    code, out, err = run(capsys, "quantize", float_model, "--weight-bits", 5, "--segments", segments,
+                         "-o", outdir / "m.hw")
+    assert_one_error_line(code, err, "segments must be an integer in 1..16", f"got {segments}")
+    assert out == ""
+    assert_no_output(outdir)
+
+
 @pytest.mark.parametrize("bits", [1, 9])
 def test_train_weight_bits_out_of_range(capsys, outdir, bits):
     code, _, err = run(capsys, "train", "--dataset", "digits", "--limit", 10, "--epochs", 1, "--hidden", 4,

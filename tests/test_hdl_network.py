@@ -27,13 +27,13 @@ def assert_equal_to_golden(model, config, steps, blank, *, spikes=None, pixels=N
 FRAME_CASES = dict(seed=st.integers(0, 2**16), weight_bits=st.integers(4, 8),
                    sizes=st.sampled_from([(12, 7), (20, 16), (9, 5, 6), (70, 10)]),
                    lanes=st.sampled_from([1, 2, 4, 5]), per_cycle=st.sampled_from([1, 2]),
-                   density=st.sampled_from([0.05, 0.3, 0.6]))
+                   density=st.sampled_from([0.05, 0.3, 0.6]), segments=st.sampled_from([1, 1, 3, 8, 16]))
 PIXEL_CASES = dict(seed=st.integers(0, 2**16), weight_bits=st.integers(4, 8),
                    sizes=st.sampled_from([(16, 8), (100, 12), (30, 9, 4)]), lanes=st.sampled_from([2, 4, 8]))
 
 
-def check_spike_frames(seed, weight_bits, sizes, lanes, per_cycle, density):
-    model = random_hardware_model(seed, sizes, weight_bits, n_classes=3)
+def check_spike_frames(seed, weight_bits, sizes, lanes, per_cycle, density, segments):
+    model = random_hardware_model(seed, sizes, weight_bits, n_classes=3, segments=segments)
     config = HdlConfig(lanes=lanes, input="frames", spikes_per_cycle=per_cycle)
     assert_equal_to_golden(model, config, steps=5, blank=1, spikes=random_spikes(seed, 2, 6, sizes[0], density))
 

@@ -202,11 +202,13 @@ def _regress(model, cfg, **kwargs):
         pytest.skip(str(exc))
 
 
-def test_rtl_equals_golden_verilator():
-    """A random 16 -> 12 -> 4 model (5-bit), on-chip encoder, random stream gaps: identical at every step."""
+@pytest.mark.parametrize("segments", [1, 4])
+def test_rtl_equals_golden_verilator(segments):
+    """A random 16 -> 12 -> 4 model (5-bit; K = 1, and K = 4 tables), on-chip encoder, random stream gaps:
+    identical at every step."""
     from srcfpga.hdl import HdlConfig
 
-    model = random_hardware_model(11, (16, 12), 5, n_classes=4, encoder_generators=8)
+    model = random_hardware_model(11, (16, 12), 5, n_classes=4, encoder_generators=8, segments=segments)
     pixels = np.random.default_rng(5).integers(0, 256, (4, 16), dtype=np.uint8)
     report, rtl = _regress(model, HdlConfig(input="pixels", lanes=4), pixels=pixels, seeds=np.arange(4) + 100,
                            steps=12, blank=2, backpressure=reg.Backpressure(0.6, 0.6), labels=np.zeros(4, int))
@@ -231,7 +233,8 @@ def _structure(seed: int):
     kind = ("pixels", "frames")[(seed // 10) % 2]
     generators = int(rng.choice([1, 2, 4, 8, 16, 32]))
     quant = {"encoder_generators": generators, "state_frac_bits": int(rng.integers(6, 11)),
-             "readout_bits": int(rng.integers(3, 9)), "readout_acc_bits": int(rng.choice([10, 12, 16, 24]))}
+             "readout_bits": int(rng.integers(3, 9)), "readout_acc_bits": int(rng.choice([10, 12, 16, 24])),
+             "segments": int(rng.choice([1, 1, 2, 4, 8, 16]))}
     model = random_hardware_model(seed, (n_in, *hidden), weight_bits, n_classes=n_classes, **quant)
     widest = max(hidden)
     lanes = None if seed % 4 == 0 else int(rng.integers(1, widest + 1))
