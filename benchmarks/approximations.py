@@ -4,16 +4,17 @@ Part 1 (always): maximal absolute errors on dense grids, and the constants of th
 default quantizer rounds them. Part 2 (needs ../shared): the float reference model on mnist-test-b with
 each approximation switched on alone, then all together (still float), beside the golden model; all runs
 see the same encoder spikes (sample n seeded n), so differences are the approximations alone. Part 3:
-integer effects measured on golden traces (floor-shift drift of the current, saturation counts).
+integer effects measured on golden traces (floor-shift drift of the current, saturation counts). Part 4:
+the piecewise-linear tables of ``quantize --segments K``: each table's maximal error for K = 1, 2, 4, 8, 16
+with the reference model's constants, and the golden accuracy of the reference model per K.
 
-    python benchmarks/approximations.py [--limit N] [--no-accuracy] [--json]
+    python benchmarks/approximations.py [--limit N] [--no-accuracy] [--tables] [--json]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 import time
 from pathlib import Path
@@ -214,15 +215,104 @@ def integer_effects(limit: int = 200, bits: int = 5) -> dict:
             "readout_abs_max": int(np.abs(res.readout).max()), "readout_limit": hw.readout.acc_range[1]}
 
 
+# ---- part 4: piecewise-linear tables -----------------------------------------------------------------
+SEGMENTS = (1, 2, 4, 8, 16)
+TABLE_LABELS = {"compression": "rho tanh(i / rho)", "activation": "tanh(v)",
+                "gate": "1 - zs = (1 - z_hyp) + (z_hyp - z_dep) sigmoid(10 (h - 0.5))"}
+
+
+def table_targets(q) -> dict:
+    """The functions the tables approximate, in the layer's integers (as the quantizer fits them)."""
+    from srcfpga.nn import SRCCellConfig
+
+    cell = SRCCellConfig
+    return {"compression": lambda i: q.rho * np.tanh(i / q.rho),
+            "activation": lambda v: q.one * np.tanh(v / q.one),
+            "gate": lambda h: q.gate_hyp_num + (q.gate_dep_num - q.gate_hyp_num)
+            / (1.0 + np.exp(-cell.gate_slope * (h / q.one - cell.gate_center)))}
+
+
+def table_errors(net, bits_list=(4, 8)) -> list[dict]:
+    """Max |table - function| over every integer input of each table's domain, in real units (1.0 = one;
+    the gate in units of zs, i.e. LSBs / 2^gate_shift), per weight width and K."""
+    from srcfpga.quant import QuantConfig, quantize_net
+    from srcfpga.quant.pwl import max_error
+
+    rows = []
+    for bits in bits_list:
+        for k in SEGMENTS:
+            q = quantize_net(net, QuantConfig(weight_bits=bits, segments=k)).layers[0]
+            targets = table_targets(q)
+            for name, table in q.tables.items():
+                error, where = max_error(table, targets[name], *q.table_domains[name])
+                real = 1 << q.gate_shift if name == "gate" else q.one
+                rows.append({"weight_bits": bits, "segments": k, "table": name, "max_abs_error": error / real,
+                             "max_abs_error_lsb": error, "where_real": where / q.one,
+                             "breakpoints": list(table.breakpoints)})
+    return rows
+
+
+def table_accuracy(net, limit: int | None, bits: int = 4, segments=(1, 4, 8, 16), frac_bits=(8, 10)) -> list[dict]:
+    """Golden accuracy of the reference model with K-piece tables (PTQ), on mnist-test-b, at the default
+    state resolution (F = 8) and a finer one (F = 10: h, hs on 12 bits)."""
+    from srcfpga.data import load_dataset
+    from srcfpga.evaluate import evaluate_hardware
+    from srcfpga.quant import QuantConfig, quantize_net
+
+    data = load_dataset("mnist", "test", MNIST_B, limit)
+    rows = []
+    for frac in frac_bits:
+        for k in segments:
+            hw = quantize_net(net, QuantConfig(weight_bits=bits, segments=k, state_frac_bits=frac))
+            for blank, steps in SETTINGS[:2]:
+                started = time.perf_counter()
+                result = evaluate_hardware(hw, data, steps=steps, blank=blank)
+                rows.append({"weight_bits": bits, "state_frac_bits": frac, "state_bits": hw.layers[0].state_bits,
+                             "segments": k, "blank": blank, "steps": steps, "images": len(data),
+                             "accuracy": 100 * result.accuracy, "seconds": round(time.perf_counter() - started, 1)})
+    return rows
+
+
+def print_tables(report: dict) -> None:
+    print("\nPiecewise-linear tables (quantize --segments K): max |error| over each table's integer domain,")
+    print("real units (1.0 = one; the gate in units of zs), reference model constants")
+    for bits in dict.fromkeys(r["weight_bits"] for r in report["table_errors"]):
+        print(f"  {bits}-bit weights  " + "".join(f"{'K=' + str(k):>9}" for k in SEGMENTS))
+        for name, label in TABLE_LABELS.items():
+            errs = {r["segments"]: r["max_abs_error"] for r in report["table_errors"]
+                    if r["weight_bits"] == bits and r["table"] == name}
+            print(f"    {name:<12}" + "".join(f"{errs[k]:>9.4f}" for k in SEGMENTS) + f"   {label}")
+    if "table_accuracy" in report:
+        print("\nGolden accuracy with K-piece tables (PTQ), mnist-test-b (%)")
+        for r in report["table_accuracy"]:
+            print(f"  {r['weight_bits']}-bit, F = {r['state_frac_bits']} (h {r['state_bits']} bits), "
+                  f"K = {r['segments']:>2}, "
+                  f"{r['blank']} + {r['steps']}: {r['accuracy']:.2f}  ({r['images']} images, {r['seconds']} s)")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--limit", type=int, help="first N test images in the accuracy ablation")
     parser.add_argument("--no-accuracy", action="store_true", help="only the error tables (no data needed)")
+    parser.add_argument("--tables", action="store_true", help="only part 4, the piecewise-linear tables")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
     report: dict = {"functions": function_errors(), "machine": machine()}
     have_data = MNIST_B.exists() and REFERENCE.exists()
+    if have_data:
+        from _common import reference_net
+
+        net = reference_net()
+        report["table_errors"] = table_errors(net)
+        if not args.no_accuracy:
+            report["table_accuracy"] = table_accuracy(net, args.limit)
+    if args.tables:
+        if args.json:
+            print(json.dumps(report, indent=2))
+        elif have_data:
+            print_tables(report)
+        return 0
     if have_data:
         report["constants"] = constant_errors()
         report["integer"] = integer_effects()
@@ -262,6 +352,7 @@ def main() -> int:
         print(f"  {'variant':<58}" + "".join(f"{c:>9}" for c in cols))
         for name in names:
             print(f"  {name:<58}" + "".join(f"{table[(name, c)]:>9.2f}" for c in cols))
+    print_tables(report)
     print(f"\nmachine: {report['machine']}")
     return 0
 

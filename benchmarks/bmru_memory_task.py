@@ -99,7 +99,6 @@ def main() -> int:
     from srcfpga.data.recall import RecallTask
     from srcfpga.nn.baselines import LinearRecurrentNet, SRCTaskNet
     from srcfpga.nn.mru import MRUCellConfig, MRUNet, MRUNetConfig
-    from srcfpga.nn.mru_qat import MRUQATNet
     from srcfpga.nn.mru_train import train_on_batches
     from srcfpga.nn.train import TrainConfig
     from srcfpga.quant import QuantConfig, quantize_net

@@ -49,7 +49,7 @@ def main() -> int:
     from srcfpga.nn import save_model
     from srcfpga.nn.mru import mru_net_for_dataset
     from srcfpga.nn.mru_train import train_mru
-    from srcfpga.nn.train import TrainConfig
+    from srcfpga.nn.train import TrainConfig, seed_initialization
     from srcfpga.quant import QuantConfig, quantize_net
 
     data_dir = require(FASHION) if args.dataset == "fashion-mnist" else None
@@ -60,6 +60,7 @@ def main() -> int:
               "hidden": args.hidden, "epochs": epochs, "qat_epochs": args.qat_epochs, "cells": {},
               "machine": machine()}
     for cell in args.cells:
+        seed_initialization(0)
         net = mru_net_for_dataset(train_set, cell, tuple(args.hidden),
                                   variant=args.variant if cell == "bmru" else "full")
         run = train_mru(net, train_set, TrainConfig(epochs=epochs, lr=1e-2), progress=False)

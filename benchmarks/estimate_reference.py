@@ -70,8 +70,9 @@ def main() -> None:
     args = parser.parse_args()
 
     from srcfpga.boards import estimate
-    from srcfpga.boards.published import (PUBLISHED, PUBLISHED_LATENCY_220_MS, PublishedDesign,
-                                          implied_power_w)
+    from srcfpga.boards.published import (LAB_VHDL_CYCLES_PER_STEP, OUR_MNIST_TEST_SET, PUBLISHED,
+                                          PUBLISHED_CYCLES_PER_STEP, PUBLISHED_LATENCY_220_MS, PUBLISHED_TEST_SET,
+                                          PublishedDesign, implied_power_w)
     from srcfpga.evaluate import evaluate
 
     start = time.perf_counter()
@@ -89,7 +90,8 @@ def main() -> None:
         est = estimate(hw, board, steps=stim, blank=blank, dataset="mnist", data_dir=MNIST_B, limit=args.limit)
         acc = evaluate(hw, data, steps=stim, blank=blank, progress=False).accuracy
         published_bits, published_mj, published_acc = PUBLISHED[total]
-        published_us = 792 * total / 100.0
+        published_us = PUBLISHED_CYCLES_PER_STEP * total / 100.0
+        lab_vhdl_us = LAB_VHDL_CYCLES_PER_STEP * total / 100.0
         model = PublishedDesign(weight_bits=published_bits or bits).estimate(total)
         rows.append({
             "bits": bits, "board": board, "blank": blank, "steps": stim, "total_steps": total,
@@ -97,32 +99,41 @@ def main() -> None:
             "published": {"weight_bits": published_bits, "energy_uj": None if published_mj is None else 1e3 * published_mj,
                           "latency_us": published_us, "accuracy": published_acc,
                           "implied_power_w": implied_power_w(total)},
-            "published_model": model,
-            "latency_ratio": published_us / est.latency_us,
+            "published_model": model, "lab_vhdl_latency_us": lab_vhdl_us,
+            "latency_ratio": published_us / est.latency_us, "latency_ratio_lab_vhdl": lab_vhdl_us / est.latency_us,
             "energy_ratio": None if published_mj is None else 1e3 * published_mj / est.energy_uj,
             "energy_ratio_at_published_power": None if published_mj is None else
             1e3 * published_mj / (implied_power_w(total) * est.latency_us),
             "model_vs_published_energy": None if published_mj is None else model["energy_uj"] / (1e3 * published_mj),
         })
     out = {"machine": machine(), "seconds": time.perf_counter() - start, "rows": rows, "hdl": hdl_version(),
-           "published_latency_220_ms": PUBLISHED_LATENCY_220_MS}
+           "published_latency_220_ms": PUBLISHED_LATENCY_220_MS, "accuracy_data": OUR_MNIST_TEST_SET,
+           "published_accuracy_data": PUBLISHED_TEST_SET}
     if args.json:
         print(json.dumps(out, indent=1, default=str))
         return
     print(f"# reference model on Artix-7 boards ({out['machine']}, {out['seconds']:.0f} s, HDL {out['hdl']})\n")
-    print("| bits | board | steps | accuracy (published) | LUT | FF | BRAM36 | Fmax MHz | cycles | latency us "
-          "(published) | power W | energy uJ [range] (published) | latency x | energy x |")
+    print(f"accuracy: ours on {OUR_MNIST_TEST_SET}, published on {PUBLISHED_TEST_SET} (different test sets, "
+          f"not a like-for-like comparison); latency x: published / ours and lab VHDL "
+          f"({LAB_VHDL_CYCLES_PER_STEP} cycles/step) / ours\n")
+    print("| bits | board | steps | accuracy (published) | LUT [Vivado band] | FF | BRAM36 | Fmax MHz [Vivado band] | "
+          "cycles | latency us (published / lab VHDL) | power W [Vivado band] | energy uJ [toggle range] "
+          "[Vivado power band] (published) | latency x (published / lab VHDL) | energy x |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         e, p = r["estimate"], r["published"]
         lo, hi = e["energy_uj_range"]
+        (l_lo, l_hi), (f_lo, f_hi), (p_lo, p_hi) = e["lut_range"], e["fmax_mhz_range"], e["power_w_range"]
         pub_e = "-" if p["energy_uj"] is None else f"{p['energy_uj']:.0f}"
         ratio = "-" if r["energy_ratio"] is None else f"{r['energy_ratio']:.0f}"
         print(f"| {r['bits']} | {r['board']} | {r['blank']}+{r['steps']} | {100 * r['accuracy']:.2f} % "
-              f"({p['accuracy']} %) | {e['lut']} | {e['ff']} | {e['bram36']:g} | {e['fmax_mhz']:.1f} | "
-              f"{e['cycles_per_inference']:.0f} | {e['latency_us']:.2f} ({p['latency_us']:.1f}) | "
-              f"{e['power_w']:.3f} | {e['energy_uj']:.2f} [{lo:.2f}..{hi:.2f}] ({pub_e}) | "
-              f"{r['latency_ratio']:.0f} | {ratio} |")
+              f"({p['accuracy']} %) | {e['lut']} [{l_lo:.0f}..{l_hi:.0f}] | {e['ff']} | {e['bram36']:g} | "
+              f"{e['fmax_mhz']:.1f} [{f_lo:.1f}..{f_hi:.1f}] | "
+              f"{e['cycles_per_inference']:.0f} | {e['latency_us']:.2f} ({p['latency_us']:.1f} / "
+              f"{r['lab_vhdl_latency_us']:.1f}) | "
+              f"{e['power_w']:.3f} [{p_lo:.3f}..{p_hi:.3f}] | {e['energy_uj']:.2f} [{lo:.2f}..{hi:.2f}] "
+              f"[{p_lo * e['latency_us']:.2f}..{p_hi * e['latency_us']:.2f}] ({pub_e}) | "
+              f"{r['latency_ratio']:.0f} / {r['latency_ratio_lab_vhdl']:.1f} | {ratio} |")
     print("\n## the same estimator on the published design's structure\n")
     print("| steps | bits | LUT | FF | latency us | power W (static + dynamic) | energy uJ [range] | published uJ "
           "| model / published | published power implied W |")

@@ -3,8 +3,9 @@
 The cycle model (srcfpga.hdl.LatencyModel) is fed with the golden model's spike trace of MNIST test
 images (../shared/data/mnist-test-b) and evaluated for several lane counts and 1 or 2 spikes per
 cycle, at 20+200, 5+50 and 4+40 blank+stimulus steps, beside the published design's 792 cycles per
-step. `--verilator N` also simulates N images of the default configuration with cocotb + Verilator
-and prints the measured cycles (gap-free, so they must equal the model exactly).
+step and the 113 of the lab's committed VHDL (srcfpga.boards.published). `--verilator N` also simulates
+N images of the default configuration with cocotb + Verilator and prints the measured cycles (gap-free, so
+they must equal the model exactly).
 
     python benchmarks/hdl_cycles.py [--images 500] [--bits 5] [--verilator 20] [--json]
 """
@@ -17,12 +18,10 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import machine, mnist_b, reference_hw  # noqa: E402
 
-PUBLISHED_CYCLES_PER_STEP = 792
 STEP_SETTINGS = ((200, 20), (50, 5), (40, 4))
 LANES = (4, 8, 16, 32, 100)
 
@@ -35,6 +34,7 @@ def main() -> int:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
+    from srcfpga.boards.published import LAB_VHDL_CYCLES_PER_STEP, OUR_MNIST_TEST_SET, PUBLISHED_CYCLES_PER_STEP
     from srcfpga.evaluate import sample_seeds
     from srcfpga.golden import run_golden
     from srcfpga.hdl import HdlConfig, LatencyModel, default_lanes
@@ -59,6 +59,7 @@ def main() -> int:
                              "hidden_spikes_per_step": float(golden.traces[0].spikes.sum(-1).mean()),
                              "cycles_per_step": per_step, "cycles_per_inference": float(cycles.mean()),
                              "speedup_vs_published": PUBLISHED_CYCLES_PER_STEP / per_step,
+                             "speedup_vs_lab_vhdl": LAB_VHDL_CYCLES_PER_STEP / per_step,
                              "model_seconds": round(model_seconds, 2)})
     measured = None
     if args.verilator:
@@ -68,11 +69,13 @@ def main() -> int:
                             steps=200, blank=20, labels=data.labels[:args.verilator], backpressure=NO_GAPS)
         measured = report.to_dict()
     result = {"machine": machine(), "images": len(data), "bits": args.bits, "default_lanes": default_lanes(model),
-              "published_cycles_per_step": PUBLISHED_CYCLES_PER_STEP, "rows": rows, "verilator": measured}
+              "published_cycles_per_step": PUBLISHED_CYCLES_PER_STEP,
+              "lab_vhdl_cycles_per_step": LAB_VHDL_CYCLES_PER_STEP,
+              "data": OUR_MNIST_TEST_SET, "rows": rows, "verilator": measured}
     if args.json:
         print(json.dumps(result, indent=2))
         return 0
-    print(f"reference 784->100->10, {args.bits}-bit, {len(data)} MNIST images, default lanes "
+    print(f"reference 784->100->10, {args.bits}-bit, first {len(data)} of {OUR_MNIST_TEST_SET}, default lanes "
           f"{result['default_lanes']} ({result['machine']})")
     print(f"{'blank+steps':>11} {'in/step':>8} {'hid/step':>8} {'k':>2} " + " ".join(f"{'P=' + str(p):>7}" for p in LANES))
     for steps, blank in STEP_SETTINGS:
@@ -81,7 +84,12 @@ def main() -> int:
             print(f"{blank:>5}+{steps:<5} {sel[0]['input_spikes_per_step']:8.2f} {sel[0]['hidden_spikes_per_step']:8.2f} "
                   f"{per_cycle:>2} " + " ".join(f"{r['cycles_per_step']:7.2f}" for r in sel))
     slowest = max(rows, key=lambda r: r["model_seconds"])
-    print(f"published design: {PUBLISHED_CYCLES_PER_STEP} cycles per step; cycle model: at most "
+    default = next(r for r in rows if r["steps"] == 200 and r["spikes_per_cycle"] == 2
+                   and r["lanes"] == result["default_lanes"])
+    print(f"published design: {PUBLISHED_CYCLES_PER_STEP} cycles per step ({default['speedup_vs_published']:.0f}x "
+          f"the default's at 20+200); the lab's committed VHDL: {LAB_VHDL_CYCLES_PER_STEP} "
+          f"({default['speedup_vs_lab_vhdl']:.1f}x)")
+    print("cycle model: at most "
           f"{slowest['model_seconds']:.1f} s per setting ({len(data)} images, {slowest['blank']}+{slowest['steps']} steps)")
     if measured:
         print("Verilator:", json.dumps(measured))

@@ -16,7 +16,7 @@ from .data import load_dataset
 from .evaluate import evaluate
 from .fileio import write_text_atomic
 from .nn import NetConfig, SRCNet, load_model, save_model
-from .nn.train import TrainConfig, train
+from .nn.train import TrainConfig, seed_initialization, train
 from .progress import stage
 from .quant import QuantConfig, quantize_net
 
@@ -31,6 +31,7 @@ def demo_float_model(retrain: bool, progress: bool) -> SRCNet:
     """The shipped digits checkpoint, or a freshly trained one (same recipe, about 20 s)."""
     if not retrain and CHECKPOINT.is_file():
         return load_model(CHECKPOINT)[0]
+    seed_initialization(DEMO_TRAINING.seed)
     net = SRCNet(DEMO_NET)
     train(net, load_dataset("digits", "train"), DEMO_TRAINING, progress=progress)
     return net

@@ -7,7 +7,8 @@ import torch
 
 from .nn import NetConfig, SRCCellConfig, SRCNet
 from .nn.mru import MRUCellConfig, MRUNet, MRUNetConfig
-from .quant import HardwareModel, QuantConfig, quantize_net
+from .quant import HardwareModel, QuantConfig, SRCLayerQ, quantize_net
+from .quant.pwl import INTERMEDIATE_LIMIT, MAX_SLOPE, PiecewiseLinear
 
 
 def random_net(seed: int, sizes: tuple[int, ...], n_classes: int = 4, drive: float = 1.0) -> SRCNet:
@@ -60,3 +61,36 @@ def random_hardware_model(seed: int, sizes: tuple[int, ...], weight_bits: int, n
 def random_spikes(seed: int, batch: int, steps: int, n_in: int, density: float = 0.2) -> np.ndarray:
     """Boolean input frames ``(batch, steps, n_in)``."""
     return np.random.default_rng(seed).random((batch, steps, n_in)) < density
+
+
+def random_table(seed: int, v_lo: int, v_hi: int, y_lo: int, y_hi: int, segments: int, shift: int) -> PiecewiseLinear:
+    """A valid random :class:`PiecewiseLinear` of ``segments`` pieces for inputs in ``[v_lo, v_hi]``: distinct
+    breakpoints in that range, two-digit slopes of either sign, saturation inside ``[y_lo, y_hi]`` and offsets
+    that put every piece's line across that range (so pieces, floor and clamp all matter)."""
+    rng = np.random.default_rng(seed)
+    segments = min(segments, v_hi - v_lo + 1)
+    breakpoints = np.sort(rng.choice(np.arange(v_lo + 1, v_hi + 1), segments - 1, replace=False)) \
+        if segments > 1 else np.array([], int)
+    reach = max(abs(v_lo), abs(v_hi), 1)
+    top = max(0, min(16, (INTERMEDIATE_LIMIT // (16 * reach)).bit_length() - 1))   # keeps |m v| <= 2^27
+    slopes = []
+    for _ in range(segments):
+        a, b = rng.integers(0, top + 1, 2)
+        slope = int(rng.choice([-1, 1]) * (1 << a) + rng.choice([-1, 0, 1]) * (1 << b))
+        slopes.append(slope if abs(slope) <= MAX_SLOPE else 0)
+    lo, hi = sorted(int(v) for v in rng.integers(y_lo, y_hi + 1, 2))
+    centre = (lo + hi) // 2 << shift
+    edges = [v_lo, *breakpoints, v_hi]
+    offsets = [int(centre - m * int(rng.integers(edges[j], edges[j + 1] + 1)) + rng.integers(-(1 << shift), 1 << shift))
+               for j, m in enumerate(slopes)]
+    return PiecewiseLinear(breakpoints=tuple(int(b) for b in breakpoints), slopes=tuple(slopes),
+                           offsets=tuple(offsets), shift=shift, lo=lo, hi=hi)
+
+
+def with_random_tables(layer: SRCLayerQ, seed: int, segments: int, shift: int) -> SRCLayerQ:
+    """``layer`` with random compression, activation and gate tables (:func:`random_table`) on its domains."""
+    from dataclasses import replace
+
+    tables = {name: random_table(seed + k, *layer.table_domains[name], *layer.table_ranges[name], segments, shift)
+              for k, name in enumerate(("compression", "activation", "gate"))}
+    return replace(layer, **tables)

@@ -144,6 +144,10 @@ def mutate(monkeypatch):
                     elif isinstance(value, property) and mutant.fget.__code__ != value.fget.__code__:
                         monkeypatch.setattr(original, attr, mutant)
                         replaced.append(f"{name}.{attr}")
+                    elif isinstance(value, (classmethod, staticmethod)) and \
+                            mutant.__func__.__code__ != value.__func__.__code__:
+                        monkeypatch.setattr(original, attr, mutant)
+                        replaced.append(f"{name}.{attr}")
             elif isinstance(original, types.FunctionType) and namespace[name].__code__ != original.__code__:
                 for other in list(sys.modules.values()):
                     if other is not None and other.__name__.startswith("srcfpga") and \
@@ -196,3 +200,36 @@ def boundary_cases():
     """Small networks and frames that reach the boundaries of every cell's arithmetic, by cell kind:
     ``{"src" | "bmru" | "cmru": (model, spikes)}`` (spikes ``(2, 12, n_in)``, no blank steps)."""
     return {"src": _src_boundary_case(), "bmru": _bmru_boundary_case("bmru"), "cmru": _bmru_boundary_case("cmru")}
+
+
+@pytest.fixture(scope="session")
+def calibration_dir(shared_dir: Path) -> Path:
+    """Public Artix-7 designs with their Vivado reports (``calibration/``, README there)."""
+    return _existing(shared_dir / "calibration", "Vivado calibration set")
+
+
+@pytest.fixture
+def tiny_verilog(tmp_path: Path) -> Path:
+    """A small Verilog design: an 8-bit registered adder with an enable (a few LUTs, 2-3 CARRY4, 10 FFs)."""
+    path = tmp_path / "tiny_add.v"
+    path.write_text(
+        "module tiny_add(input clk, input en, input [7:0] a, input [7:0] b, output reg [8:0] s, output reg v);\n"
+        "  always @(posedge clk) begin\n"
+        "    v <= en;\n"
+        "    if (en) s <= a + b;\n"
+        "  end\n"
+        "endmodule\n")
+    return path
+
+
+def _reference_pwl(table, v: int) -> int:
+    """One input of a :class:`srcfpga.quant.pwl.PiecewiseLinear`, from its definition, in Python integers:
+    piece ``j`` = number of breakpoints ``<= v``; ``clamp((offsets[j] + slopes[j] v) // 2^shift, lo, hi)``."""
+    j = sum(1 for b in table.breakpoints if b <= v)
+    return min(max((table.offsets[j] + table.slopes[j] * v) // 2 ** table.shift, table.lo), table.hi)
+
+
+@pytest.fixture(scope="session")
+def reference_pwl():
+    """The scalar reference of a piecewise-linear table (unbounded integers, floor division)."""
+    return _reference_pwl

@@ -10,8 +10,8 @@ import pytest
 from srcfpga.boards import estimate, get_board
 from srcfpga.boards import power as pw
 from srcfpga.boards.activity import measure_activity
-from srcfpga.boards.estimate import SCHEMA_KEYS, combine
-from srcfpga.boards.synth import SynthResult, count_resources, synthesize
+from srcfpga.boards.estimate import SCHEMA_KEYS, combine, estimate_verilog, read_sources
+from srcfpga.boards.synth import LUT_COMBINE, SynthResult, count_resources, synthesize
 from srcfpga.boards.timing import CLOCK_UNCERTAINTY, FF_CLK_Q, analyze_netlist, scale_timing
 from srcfpga.cli import main
 from srcfpga.errors import ConfigError
@@ -81,7 +81,10 @@ def test_sta_carry_chain_uses_dedicated_route():
 def test_count_resources():
     counts = count_resources({"LUT6": 10, "LUT2": 5, "RAM32M": 3, "FDRE": 7, "FDSE": 1, "CARRY4": 2,
                               "RAMB36E1": 2, "RAMB18E1": 1, "DSP48E1": 1, "MUXF7": 4})
-    assert counts["lut"] == 15 + 12 and counts["lutram"] == 12 and counts["ff"] == 8
+    # 15 LUT cells, of which the 5 LUT2 have <= 5 inputs: LUT_COMBINE of them share sites in pairs
+    assert counts["lut_cells"] == 15 and counts["lut"] == round(15 - LUT_COMBINE * 5 / 2) + 12
+    assert counts["lutram"] == 12 and counts["ff"] == 8
+    assert count_resources({"LUT6": 10, "INV": 4})["lut"] == 10      # inverters are absorbed into LUTs
     assert counts["bram36"] == 2.5 and counts["dsp"] == 1 and counts["carry4"] == 2 and counts["muxf7"] == 4
 
 
@@ -143,8 +146,8 @@ def _fake_synth(lut, ff, bram36=0.0, fmax=150.0):
     timing = {"critical_ns": 1000 / fmax - 0.2, "setup_ns": 0.05, "period_ns": 1000 / fmax, "fmax_mhz": fmax,
               "logic_levels": 5, "carry4_on_path": 1, "route_ns": 2.0, "max_lut_levels": 6, "start": "a",
               "end": "b", "path": [], "speed": "1", "unknown_cells": {}}
-    return SynthResult(top="srcfpga_core", lut=lut, ff=ff, carry4=lut // 10, bram36=bram36, dsp=0, lutram=0,
-                       muxf7=0, muxf8=0, cells={}, timing=timing, bram_always_enabled=0, verilog_sha256="x",
+    return SynthResult(top="srcfpga_core", lut=lut, lut_cells=lut, ff=ff, carry4=lut // 10, bram36=bram36, dsp=0,
+                       lutram=0, muxf7=0, muxf8=0, cells={}, timing=timing, bram_always_enabled=0, verilog_sha256="x",
                        yosys_version="test", seconds=0.0)
 
 
@@ -156,6 +159,8 @@ def test_combine_schema_fit_and_timing(tiny_model):
     assert est.latency_us == pytest.approx(activity.cycles_per_inference / 100.0)
     assert est.energy_uj == pytest.approx(est.power_w * est.latency_us)
     assert est.energy_uj_range[0] <= est.energy_uj <= est.energy_uj_range[1]
+    for key, value in (("lut_range", est.lut), ("fmax_mhz_range", est.fmax_mhz), ("power_w_range", est.power_w)):
+        assert data[key][0] <= value <= data[key][1]
     json.dumps(data)
     big = combine(get_board("arty"), _fake_synth(30_000, 900, bram36=60, fmax=80.0), activity)
     assert not big.fits and set(big.overflow) == {"lut", "bram36"} and "DOES NOT FIT" in big.summary()
@@ -178,6 +183,10 @@ def test_real_yosys_synthesis_small(tmp_path, monkeypatch):
     assert first.timing["fmax_mhz"] > 150 and first.timing["unknown_cells"].keys() <= {"$scopeinfo"}
     again = synthesize(text, "uart_rx", speed="2")
     assert again.cached and again.lut == first.lut and again.timing["fmax_mhz"] > first.timing["fmax_mhz"]
+    # a cache entry is recounted with this version's counting rules (it keeps the raw cell counts)
+    entry = next((tmp_path / "synth").glob("*.json"))
+    entry.write_text(json.dumps({**json.loads(entry.read_text()), "lut": 0}))
+    assert synthesize(text, "uart_rx").lut == first.lut
 
 
 def test_yosys_found_through_the_python_environment(tmp_path, monkeypatch):
@@ -216,3 +225,38 @@ def test_estimate_end_to_end_tiny(tiny_model, tmp_path, capsys):
     assert set(SCHEMA_KEYS) <= set(data) and data["fits"] and data["lut"] > 100
     again = estimate(tiny_model, "cmod-a7-35", steps=6, blank=1, limit=4)
     assert again.synthesis["cached"] and again.lut == data["lut"]
+
+
+def test_estimate_verilog_api_and_cli(tiny_verilog, tmp_path, monkeypatch, capsys):
+    """A foreign Verilog design through the same synthesis, timing and power stages (vectorless power)."""
+    monkeypatch.setenv("SRCFPGA_CACHE", str(tmp_path / "cache"))
+    est = estimate_verilog(read_sources([tiny_verilog]), "tiny_add", "xc7a35tcpg236-1", 100.0)
+    assert est.ff == 10 and 4 <= est.lut <= 20 and 2 <= est.carry4 <= 3 and est.bram36 == 0 and est.dsp == 0
+    assert est.cycles_per_inference is None and est.energy_uj is None and est.meets_timing
+    assert est.power["alpha"] == pw.VECTORLESS_TOGGLE and est.static_w == get_board("cmod").device.static_w
+    for key, value in (("lut_range", est.lut), ("fmax_mhz_range", est.fmax_mhz), ("power_w_range", est.power_w)):
+        low, high = getattr(est, key)
+        assert low <= value <= high
+    assert "tiny_add (xc7a35tcpg236-1)" in est.summary()
+    assert main(["estimate", "--verilog", str(tiny_verilog), "--top", "tiny_add", "--part", "xc7a35tcpg236-1",
+                 "--clock", "100", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert set(SCHEMA_KEYS) | {"lut_range", "fmax_mhz_range", "power_w_range"} <= set(data)
+    assert data["lut"] == est.lut and data["synthesis"]["cached"]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--top", "tiny_add", "--part", "xc7k325tffg900-2", "--clock", "100"], "unknown part 'xc7k325tffg900-2'"),
+    (["--top", "nope", "--part", "xc7a35tcpg236-1", "--clock", "100"], "no module 'nope'"),
+    (["--top", "tiny_add", "--part", "xc7a35tcpg236-1"], "missing --clock"),
+    (["--top", "tiny_add", "--part", "xc7a35tcpg236-1", "--clock", "0"], "the clock must be positive"),
+])
+def test_estimate_verilog_bad_input(tiny_verilog, capsys, args, message):
+    assert main(["estimate", "--verilog", str(tiny_verilog), *args]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_estimate_verilog_missing_file(tmp_path, capsys):
+    assert main(["estimate", "--verilog", str(tmp_path / "absent.v"), "--top", "t", "--part", "xc7a35tcpg236-1",
+                 "--clock", "100"]) == 2
+    assert "Verilog file not found" in capsys.readouterr().err

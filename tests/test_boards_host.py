@@ -13,6 +13,7 @@ from srcfpga.boards.host import GoldenDevice, HostLink, load_image
 from srcfpga.cli import main
 from srcfpga.errors import ConfigError, DatasetError
 from srcfpga.golden import run_golden
+from srcfpga.hdl import HdlConfig, LatencyModel
 from srcfpga.quant import QuantConfig, quantize_net
 from srcfpga.testing import random_net
 
@@ -104,9 +105,13 @@ def test_host_link_frames_and_nak(small_model):
     frames = np.random.default_rng(5).random((8, 16)) < 0.3
     frames[:2] = False
     link = HostLink(GoldenDevice(small_model, "frames"), small_model)
-    golden = run_golden(small_model, spikes=frames[None], steps=6, blank=2)
+    golden = run_golden(small_model, spikes=frames[None], steps=6, blank=2, trace=True)
     answer = link.classify_frames(frames, blank=2)
     assert list(answer.counts) == golden.readout[0].tolist()
+    latency = LatencyModel(small_model, HdlConfig(input="frames"))    # the board's cycles: from the last beat
+    spikes = [t.spikes for t in golden.traces]
+    assert answer.cycles == latency.link_bound_cycles(frames[None], spikes, 2)[0]
+    assert 0 < answer.cycles < latency.inference_cycles(frames[None], spikes, 2)[0]
     with pytest.raises(protocol.ProtocolError, match="NAK"):
         HostLink(GoldenDevice(small_model, "pixels"), small_model).classify_frames(frames, blank=2)
 

@@ -9,7 +9,7 @@ from srcfpga.boards import protocol
 from srcfpga.boards.uart_sim import run_uart
 from srcfpga.errors import ToolNotFoundError
 from srcfpga.golden import run_golden
-from srcfpga.hdl import HdlConfig
+from srcfpga.hdl import HdlConfig, LatencyModel
 from srcfpga.quant import QuantConfig, quantize_net
 from srcfpga.testing import random_net
 
@@ -23,14 +23,17 @@ def _simulator():
         pytest.skip(str(exc))
 
 
-def _check(model, answers, golden, count):
+def _check(model, config, answers, frames, blank, count):
+    """Label, counts and the compute latency (cycle model, without the serial transfer) of each answer."""
     n = model.readout.n_classes
+    golden = run_golden(model, spikes=frames, steps=frames.shape[1] - blank, blank=blank, trace=True)
+    cycles = LatencyModel(model, config).link_bound_cycles(frames, [t.spikes for t in golden.traces], blank)
     for i in range(count):
         answer = protocol.decode_response(answers.responses[i], n)
         assert answer.label == golden.predictions[i], i
         assert list(answer.counts) == golden.readout[i].tolist(), i
         assert answers.labels[i] == answer.label            # the LED / label port shows the class
-        assert answer.cycles > 0
+        assert answer.cycles == cycles[i], i
 
 
 def test_uart_top_pixels_small():
@@ -45,8 +48,7 @@ def test_uart_top_pixels_small():
                 protocol.header(protocol.KIND_FRAMES, 0, 0, 1)]
     length = protocol.response_length(model.readout.n_classes)
     answers = run_uart(model, HdlConfig(input="pixels"), requests, [length, length, 1], divisor=4)
-    golden = run_golden(model, pixels=pixels, steps=steps, blank=blank, seeds=seeds)
-    _check(model, answers, golden, 2)
+    _check(model, HdlConfig(input="pixels"), answers, model.encoder.encode(pixels, steps, blank, seeds), blank, 2)
     assert answers.responses[2] == bytes([protocol.NAK])
 
 
@@ -63,7 +65,7 @@ def test_uart_top_frames_and_pixels():
     frames = model.encoder.encode(pixels, steps, blank, np.arange(3))
     requests = [protocol.frame_request(frames[i], width, 0, blank) for i in range(3)]
     answers = run_uart(model, HdlConfig(input="frames"), requests, [length] * 3, divisor=5)
-    _check(model, answers, run_golden(model, spikes=frames, steps=steps, blank=blank), 3)
+    _check(model, HdlConfig(input="frames"), answers, frames, blank, 3)
     requests = [protocol.pixel_request(pixels[i], width, i, blank, steps) for i in range(3)]
     answers = run_uart(model, HdlConfig(input="pixels"), requests, [length] * 3, divisor=4)
-    _check(model, answers, run_golden(model, pixels=pixels, steps=steps, blank=blank, seeds=np.arange(3)), 3)
+    _check(model, HdlConfig(input="pixels"), answers, frames, blank, 3)

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 from srcfpga.cli import main
 from srcfpga.nn import load_model
@@ -174,6 +175,23 @@ def assert_no_output(outdir: Path) -> None:
 def test_quantize_weight_bits_out_of_range(capsys, float_model, outdir, bits):
     code, out, err = run(capsys, "quantize", float_model, "--weight-bits", bits, "-o", outdir / "m.hw")
     assert_one_error_line(code, err, "weight bits must be an integer in 2..8", f"got {bits}")
+    assert out == ""
+    assert_no_output(outdir)
+
+
+def test_quantize_segments(capsys, workdir, float_model):
+    path = workdir / "k4.hw"
+    code, out, err = run(capsys, "quantize", float_model, "--weight-bits", 5, "--segments", 4, "-o", path)
+    assert code == 0 and err == "" and "4-piece tables" in out
+    hw = HardwareModel.load(path)
+    assert hw.layers[0].segments == 4 and hw.source["quant"]["segments"] == 4
+
+
+@pytest.mark.parametrize("segments", [0, 17])
+def test_quantize_segments_out_of_range(capsys, float_model, outdir, segments):
+    code, out, err = run(capsys, "quantize", float_model, "--weight-bits", 5, "--segments", segments,
+                         "-o", outdir / "m.hw")
+    assert_one_error_line(code, err, "segments must be an integer in 1..16", f"got {segments}")
     assert out == ""
     assert_no_output(outdir)
 
@@ -422,3 +440,25 @@ def test_readme_commands_write_only_into_ignored_folders():
     outputs = [m.group(2) for line in commands for m in re.finditer(r"(-o|--out|--waves) ([\w./-]+)", line)]
     assert len(outputs) >= 7
     assert all(path.startswith("out/") or path == "DIR" for path in outputs), outputs
+
+
+def _train_state(capsys, out: Path, *options) -> dict:
+    code, _, err = run(capsys, "train", "--dataset", "digits", "--limit", 40, "--test-limit", 10, "--epochs", 1,
+                       "--hidden", 8, "--batch-size", 20, *options, "-o", out, "--json")
+    assert code == 0, err
+    return load_model(out)[0].state_dict()
+
+
+@pytest.mark.parametrize("cell", [["--cell", "src", "--steps", "4", "--blank", "1"],
+                                  ["--cell", "bmru", "--encoding", "rate", "--steps", "4", "--blank", "0"]],
+                         ids=["src", "bmru-rate"])
+def test_train_is_reproducible(capsys, tmp_path, cell):
+    """Same command and seed: identical weights (the network is built after the seed is set); another seed
+    differs."""
+    first = _train_state(capsys, tmp_path / "a.pt", *cell)
+    torch.manual_seed(12345)            # whatever drew from torch's global generator before does not matter
+    again = _train_state(capsys, tmp_path / "b.pt", *cell)
+    other = _train_state(capsys, tmp_path / "c.pt", *cell, "--seed", 1)
+    assert first.keys() == again.keys() == other.keys()
+    assert all(torch.equal(first[key], again[key]) for key in first)
+    assert not all(torch.equal(first[key], other[key]) for key in first)

@@ -12,13 +12,14 @@ from srcfpga.testing import random_hardware_model, random_spikes
 FRAME_CASES = dict(seed=st.integers(0, 2**16), weight_bits=st.integers(2, 8),
                    sizes=st.sampled_from([(12, 7), (20, 16), (9, 5, 6), (70, 10)]),
                    lanes=st.sampled_from([1, 2, 4, 5]), per_cycle=st.sampled_from([1, 2]),
-                   density=st.sampled_from([0.05, 0.3, 0.6]), memory=st.sampled_from(["auto", "block", "distributed"]))
+                   density=st.sampled_from([0.05, 0.3, 0.6]), segments=st.sampled_from([1, 1, 3, 8, 16]),
+                   memory=st.sampled_from(["auto", "block", "distributed"]))
 PIXEL_CASES = dict(seed=st.integers(0, 2**16), weight_bits=st.integers(4, 8),
                    sizes=st.sampled_from([(16, 8), (100, 12), (30, 9, 4)]), lanes=st.sampled_from([2, 4, 8]))
 
 
-def check_spike_frames(hdl_equals_golden, seed, weight_bits, sizes, lanes, per_cycle, density, memory):
-    model = random_hardware_model(seed, sizes, weight_bits, n_classes=3)
+def check_spike_frames(hdl_equals_golden, seed, weight_bits, sizes, lanes, per_cycle, density, segments, memory):
+    model = random_hardware_model(seed, sizes, weight_bits, n_classes=3, segments=segments)
     config = HdlConfig(lanes=lanes, input="frames", spikes_per_cycle=per_cycle, memory=memory)
     hdl_equals_golden(model, config, steps=5, blank=1, spikes=random_spikes(seed, 2, 6, sizes[0], density))
 
@@ -28,7 +29,7 @@ def check_pixel_encoder(hdl_equals_golden, seed, weight_bits, sizes, lanes):
     rng = np.random.default_rng(seed)
     pixels = rng.integers(0, 256, (2, sizes[0]), dtype=np.uint8)
     hdl_equals_golden(model, HdlConfig(lanes=min(lanes, min(sizes[1:]))), steps=4, blank=2, pixels=pixels,
-                           seeds=rng.integers(0, 2**31, 2))
+                      seeds=rng.integers(0, 2**31, 2))
 
 
 test_spike_frames_bit_exact = settings(max_examples=10)(given(**FRAME_CASES)(check_spike_frames))
@@ -49,7 +50,7 @@ def test_reset_in_mid_inference_loses_nothing(hdl_equals_golden):
     model = random_hardware_model(5, (16, 8), 6)
     pixels = np.random.default_rng(0).integers(0, 256, (2, 16), dtype=np.uint8)
     hdl_equals_golden(model, HdlConfig(lanes=4), steps=5, blank=1, pixels=pixels, seeds=np.array([1, 2]),
-                           reset_after=23)
+                      reset_after=23)
 
 
 @pytest.mark.parametrize("options, message", [

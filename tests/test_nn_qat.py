@@ -39,18 +39,19 @@ def assert_qat_equals_golden(qat: QATNet, spikes: np.ndarray) -> None:
 @given(seed=st.integers(0, 2 ** 16), bits=st.integers(4, 8), n_in=st.integers(1, 12),
        hidden=st.lists(st.integers(1, 8), min_size=1, max_size=2), density=st.floats(0.0, 1.0),
        drive=st.sampled_from([0.3, 1.0, 3.0]), steps=st.integers(1, 10), batch=st.integers(1, 3),
-       frac_bits=st.sampled_from([5, 8, 10]), clip=st.sampled_from(["max", "mse"]))
-def test_qat_forward_equals_golden(seed, bits, n_in, hidden, density, drive, steps, batch, frac_bits, clip):
+       frac_bits=st.sampled_from([5, 8, 10]), clip=st.sampled_from(["max", "mse"]),
+       segments=st.sampled_from([1, 2, 3, 8, 16]))
+def test_qat_forward_equals_golden(seed, bits, n_in, hidden, density, drive, steps, batch, frac_bits, clip, segments):
     net = random_net(seed, (n_in, *hidden), n_classes=3, drive=drive)
-    qat = QATNet(net, QuantConfig(weight_bits=bits, state_frac_bits=frac_bits, clip=clip))
+    qat = QATNet(net, QuantConfig(weight_bits=bits, state_frac_bits=frac_bits, clip=clip, segments=segments))
     assert_qat_equals_golden(qat, random_spikes(seed + 1, batch, steps, n_in, density))
 
 
-@pytest.mark.parametrize("bits", [4, 5, 6, 7, 8])
-def test_busy_network_equals_golden(bits):
+@pytest.mark.parametrize("bits, segments", [(4, 1), (5, 4), (6, 1), (7, 16), (8, 8), (4, 8)])
+def test_busy_network_equals_golden(bits, segments):
     """A larger net over more steps, with activity in every layer (and spikes actually compared)."""
     net = random_net(bits, (30, 16, 10), n_classes=4)
-    qat = QATNet(net, QuantConfig(weight_bits=bits))
+    qat = QATNet(net, QuantConfig(weight_bits=bits, segments=segments))
     spikes = random_spikes(bits, batch=4, steps=25, n_in=30, density=0.3)
     golden = run_golden(qat.hardware_model(), spikes=spikes, trace=True)
     for layer in golden.traces:
@@ -79,10 +80,11 @@ def test_logits_without_trace():
     assert torch.equal(plain, traced)
 
 
-def test_gradients_flow():
+@pytest.mark.parametrize("segments", [1, 8])
+def test_gradients_flow(segments):
     torch.manual_seed(0)
     net = random_net(2, (20, 12, 8), n_classes=4)
-    qat = QATNet(net, QuantConfig(weight_bits=4))
+    qat = QATNet(net, QuantConfig(weight_bits=4, segments=segments))
     spikes = torch.from_numpy(random_spikes(2, 6, 20, 20, density=0.3)).float()
     labels = torch.tensor([0, 1, 2, 3, 0, 1])
     loss = torch.nn.functional.cross_entropy(qat(spikes).float(), labels)

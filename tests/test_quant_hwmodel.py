@@ -279,6 +279,8 @@ def test_weights_must_fit_their_bits(bits):
     (dict(init_h=[0, -257]), "init_h has values"),
     (dict(init_hs=[257, 0]), "init_hs has values"),
     (dict(weights=np.full((2, 40000), 127), weight_bits=8, weight_shift=8), "layer too large"),
+    (dict(one=1 << 20, half=1 << 19, gate_shift=12), "gate product"),
+    (dict(gate="step"), "gate must be a piecewise-linear table"),
 ])
 def test_layer_validation(changes, message):
     with pytest.raises(ConfigError, match=message):

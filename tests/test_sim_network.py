@@ -52,6 +52,10 @@ def _beats_from_golden(model, golden, lanes: int) -> dict:
             "errors": []}
 
 
+SIM_KEYS = {"samples", "agreement", "mismatches", "accuracy", "cycles_per_step", "cycles_per_inference",
+            "sim_cycles_per_s", "latency_model_cycles", "latency_model_exact"}
+
+
 @pytest.fixture(scope="module")
 def synthetic():
     model = random_hardware_model(3, (10, 7, 5), 6, n_classes=3)
@@ -85,8 +89,50 @@ def test_synthetic_rtl_agrees(synthetic):
     report = reg.compare_with_golden(model, run, golden, labels=golden.predictions)
     assert report.agreement == 1.0 and report.mismatches == 0 and report.accuracy == 1.0
     assert report.first_mismatch is None
-    assert set(report.to_dict()) == {"samples", "agreement", "mismatches", "accuracy", "cycles_per_step",
-                                     "cycles_per_inference", "sim_cycles_per_s"}
+    assert set(report.to_dict()) == SIM_KEYS
+
+
+def test_cycle_model_divergence_fails_the_report(synthetic):
+    """A sample whose measured cycles differ from the cycle model's by one fails the report, like a spike."""
+    model, golden, res, manifest, lanes = synthetic
+    run = _decode(model, res, manifest, lanes)
+    spikes = random_spikes(4, 3, 6, 10, 0.4)
+    report = reg.compare_with_golden(model, run, golden)
+    reg.check_latency(model, run, golden, report, spikes=spikes)
+    run.cycles = np.array(report.latency_model_per_sample)
+    run.cycles[1] += 1
+    reg.check_latency(model, run, golden, report, spikes=spikes)
+    assert report.mismatches == 0 and report.latency_model_diverged == [1] and not report.passed
+    assert report.to_dict()["latency_model_exact"] == pytest.approx(2 / 3)
+    assert "cycle model: 2/3 samples exact" in report.summary()
+    run.cycles[1] -= 1
+    reg.check_latency(model, run, golden, report, spikes=spikes)
+    assert report.passed and report.to_dict()["latency_model_exact"] == 1.0
+
+
+@pytest.mark.parametrize("diverged, code", [([], 0), ([2], 1)])
+def test_cli_sim_fails_on_a_cycle_model_divergence(synthetic, tmp_path, capsys, monkeypatch, diverged, code):
+    """``srcfpga sim`` reports the cycle model check in its JSON and exits 1 on a divergence (the RTL run is
+    replaced by a report; the real run is ``test_cli_sim_digits``)."""
+    import json
+
+    from srcfpga.cli import main
+
+    model, golden, res, manifest, lanes = synthetic
+    hw = tmp_path / "m.hw"
+    random_hardware_model(1, (64, 6), 5).save(hw)
+
+    def fake_regress(*args, **kwargs):
+        report = reg.compare_with_golden(model, _decode(model, res, manifest, lanes), golden)
+        report.latency_model_cycles, report.latency_model_exact = 100.0, 1.0 - len(diverged) / 3
+        report.latency_model_diverged = diverged
+        return report, None
+
+    monkeypatch.setattr(reg, "regress", fake_regress)
+    assert main(["sim", str(hw), "--dataset", "digits", "--limit", "3", "--json"]) == code
+    data = json.loads(capsys.readouterr().out)
+    assert set(data) == SIM_KEYS and data["mismatches"] == 0
+    assert data["latency_model_exact"] == 1.0 - len(diverged) / 3
 
 
 def test_flipped_spike_is_located(synthetic):
@@ -156,12 +202,14 @@ def _regress(model, cfg, **kwargs):
         pytest.skip(str(exc))
 
 
-def test_rtl_equals_golden_verilator():
-    """A random 16 -> 12 -> 4 model (5-bit), on-chip encoder, random stream gaps, state trace: identical
-    states and outputs at every step; a changed state word is reported by layer, neuron, step and name."""
+@pytest.mark.parametrize("segments", [1, 4])
+def test_rtl_equals_golden_verilator(segments):
+    """A random 16 -> 12 -> 4 model (5-bit; K = 1, and K = 4 tables), on-chip encoder, random stream gaps,
+    state trace: identical states and outputs at every step; a changed state word is reported by layer,
+    neuron, step and name."""
     from srcfpga.hdl import HdlConfig
 
-    model = random_hardware_model(11, (16, 12), 5, n_classes=4, encoder_generators=8)
+    model = random_hardware_model(11, (16, 12), 5, n_classes=4, encoder_generators=8, segments=segments)
     pixels = np.random.default_rng(5).integers(0, 256, (4, 16), dtype=np.uint8)
     seeds = np.arange(4) + 100
     report, rtl = _regress(model, HdlConfig(input="pixels", lanes=4, trace_states=True), pixels=pixels, seeds=seeds,
@@ -193,7 +241,8 @@ def _structure(seed: int):
     kind = ("pixels", "frames")[(seed // 10) % 2]
     generators = int(rng.choice([1, 2, 4, 8, 16, 32]))
     quant = {"encoder_generators": generators, "state_frac_bits": int(rng.integers(6, 11)),
-             "readout_bits": int(rng.integers(3, 9)), "readout_acc_bits": int(rng.choice([10, 12, 16, 24]))}
+             "readout_bits": int(rng.integers(3, 9)), "readout_acc_bits": int(rng.choice([10, 12, 16, 24])),
+             "segments": int(rng.choice([1, 1, 2, 4, 8, 16]))}
     model = random_hardware_model(seed, (n_in, *hidden), weight_bits, n_classes=n_classes, **quant)
     widest = max(hidden)
     lanes = None if seed % 4 == 0 else int(rng.integers(1, widest + 1))
@@ -295,9 +344,12 @@ def test_cli_sim_digits(tmp_path, capsys):
     assert main(["sim", str(hw), "--dataset", "digits", "--limit", "3", "--steps", "8", "--blank", "1",
                  "--gaps", "0.3", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert set(data) == {"samples", "agreement", "mismatches", "accuracy", "cycles_per_step",
-                         "cycles_per_inference", "sim_cycles_per_s"}
+    assert set(data) == SIM_KEYS and data["latency_model_exact"] is None          # gaps: not checked
     assert data["samples"] == 3 and data["agreement"] == 1.0 and data["mismatches"] == 0
+    assert main(["sim", str(hw), "--dataset", "digits", "--limit", "3", "--steps", "8", "--blank", "1",
+                 "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["mismatches"] == 0 and data["latency_model_exact"] == 1.0
 
 
 @pytest.mark.slow

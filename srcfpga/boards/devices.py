@@ -11,7 +11,10 @@ power roughly doubles by 85 degC junction). It is the ``static_w`` of every esti
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass
+
+from ..errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -48,3 +51,15 @@ def artix7(device: str, package: str, speed: str, temp: str = "") -> Device:
     lut, ff, lutram, carry4, bram36, dsp, static_w = _DIES[device]
     part = f"{device}{temp}{package}-{speed}"
     return Device("artix7", part, device, package, speed, lut, ff, lutram, carry4, bram36, dsp, static_w)
+
+
+_PART = re.compile(r"(xc7a\d+t)(i?)([a-z]+\d+)-(1l|1|2l|2|3)")
+
+
+def device_for_part(part: str) -> Device:
+    """The :class:`Device` of a full Vivado part name such as ``xc7a35tcpg236-1`` (case-insensitive)."""
+    match = _PART.fullmatch(str(part).strip().lower())
+    if match is None or match.group(1) not in _DIES:
+        raise ConfigError(f"unknown part {part!r}; expected an Artix-7 part name like xc7a35tcpg236-1 "
+                          f"on one of the dies {', '.join(_DIES)}")
+    return artix7(match.group(1), match.group(3), match.group(4).upper(), match.group(2))

@@ -87,7 +87,7 @@ class GoldenDevice:
                 bits = np.unpackbits(np.frombuffer(body, np.uint8).reshape(-1, nbytes), axis=1, bitorder="little")
                 frames = bits[:, :self.width].reshape(blank + steps, -1)[:, :self.model.input_size].astype(bool)[None]
             result = run_golden(self.model, spikes=frames, steps=steps, blank=blank, trace=True)
-            cycles = int(self.latency.inference_cycles(frames, [t.spikes for t in result.traces], blank)[0])
+            cycles = int(self.latency.link_bound_cycles(frames, [t.spikes for t in result.traces], blank)[0])
             counts = [int(c) for c in result.readout[0]]
             self.outbox += bytes([protocol.RESPONSE, int(result.predictions[0])]) + cycles.to_bytes(4, "little")
             self.outbox += bytes([len(counts)]) + b"".join(c.to_bytes(4, "little", signed=True) for c in counts)

@@ -1,11 +1,12 @@
 """Power model: device static power plus a per-resource dynamic model at a given toggle activity.
 
-``P = P_static(device) + f * (E_clock_tree + N_ff * E_ff_clk + N_bram * E_bram_clk)
+``P = P_static(device) + f * (E_clock_tree + (N_ff + N_lutram) * E_ff_clk + N_bram * E_bram_clk)
       + f * alpha * (N_lut * E_lut + N_ff * E_ff + N_carry4 * E_carry4)
       + f * rho_bram * N_bram_ports * E_bram_read  (+ P_mmcm when the board needs one)``
 
 with ``f`` the clock (Hz), ``alpha`` the average net toggle rate (transitions per net per cycle)
-and ``rho_bram`` the share of cycles a block-RAM port is enabled. Coefficients are energies per
+and ``rho_bram`` the share of cycles a block-RAM port is enabled. ``N_lutram`` (LUTs used as
+distributed RAM or shift registers) are clocked every cycle like flip-flops. Coefficients are energies per
 event at VCCINT = 1.0 V; their sources and uncertainty are in docs/energy.md. The model ignores I/O
 power (a UART and a few LEDs: well below 1 mW at 115200 baud) and board-level consumers.
 """
@@ -14,9 +15,12 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-E_LUT = 0.35e-12          # J per LUT output transition, LUT + its routed net (fanout ~3)
-E_FF = 0.35e-12           # J per flip-flop Q transition, incl. its routed net
-E_CARRY4 = 0.20e-12       # J per CARRY4 output transition (dedicated carry, short nets)
+# logic energies: the reasoned 0.35 / 0.35 / 0.20 pJ (docs/energy.md) times 1.94, the geometric mean over the
+# calibration designs of Vivado's vectorless Slice Logic + Signals power over this term (benchmarks/calibration.py)
+LOGIC_SCALE = 1.94
+E_LUT = 0.35e-12 * LOGIC_SCALE     # J per LUT output transition, LUT + its routed net
+E_FF = 0.35e-12 * LOGIC_SCALE      # J per flip-flop Q transition, incl. its routed net
+E_CARRY4 = 0.20e-12 * LOGIC_SCALE  # J per CARRY4 output transition (dedicated carry, short nets)
 E_FF_CLK = 0.03e-12       # J per flip-flop per clock cycle (clock pin + leaf clock routing)
 E_CLOCK_TREE = 20e-12     # J per cycle: BUFG + global clock spine and row buffers of one domain
 E_BRAM_READ = 25e-12      # J per enabled 36 Kb block-RAM port cycle (read, 36-72 bit port)
@@ -25,6 +29,10 @@ P_MMCM = 0.105            # W, one MMCME2 running (CMOD A7: 12 -> 100 MHz)
 ALPHA_ACTIVE = 0.25       # net toggle rate of a working datapath with uncorrelated data
 ALPHA_IDLE = 0.01         # counters and handshakes of an idle datapath
 ALPHA_RANGE = (0.5, 2.0)  # the toggle-rate factor band used for the stated uncertainty
+# a design without measured activity (estimate_verilog) is estimated like Vivado's vectorless
+# report_power: its default toggle rate 12.5 % and static probability 0.5 (a port enable is on half the cycles)
+VECTORLESS_TOGGLE = 0.125
+VECTORLESS_ENABLE = 0.5
 
 
 @dataclass
@@ -56,11 +64,12 @@ def toggle_rate(busy_fraction: float) -> float:
 
 def estimate_power(lut: float, ff: float, carry4: float, bram36: float, static_w: float, clock_mhz: float,
                    alpha: float, bram_enable_rate: float, bram_ports: float | None = None,
-                   mmcm: bool = False) -> PowerEstimate:
-    """Static + dynamic power of a design with the given resource counts (see module doc)."""
+                   mmcm: bool = False, lutram: float = 0.0) -> PowerEstimate:
+    """Static + dynamic power of a design with the given resource counts (see module doc); ``lut`` counts
+    LUT functions (cells before Vivado's LUT combining), ``lutram`` the LUTs used as memory."""
     f = clock_mhz * 1e6
     ports = 2 * bram36 if bram_ports is None else bram_ports
-    clock = f * (E_CLOCK_TREE + ff * E_FF_CLK + bram36 * E_BRAM_CLK)
+    clock = f * (E_CLOCK_TREE + (ff + lutram) * E_FF_CLK + bram36 * E_BRAM_CLK)
     bram = f * bram_enable_rate * ports * E_BRAM_READ
 
     def logic_at(a: float) -> float:

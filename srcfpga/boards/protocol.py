@@ -15,8 +15,11 @@ Device -> host, one response per inference::
 
     0x5A  label  cycles[4]  n_classes  counts[4] x n_classes      (counts: signed 32-bit)
 
-``cycles`` is the network's cycle counter from the accepted start to the result (the latency
-figure of :class:`srcfpga.hdl.LatencyModel`); ``counts`` are the readout accumulators.
+``cycles`` is the compute latency, without the serial transfer: for pixel input the cycles from
+``start`` to the result as if the image had been on chip (the cycle model's
+:meth:`~srcfpga.hdl.LatencyModel.inference_cycles`), for frame input the cycles from the last frame
+beat to the result (:meth:`~srcfpga.hdl.LatencyModel.link_bound_cycles`, which gives both);
+``counts`` are the readout accumulators.
 """
 
 from __future__ import annotations

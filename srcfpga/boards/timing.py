@@ -18,8 +18,9 @@ Delay model (all numbers in ns, speed grade -1; docs/energy.md "Timing model" ci
   characteristics); ``-1``/``-1L`` as characterised.
 
 Start points: flip-flop outputs, block-RAM outputs, top-level inputs (assumed registered outside).
-End points: flip-flop and RAM inputs, top-level outputs. Expected accuracy against a placed and
-routed Vivado result: about +-30 % on the critical path (routing is the unknown), see docs/energy.md.
+End points: flip-flop and RAM inputs, top-level outputs. Accuracy against placed and routed Vivado
+results: measured by ``benchmarks/calibration.py`` (docs/energy.md, "Checked against Vivado"); routing
+is the unknown.
 """
 
 from __future__ import annotations

@@ -5,15 +5,17 @@
 ``SYNC`` -> ``HEADER`` (kind, seed, blank, steps) -> ``START`` (one ``start`` beat to the network) ->
 ``DATA`` (bytes packed into ``W``-wide pixel or frame beats and offered to the network) ->
 ``RESULT`` (wait for and latch ``result``) -> ``SEND`` (the response bytes) -> ``SYNC``.
+
+The response's ``cycles`` leaves out the serial transfer: the network's counter runs from ``start``,
+so the top subtracts the cycles until the last input beat (pixels: and adds back the image load of a
+host without gaps), giving :meth:`srcfpga.hdl.LatencyModel.link_bound_cycles`.
 """
-
-
 
 from amaranth import Array, Cat, Const, Module, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from ..hdl import HdlConfig, NetworkTop
+from ..hdl import HdlConfig, LatencyModel, NetworkTop
 from ..hdl.layouts import CYCLE_BITS, LABEL_BITS, SEED_BITS, STEP_BITS
 from ..quant.hwmodel import HardwareModel
 from . import protocol
@@ -67,6 +69,8 @@ class UartNetwork(wiring.Component):
         # response bytes: magic, label, cycles[4], n_classes, counts (sign-extended to 32 bits)
         label = Signal(LABEL_BITS)
         cycles = Signal(CYCLE_BITS)
+        link = Signal(CYCLE_BITS)       # cycles from the start beat to the last input beat (the serial transfer)
+        on_chip = LatencyModel(self.model, self.config).load_cycles      # the image load of a gap-free host
         counts = [Signal(acc_bits, name=f"count{c}") for c in range(n_classes)]
         fields = [Const(protocol.RESPONSE, 8), label, cycles, Const(n_classes, 8)]
         fields += [Cat(c, *([c[-1]] * (32 - acc_bits))) for c in counts]      # sign-extend to 32 bits
@@ -101,17 +105,19 @@ class UartNetwork(wiring.Component):
                 m.d.comb += [net.start.valid.eq(1), net.start.payload.seed.eq(seed), self.busy.eq(1),
                              net.start.payload.blank.eq(blank), net.start.payload.steps.eq(steps)]
                 with m.If(net.start.ready):
-                    m.d.sync += [count.eq(0), beats_left.eq(self.beats),
+                    m.d.sync += [count.eq(0), beats_left.eq(self.beats), link.eq(0),
                                  steps_left.eq(1 if self.config.input == "pixels" else blank + steps)]
                     m.next = "DATA"
             with m.State("DATA"):
                 m.d.comb += [rx.data.ready.eq(1), self.busy.eq(1)]
+                m.d.sync += link.eq(link + 1)
                 with m.If(got):
                     m.d.sync += [beat.eq(Cat(beat[8:], byte)), count.eq(count + 1)]
                     with m.If(count == self.beat_bytes - 1):
                         m.next = "BEAT"
             with m.State("BEAT"):
                 m.d.comb += [port.valid.eq(1), port.payload.eq(beat[:len(port.payload)]), self.busy.eq(1)]
+                m.d.sync += link.eq(link + 1)
                 with m.If(port.ready):
                     m.d.sync += [count.eq(0), beats_left.eq(beats_left - 1)]
                     m.next = "DATA"
@@ -122,7 +128,8 @@ class UartNetwork(wiring.Component):
             with m.State("RESULT"):
                 m.d.comb += [net.result.ready.eq(1), self.busy.eq(1)]
                 with m.If(net.result.valid):
-                    m.d.sync += [label.eq(net.result.payload.label), cycles.eq(net.result.payload.cycles), count.eq(0)]
+                    m.d.sync += [label.eq(net.result.payload.label), count.eq(0),
+                                 cycles.eq(net.result.payload.cycles - link + on_chip)]
                     m.d.sync += [counts[c].eq(net.result.payload.counts[c]) for c in range(n_classes)]
                     m.next = "SEND"
             with m.State("SEND"):

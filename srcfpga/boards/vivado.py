@@ -6,13 +6,20 @@ Vivado. When ``vivado`` is on ``PATH`` (and ``run`` is set) it runs the plan's s
 the reports that Amaranth's TCL writes (``top_utilization_place.rpt``, ``top_timing.rpt``,
 ``top_power.rpt``) into the estimate JSON schema (:func:`reports_to_estimate`).
 
+The script stops before ``write_bitstream`` when the routed design's worst setup slack is negative
+(:data:`TIMING_GATE`, exit status :data:`TIMING_FAILURE_EXIT`), unless the build allows a timing
+failure; :func:`check_timing` turns the timing report into that decision on the Python side.
+
 Report formats parsed (Vivado 2018-2024 text output):
 * ``report_utilization``: table rows ``| Slice LUTs | used | fixed | ... | available | util% |``,
-  ``Slice Registers``, ``Block RAM Tile`` (in BRAM36 units), ``DSPs``;
+  ``LUT as Logic``, ``LUT as Memory``, ``Slice Registers``, ``Block RAM Tile`` (in BRAM36 units),
+  ``DSPs``, and the Primitives table (``| CARRY4 | used | ... |``, ``LUT1`` .. ``LUT6`` cells);
 * ``report_timing_summary``: the Design Timing Summary row ``WNS(ns) TNS(ns) ...`` (first numeric
   row after the ``WNS(ns)`` header) and the clock table ``clk  {0.000 5.000}  10.000  100.000``;
+  :func:`parse_path_nets`: the routed nets (fanout, delay) of the setup paths' data paths;
 * ``report_power``: ``| Total On-Chip Power (W) | x |``, ``| Dynamic (W) | x |``,
-  ``| Device Static (W) | x |``.
+  ``| Device Static (W) | x |``, ``| Junction Temperature (C) | x |``, ``| Confidence Level | x |``
+  and the On-Chip Components rows (``| Clocks | x | ...``; Vivado prints ``<0.001`` as 0.001).
 """
 
 from __future__ import annotations
@@ -27,10 +34,25 @@ from ..errors import SrcFpgaError, ToolNotFoundError
 from .registry import TARGET_MHZ, Board
 
 TOP = "top"
+TIMING_FAILURE_EXIT = 3         # exit status of the Vivado script when the routed design misses timing
+
+# Tcl inserted before the script's write_bitstream (after the board's own script_before_bitstream override):
+# the worst setup slack (ns) of the routed design; a negative (or missing) slack ends the run without a bitstream.
+TIMING_GATE = f"""\
+# srcfpga: no bitstream from a design that misses timing (srcfpga build --allow-timing-failure omits this)
+set srcfpga_wns [get_property SLACK [get_timing_paths -delay_type max -max_paths 1 -nworst 1]]
+if {{$srcfpga_wns eq "" || $srcfpga_wns < 0}} {{
+    puts "srcfpga: timing not met: routed worst negative slack '$srcfpga_wns' ns, no bitstream written"
+    exit {TIMING_FAILURE_EXIT}
+}}"""
 
 
 class VivadoError(SrcFpgaError):
     """Vivado failed, or its reports are missing or unreadable."""
+
+
+class TimingError(VivadoError):
+    """The routed design misses timing (negative worst slack) and the build does not allow it."""
 
 
 def _number(text: str) -> float:
@@ -46,7 +68,10 @@ def parse_utilization(text: str) -> dict:
 
     lut = row("Slice LUTs") if row("Slice LUTs") is not None else row("CLB LUTs")
     ff = row("Slice Registers") if row("Slice Registers") is not None else row("CLB Registers")
-    out = {"lut": lut, "ff": ff, "bram36": row("Block RAM Tile"), "dsp": row("DSPs"), "carry4": row("CARRY4")}
+    cells = {f"LUT{k}": row(f"LUT{k}") or 0 for k in range(1, 7)}
+    out = {"lut": lut, "ff": ff, "bram36": row("Block RAM Tile"), "dsp": row("DSPs"), "carry4": row("CARRY4"),
+           "lut_logic": row("LUT as Logic"), "lut_memory": row("LUT as Memory"),
+           "lut_cells": sum(cells.values()), "lut_cells_small": sum(cells.values()) - cells["LUT6"]}
     if out["lut"] is None or out["ff"] is None:
         raise VivadoError("utilization report: no 'Slice LUTs' / 'Slice Registers' rows")
     return {k: (int(v) if v is not None and k not in ("bram36",) and float(v).is_integer() else v)
@@ -66,6 +91,24 @@ def parse_timing(text: str, period_ns: float | None = None) -> dict:
             "meets_timing": wns >= 0}
 
 
+def check_timing(timing: dict, allow_failure: bool = False) -> None:
+    """Raise :class:`TimingError` for a :func:`parse_timing` result with negative worst slack, unless
+    ``allow_failure``."""
+    if timing["meets_timing"] or allow_failure:
+        return
+    raise TimingError(f"timing not met: routed worst negative slack {timing['wns_ns']:.3f} ns at a "
+                      f"{timing['period_ns']:.3f} ns clock (Fmax {timing['fmax_mhz']:.1f} MHz); no bitstream "
+                      f"written (--allow-timing-failure writes it anyway)")
+
+
+def gate_bitstream(tcl: str) -> str:
+    """Amaranth's Vivado script ``tcl`` with :data:`TIMING_GATE` right before its ``write_bitstream``."""
+    command = "\nwrite_bitstream "
+    if tcl.count(command) != 1:
+        raise VivadoError(f"the Vivado script has {tcl.count(command)} write_bitstream commands, expected one")
+    return tcl.replace(command, f"\n{TIMING_GATE}{command}")
+
+
 def parse_power(text: str) -> dict:
     """Total, dynamic and device static power (W) from ``report_power``."""
 
@@ -75,8 +118,36 @@ def parse_power(text: str) -> dict:
             raise VivadoError(f"power report: no '{label}' row")
         return _number(match.group(1))
 
+    components = {}
+    for label, key in (("Clocks", "clocks"), ("Slice Logic", "slice_logic"), ("Signals", "signals"),
+                       ("Block RAM", "bram"), ("DSPs", "dsp"), ("I/O", "io")):
+        match = re.search(rf"^\|\s*{re.escape(label)}\s*\|\s*(<?[\d.]+)\s*\|", text, re.M)
+        components[key] = _number(match.group(1)) if match else 0.0
+    confidence = re.search(r"\|\s*Confidence Level\s*\|\s*(\w+)", text)
     return {"power_w": row("Total On-Chip Power (W)"), "dynamic_w": row("Dynamic (W)"),
-            "static_w": row("Device Static (W)")}
+            "static_w": row("Device Static (W)"), "junction_c": row("Junction Temperature (C)"),
+            "confidence": confidence.group(1) if confidence else None, "components": components}
+
+
+def parse_path_nets(text: str) -> list[tuple[int, float]]:
+    """(fanout, routed delay ns) of every routed net inside the data paths of a ``report_timing_summary``'s
+    setup paths (the clock paths and the nets of I/O buffers left out)."""
+    nets = []
+    for block in re.split(r"\n(?=Slack)", text):
+        if not re.search(r"Path Type:\s+Setup", block) or "Location" not in block:
+            continue
+        sections = re.split(r"\n\s*-{20,}[^\n]*", block.split("Location", 1)[1])
+        if len(sections) < 3:
+            continue
+        driver = ""
+        for line in sections[2].splitlines():
+            cell = re.match(r"\s+\S+\s+([A-Z][A-Z0-9_]+)\s+\(", line)
+            if cell:
+                driver = cell.group(1)
+            net = re.search(r"net \(fo=(\d+), routed\)\s+([\d.]+)", line)
+            if net and driver not in ("IBUF", "OBUF", "BUFG"):
+                nets.append((int(net.group(1)), float(net.group(2))))
+    return nets
 
 
 def reports_to_estimate(board: Board, utilization: str, timing: str, power: str, cycles_per_inference: float) -> dict:
@@ -95,8 +166,12 @@ def reports_to_estimate(board: Board, utilization: str, timing: str, power: str,
 
 
 def build_project(model, board: Board, out_dir: str | Path, config=None, baud: int = 115200,
-                  run: bool = True) -> dict:
-    """Write the Vivado project of ``model`` on ``board`` into ``out_dir``; run Vivado if present and ``run``."""
+                  run: bool = True, allow_timing_failure: bool = False) -> dict:
+    """Write the Vivado project of ``model`` on ``board`` into ``out_dir``; run Vivado if present and ``run``.
+
+    The script writes no bitstream when the routed design misses timing, unless ``allow_timing_failure``;
+    after a run, ``info["timing"]`` holds the routed slack (:func:`parse_timing`) and a timing failure
+    that is not allowed raises :class:`TimingError` (``srcfpga_build.json`` is written first)."""
     from ..hdl import HdlConfig
     from .top import BoardTop
 
@@ -104,20 +179,30 @@ def build_project(model, board: Board, out_dir: str | Path, config=None, baud: i
     top = BoardTop(model, board, config, baud)
     platform = board.platform()
     plan = platform.build(top, name=TOP, do_build=False)
+    if not allow_timing_failure:
+        plan.files[f"{TOP}.tcl"] = gate_bitstream(plan.files[f"{TOP}.tcl"])
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     plan.extract(str(out))
     files = sorted(p.name for p in out.iterdir())
     info = {"board": board.name, "part": board.device.part, "dir": str(out), "files": files, "baud": baud,
-            "uart_divisor": top.divisor, "hdl_config": top.core.config.to_dict(), "vivado": None}
+            "uart_divisor": top.divisor, "hdl_config": top.core.config.to_dict(), "vivado": None,
+            "allow_timing_failure": allow_timing_failure, "timing": None}
     vivado = shutil.which("vivado")
     if vivado and run:
+        timing_report = out / f"{TOP}_timing.rpt"
+        timing_report.unlink(missing_ok=True)             # a report of an earlier run says nothing about this one
         script = out / f"build_{TOP}.sh"
         result = subprocess.run(["bash", script.name], cwd=out, capture_output=True, text=True)
         (out / "vivado_stdout.log").write_text(result.stdout + result.stderr)
+        info["vivado"] = vivado
+        info["timing"] = parse_timing(timing_report.read_text(errors="replace")) if timing_report.is_file() else None
+        (out / "srcfpga_build.json").write_text(json.dumps(info, indent=2) + "\n")
+        if info["timing"] is not None:
+            check_timing(info["timing"], allow_timing_failure)
         if result.returncode:
             raise VivadoError(f"Vivado failed (exit {result.returncode}); log {out / 'vivado_stdout.log'}")
-        info["vivado"] = vivado
+        return info
     (out / "srcfpga_build.json").write_text(json.dumps(info, indent=2) + "\n")
     return info
 

@@ -32,20 +32,22 @@ class NumpyOps:
 def src_update(ops: IntOps, layer: Any, i: Any, h: Any, hs: Any, syn: Any) -> tuple[Any, Any, Any]:
     """One timestep of one SRC layer; returns the new ``(i, h, hs)``. Spikes are ``h >= layer.half``.
 
-    ``syn`` is the synaptic sum ``W s_in`` (integer weight units); ``layer`` provides the constants of
-    :class:`srcfpga.quant.SRCLayerQ`. Order of operations (docs/fixed-point.md, "SRC step")::
+    ``syn`` is the synaptic sum ``W s_in`` (integer weight units); ``layer`` provides the constants and
+    the piecewise-linear ``tables`` of :class:`srcfpga.quant.SRCLayerQ`. Order of operations
+    (docs/fixed-point.md, "SRC step")::
 
         i   = sat(i - ((decay_num * i) >> decay_shift) + syn * 2^weight_shift, current_bits)
-        x   = clamp(i, -rho, rho)                              rho * tanh(i / rho), hard version
-        h'  = clamp(x + r*h + rs*hs + bias, -one, one)         tanh(...), hard version
-        g   = gate_dep_num if h >= half else gate_hyp_num      sigmoid gate as a threshold step
-        hs' = hs + ((g * (h - hs)) >> gate_shift)              hs = zs hs + (1 - zs) h
+        x   = compression(i)                                  rho * tanh(i / rho)
+        h'  = activation(x + r*h + rs*hs + bias)              tanh(...)
+        g   = gate(h)                                         (1 - zs) 2^gate_shift, the sigmoid gate
+        hs' = hs + ((g * (h - hs)) >> gate_shift)             hs = zs hs + (1 - zs) h
     """
+    tables = layer.tables
     i_lo, i_hi = layer.current_range
     i = ops.clip(i - ops.floor_shift(layer.decay_num * i, layer.decay_shift)
                  + syn * (1 << layer.weight_shift), i_lo, i_hi)
-    x = ops.clip(i, -layer.rho, layer.rho)
-    h_next = ops.clip(x + layer.r * h + layer.rs * hs + layer.bias, -layer.one, layer.one)
-    gate = ops.where(h >= layer.half, layer.gate_dep_num, layer.gate_hyp_num)
+    x = tables["compression"].apply(ops, i)
+    h_next = tables["activation"].apply(ops, x + layer.r * h + layer.rs * hs + layer.bias)
+    gate = tables["gate"].apply(ops, h)
     hs_next = hs + ops.floor_shift(gate * (h - hs), layer.gate_shift)
     return i, h_next, hs_next

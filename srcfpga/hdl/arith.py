@@ -4,18 +4,7 @@ from __future__ import annotations
 
 from amaranth import Const, Mux, Value
 
-
-def csd_digits(constant: int) -> list[tuple[int, int]]:
-    """Canonical signed-digit form of ``constant``: ``[(sign, shift), ...]`` with sign in {-1, +1}."""
-    digits, shift, value = [], 0, constant
-    while value:
-        if value & 1:
-            digit = 2 - (value & 3)      # +1 if value % 4 == 1, -1 if value % 4 == 3
-            digits.append((digit, shift))
-            value -= digit
-        value >>= 1
-        shift += 1
-    return digits
+from ..quant.pwl import csd_digits
 
 
 def const_mul(value: Value, constant: int) -> Value:
@@ -26,6 +15,15 @@ def const_mul(value: Value, constant: int) -> Value:
     total = terms[0]
     for term in terms[1:]:
         total = total + term
+    return total
+
+
+def unsigned_mul(value: Value, factor: Value) -> Value:
+    """``value * factor`` for an unsigned ``factor``: one shifted copy of ``value`` per bit of ``factor``,
+    summed (a shift-add multiplier in LUTs, no DSP)."""
+    total = Const(0)
+    for bit in range(len(factor)):
+        total = total + Mux(factor[bit], value << bit, 0)
     return total
 
 

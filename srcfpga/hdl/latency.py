@@ -244,6 +244,19 @@ class LatencyModel:
             cycle += 1
         return cycles
 
+    def link_bound_cycles(self, input_spikes: np.ndarray, layer_spikes: list[np.ndarray], blank: int) -> np.ndarray:
+        """The compute latency per sample behind a link slower than the network (the UART board's
+        ``cycles``, :mod:`srcfpga.boards.protocol`): pixel input, :meth:`inference_cycles` (the image is on
+        chip before the computation starts); frame input, the cycles from the last input beat to the result,
+        every earlier beat having been processed when it arrives - the step's last mask alone, as the
+        only spikes of a one-step inference whose empty masks are offered first."""
+        if self.config.input == "pixels":
+            return self.inference_cycles(input_spikes, layer_spikes, blank)
+        last = np.zeros_like(np.asarray(input_spikes, bool)[:, -1:])
+        tail = (self.rounds - 1) * self.mask_width
+        last[..., tail:] = np.asarray(input_spikes, bool)[:, -1:, tail:]
+        return self.inference_cycles(last, [np.asarray(s)[:, -1:] for s in layer_spikes], 0) - self.rounds
+
     def cycles_per_step(self, input_spikes: np.ndarray, layer_spikes: list[np.ndarray], blank: int) -> float:
         """Mean cycles per timestep over a batch (the throughput figure; excludes the image load)."""
         steps = np.asarray(input_spikes).shape[-2]

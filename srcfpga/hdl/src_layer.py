@@ -105,14 +105,15 @@ class SRCLayerEngine(wiring.Component):
         p2 = Signal(data.ArrayLayout(neuron.partial_shape(), lanes))
         hs2 = Signal(data.ArrayLayout(neuron.state_shape, lanes))
         for b in range(lanes):
-            i_next, partial, hs_next = neuron.stage1(old[b].i, old[b].h, old[b].hs, syn1[b], params_rd.data[b].bias)
+            i_next, partial, hs_next = neuron.stage1(m, b, old[b].i, old[b].h, old[b].hs, syn1[b],
+                                                     params_rd.data[b].bias)
             m.d.sync += [i2[b].eq(i_next), p2[b].eq(partial), hs2[b].eq(hs_next)]
 
         # ---- stage 2: new h and spikes ---------------------------------------------------------------
         h3 = Signal(data.ArrayLayout(neuron.state_shape, lanes))
         i3, hs3, spikes3 = Signal.like(i2), Signal.like(hs2), Signal(lanes)
         for b in range(lanes):
-            h_next, spike = neuron.stage2(i2[b], p2[b])
+            h_next, spike = neuron.stage2(m, b, i2[b], p2[b])
             m.d.sync += [h3[b].eq(h_next), spikes3[b].eq(spike)]
         m.d.sync += [i3.eq(i2), hs3.eq(hs2)]
 

@@ -5,47 +5,65 @@ split at the register boundary between the two stages::
 
     stage 1   i'  = sat(i - ((decay_num * i) >> decay_shift) + (syn << weight_shift), current_bits)
               p   = r*h + rs*hs + bias                      (independent of i')
-              hs' = hs + ((g * (h - hs)) >> gate_shift),    g = gate_dep_num if h >= half else gate_hyp_num
-    stage 2   h'  = clamp(clamp(i', -rho, rho) + p, -one, one)
+              hs' = hs + ((g * (h - hs)) >> gate_shift),    g = gate(h)
+    stage 2   h'  = activation(compression(i') + p)
               s   = h' >= half
 
-Every product is by a constant and built from shifts and adds (no DSP). Widths: ``i`` is
-``current_bits`` signed, ``h`` and ``hs`` are ``state_bits`` signed, ``syn`` is ``syn_bits`` signed;
-intermediate sums are as wide as Amaranth's exact arithmetic needs, so only the explicit
-saturations clip.
+``compression``, ``activation`` and ``gate`` are the layer's piecewise-linear tables, each a
+:class:`srcfpga.hdl.pwl.PiecewiseLinearUnit`. A gate table that is a single step on ``[-one, one]`` (the
+K = 1 default) makes ``g * (h - hs)`` a multiplexer of two constant products; any other gate multiplies
+by ``g`` (``gate_shift + 1`` bits) with a shift-add. Every product is built from shifts and adds (no DSP).
+Widths: ``i`` is ``current_bits`` signed, ``h`` and ``hs`` are ``state_bits`` signed, ``syn`` is
+``syn_bits`` signed; intermediate sums are as wide as Amaranth's exact arithmetic needs, so only the
+explicit saturations clip.
 """
 
 from __future__ import annotations
 
-from amaranth import Mux, Signal, Value, signed
+from amaranth import Module, Mux, Value, signed
 
-from ..quant.hwmodel import SRCLayerQ
-from .arith import clamp, const_mul
+from ..quant.hwmodel import SRCLayerQ, signed_bits
+from .arith import clamp, const_mul, unsigned_mul
+from .pwl import PiecewiseLinearUnit
 
 
 class SRCNeuronDatapath:
-    """The arithmetic of one SRC layer's neuron, for the constants of ``layer``."""
+    """The arithmetic of one SRC layer's neuron, for the constants and tables of ``layer``."""
 
     def __init__(self, layer: SRCLayerQ):
         self.layer = layer
         self.state_shape = signed(layer.state_bits)
         self.current_shape = signed(layer.current_bits)
+        self.gate_step = layer.tables["gate"].as_step(-layer.one, layer.one)
 
-    def stage1(self, i: Value, h: Value, hs: Value, syn: Value, bias: Value) -> tuple[Value, Value, Value]:
-        """``(i', p, hs')`` from the old state, the synaptic sum and the neuron's bias."""
+    def _table(self, m: Module, name: str, lane: int, value: Value, in_shape) -> Value:
+        unit = m.submodules[f"{name}{lane}"] = PiecewiseLinearUnit(self.layer.tables[name], in_shape)
+        m.d.comb += unit.x.eq(value)
+        return unit.y
+
+    def stage1(self, m: Module, lane: int, i: Value, h: Value, hs: Value, syn: Value,
+               bias: Value) -> tuple[Value, Value, Value]:
+        """``(i', p, hs')`` from the old state, the synaptic sum and the neuron's bias (lane ``lane``)."""
         q = self.layer
         lo, hi = q.current_range
         i_next = clamp(i - (const_mul(i, q.decay_num) >> q.decay_shift) + (syn << q.weight_shift), lo, hi)
         partial = const_mul(h, q.r) + const_mul(hs, q.rs) + bias
         diff = h - hs
-        step = Mux(h >= q.half, const_mul(diff, q.gate_dep_num) >> q.gate_shift,
-                   const_mul(diff, q.gate_hyp_num) >> q.gate_shift)
+        if self.gate_step is not None:
+            threshold, below, above = self.gate_step
+            step = Mux(h >= threshold, const_mul(diff, above) >> q.gate_shift,
+                       const_mul(diff, below) >> q.gate_shift)
+        else:
+            gate = self._table(m, "gate", lane, h, self.state_shape)
+            step = unsigned_mul(diff, gate.as_unsigned()[:q.tables["gate"].hi.bit_length()]) >> q.gate_shift
         return i_next, partial, hs + step
 
-    def stage2(self, i_next: Value, partial: Value) -> tuple[Value, Value]:
-        """``(h', spike)`` from stage 1's registered ``i'`` and ``p``."""
+    def stage2(self, m: Module, lane: int, i_next: Value, partial: Value) -> tuple[Value, Value]:
+        """``(h', spike)`` from stage 1's registered ``i'`` and ``p`` (lane ``lane``)."""
         q = self.layer
-        h_next = clamp(clamp(i_next, -q.rho, q.rho) + partial, -q.one, q.one)
+        x = self._table(m, "compression", lane, i_next, self.current_shape)
+        pre = q.preactivation_bound
+        h_next = self._table(m, "activation", lane, x + partial, signed(signed_bits(-pre, pre)))
         return h_next, h_next >= q.half
 
     def partial_shape(self):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from typing import ClassVar
 
 from ..errors import ConfigError
 
@@ -23,6 +24,8 @@ class SRCCellConfig:
     bias_init: float = -5.0
     bias_min: float = -6.0
     bias_max: float = -4.0
+    gate_slope: ClassVar[float] = 10.0    # zs = z_hyp - (z_hyp - z_dep) sigmoid(gate_slope (h - gate_center))
+    gate_center: ClassVar[float] = 0.5
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.alpha < 1.0:

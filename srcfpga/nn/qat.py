@@ -42,8 +42,8 @@ class TorchOps:
     clip = staticmethod(torch.clamp)
 
     @staticmethod
-    def where(cond: torch.Tensor, a: int, b: int) -> torch.Tensor:
-        return torch.where(cond, float(a), float(b)).double()
+    def where(cond: torch.Tensor, a: torch.Tensor | int, b: torch.Tensor | int) -> torch.Tensor:
+        return torch.where(cond, torch.as_tensor(a, dtype=torch.float64), torch.as_tensor(b, dtype=torch.float64))
 
 
 class SpikeFn(torch.autograd.Function):

@@ -76,7 +76,7 @@ class SRCLayer(nn.Module):
         i = c.alpha * i + s_in @ self.weight.T
         x = c.rho * torch.tanh(i / c.rho)
         h_next = torch.tanh(x + c.r * h + c.rs * hs + self.bias)
-        zs = c.z_hyp - (c.z_hyp - c.z_dep) * torch.sigmoid(10.0 * (h - 0.5))
+        zs = c.z_hyp - (c.z_hyp - c.z_dep) * torch.sigmoid(c.gate_slope * (h - c.gate_center))
         hs = zs * hs + (1.0 - zs) * h
         return StraightThroughReLU.apply(h_next), (i, h_next, hs)
 

@@ -58,6 +58,12 @@ class TrainResult:
         return meta
 
 
+def seed_initialization(seed: int) -> None:
+    """Seed torch's global generator, which draws a new network's initial weights: call it before building a
+    network that :func:`train` then trains with the same ``seed`` (same seed and data: same weights)."""
+    torch.manual_seed(seed)
+
+
 def rate_spikes(images: np.ndarray, net_config, steps: int, blank: int, generator: torch.Generator) -> torch.Tensor:
     """Random Bernoulli spikes with the hardware encoder's probability ``pixel * gain_q / 2^16``."""
     from ..data.encoder import RateEncoder

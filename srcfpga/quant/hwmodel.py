@@ -1,8 +1,8 @@
 """The HardwareModel: the single contract read by ``golden``, ``hdl``, ``sim`` and ``boards``.
 
 A HardwareModel holds only integers and the constants of the integer semantics documented in
-``docs/fixed-point.md``: weights, shift amounts, saturation bounds, comparator thresholds, initial
-states, encoder and readout settings. It is saved as one JSON file with a schema version and a
+``docs/fixed-point.md``: weights, shift amounts, saturation bounds, comparator thresholds, piecewise-linear
+nonlinearity tables, initial states, encoder and readout settings. It is saved as one JSON file with a schema version and a
 SHA-256 content hash, and validated on construction and on load.
 """
 
@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field, fields, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -20,6 +21,7 @@ from ..data.encoder import RateEncoder
 from ..data.rows import RowEncoder
 from ..errors import ConfigError, ModelFileError
 from ..fileio import write_text_atomic
+from .pwl import PiecewiseLinear
 
 SCHEMA_VERSION = 1
 FILE_FORMAT = "srcfpga-hardware-model"
@@ -87,6 +89,10 @@ def check_steps(steps: int, blank: int) -> None:
         raise ConfigError(f"need steps >= 1 and blank >= 0, got steps={steps}, blank={blank}")
 
 
+TABLE_NAMES = ("compression", "activation", "gate")   # SRCLayerQ's nonlinearity tables, in step order
+OPTIONAL = {"optional": True}   # field metadata: omitted from the file (and the hash) while None
+
+
 _INT_FIELDS = ("weight_shift", "current_bits", "decay_num", "decay_shift", "gate_shift", "gate_hyp_num",
                "gate_dep_num", "rho", "one", "half", "r", "rs")
 
@@ -98,10 +104,14 @@ class SRCLayerQ:
     Per step (``>>`` is an arithmetic shift, i.e. floor division by a power of two)::
 
         i   = sat(i - ((decay_num * i) >> decay_shift) + (W s_in << weight_shift), current_bits)
-        x   = clamp(i, -rho, rho)
-        h'  = clamp(x + r*h + rs*hs + bias, -one, one)
-        hs' = hs + ((g * (h - hs)) >> gate_shift),   g = gate_dep_num if h >= half else gate_hyp_num
+        x   = compression(i)                        rho tanh(i / rho); default clamp(i, -rho, rho)
+        h'  = activation(x + r*h + rs*hs + bias)    tanh; default clamp(., -one, one)
+        hs' = hs + ((g * (h - hs)) >> gate_shift),  g = gate(h); default gate_dep_num if h >= half else gate_hyp_num
         s   = h' >= half
+
+    The three nonlinearities are :class:`PiecewiseLinear` tables (:attr:`tables`). A field left ``None``
+    (or given equal to its default) is the one-piece default above, built from ``rho``, ``one``, ``half``
+    and the gate constants, and is not written to the file: K = 1 models hash as before tables existed.
     """
 
     kind: ClassVar[str] = "src"
@@ -125,6 +135,9 @@ class SRCLayerQ:
     half: int
     r: int
     rs: int
+    compression: PiecewiseLinear | None = field(default=None, metadata=OPTIONAL)  # i -> x, in [-rho, rho]
+    activation: PiecewiseLinear | None = field(default=None, metadata=OPTIONAL)   # pre-activation -> h', in [-one, one]
+    gate: PiecewiseLinear | None = field(default=None, metadata=OPTIONAL)         # h -> g, in [0, 2^gate_shift]
 
     def __post_init__(self) -> None:
         check_weight_bits(self.weight_bits)
@@ -161,10 +174,57 @@ class SRCLayerQ:
         _check_range("init_hs", self.init_hs, -self.one, self.one)
         if self.weights.shape[1] * wmax << self.weight_shift >= 1 << 30:
             raise ConfigError("layer too large: the synaptic sum would not fit 30 bits")
-        bias_max = int(np.abs(self.bias.astype(np.int64)).max())
-        if self.rho + (abs(self.r) + abs(self.rs)) * self.one + bias_max >= 1 << 30:
+        if self.preactivation_bound >= 1 << 30:
+            bias_max = int(np.abs(self.bias.astype(np.int64)).max())
             raise ConfigError("the h pre-activation x + r*h + rs*hs + bias would not fit 30 bits "
                               f"(rho={self.rho}, r={self.r}, rs={self.rs}, one={self.one}, max |bias|={bias_max})")
+        if (2 * self.one) << self.gate_shift >= 1 << 30:
+            raise ConfigError(f"the gate product g * (h - hs) would not fit 30 bits (one={self.one}, "
+                              f"gate_shift={self.gate_shift})")
+        defaults = self.default_tables
+        for name in TABLE_NAMES:
+            table = getattr(self, name)
+            if isinstance(table, dict):
+                table = PiecewiseLinear.from_dict(table, name)
+            if table is not None and not isinstance(table, PiecewiseLinear):
+                raise ConfigError(f"{name} must be a piecewise-linear table, got {table!r}")
+            object.__setattr__(self, name, None if table == defaults[name] else table)
+            (table or defaults[name]).check_domain(name, *self.table_domains[name], *self.table_ranges[name])
+
+    @property
+    def default_tables(self) -> dict[str, PiecewiseLinear]:
+        """The one-piece tables of a K = 1 layer: hard clamps for both tanh, a step for the sigmoid gate."""
+        return {"compression": PiecewiseLinear.clamp(-self.rho, self.rho),
+                "activation": PiecewiseLinear.clamp(-self.one, self.one),
+                "gate": PiecewiseLinear.step(self.half, self.gate_hyp_num, self.gate_dep_num)}
+
+    @cached_property
+    def tables(self) -> dict[str, PiecewiseLinear]:
+        """The table each nonlinearity uses: the stored one, or its default."""
+        defaults = self.default_tables
+        return {name: defaults[name] if getattr(self, name) is None else getattr(self, name) for name in TABLE_NAMES}
+
+    @property
+    def table_domains(self) -> dict[str, tuple[int, int]]:
+        """The integer inputs each table sees: the current, the h pre-activation, h."""
+        pre = self.preactivation_bound
+        return {"compression": self.current_range, "activation": (-pre, pre), "gate": (-self.one, self.one)}
+
+    @property
+    def preactivation_bound(self) -> int:
+        """Bound on ``|x + r*h + rs*hs + bias|`` (``|x| <= rho``, ``|h|, |hs| <= one``)."""
+        return self.rho + (abs(self.r) + abs(self.rs)) * self.one + int(np.abs(self.bias.astype(np.int64)).max())
+
+    @property
+    def table_ranges(self) -> dict[str, tuple[int, int]]:
+        """The outputs each table may produce (its saturation must stay inside)."""
+        return {"compression": (-self.rho, self.rho), "activation": (-self.one, self.one),
+                "gate": (0, 1 << self.gate_shift)}
+
+    @property
+    def segments(self) -> int:
+        """The largest number of pieces among the layer's tables (1 for a K = 1 layer)."""
+        return max(table.segments for table in self.tables.values())
 
     @property
     def n_in(self) -> int:
@@ -379,7 +439,10 @@ def _dataclass_to_dict(obj: Any) -> dict:
     out = {}
     for f in fields(obj):
         value = getattr(obj, f.name)
-        out[f.name] = value.tolist() if isinstance(value, np.ndarray) else value
+        if value is None and f.metadata.get("optional"):
+            continue
+        out[f.name] = value.tolist() if isinstance(value, np.ndarray) else \
+            value.to_dict() if isinstance(value, PiecewiseLinear) else value
     return out
 
 

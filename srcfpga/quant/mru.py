@@ -18,7 +18,7 @@ into the next layer's weights and bias (and the readout's), so every layer consu
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
@@ -244,6 +244,9 @@ def quantize_mru_net(net, qc, source: dict | None = None, frac_bits: int = MRU_F
     The result computes the finished cell (``eps`` = 0 for BMRU, 1 for CMRU) whatever ``net.eps`` is.
     """
     cfg = net.config
+    if qc.segments != 1:
+        raise ConfigError(f"segments={qc.segments}: {cfg.cell.upper()} layers approximate no smooth function "
+                          "(comparators and counters only), so they have no tables; use segments 1")
     folded, ro_w, ro_b = fold_network(net)
     layers, input_range = [], (0, 1)
     for layer, layer_f in zip(net.layers, folded):
@@ -258,5 +261,5 @@ def quantize_mru_net(net, qc, source: dict | None = None, frac_bits: int = MRU_F
         encoder = RateEncoder(cfg.rate_gain, qc.encoder_generators)
     return HardwareModel(input_size=cfg.input_size, encoder=encoder, layers=tuple(layers), readout=readout,
                          steps=cfg.steps, blank=cfg.blank,
-                         source={"quant": asdict(qc), "cell": cfg.cell, "variant": cfg.mru.variant,
+                         source={"quant": qc.source(), "cell": cfg.cell, "variant": cfg.mru.variant,
                                  "frac_bits": frac_bits, **(source or {})})

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 
 import numpy as np
 
 from ..data.encoder import RateEncoder
 from ..errors import ConfigError
 from .hwmodel import HardwareModel, ReadoutQ, SRCLayerQ, check_weight_bits, signed_bits
+from .pwl import MAX_SEGMENTS, PiecewiseLinear, fit
 
 CLIP_MODES = ("max", "mse")
 
@@ -29,6 +31,7 @@ class QuantConfig:
     ``current_range``: the current i saturates at about +-current_range * rho.
     ``decay_shift`` / ``gate_shift``: m of the leaks 1 - n / 2^m (alpha and the hs gate).
     ``clip``: weight scale from the largest weight (``max``) or minimising the squared error (``mse``).
+    ``segments``: K, pieces of each SRC nonlinearity table (1..16; 1: hard clamps and a step gate).
     """
 
     weight_bits: int = 8
@@ -40,9 +43,14 @@ class QuantConfig:
     readout_acc_bits: int = 24
     clip: str = "mse"
     encoder_generators: int = 32
+    segments: int = 1
 
     def __post_init__(self) -> None:
         check_weight_bits(self.weight_bits)
+        if isinstance(self.segments, bool) or not isinstance(self.segments, int) \
+                or not 1 <= self.segments <= MAX_SEGMENTS:
+            raise ConfigError(f"segments must be an integer in 1..{MAX_SEGMENTS} (pieces per nonlinearity "
+                              f"table; 1 = hard clamps and a step gate), got {self.segments!r}")
         if not 4 <= self.state_frac_bits <= 14:
             raise ConfigError(f"state_frac_bits must be in 4..14, got {self.state_frac_bits}")
         if not 1.0 <= self.current_range <= 64.0:
@@ -54,6 +62,14 @@ class QuantConfig:
             raise ConfigError(f"readout_bits must be in 2..16, got {self.readout_bits}")
         if self.clip not in CLIP_MODES:
             raise ConfigError(f"clip must be one of {', '.join(CLIP_MODES)}, got {self.clip!r}")
+
+    def source(self) -> dict:
+        """The options as recorded in a HardwareModel's ``source`` (``segments`` only when > 1, so K = 1
+        models hash as before tables existed)."""
+        options = asdict(self)
+        if self.segments == 1:
+            del options["segments"]
+        return options
 
 
 def symmetric_max(bits: int) -> int:
@@ -100,6 +116,26 @@ def _uniform(name: str, values: np.ndarray) -> float:
     return float(values[0])
 
 
+@lru_cache(maxsize=64)
+def fit_tables(segments: int, rho: int, one: int, half: int, gate_hyp_num: int, gate_dep_num: int,
+               current_bits: int, gate_slope: float, gate_center: float) -> dict[str, PiecewiseLinear]:
+    """The ``segments``-piece tables of an SRC layer, fitted to the paper's functions in the layer's
+    integers (``one`` is 1.0, ``rho`` is rho; docs/fixed-point.md, "Piecewise-linear tables")::
+
+        compression(i) ~ rho tanh(i / rho)                      on the current range
+        activation(v)  ~ one tanh(v / one)                      (fitted on +-8 one; saturated beyond)
+        gate(h)        ~ hyp + (dep - hyp) sigmoid(gate_slope (h / one - gate_center))   on [-one, one]
+    """
+    i_hi = (1 << (current_bits - 1)) - 1
+    return {
+        "compression": fit(lambda i: rho * np.tanh(i / rho), -i_hi - 1, i_hi, -rho, rho, segments),
+        "activation": fit(lambda v: one * np.tanh(v / one), -8 * one, 8 * one, -one, one, segments),
+        "gate": fit(lambda h: gate_hyp_num + (gate_dep_num - gate_hyp_num)
+                    / (1.0 + np.exp(-gate_slope * (h / one - gate_center))),
+                    -one, one, gate_hyp_num, gate_dep_num, segments),
+    }
+
+
 def quantize_src_layer(weight: np.ndarray, bias: np.ndarray, init: tuple[np.ndarray, np.ndarray, np.ndarray],
                        cell, qc: QuantConfig) -> SRCLayerQ:
     """Quantize one SRC layer; ``cell`` has alpha, rho, r, rs, z_hyp, z_dep (floats)."""
@@ -112,15 +148,18 @@ def quantize_src_layer(weight: np.ndarray, bias: np.ndarray, init: tuple[np.ndar
     init_i, init_h, init_hs = (np.rint(np.asarray(v, np.float64) / unit) for v in init)
     current_bits = signed_bits(-math.ceil(qc.current_range * rho), math.ceil(qc.current_range * rho))
     i_lo, i_hi = -(1 << (current_bits - 1)), (1 << (current_bits - 1)) - 1
+    gate_hyp_num, gate_dep_num = leak_num(cell.z_hyp, qc.gate_shift), leak_num(cell.z_dep, qc.gate_shift)
+    half = round(0.5 / unit)
+    tables = {} if qc.segments == 1 else fit_tables(qc.segments, rho, one, half, gate_hyp_num, gate_dep_num,
+                                                    current_bits, cell.gate_slope, cell.gate_center)
     return SRCLayerQ(
         weights=quantize_symmetric(weight, scale, qc.weight_bits),
         bias=np.rint(np.asarray(bias, np.float64) / unit),
         init_i=np.clip(init_i, i_lo, i_hi), init_h=np.clip(init_h, -one, one), init_hs=np.clip(init_hs, -one, one),
         weight_bits=qc.weight_bits, weight_shift=shift, unit=unit, current_bits=current_bits,
         decay_num=leak_num(cell.alpha, qc.decay_shift), decay_shift=qc.decay_shift,
-        gate_shift=qc.gate_shift, gate_hyp_num=leak_num(cell.z_hyp, qc.gate_shift),
-        gate_dep_num=leak_num(cell.z_dep, qc.gate_shift),
-        rho=rho, one=one, half=round(0.5 / unit), r=_integer("r", cell.r), rs=_integer("rs", cell.rs))
+        gate_shift=qc.gate_shift, gate_hyp_num=gate_hyp_num, gate_dep_num=gate_dep_num,
+        rho=rho, one=one, half=half, r=_integer("r", cell.r), rs=_integer("rs", cell.rs), **tables)
 
 
 def quantize_readout(weight: np.ndarray, qc: QuantConfig) -> ReadoutQ:
@@ -146,4 +185,4 @@ def quantize_net(net, qc: QuantConfig, source: dict | None = None) -> HardwareMo
     return HardwareModel(
         input_size=cfg.input_size, encoder=RateEncoder(cfg.rate_gain, qc.encoder_generators),
         layers=layers, readout=readout, steps=cfg.steps, blank=cfg.blank,
-        source={"quant": asdict(qc), **(source or {})})
+        source={"quant": qc.source(), **(source or {})})

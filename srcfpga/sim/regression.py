@@ -156,13 +156,21 @@ class SimReport:
     run_seconds: float = 0.0
     cycles_min: int = 0
     cycles_max: int = 0
-    latency_model_cycles: float | None = None   # mean cycles/inference predicted by srcfpga.hdl.LatencyModel
+    # the cycle model (srcfpga.hdl.LatencyModel) against the measured cycles; None: not checked (stream gaps)
+    latency_model_cycles: float | None = None   # mean cycles/inference predicted
     latency_model_exact: float | None = None    # fraction of samples whose measured cycles equal the model's
     latency_model_per_sample: list[int] | None = None
+    latency_model_diverged: list[int] = field(default_factory=list)    # samples whose cycles differ from it
+
+    @property
+    def passed(self) -> bool:
+        """Every sample equals golden at every step and, when checked, the cycle model cycle for cycle (both
+        are contracts of the generated hardware)."""
+        return self.mismatches == 0 and not self.latency_model_diverged
 
     def to_dict(self, full: bool = False) -> dict[str, Any]:
         keys = ("samples", "agreement", "mismatches", "accuracy", "cycles_per_step", "cycles_per_inference",
-                "sim_cycles_per_s")
+                "sim_cycles_per_s", "latency_model_cycles", "latency_model_exact")
         data = {key: getattr(self, key) for key in keys}
         if full or self.first_mismatch is not None:
             data["first_mismatch"] = (None if self.first_mismatch is None else
@@ -172,7 +180,7 @@ class SimReport:
             data.update({key: getattr(self, key) for key in (
                 "golden_accuracy", "mismatched_samples", "steps", "blank", "simulator", "log", "build_seconds",
                 "build_cached", "run_seconds", "cycles_min", "cycles_max", "sim_cycles", "sim_cycles_per_cpu_s",
-                "latency_model_cycles", "latency_model_exact")})
+                "latency_model_diverged")})
         return _jsonable(data)
 
     def summary(self) -> str:
@@ -182,6 +190,13 @@ class SimReport:
             text += f"; RTL accuracy {100 * self.accuracy:.2f} %"
         text += (f"; {self.cycles_per_inference:.1f} cycles/inference, {self.cycles_per_step:.2f} cycles/step; "
                  f"{self.sim_cycles_per_s:,.0f} simulated cycles/s")
+        if self.latency_model_exact is None:
+            text += "\ncycle model not checked (stream gaps)"
+        else:
+            text += (f"\ncycle model: {self.samples - len(self.latency_model_diverged)}/{self.samples} samples "
+                     f"exact ({self.latency_model_cycles:.1f} cycles/inference predicted)")
+            if self.latency_model_diverged:
+                text += f", first divergence: sample {self.latency_model_diverged[0]}"
         if self.first_mismatch is not None:
             text += f"\nfirst {self.first_mismatch.describe()}"
         if self.waves:
@@ -632,4 +647,6 @@ def check_latency(model: HardwareModel, rtl: RtlRun, golden, report: SimReport, 
     done = rtl.predictions >= 0
     report.latency_model_per_sample = [int(v) for v in predicted]
     report.latency_model_cycles = float(np.mean(predicted))
-    report.latency_model_exact = float(np.mean(done & (predicted == rtl.cycles)))
+    exact = done & (predicted == rtl.cycles)
+    report.latency_model_exact = float(np.mean(exact))
+    report.latency_model_diverged = [int(sample) for sample in np.flatnonzero(~exact)]
