@@ -55,10 +55,17 @@ def test_reset_in_mid_inference_loses_nothing(hdl_equals_golden):
 
 @pytest.mark.parametrize("options, message", [
     ({"lanes": 0}, "lanes"), ({"memory": "flash"}, "memory style"), ({"input": "audio"}, "input"),
-    ({"spikes_per_cycle": 3}, "spikes_per_cycle")])
+    ({"spikes_per_cycle": 3}, "spikes_per_cycle"), ({"trace_states": 1}, "trace_states")])
 def test_config_validation(options, message):
     with pytest.raises(ConfigError, match=message):
         HdlConfig(**options)
+
+
+def test_board_core_refuses_the_state_trace():
+    from srcfpga.boards.core import NetworkCore
+
+    with pytest.raises(ConfigError, match="trace_states"):
+        NetworkCore(random_hardware_model(0, (8, 6), 5), HdlConfig(trace_states=True))
 
 
 def test_lanes_wider_than_layers_rejected():

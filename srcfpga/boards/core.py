@@ -25,6 +25,7 @@ class NetworkCore(wiring.Component):
 
     def __init__(self, model: HardwareModel, config: HdlConfig = HdlConfig()):
         if config.trace_states:
+            self._MustUse__silence = True       # refused, never elaborated: no "created but never used" warning
             raise ConfigError("trace_states is a verification option: board builds never carry the state trace")
         self.network = NetworkTop(model, config)
         members = {name: member for name, member in self.network.signature.members.items()
