@@ -25,12 +25,30 @@ def _emit(args: argparse.Namespace, data: dict, text: str) -> None:
     print(json.dumps(data, indent=2) if getattr(args, "json", False) else text)
 
 
-def _add_dataset_args(p: argparse.ArgumentParser, default: str | None = None) -> None:
+def _add_dataset_args(p: argparse.ArgumentParser, default: str | None = None, splits: bool = True) -> None:
     from .data import DATASETS
 
     p.add_argument("--dataset", choices=DATASETS, default=default, required=default is None)
-    p.add_argument("--data-dir", type=Path, help="directory with the IDX files (mnist, fashion-mnist)")
+    p.add_argument("--data-dir", type=Path, help="directory with the IDX files (mnist, fashion-mnist) or the "
+                                                 "WAV files (fsdd: the folder or its recordings/)")
     p.add_argument("--limit", type=int, help="use only the first N samples")
+    if splits:      # the sweep scores the test split of every speaker
+        _add_split_args(p)
+
+
+def _add_split_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--split", choices=("train", "test", "all"),
+                   help="split to use (default test; for train: the training split, default train; 'all': fsdd)")
+    p.add_argument("--speakers", help="fsdd: only these speakers, e.g. george,jackson (default: all)")
+
+
+def _load_split(args: argparse.Namespace, split: str | None, limit: int | None, speakers: str | None):
+    """Dataset ``--dataset`` from ``--data-dir``: ``split`` (default test), first ``limit`` samples, of
+    ``speakers`` (fsdd; comma-separated, None: all)."""
+    from .data import load_dataset
+    from .data.fsdd import parse_speakers
+
+    return load_dataset(args.dataset, split or "test", args.data_dir, limit, parse_speakers(speakers))
 
 
 def _add_inference_args(p: argparse.ArgumentParser) -> None:
@@ -92,11 +110,10 @@ def cmd_quantize(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from .data import load_dataset
     from .evaluate import evaluate, load_any
 
     model = load_any(args.model)
-    dataset = load_dataset(args.dataset, "test", args.data_dir, args.limit)
+    dataset = _load_split(args, args.split, args.limit, args.speakers)
     result = evaluate(model, dataset, steps=args.steps, blank=args.blank, seed=args.seed, progress=not args.json)
     data = {"accuracy": result.accuracy, "samples": result.samples, "steps": result.steps, "blank": result.blank,
             "path": result.path, "mean_input_spikes_per_step": result.mean_input_spikes_per_step}
@@ -106,13 +123,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from .data import load_dataset
     from .evaluate import evaluate
     from .nn import NetConfig, SRCNet, load_model, save_model
     from .nn.train import TrainConfig, train
 
-    train_set = load_dataset(args.dataset, "train", args.data_dir, args.limit)
-    test_set = load_dataset(args.dataset, "test", args.data_dir, args.test_limit)
+    train_set = _load_split(args, args.split or "train", args.limit, args.speakers)
+    test_set = _load_split(args, args.test_split, args.test_limit, args.test_speakers or args.speakers)
     if args.init:
         net, _ = load_model(args.init)
     elif args.cell != "src":
@@ -165,6 +181,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_dataset_args(p)
     p.add_argument("--test-limit", type=int, help="score on the first N test samples (default: all; --limit is "
                                                   "for the training set)")
+    p.add_argument("--test-split", choices=("train", "test", "all"), help="split scored after training (default test)")
+    p.add_argument("--test-speakers", help="fsdd: speakers scored after training (default: --speakers)")
     p.add_argument("--cell", choices=("src", "bmru", "cmru"), default="src")
     p.add_argument("--hidden", type=int, nargs="+", default=[128], help="layer sizes, e.g. --hidden 128 64")
     p.add_argument("--steps", type=int, help="stimulus steps (default 40; row encoding: the image rows)")
@@ -238,7 +256,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="total steps per inference, blank included (default 44,55,220)")
     p.add_argument("--blank", help="blank steps: one for all or one per step count (default: steps // 11, "
                                    "a tenth of the stimulus: 4+40, 5+50, 20+200)")
-    _add_dataset_args(p)
+    _add_dataset_args(p, splits=False)
     p.add_argument("--qat-epochs", type=int, default=0, help="QAT fine-tuning epochs per width (default 0: PTQ only)")
     p.add_argument("--qat-train-limit", type=int, help="QAT on the first N training images only")
     p.add_argument("--board", help="board for resource / power / energy estimates (srcfpga.boards)")
@@ -309,7 +327,6 @@ def cmd_verilog(args: argparse.Namespace) -> int:
 
 def cmd_sim(args: argparse.Namespace) -> int:
     """Exit status 1 when any sample differs from the golden model."""
-    from .data import load_dataset
     from .evaluate import check_inputs, sample_seeds
     from .hdl import HdlConfig, default_input
     from .quant import HardwareModel
@@ -318,7 +335,7 @@ def cmd_sim(args: argparse.Namespace) -> int:
     if not 0.0 <= args.gaps < 1.0:
         raise ConfigError(f"--gaps must be in [0, 1), got {args.gaps}")
     model = HardwareModel.load(args.model)
-    dataset = load_dataset(args.dataset, "test", args.data_dir, args.limit)
+    dataset = _load_split(args, args.split, args.limit, args.speakers)
     check_inputs(dataset, model.image_pixels)
     gaps = NO_GAPS if args.gaps == 0 else Backpressure(1.0 - args.gaps, 1.0 - args.gaps)
     seeds = sample_seeds(args.seed, 0, len(dataset))
@@ -350,8 +367,10 @@ def _add_board_commands(sub) -> None:
     _add_lanes_arg(p)
     _add_inference_args(p)
     p.add_argument("--dataset", help="measure spike activity on this test set (default: random frames)")
-    p.add_argument("--data-dir", type=Path, help="directory with the IDX files (mnist, fashion-mnist)")
+    p.add_argument("--data-dir", type=Path, help="directory with the IDX files (mnist, fashion-mnist) or the "
+                                                 "WAV files (fsdd)")
     p.add_argument("--limit", type=int, help="samples for the activity measurement (default 32)")
+    _add_split_args(p)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_estimate)
 
@@ -398,12 +417,23 @@ def cmd_estimate(args: argparse.Namespace) -> int:
     from .boards import estimate, get_board
     from .quant import HardwareModel
 
+    from .boards.activity import DEFAULT_SAMPLES
+    from .data import DATASETS
+    from .evaluate import check_inputs, sample_seeds
+
     board = get_board(args.board)
     model = HardwareModel.load(args.model)
-    if args.dataset is not None and args.dataset not in ("digits", "mnist", "fashion-mnist"):
-        raise ConfigError(f"unknown dataset {args.dataset!r}; choose one of digits, mnist, fashion-mnist")
-    est = estimate(model, board, lanes=args.lanes, steps=args.steps, blank=args.blank, dataset=args.dataset,
-                   data_dir=args.data_dir, limit=args.limit, seed=args.seed)
+    frames = None
+    if args.dataset is not None:
+        if args.dataset not in DATASETS:
+            raise ConfigError(f"unknown dataset {args.dataset!r}; choose one of {', '.join(DATASETS)}")
+        data = _load_split(args, args.split, args.limit or DEFAULT_SAMPLES, args.speakers)
+        check_inputs(data, model.image_pixels)
+        steps = model.steps if args.steps is None else args.steps
+        blank = model.blank if args.blank is None else args.blank
+        frames = model.encoder.encode(data.images, steps, blank, sample_seeds(args.seed, 0, len(data)))
+    est = estimate(model, board, lanes=args.lanes, steps=args.steps, blank=args.blank, seed=args.seed,
+                   frames=frames)
     _emit(args, est.to_dict(), est.summary())
     return 0
 

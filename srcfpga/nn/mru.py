@@ -161,7 +161,9 @@ class MRUNetConfig:
     thermometer-coded at ``row_levels``; ``input_size = width * len(row_levels)``), ``"rate"`` (the
     SRC rate encoder, ``input_size`` = pixels) or ``"frames"`` (binary frames given directly, e.g. the
     recall task). ``readout_window``: logits average the readout over the last ``readout_window``
-    steps (0: all steps). ``image_shape``: (rows, width) for ``"rows"``.
+    steps (0: all steps). ``image_shape``: (rows, width) for ``"rows"``. ``front_end``: the audio
+    front end's parameters (:class:`srcfpga.data.audio.LogMelFrontEnd` as a dict) when the rows are
+    audio frames, else None.
     """
 
     input_size: int
@@ -176,6 +178,7 @@ class MRUNetConfig:
     steps: int = 28
     blank: int = 0
     readout_window: int = 0
+    front_end: dict | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "hidden", tuple(int(n) for n in self.hidden))
@@ -207,7 +210,7 @@ class MRUNetConfig:
         from ..data.rows import RowEncoder
 
         if self.encoding == "rows":
-            return RowEncoder(self.image_shape[0], self.image_shape[1], self.row_levels, generators)
+            return RowEncoder(self.image_shape[0], self.image_shape[1], self.row_levels, generators, self.front_end)
         if self.encoding == "rate":
             return RateEncoder(self.rate_gain, generators)
         return None
@@ -361,7 +364,8 @@ def mru_net_for_dataset(dataset, cell: str, hidden: tuple[int, ...], *, encoding
         config = MRUNetConfig(input_size=width * len(row_levels), hidden=hidden, n_classes=dataset.n_classes,
                               cell=cell, mru=cell_cfg, encoding="rows", image_shape=(rows, width),
                               row_levels=row_levels, steps=rows, blank=0 if blank is None else blank,
-                              readout_window=readout_window)
+                              readout_window=readout_window,
+                              front_end=None if dataset.front_end is None else dataset.front_end.to_dict())
     else:
         config = MRUNetConfig(input_size=dataset.n_pixels, hidden=hidden, n_classes=dataset.n_classes, cell=cell,
                               mru=cell_cfg, encoding=encoding, rate_gain=rate_gain,
