@@ -11,10 +11,11 @@ Specification (also in ``docs/fixed-point.md``, section "Audio front end")::
     mel        E[b] = sum_k MEL[b, k] * P[k]                    MEL: triangles on the HTK mel scale, Q8
     log        L[b] = ilog2(E[b] + 1):  e = bit position of the leading one,
                L = e * 2^F + (the F bits below the leading one)  (F = log_frac_bits; e < F: shifted left)
-    normalize  feature[t, b] = clamp(L[t, b] - max_{t', b'} L[t', b'] + 255, 0, 255)
+    normalize  feature[t, b] = clamp(L[t, b] - peak + 255, 0, 255),  peak = max(255, max_{t', b'} L[t', b'])
 
 so one feature LSB is 2^-F octave of power (F = 4: 0.19 dB) and 0..255 spans the 255 / 2^F octaves below
-the utterance's loudest band (F = 4: 48 dB); the per-utterance maximum removes the recording gain.
+the utterance's loudest band (F = 4: 48 dB); the per-utterance maximum removes the recording gain (the
+floor of 255 maps digital silence and zero padding, L = 0, to 0).
 Every intermediate is an exact integer: |w| < 2^15, |sum| < 2^15 * 2^14 * N < 2^53 (exact in float64,
 which is how numpy computes it), P < 2^(2 * (37 + log2(N/256) - dft_shift) + 1), E fits int64 (checked).
 
@@ -49,7 +50,7 @@ def read_wav(path: str | Path, sample_rate: int) -> np.ndarray:
         with wave.open(str(path), "rb") as f:
             channels, width, rate, count = f.getnchannels(), f.getsampwidth(), f.getframerate(), f.getnframes()
             data = f.readframes(count)
-    except (wave.Error, EOFError, OSError) as exc:
+    except (wave.Error, EOFError, OSError, RuntimeError) as exc:   # RuntimeError: a chunk cut short
         raise DatasetError(f"{path} is not a readable WAV file: {exc}") from None
     if channels != 1 or width != 2:
         raise DatasetError(f"{path}: expected mono 16-bit PCM, got {channels} channel(s) of {8 * width} bits")
@@ -194,5 +195,5 @@ class LogMelFrontEnd:
         """The front end's output for int16 ``utterances`` (any lengths): ``(batch, frames, bands)`` uint8."""
         level = self.log2(self.energies(np.stack([self.fit(u) for u in utterances]) if len(utterances) else
                                         np.zeros((0, self.samples), np.int64)))
-        peak = level.max(axis=(1, 2), keepdims=True) if len(level) else 0
+        peak = np.maximum(level.max(axis=(1, 2), keepdims=True), FEATURE_MAX) if len(level) else FEATURE_MAX
         return np.clip(level - peak + FEATURE_MAX, 0, FEATURE_MAX).astype(np.uint8)
