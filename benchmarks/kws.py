@@ -9,8 +9,9 @@ accuracies (bit-exact with the QAT forward pass, checked here on every test utte
 with the RTL by ``srcfpga sim``). The GRU sees the same binary frames and trains the same way.
 
 * test split: train on takes 5-49 of every speaker, test on takes 0-4 (250 utterances).
-* leave-one-speaker-out (``--loso``): train on every take of 4 speakers, test on every take of the
-  5th, all five rotations; ``--loso-epochs`` float epochs (fewer than for the test split) + 1 QAT epoch.
+* leave-one-speaker-out (``--loso``, instead of the test split): train on every take of 4 speakers,
+  test on every take of the 5th, all five rotations; ``--loso-epochs`` float epochs (fewer than for
+  the test split) + ``--loso-qat-epochs`` QAT epochs at 4 bits.
 * ``--augment``: random time shift (0..4 frames) and mel-band shift (-1..1 band) of the feature
   images before encoding, per batch (both the memory cells and the GRU).
 * hardware (``--board``): ``srcfpga.boards.estimate`` of each cell's 4-bit model with the test
@@ -153,7 +154,8 @@ def main() -> int:
     parser.add_argument("--gru-lr", type=float, default=3e-3)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--augment", action="store_true", help="time and band shifts (cells and GRU)")
-    parser.add_argument("--loso", action="store_true", help="also leave-one-speaker-out, five rotations")
+    parser.add_argument("--loso", action="store_true", help="leave-one-speaker-out (five rotations) instead of "
+                                                            "the test split")
     parser.add_argument("--loso-epochs", type=int, default=5)
     parser.add_argument("--loso-qat-epochs", type=int, default=1)
     parser.add_argument("--board", help="estimate the 4-bit models on this board (e.g. arty-a7-35)")
@@ -164,15 +166,28 @@ def main() -> int:
     args = parser.parse_args()
     torch.set_num_threads(1)
 
+    data_dir = require(FSDD)
+    started = time.perf_counter()
+    report = {"hidden": args.hidden, "levels": args.levels, "augment": args.augment, "machine": machine()}
+    if args.loso:
+        report["loso"] = loso(args, data_dir)
+    else:
+        report |= test_split(args, data_dir)
+    report["seconds"] = round(time.perf_counter() - started)
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        print_report(report)
+    return 0
+
+
+def test_split(args, data_dir) -> dict:
     from srcfpga.data import load_dataset
     from srcfpga.nn import save_model
 
-    data_dir = require(FSDD)
     train, test = load_dataset("fsdd", "train", data_dir), load_dataset("fsdd", "test", data_dir)
-    started = time.perf_counter()
-    report = {"train_samples": len(train), "test_samples": len(test), "hidden": args.hidden, "levels": args.levels,
-              "epochs": args.epochs, "qat_epochs": args.qat_epochs, "augment": args.augment,
-              "front_end": train.front_end.to_dict(), "cells": {}, "machine": machine()}
+    report = {"train_samples": len(train), "test_samples": len(test), "epochs": args.epochs,
+              "qat_epochs": args.qat_epochs, "front_end": train.front_end.to_dict(), "cells": {}}
     for cell in args.cells:
         entry = train_cell(cell, train, test, args, args.epochs, tuple(args.bits), args.qat_epochs)
         tag = f"{cell}_fsdd{'_aug' if args.augment else ''}"
@@ -184,14 +199,7 @@ def main() -> int:
             entry["board"] = hardware(models[4], test, args.board, args.estimate_samples, args.hidden)
         report["cells"][cell] = entry
     report["gru_float"] = train_gru(train, test, args, args.epochs + args.qat_epochs, args.levels)
-    if args.loso:
-        report["loso"] = loso(args, data_dir)
-    report["seconds"] = round(time.perf_counter() - started)
-    if args.json:
-        print(json.dumps(report, indent=2))
-    else:
-        print_report(report)
-    return 0
+    return report
 
 
 def loso(args, data_dir) -> dict:
@@ -213,10 +221,11 @@ def loso(args, data_dir) -> dict:
 
 
 def print_report(report: dict) -> None:
-    print(f"FSDD, {report['train_samples']} training / {report['test_samples']} test utterances, "
-          f"{report['hidden']} units, levels {report['levels']}, {report['epochs']} float + {report['qat_epochs']} "
-          f"QAT epochs{', augmented' if report['augment'] else ''}")
-    for cell, e in report["cells"].items():
+    print(f"FSDD, {report['hidden']} units, levels {report['levels']}{', augmented' if report['augment'] else ''}")
+    if "cells" in report:
+        print(f"test split: {report['train_samples']} training / {report['test_samples']} test utterances, "
+              f"{report['epochs']} float + {report['qat_epochs']} QAT epochs")
+    for cell, e in report.get("cells", {}).items():
         widths = " ".join(f"{w}-bit {100 * a:.1f} %" for w, a in e["golden"].items())
         print(f"{cell}: float {100 * e['float']:.1f} %, golden {widths}")
         if "board" in e:
@@ -225,7 +234,8 @@ def print_report(report: dict) -> None:
                   f"{b['latency_us']:.1f} us; {b['power_w']:.3f} W; {b['energy_uj']:.2f} uJ/utterance; duty "
                   f"{100 * b['duty']:.3f} %; average {1e3 * b['avg_w_clock_running']:.1f} mW (clock running), "
                   f"{1e3 * b['avg_w_clock_gated']:.1f} mW (clock-gated)")
-    print(f"GRU float: {100 * report['gru_float']:.1f} %")
+    if "gru_float" in report:
+        print(f"GRU float: {100 * report['gru_float']:.1f} %")
     if "loso" in report:
         lo = report["loso"]
         print(f"leave-one-speaker-out ({lo['epochs']} float + {lo['qat_epochs']} QAT epochs):")

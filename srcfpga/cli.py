@@ -124,24 +124,26 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from .evaluate import evaluate
-    from .nn import NetConfig, SRCNet, load_model, save_model
+    from .nn import load_model, save_model
+    from .nn.network import src_net_for_dataset
     from .nn.train import TrainConfig, train
 
     train_set = _load_split(args, args.split or "train", args.limit, args.speakers)
     test_set = _load_split(args, args.test_split, args.test_limit, args.test_speakers or args.speakers)
+    encoding = args.encoding or ("rate" if args.cell == "src" else "rows")
     if args.init:
         net, _ = load_model(args.init)
     elif args.cell != "src":
         from .nn.mru import mru_net_for_dataset
 
-        net = mru_net_for_dataset(train_set, args.cell, tuple(args.hidden), encoding=args.encoding,
+        net = mru_net_for_dataset(train_set, args.cell, tuple(args.hidden), encoding=encoding,
                                   variant=args.variant, row_levels=tuple(args.row_levels), steps=args.steps,
                                   blank=args.blank, rate_gain=args.rate_gain, readout_window=args.readout_window,
                                   count_bits=args.count_bits)
     else:
-        net = SRCNet(NetConfig(input_size=train_set.n_pixels, hidden=tuple(args.hidden), n_classes=train_set.n_classes,
-                               cell=args.cell, rate_gain=args.rate_gain, steps=40 if args.steps is None else args.steps,
-                               blank=4 if args.blank is None else args.blank))
+        net = src_net_for_dataset(train_set, tuple(args.hidden), encoding=encoding,
+                                  row_levels=tuple(args.row_levels), steps=args.steps, blank=args.blank,
+                                  rate_gain=args.rate_gain)
     qat_epochs = args.qat_epochs if args.qat_epochs is not None else (2 if args.weight_bits else 0)
     cfg = TrainConfig(epochs=args.epochs, qat_epochs=qat_epochs, weight_bits=args.weight_bits,
                       batch_size=args.batch_size, lr=args.lr, seed=args.seed)
@@ -187,8 +189,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--hidden", type=int, nargs="+", default=[128], help="layer sizes, e.g. --hidden 128 64")
     p.add_argument("--steps", type=int, help="stimulus steps (default 40; row encoding: the image rows)")
     p.add_argument("--blank", type=int, help="leading blank steps (default 4; row encoding: 0)")
-    p.add_argument("--encoding", choices=("rows", "rate"), default="rows",
-                   help="bmru/cmru input: image rows, thermometer-coded (default), or rate-coded pixels")
+    p.add_argument("--encoding", choices=("rows", "rate"),
+                   help="input: image rows (audio: frames), thermometer-coded (default for bmru/cmru), or "
+                        "rate-coded pixels (default for src)")
     p.add_argument("--variant", choices=("full", "first"), default="full",
                    help="bmru: s in {-1,+1} with gated thresholds (default) or first quadrant s in {0,1}")
     p.add_argument("--row-levels", type=int, nargs="+", default=[64, 128, 192], help="row encoding grey levels")

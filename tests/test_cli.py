@@ -330,18 +330,20 @@ def test_demo(capsys, tmp_path):
     assert json.loads((tmp_path / "demo.json").read_text()) == report
 
 
-def test_fsdd_train_quantize_eval(tmp_path, fake_fsdd, capsys):
+@pytest.mark.parametrize("cell", ["bmru", "cmru", "src"])
+def test_fsdd_train_quantize_eval(tmp_path, fake_fsdd, capsys, cell):
     """Audio end to end: the HardwareModel carries the front end, and eval reproduces train's golden score."""
     model, hw_path = tmp_path / "kws.pt", tmp_path / "kws.hw"
     common = ["--dataset", "fsdd", "--data-dir", str(fake_fsdd)]
-    assert main(["train", *common, "--cell", "bmru", "--hidden", "5", "--epochs", "1", "--split", "all",
+    assert main(["train", *common, "--cell", cell, "--encoding", "rows", "--hidden", "5", "--epochs", "1",
+                 "--split", "all",
                  "--speakers", "ann", "--test-split", "all", "--test-speakers", "bob", "--row-levels", "128", "224",
                  "--weight-bits", "4", "--qat-epochs", "1", "-o", str(model), "--json"]) == 0
     trained = json.loads(capsys.readouterr().out)
     assert main(["quantize", str(model), "-o", str(hw_path)]) == 0
     hw = HardwareModel.load(hw_path)
     assert hw.encoder.front_end is not None and hw.encoder.front_end.bands == 32 and hw.steps == 50
-    assert hw.input_size == 64
+    assert hw.input_size == 64 and hw.blank == 0 and hw.cell == cell
     capsys.readouterr()
     assert main(["eval", str(hw_path), *common, "--split", "all", "--speakers", "bob", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["accuracy"] == trained["test_accuracy"]

@@ -37,6 +37,7 @@ import torch
 from torch import nn
 
 from ..errors import ConfigError
+from .config import check_row_encoding, input_encoder
 
 MRU_CELLS = ("bmru", "cmru")
 VARIANTS = ("full", "first")
@@ -198,22 +199,11 @@ class MRUNetConfig:
         if self.steps < 1 or self.blank < 0 or self.readout_window < 0:
             raise ConfigError("need steps >= 1, blank >= 0 and readout_window >= 0")
         if self.encoding == "rows":
-            if self.image_shape is None:
-                raise ConfigError("row encoding needs image_shape (rows, width)")
-            self.encoder().check_inputs(self.input_size)
-            if self.steps != self.image_shape[0]:
-                raise ConfigError(f"row encoding reads {self.image_shape[0]} rows: steps must equal that")
+            check_row_encoding(self)
 
     def encoder(self, generators: int = 32):
         """The input encoder (``None`` for ``"frames"``)."""
-        from ..data.encoder import RateEncoder
-        from ..data.rows import RowEncoder
-
-        if self.encoding == "rows":
-            return RowEncoder(self.image_shape[0], self.image_shape[1], self.row_levels, generators, self.front_end)
-        if self.encoding == "rate":
-            return RateEncoder(self.rate_gain, generators)
-        return None
+        return input_encoder(self, generators)
 
     @property
     def eps_final(self) -> float:
@@ -337,9 +327,10 @@ def build_net(config_dict: dict) -> nn.Module:
     return SRCNet(NetConfig.from_dict(config_dict))
 
 
-def images_to_frames(net: MRUNet, images: np.ndarray, generator: torch.Generator | None = None) -> torch.Tensor:
-    """Training input frames for uint8 ``images``: the row encoder (deterministic) or random rate spikes
-    drawn with the hardware encoder's probability."""
+def images_to_frames(net: nn.Module, images: np.ndarray, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Training input frames for uint8 ``images`` of any network with a ``config`` (SRC, BMRU, CMRU, their
+    QAT wrappers): the row encoder (deterministic) or random rate spikes drawn with the hardware encoder's
+    probability."""
     cfg = net.config
     if cfg.encoding == "rows":
         return torch.from_numpy(cfg.encoder().encode(images, cfg.steps, cfg.blank)).float()
