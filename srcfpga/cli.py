@@ -435,8 +435,8 @@ def cmd_estimate(args: argparse.Namespace) -> int:
         steps = model.steps if args.steps is None else args.steps
         blank = model.blank if args.blank is None else args.blank
         frames = model.encoder.encode(data.images, steps, blank, sample_seeds(args.seed, 0, len(data)))
-    est = estimate(model, board, lanes=args.lanes, steps=args.steps, blank=args.blank, seed=args.seed,
-                   frames=frames)
+    est = estimate(model, board, lanes=args.lanes, steps=args.steps, blank=args.blank, limit=args.limit,
+                   seed=args.seed, frames=frames)
     _emit(args, est.to_dict(), est.summary())
     return 0
 
