@@ -349,3 +349,5 @@ def test_fsdd_train_quantize_eval(tmp_path, fake_fsdd, capsys, cell):
     assert json.loads(capsys.readouterr().out)["accuracy"] == trained["test_accuracy"]
     assert main(["eval", str(hw_path), *common, "--speakers", "zed"]) == 2
     assert "unknown speaker(s) zed" in capsys.readouterr().err
+    assert main(["estimate", str(hw_path), "--board", "arty-a7-35", *common, "--speakers", "zed"]) == 2
+    assert "unknown speaker(s) zed" in capsys.readouterr().err       # before any synthesis
