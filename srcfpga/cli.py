@@ -395,8 +395,10 @@ def _add_board_commands(sub) -> None:
     p.add_argument("--baud", type=int, default=115200)
     p.add_argument("--input", choices=("pixels", "frames"), default="pixels", help="what the board was built for")
     p.add_argument("--dataset", help="classify test images of this dataset instead of one image")
-    p.add_argument("--data-dir", type=Path, help="directory with the IDX files (mnist, fashion-mnist)")
+    p.add_argument("--data-dir", type=Path, help="directory with the IDX files (mnist, fashion-mnist) or the "
+                                                 "WAV files (fsdd)")
     p.add_argument("--limit", type=int, help="use only the first N samples")
+    _add_split_args(p)
     _add_inference_args(p)
     p.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for each answer")
     p.add_argument("--json", action="store_true")
@@ -418,11 +420,10 @@ def cmd_boards(args: argparse.Namespace) -> int:
 
 def cmd_estimate(args: argparse.Namespace) -> int:
     from .boards import estimate, get_board
-    from .quant import HardwareModel
-
     from .boards.activity import DEFAULT_SAMPLES
     from .data import DATASETS
     from .evaluate import check_inputs, sample_seeds
+    from .quant import HardwareModel
 
     board = get_board(args.board)
     model = HardwareModel.load(args.model)
@@ -475,10 +476,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.image is not None:
         images, labels = load_image(args.image, model.input_size)[None], None
     else:
-        from .data import load_dataset
         from .evaluate import check_inputs
 
-        data = load_dataset(args.dataset, "test", args.data_dir, args.limit)
+        data = _load_split(args, args.split, args.limit, args.speakers)
         check_inputs(data, model.image_pixels)
         images, labels = data.images, data.labels
     steps = model.steps if args.steps is None else args.steps
