@@ -89,7 +89,7 @@ def train_cell(cell, train, test, args, epochs: int, bits: tuple[int, ...], qat_
                            progress=False)
     entry = {"float": evaluate(net, test).accuracy, "train_seconds": round(run.seconds, 1), "golden": {},
              "net": net, "hw": {}}
-    test_frames = net.encoder().encode(test.images, 50, 0)
+    test_frames = net.encoder().encode(test.images, net.config.steps, net.config.blank)
     for width in bits:
         qat = train_on_batches(copy.deepcopy(net), batches, count,
                                TrainConfig(epochs=0, qat_epochs=qat_epochs, weight_bits=width, seed=args.seed),
@@ -101,7 +101,6 @@ def train_cell(cell, train, test, args, epochs: int, bits: tuple[int, ...], qat_
         if not np.array_equal(qat_classes, golden.predictions):
             raise SystemExit(f"{cell} {width}-bit: QAT forward and golden model disagree on a test class")
         entry["golden"][width] = float(np.mean(golden.predictions == test.labels))
-        assert entry["golden"][width] == evaluate(hw, test).accuracy
         entry["hw"][width] = hw
     return entry
 
