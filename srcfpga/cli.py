@@ -77,13 +77,31 @@ def _add_json_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print the result as JSON on stdout (no progress lines)")
 
 
-def _add_dataset_args(p: argparse.ArgumentParser, default: str | None = None) -> None:
+def _add_dataset_args(p: argparse.ArgumentParser, default: str | None = None, splits: bool = True) -> None:
     from .data import DATASETS
 
     p.add_argument("--dataset", choices=DATASETS, default=default, required=default is None,
                    help="test (train: training) data: digits is built in, the others read --data-dir")
-    p.add_argument("--data-dir", type=Path, help="directory with the IDX files (mnist, fashion-mnist)")
+    p.add_argument("--data-dir", type=Path, help="directory with the IDX files (mnist, fashion-mnist) or the "
+                                                 "WAV files (fsdd: the folder or its recordings/)")
     p.add_argument("--limit", type=int, help="use only the first N samples")
+    if splits:      # the sweep scores the test split of every speaker
+        _add_split_args(p)
+
+
+def _add_split_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--split", choices=("train", "test", "all"),
+                   help="split to use (default test; for train: the training split, default train; 'all': fsdd)")
+    p.add_argument("--speakers", help="fsdd: only these speakers, e.g. george,jackson (default: all)")
+
+
+def _load_split(args: argparse.Namespace, split: str | None, limit: int | None, speakers: str | None):
+    """Dataset ``--dataset`` from ``--data-dir``: ``split`` (default test), first ``limit`` samples, of
+    ``speakers`` (fsdd; comma-separated, None: all)."""
+    from .data import load_dataset
+    from .data.fsdd import parse_speakers
+
+    return load_dataset(args.dataset, split or "test", args.data_dir, limit, parse_speakers(speakers))
 
 
 def _add_inference_args(p: argparse.ArgumentParser) -> None:
@@ -149,11 +167,10 @@ def cmd_quantize(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from .data import load_dataset
     from .evaluate import evaluate, load_any
 
     model = load_any(args.model)
-    dataset = load_dataset(args.dataset, "test", args.data_dir, args.limit)
+    dataset = _load_split(args, args.split, args.limit, args.speakers)
     result = evaluate(model, dataset, steps=args.steps, blank=args.blank, seed=args.seed, progress=not args.json)
     data = {"accuracy": result.accuracy, "samples": result.samples, "steps": result.steps, "blank": result.blank,
             "path": result.path, "mean_input_spikes_per_step": result.mean_input_spikes_per_step}
@@ -163,28 +180,29 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from .data import load_dataset
     from .evaluate import evaluate
-    from .nn import NetConfig, SRCNet, load_model, save_model
+    from .nn import load_model, save_model
+    from .nn.network import src_net_for_dataset
     from .nn.train import TrainConfig, seed_initialization, train
 
     _note_weight_bits(args.weight_bits)
-    train_set = load_dataset(args.dataset, "train", args.data_dir, args.limit)
-    test_set = load_dataset(args.dataset, "test", args.data_dir, args.test_limit)
+    train_set = _load_split(args, args.split or "train", args.limit, args.speakers)
+    test_set = _load_split(args, args.test_split, args.test_limit, args.test_speakers or args.speakers)
+    encoding = args.encoding or ("rate" if args.cell == "src" else "rows")
     seed_initialization(args.seed)
     if args.init:
         net, _ = load_model(args.init)
     elif args.cell != "src":
         from .nn.mru import mru_net_for_dataset
 
-        net = mru_net_for_dataset(train_set, args.cell, tuple(args.hidden), encoding=args.encoding,
+        net = mru_net_for_dataset(train_set, args.cell, tuple(args.hidden), encoding=encoding,
                                   variant=args.variant, row_levels=tuple(args.row_levels), steps=args.steps,
                                   blank=args.blank, rate_gain=args.rate_gain, readout_window=args.readout_window,
                                   count_bits=args.count_bits)
     else:
-        net = SRCNet(NetConfig(input_size=train_set.n_pixels, hidden=tuple(args.hidden), n_classes=train_set.n_classes,
-                               cell=args.cell, rate_gain=args.rate_gain, steps=40 if args.steps is None else args.steps,
-                               blank=4 if args.blank is None else args.blank))
+        net = src_net_for_dataset(train_set, tuple(args.hidden), encoding=encoding,
+                                  row_levels=tuple(args.row_levels), steps=args.steps, blank=args.blank,
+                                  rate_gain=args.rate_gain)
     qat_epochs = args.qat_epochs if args.qat_epochs is not None else (2 if args.weight_bits else 0)
     cfg = TrainConfig(epochs=args.epochs, qat_epochs=qat_epochs, weight_bits=args.weight_bits,
                       batch_size=args.batch_size, lr=args.lr, seed=args.seed)
@@ -241,12 +259,15 @@ def build_parser() -> argparse.ArgumentParser:
     _add_dataset_args(p)
     p.add_argument("--test-limit", type=int, help="score on the first N test samples (default: all; --limit is "
                                                   "for the training set)")
+    p.add_argument("--test-split", choices=("train", "test", "all"), help="split scored after training (default test)")
+    p.add_argument("--test-speakers", help="fsdd: speakers scored after training (default: --speakers)")
     p.add_argument("--cell", choices=("src", "bmru", "cmru"), default="src", help="recurrent cell kind")
     p.add_argument("--hidden", type=int, nargs="+", default=[128], help="layer sizes, e.g. --hidden 128 64")
     p.add_argument("--steps", type=int, help="stimulus steps (default 40; row encoding: the image rows)")
     p.add_argument("--blank", type=int, help="leading blank steps (default 4; row encoding: 0)")
-    p.add_argument("--encoding", choices=("rows", "rate"), default="rows",
-                   help="bmru/cmru input: image rows, thermometer-coded (default), or rate-coded pixels")
+    p.add_argument("--encoding", choices=("rows", "rate"),
+                   help="input: image rows (audio: frames), thermometer-coded (default for bmru/cmru), or "
+                        "rate-coded pixels (default for src)")
     p.add_argument("--variant", choices=("full", "first"), default="full",
                    help="bmru: s in {-1,+1} with gated thresholds (default) or first quadrant s in {0,1}")
     p.add_argument("--row-levels", type=int, nargs="+", default=[64, 128, 192], help="row encoding grey levels")
@@ -318,7 +339,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="stimulus steps per inference, as in eval / sim / estimate (default 40,50,200)")
     p.add_argument("--blank", help="leading blank steps: one for all step counts or one per step count "
                                    "(default: a tenth of the stimulus, steps // 10: 4+40, 5+50, 20+200)")
-    _add_dataset_args(p)
+    _add_dataset_args(p, splits=False)
     p.add_argument("--qat-epochs", type=int, default=0, help="QAT fine-tuning epochs per width (default 0: PTQ only)")
     p.add_argument("--qat-train-limit", type=int, help="QAT on the first N training images only")
     p.add_argument("--board", help="board for resource / power / energy estimates (srcfpga.boards)")
@@ -395,7 +416,6 @@ def cmd_verilog(args: argparse.Namespace) -> int:
 
 def cmd_sim(args: argparse.Namespace) -> int:
     """Exit status 1 when any sample differs from the golden model or, without gaps, from the cycle model."""
-    from .data import load_dataset
     from .evaluate import check_inputs, sample_seeds
     from .hdl import HdlConfig, default_input
     from .quant import HardwareModel
@@ -404,7 +424,7 @@ def cmd_sim(args: argparse.Namespace) -> int:
     if not 0.0 <= args.gaps < 1.0:
         raise ConfigError(f"--gaps must be in [0, 1), got {args.gaps}")
     model = HardwareModel.load(args.model)
-    dataset = load_dataset(args.dataset, "test", args.data_dir, args.limit)
+    dataset = _load_split(args, args.split, args.limit, args.speakers)
     check_inputs(dataset, model.image_pixels)
     gaps = NO_GAPS if args.gaps == 0 else Backpressure(1.0 - args.gaps, 1.0 - args.gaps)
     seeds = sample_seeds(args.seed, 0, len(dataset))
@@ -441,8 +461,10 @@ def _add_board_commands(sub) -> None:
     _add_lanes_arg(p)
     _add_inference_args(p)
     p.add_argument("--dataset", help="measure spike activity on this test set (default: random frames)")
-    p.add_argument("--data-dir", type=Path, help="directory with the IDX files (mnist, fashion-mnist)")
+    p.add_argument("--data-dir", type=Path, help="directory with the IDX files (mnist, fashion-mnist) or the "
+                                                 "WAV files (fsdd)")
     p.add_argument("--limit", type=int, help="samples for the activity measurement (default 32)")
+    _add_split_args(p)
     _add_json_arg(p)
     p.set_defaults(func=cmd_estimate)
 
@@ -468,8 +490,10 @@ def _add_board_commands(sub) -> None:
     p.add_argument("--baud", type=int, default=115200, help="UART baud rate the board was built for")
     p.add_argument("--input", choices=("pixels", "frames"), default="pixels", help="what the board was built for")
     p.add_argument("--dataset", help="classify test images of this dataset instead of one image")
-    p.add_argument("--data-dir", type=Path, help="directory with the IDX files (mnist, fashion-mnist)")
+    p.add_argument("--data-dir", type=Path, help="directory with the IDX files (mnist, fashion-mnist) or the "
+                                                 "WAV files (fsdd)")
     p.add_argument("--limit", type=int, help="use only the first N samples")
+    _add_split_args(p)
     _add_inference_args(p)
     p.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for each answer")
     _add_json_arg(p)
@@ -491,6 +515,9 @@ def cmd_boards(args: argparse.Namespace) -> int:
 
 def cmd_estimate(args: argparse.Namespace) -> int:
     from .boards import estimate, get_board
+    from .boards.activity import DEFAULT_SAMPLES
+    from .data import DATASETS
+    from .evaluate import check_inputs, sample_seeds
     from .quant import HardwareModel
 
     if args.verilog:
@@ -499,10 +526,17 @@ def cmd_estimate(args: argparse.Namespace) -> int:
         raise ConfigError("give a model and --board, or --verilog FILES --top NAME --part PART --clock MHZ")
     board = get_board(args.board)
     model = HardwareModel.load(args.model)
-    if args.dataset is not None and args.dataset not in ("digits", "mnist", "fashion-mnist"):
-        raise ConfigError(f"unknown dataset {args.dataset!r}; choose one of digits, mnist, fashion-mnist")
-    est = estimate(model, board, lanes=args.lanes, steps=args.steps, blank=args.blank, dataset=args.dataset,
-                   data_dir=args.data_dir, limit=args.limit, seed=args.seed)
+    frames = None
+    if args.dataset is not None:
+        if args.dataset not in DATASETS:
+            raise ConfigError(f"unknown dataset {args.dataset!r}; choose one of {', '.join(DATASETS)}")
+        data = _load_split(args, args.split, args.limit or DEFAULT_SAMPLES, args.speakers)
+        check_inputs(data, model.image_pixels)
+        steps = model.steps if args.steps is None else args.steps
+        blank = model.blank if args.blank is None else args.blank
+        frames = model.encoder.encode(data.images, steps, blank, sample_seeds(args.seed, 0, len(data)))
+    est = estimate(model, board, lanes=args.lanes, steps=args.steps, blank=args.blank, limit=args.limit,
+                   seed=args.seed, frames=frames)
     _emit(args, est.to_dict(), est.summary())
     return 0
 
@@ -567,10 +601,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.image is not None:
         images, labels = load_image(args.image, model.input_size)[None], None
     else:
-        from .data import load_dataset
         from .evaluate import check_inputs
 
-        data = load_dataset(args.dataset, "test", args.data_dir, args.limit)
+        data = _load_split(args, args.split, args.limit, args.speakers)
         check_inputs(data, model.image_pixels)
         images, labels = data.images, data.labels
     steps = model.steps if args.steps is None else args.steps

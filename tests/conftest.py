@@ -233,3 +233,52 @@ def _reference_pwl(table, v: int) -> int:
 def reference_pwl():
     """The scalar reference of a piecewise-linear table (unbounded integers, floor division)."""
     return _reference_pwl
+
+
+@pytest.fixture(scope="session")
+def fsdd_dir(shared_dir: Path) -> Path:
+    """The Free Spoken Digit Dataset (``recordings/{digit}_{speaker}_{take}.wav``, 8 kHz mono 16-bit)."""
+    return _existing(shared_dir / "data" / "fsdd" / "recordings", "Free Spoken Digit Dataset")
+
+
+def write_wav(path: Path, samples, rate: int = 8000, channels: int = 1, width: int = 2) -> Path:
+    import wave
+
+    import numpy as np
+
+    data = np.asarray(samples)
+    with wave.open(str(path), "wb") as f:
+        f.setnchannels(channels)
+        f.setsampwidth(width)
+        f.setframerate(rate)
+        f.writeframes(data.astype("<i2" if width == 2 else np.uint8).tobytes())
+    return path
+
+
+@pytest.fixture
+def wav_writer():
+    """``write(path, samples, rate=8000, channels=1, width=2)``: a small synthetic PCM WAV file."""
+    return write_wav
+
+
+@pytest.fixture
+def tone():
+    """``tone(hz, seconds=0.5, amplitude=8000, rate=8000)``: an int16 sine wave."""
+    import numpy as np
+
+    def make(hz: float, seconds: float = 0.5, amplitude: int = 8000, rate: int = 8000):
+        n = np.arange(int(seconds * rate))
+        return np.rint(amplitude * np.sin(2 * np.pi * hz * n / rate)).astype(np.int16)
+    return make
+
+
+@pytest.fixture
+def fake_fsdd(tmp_path: Path, tone):
+    """A tiny FSDD-like folder ``tmp/recordings``: speakers ann and bob, digits 0-1, takes 0-5 (tones)."""
+    folder = tmp_path / "fsdd" / "recordings"
+    folder.mkdir(parents=True)
+    for speaker, base in (("ann", 300), ("bob", 600)):
+        for digit in range(2):
+            for take in range(6):
+                write_wav(folder / f"{digit}_{speaker}_{take}.wav", tone(base * (digit + 1), 0.3 + 0.05 * take))
+    return folder.parent

@@ -462,3 +462,26 @@ def test_train_is_reproducible(capsys, tmp_path, cell):
     assert first.keys() == again.keys() == other.keys()
     assert all(torch.equal(first[key], again[key]) for key in first)
     assert not all(torch.equal(first[key], other[key]) for key in first)
+
+
+@pytest.mark.parametrize("cell", ["bmru", "cmru", "src"])
+def test_fsdd_train_quantize_eval(tmp_path, fake_fsdd, capsys, cell):
+    """Audio end to end: the HardwareModel carries the front end, and eval reproduces train's golden score."""
+    model, hw_path = tmp_path / "kws.pt", tmp_path / "kws.hw"
+    common = ["--dataset", "fsdd", "--data-dir", str(fake_fsdd)]
+    assert main(["train", *common, "--cell", cell, "--encoding", "rows", "--hidden", "5", "--epochs", "1",
+                 "--split", "all",
+                 "--speakers", "ann", "--test-split", "all", "--test-speakers", "bob", "--row-levels", "128", "224",
+                 "--weight-bits", "4", "--qat-epochs", "1", "-o", str(model), "--json"]) == 0
+    trained = json.loads(capsys.readouterr().out)
+    assert main(["quantize", str(model), "-o", str(hw_path)]) == 0
+    hw = HardwareModel.load(hw_path)
+    assert hw.encoder.front_end is not None and hw.encoder.front_end.bands == 32 and hw.steps == 50
+    assert hw.input_size == 64 and hw.blank == 0 and hw.cell == cell
+    capsys.readouterr()
+    assert main(["eval", str(hw_path), *common, "--split", "all", "--speakers", "bob", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["accuracy"] == trained["test_accuracy"]
+    assert main(["eval", str(hw_path), *common, "--speakers", "zed"]) == 2
+    assert "unknown speaker(s) zed" in capsys.readouterr().err
+    assert main(["estimate", str(hw_path), "--board", "arty-a7-35", *common, "--speakers", "zed"]) == 2
+    assert "unknown speaker(s) zed" in capsys.readouterr().err       # before any synthesis

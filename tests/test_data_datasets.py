@@ -20,7 +20,7 @@ def write_idx(path: Path, array: np.ndarray) -> None:
 
 
 def test_dataset_names():
-    assert DATASETS == ("digits", "mnist", "fashion-mnist")
+    assert DATASETS == ("digits", "mnist", "fashion-mnist", "fsdd")
 
 
 def test_digits_split():

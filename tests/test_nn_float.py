@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+from srcfpga.data import RateEncoder
 from srcfpga.errors import ConfigError, ModelFileError
 from srcfpga.nn import NetConfig, SRCCellConfig, SRCNet, load_model, save_model
 from srcfpga.nn.checkpoint import FILE_FORMAT
@@ -113,6 +114,10 @@ def test_fixed_readout():
     (dict(n_classes=1), "invalid sizes"), (dict(cell="bmru"), "unknown cell 'bmru'"),
     (dict(rate_gain=0.0), "rate_gain"), (dict(rate_gain=1.5), "rate_gain"),
     (dict(steps=0), "need steps >= 1"), (dict(blank=-1), "blank >= 0"),
+    (dict(encoding="frames"), "encoding must be one of rate, rows"),
+    (dict(encoding="rows"), "needs image_shape"),
+    (dict(encoding="rows", image_shape=(5, 2), row_levels=(100,)), "emits 2 inputs per step"),
+    (dict(encoding="rows", image_shape=(5, 4), row_levels=(100,)), "steps must equal that"),
 ])
 def test_net_config_validation(changes, message):
     with pytest.raises(ConfigError, match=message):
@@ -236,3 +241,10 @@ def test_initial_states_are_saved(tmp_path):
     for a, b in zip(net.layers, loaded.layers):
         for name in ("init_i", "init_h", "init_hs"):
             np.testing.assert_array_equal(getattr(a, name).numpy(), getattr(b, name).numpy())
+
+
+def test_row_encoded_src_net():
+    config = NetConfig(input_size=4, hidden=(3,), encoding="rows", image_shape=[5, 2], row_levels=(64, 192), steps=5)
+    assert config.image_shape == (5, 2) and SRCNet(config).encoder().n_inputs == 4
+    assert NetConfig.from_dict(config.to_dict()) == config
+    assert isinstance(NetConfig(input_size=4, hidden=(3,)).encoder(), RateEncoder)    # default: rate-coded pixels

@@ -1,4 +1,4 @@
-"""Image classification datasets as uint8 pixel arrays.
+"""Classification datasets as uint8 pixel arrays (images, or audio feature images).
 
 Every dataset is returned as a :class:`Dataset` with ``images`` of shape ``(n, pixels)`` and dtype
 ``uint8`` (intensity 0..255) and integer ``labels``; the rate encoder turns pixels into spikes.
@@ -7,6 +7,9 @@ Every dataset is returned as a :class:`Dataset` with ``images`` of shape ``(n, p
   values 0..16 rescaled to 0..255; a fixed split (seed 0) of 1,438 train / 359 test images.
 * ``mnist`` and ``fashion-mnist``: 28x28 IDX files (``train-*``/``t10k-*``, raw or gzip) in a
   directory given by the caller.
+* ``fsdd``: the Free Spoken Digit Dataset's WAV files (``srcfpga.data.fsdd``), each recording turned into
+  a ``frames x bands`` image of integer log-mel features by ``srcfpga.data.audio``; splits ``train``,
+  ``test`` and ``all``, optionally restricted to some speakers.
 """
 
 from __future__ import annotations
@@ -17,9 +20,10 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DatasetError
+from .audio import LogMelFrontEnd
 from .idx import find_idx, read_idx
 
-DATASETS = ("digits", "mnist", "fashion-mnist")
+DATASETS = ("digits", "mnist", "fashion-mnist", "fsdd")
 SPLITS = ("train", "test")
 _IDX_PREFIX = {"train": "train", "test": "t10k"}
 
@@ -34,6 +38,8 @@ class Dataset:
     labels: np.ndarray  # (n,) int64
     image_shape: tuple[int, int]
     n_classes: int
+    front_end: LogMelFrontEnd | None = None   # audio: the front end that made the feature images
+    groups: tuple[str, ...] = ()               # audio: the speaker of each sample (empty for images)
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -49,12 +55,19 @@ class Dataset:
         if limit < 1:
             raise DatasetError(f"--limit must be at least 1, got {limit}")
         return Dataset(self.name, self.split, self.images[:limit], self.labels[:limit],
-                       self.image_shape, self.n_classes)
+                       self.image_shape, self.n_classes, self.front_end, self.groups[:limit])
 
 
 def load_dataset(name: str, split: str = "test", data_dir: str | Path | None = None,
-                 limit: int | None = None) -> Dataset:
-    """Load dataset ``name`` (one of :data:`DATASETS`), split ``train`` or ``test``."""
+                 limit: int | None = None, speakers: tuple[str, ...] | None = None) -> Dataset:
+    """Load dataset ``name`` (one of :data:`DATASETS`), split ``train`` or ``test`` (fsdd: also ``all``);
+    ``speakers`` restricts fsdd to those speakers."""
+    if name == "fsdd":
+        from .fsdd import load_fsdd
+
+        return load_fsdd(data_dir, split, speakers).head(limit)
+    if speakers is not None:
+        raise DatasetError(f"--speakers applies to the fsdd dataset only, not {name!r}")
     if split not in SPLITS:
         raise DatasetError(f"unknown split {split!r}; choose one of {', '.join(SPLITS)}")
     if name == "digits":

@@ -9,6 +9,10 @@ So one step carries ``width * L`` binary inputs and the pixel value is kept to `
 (``sum_k bit_k`` is the level index). ``blank`` leading steps emit all-zero frames. No randomness: the
 ``seeds`` argument of :meth:`RowEncoder.frames` is accepted for interface compatibility and ignored.
 In hardware the encoder is ``width * L`` comparators against constants (or the host sends the frames).
+
+Audio (``front_end`` set): the "image" is the ``frames x bands`` uint8 output of the integer log-mel
+front end (:class:`srcfpga.data.audio.LogMelFrontEnd`), one row per audio frame; the encoder records the
+front end's parameters so that the HardwareModel names every integer step from samples to spikes.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from typing import Iterator
 import numpy as np
 
 from ..errors import ConfigError
+from .audio import LogMelFrontEnd
 
 
 @dataclass(frozen=True)
@@ -27,15 +32,25 @@ class RowEncoder:
 
     ``generators``: the hardware frame beat is ``2 * generators`` bits wide, as for the rate encoder
     (the spike-frame input of ``srcfpga.hdl`` takes ``ceil(n / 2E)`` beats per step).
+    ``front_end``: the audio front end whose ``frames x bands`` features are the images (None: images).
     """
 
     rows: int
     width: int
     levels: tuple[int, ...] = (128,)
     generators: int = 32
+    front_end: LogMelFrontEnd | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "levels", tuple(int(v) for v in self.levels))
+        if isinstance(self.front_end, dict):
+            try:
+                object.__setattr__(self, "front_end", LogMelFrontEnd(**self.front_end))
+            except TypeError as exc:
+                raise ConfigError(f"bad audio front end: {exc}") from None
+        if self.front_end is not None and (self.front_end.frames, self.front_end.bands) != (self.rows, self.width):
+            raise ConfigError(f"the audio front end makes {self.front_end.frames} frames of {self.front_end.bands} "
+                              f"bands, the row encoder reads {self.rows} rows of {self.width}")
         if self.rows < 1 or self.width < 1:
             raise ConfigError(f"row encoder needs rows >= 1 and width >= 1, got {self.rows} x {self.width}")
         if not self.levels or any(not 1 <= v <= 255 for v in self.levels) or \
@@ -66,8 +81,11 @@ class RowEncoder:
         return -(-n_inputs // (2 * self.generators))
 
     def to_dict(self) -> dict:
-        return {"kind": self.kind, "rows": self.rows, "width": self.width, "levels": list(self.levels),
-                "generators": self.generators}
+        out = {"kind": self.kind, "rows": self.rows, "width": self.width, "levels": list(self.levels),
+               "generators": self.generators}
+        if self.front_end is not None:      # image models keep their files (and content hashes) unchanged
+            out["front_end"] = self.front_end.to_dict()
+        return out
 
     def frames(self, pixels: np.ndarray, steps: int, blank: int, seeds: np.ndarray | None = None
                ) -> Iterator[np.ndarray]:

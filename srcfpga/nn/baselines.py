@@ -1,4 +1,4 @@
-"""Float baselines for the memory tasks: the SRC cell and an LRU-like linear recurrent cell, both with the
+"""Float baselines: the SRC cell, an LRU-like linear recurrent cell and a GRU, all with the
 same windowed readout as :class:`srcfpga.nn.mru.MRUNet` (logits = readout averaged over the last
 ``window`` steps, plus a bias).
 
@@ -8,6 +8,7 @@ same windowed readout as :class:`srcfpga.nn.mru.MRUNet` (logits = readout averag
   ``h[t] = lambda * h[t-1] + gamma * (B x[t])`` with complex diagonal ``lambda = exp(-exp(nu) + i theta)``,
   ring initialisation ``|lambda|`` in ``[r_min, r_max]``, ``gamma = sqrt(1 - |lambda|^2)``, output
   ``y = Re(C h) + D x`` and the linear readout - the whole model is linear in its input.
+* :class:`GRUNet`: a standard GRU layer (spoken-digit baseline, ``benchmarks/kws.py``).
 """
 
 from __future__ import annotations
@@ -80,6 +81,25 @@ class LinearRecurrentNet(nn.Module):
             y = (h @ torch.complex(self.c_re, self.c_im).T).real + frames[:, t] @ self.d.T
             ys.append(y)
         return self.readout(torch.stack(ys, 1).mean(1))
+
+    def clamp_parameters(self) -> None:
+        pass
+
+
+class GRUNet(nn.Module):
+    """A float GRU baseline (``torch.nn.GRU``, one layer of ``hidden`` units) with the same windowed readout:
+    logits = readout of the hidden state averaged over the last ``window`` steps (0: all steps)."""
+
+    def __init__(self, n_in: int, hidden: int, n_classes: int, window: int = 0):
+        super().__init__()
+        self.gru = nn.GRU(n_in, hidden, batch_first=True)
+        self.readout = nn.Linear(hidden, n_classes)
+        self.window = window
+
+    def forward(self, frames: torch.Tensor) -> torch.Tensor:
+        states, _ = self.gru(frames)
+        window = states.shape[1] if self.window == 0 else min(self.window, states.shape[1])
+        return self.readout(states[:, -window:].mean(1))
 
     def clamp_parameters(self) -> None:
         pass

@@ -8,6 +8,29 @@ from typing import ClassVar
 from ..errors import ConfigError
 
 CELLS = ("src",)
+SRC_ENCODINGS = ("rate", "rows")
+
+
+def input_encoder(cfg, generators: int = 32):
+    """The input encoder a network config names (SRC and BMRU / CMRU alike): ``"rows"`` the row encoder
+    (with the audio front end when ``cfg.front_end`` is set), ``"rate"`` the rate encoder, ``"frames"`` None."""
+    from ..data.encoder import RateEncoder
+    from ..data.rows import RowEncoder
+
+    if cfg.encoding == "rows":
+        return RowEncoder(cfg.image_shape[0], cfg.image_shape[1], cfg.row_levels, generators, cfg.front_end)
+    if cfg.encoding == "rate":
+        return RateEncoder(cfg.rate_gain, generators)
+    return None
+
+
+def check_row_encoding(cfg) -> None:
+    """A row-encoded config needs ``image_shape``, ``input_size = width * len(row_levels)`` and one step per row."""
+    if cfg.image_shape is None:
+        raise ConfigError("row encoding needs image_shape (rows, width)")
+    input_encoder(cfg).check_inputs(cfg.input_size)
+    if cfg.steps != cfg.image_shape[0]:
+        raise ConfigError(f"row encoding reads {cfg.image_shape[0]} rows: steps must equal that")
 
 
 @dataclass(frozen=True)
@@ -44,7 +67,9 @@ class NetConfig:
     """A feed-forward stack of recurrent layers read out by summed output spikes.
 
     ``readout_trainable``: a learnt ``(n_classes, hidden[-1])`` matrix, or a fixed one (imported models).
-    ``rate_gain``, ``steps`` and ``blank`` describe the input encoding the model was trained for.
+    ``rate_gain``, ``steps`` and ``blank`` describe the input encoding the model was trained for;
+    ``encoding`` ``"rows"`` replaces the rate encoder by the row encoder (``image_shape``, ``row_levels``,
+    ``front_end``: as in :class:`srcfpga.nn.mru.MRUNetConfig`), e.g. for audio frames.
     """
 
     input_size: int
@@ -56,9 +81,16 @@ class NetConfig:
     rate_gain: float = 0.25
     steps: int = 40
     blank: int = 4
+    encoding: str = "rate"
+    image_shape: tuple[int, int] | None = None
+    row_levels: tuple[int, ...] = (64, 128, 192)
+    front_end: dict | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "hidden", tuple(int(n) for n in self.hidden))
+        object.__setattr__(self, "row_levels", tuple(int(v) for v in self.row_levels))
+        if self.image_shape is not None:
+            object.__setattr__(self, "image_shape", tuple(int(v) for v in self.image_shape))
         if isinstance(self.src, dict):
             object.__setattr__(self, "src", SRCCellConfig(**self.src))
         if self.cell not in CELLS:
@@ -70,6 +102,13 @@ class NetConfig:
             raise ConfigError(f"rate_gain must be in (0, 1], got {self.rate_gain}")
         if self.steps < 1 or self.blank < 0:
             raise ConfigError(f"need steps >= 1 and blank >= 0, got {self.steps}, {self.blank}")
+        if self.encoding not in SRC_ENCODINGS:
+            raise ConfigError(f"encoding must be one of {', '.join(SRC_ENCODINGS)}, got {self.encoding!r}")
+        if self.encoding == "rows":
+            check_row_encoding(self)
+
+    def encoder(self, generators: int = 32):
+        return input_encoder(self, generators)
 
     def to_dict(self) -> dict:
         return asdict(self)

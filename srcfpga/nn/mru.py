@@ -37,6 +37,7 @@ import torch
 from torch import nn
 
 from ..errors import ConfigError
+from .config import check_row_encoding, input_encoder
 
 MRU_CELLS = ("bmru", "cmru")
 VARIANTS = ("full", "first")
@@ -161,7 +162,9 @@ class MRUNetConfig:
     thermometer-coded at ``row_levels``; ``input_size = width * len(row_levels)``), ``"rate"`` (the
     SRC rate encoder, ``input_size`` = pixels) or ``"frames"`` (binary frames given directly, e.g. the
     recall task). ``readout_window``: logits average the readout over the last ``readout_window``
-    steps (0: all steps). ``image_shape``: (rows, width) for ``"rows"``.
+    steps (0: all steps). ``image_shape``: (rows, width) for ``"rows"``. ``front_end``: the audio
+    front end's parameters (:class:`srcfpga.data.audio.LogMelFrontEnd` as a dict) when the rows are
+    audio frames, else None.
     """
 
     input_size: int
@@ -176,6 +179,7 @@ class MRUNetConfig:
     steps: int = 28
     blank: int = 0
     readout_window: int = 0
+    front_end: dict | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "hidden", tuple(int(n) for n in self.hidden))
@@ -195,22 +199,11 @@ class MRUNetConfig:
         if self.steps < 1 or self.blank < 0 or self.readout_window < 0:
             raise ConfigError("need steps >= 1, blank >= 0 and readout_window >= 0")
         if self.encoding == "rows":
-            if self.image_shape is None:
-                raise ConfigError("row encoding needs image_shape (rows, width)")
-            self.encoder().check_inputs(self.input_size)
-            if self.steps != self.image_shape[0]:
-                raise ConfigError(f"row encoding reads {self.image_shape[0]} rows: steps must equal that")
+            check_row_encoding(self)
 
     def encoder(self, generators: int = 32):
         """The input encoder (``None`` for ``"frames"``)."""
-        from ..data.encoder import RateEncoder
-        from ..data.rows import RowEncoder
-
-        if self.encoding == "rows":
-            return RowEncoder(self.image_shape[0], self.image_shape[1], self.row_levels, generators)
-        if self.encoding == "rate":
-            return RateEncoder(self.rate_gain, generators)
-        return None
+        return input_encoder(self, generators)
 
     @property
     def eps_final(self) -> float:
@@ -334,9 +327,10 @@ def build_net(config_dict: dict) -> nn.Module:
     return SRCNet(NetConfig.from_dict(config_dict))
 
 
-def images_to_frames(net: MRUNet, images: np.ndarray, generator: torch.Generator | None = None) -> torch.Tensor:
-    """Training input frames for uint8 ``images``: the row encoder (deterministic) or random rate spikes
-    drawn with the hardware encoder's probability."""
+def images_to_frames(net: nn.Module, images: np.ndarray, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Training input frames for uint8 ``images`` of any network with a ``config`` (SRC, BMRU, CMRU, their
+    QAT wrappers): the row encoder (deterministic) or random rate spikes drawn with the hardware encoder's
+    probability."""
     cfg = net.config
     if cfg.encoding == "rows":
         return torch.from_numpy(cfg.encoder().encode(images, cfg.steps, cfg.blank)).float()
@@ -361,7 +355,8 @@ def mru_net_for_dataset(dataset, cell: str, hidden: tuple[int, ...], *, encoding
         config = MRUNetConfig(input_size=width * len(row_levels), hidden=hidden, n_classes=dataset.n_classes,
                               cell=cell, mru=cell_cfg, encoding="rows", image_shape=(rows, width),
                               row_levels=row_levels, steps=rows, blank=0 if blank is None else blank,
-                              readout_window=readout_window)
+                              readout_window=readout_window,
+                              front_end=None if dataset.front_end is None else dataset.front_end.to_dict())
     else:
         config = MRUNetConfig(input_size=dataset.n_pixels, hidden=hidden, n_classes=dataset.n_classes, cell=cell,
                               mru=cell_cfg, encoding=encoding, rate_gain=rate_gain,

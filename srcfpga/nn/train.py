@@ -76,8 +76,9 @@ def rate_spikes(images: np.ndarray, net_config, steps: int, blank: int, generato
 
 def _epoch(model: nn.Module, data: Dataset, optimizer, cfg: TrainConfig, generator: torch.Generator,
            label: str, progress: bool) -> dict:
+    from .mru import images_to_frames
+
     model.train()
-    net_cfg = model.config
     order = torch.randperm(len(data), generator=generator).numpy()
     loss_fn = nn.CrossEntropyLoss()
     total = correct = 0
@@ -86,7 +87,7 @@ def _epoch(model: nn.Module, data: Dataset, optimizer, cfg: TrainConfig, generat
                leave=False)
     for start in bar:
         index = order[start:start + cfg.batch_size]
-        spikes = rate_spikes(data.images[index], net_cfg, net_cfg.steps, net_cfg.blank, generator)
+        spikes = images_to_frames(model, data.images[index], generator)
         labels = torch.from_numpy(data.labels[index])
         logits = model(spikes)
         loss = loss_fn(logits.float(), labels)
@@ -107,8 +108,9 @@ def train(net: SRCNet, data: Dataset, cfg: TrainConfig, quant: QuantConfig | Non
     if getattr(net.config, "cell", "src") != "src":   # BMRU / CMRU: srcfpga.nn.mru_train
         from .mru_train import train_mru
         return train_mru(net, data, cfg, quant, progress)
-    if data.n_pixels != net.config.input_size:
-        raise ConfigError(f"dataset has {data.n_pixels} inputs, the network expects {net.config.input_size}")
+    pixels = getattr(net.encoder(), "n_pixels", net.config.input_size)
+    if data.n_pixels != pixels:
+        raise ConfigError(f"dataset has {data.n_pixels} inputs, the network expects {pixels}")
     torch.manual_seed(cfg.seed)
     generator = torch.Generator().manual_seed(cfg.seed)
     started = time.perf_counter()

@@ -15,7 +15,6 @@ from functools import lru_cache
 
 import numpy as np
 
-from ..data.encoder import RateEncoder
 from ..errors import ConfigError
 from .hwmodel import HardwareModel, ReadoutQ, SRCLayerQ, check_weight_bits, signed_bits
 from .pwl import MAX_SEGMENTS, PiecewiseLinear, fit
@@ -183,6 +182,6 @@ def quantize_net(net, qc: QuantConfig, source: dict | None = None) -> HardwareMo
     layers = tuple(quantize_src_layer(*_layer_arrays(layer), cfg.src, qc) for layer in net.layers)
     readout = quantize_readout(net.readout.detach().cpu().double().numpy(), qc)
     return HardwareModel(
-        input_size=cfg.input_size, encoder=RateEncoder(cfg.rate_gain, qc.encoder_generators),
+        input_size=cfg.input_size, encoder=cfg.encoder(qc.encoder_generators),
         layers=layers, readout=readout, steps=cfg.steps, blank=cfg.blank,
         source={"quant": qc.source(), **(source or {})})
