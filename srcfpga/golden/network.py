@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Iterable, Iterator
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from ..errors import ConfigError
 from ..quant.hwmodel import HardwareModel, SRCLayerQ
@@ -65,8 +66,12 @@ def input_frames(model: HardwareModel, pixels: np.ndarray | None, spikes: np.nda
     return model.encoder.frames(pixels, steps, blank, seeds)
 
 
+@threadpool_limits.wrap(limits=1, user_api="blas")
 def simulate(model: HardwareModel, frames: Iterable[np.ndarray], batch: int, trace: bool = False) -> GoldenResult:
     """Run the network over ``frames`` (an iterable of ``(batch, n_in)`` bool arrays).
+
+    BLAS runs on one thread: the per-step products are small, and on a shared machine extra BLAS threads
+    spin on busy cores (benchmarks/README.md, "Golden speed").
 
     Layers are dispatched on their kind: SRC here, BMRU / CMRU in :mod:`srcfpga.golden.mru_cell`.
     The readout adds its optional bias at every accumulated step and, with a ``window``, accumulates
