@@ -97,6 +97,12 @@ def _add_lanes_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lanes", type=int, help="neurons updated in parallel (default: the HDL's choice)")
 
 
+def _add_spikes_per_cycle_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--spikes-per-cycle", type=int, default=2,
+                   help="synaptic columns accumulated per cycle: 1, 2 (both BRAM ports) or 4 (two copies of each "
+                        "weight ROM); default 2")
+
+
 def _add_quant_args(p: argparse.ArgumentParser, bits_required: bool) -> None:
     p.add_argument("--weight-bits", type=int, required=bits_required, help="weight width, 2..8 (4..8 supported)")
     p.add_argument("--state-frac-bits", type=int, help="LSBs per 1.0 of h is about 2^F (default 8)")
@@ -365,8 +371,7 @@ def _add_hdl_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--memory", choices=("auto", "block", "distributed"), default="auto", help="weight ROM style")
     p.add_argument("--input", choices=("pixels", "frames"), default="pixels",
                    help="pixel intensities (on-chip encoder) or spike frames")
-    p.add_argument("--spikes-per-cycle", type=int, choices=(1, 2), default=2,
-                   help="synaptic columns accumulated per cycle (2 uses both BRAM ports)")
+    _add_spikes_per_cycle_arg(p)
 
 
 def _hdl_config(args: argparse.Namespace):
@@ -436,6 +441,7 @@ def _add_board_commands(sub) -> None:
     p.add_argument("--part", help="Artix-7 part of --verilog, e.g. xc7a35tcpg236-1")
     p.add_argument("--clock", type=float, help="clock of --verilog (MHz)")
     _add_lanes_arg(p)
+    _add_spikes_per_cycle_arg(p)
     _add_inference_args(p)
     p.add_argument("--dataset", help="measure spike activity on this test set (default: random frames)")
     p.add_argument("--data-dir", type=Path, help="directory with the IDX files (mnist, fashion-mnist)")
@@ -499,7 +505,7 @@ def cmd_estimate(args: argparse.Namespace) -> int:
     if args.dataset is not None and args.dataset not in ("digits", "mnist", "fashion-mnist"):
         raise ConfigError(f"unknown dataset {args.dataset!r}; choose one of digits, mnist, fashion-mnist")
     est = estimate(model, board, lanes=args.lanes, steps=args.steps, blank=args.blank, dataset=args.dataset,
-                   data_dir=args.data_dir, limit=args.limit, seed=args.seed)
+                   data_dir=args.data_dir, limit=args.limit, seed=args.seed, spikes_per_cycle=args.spikes_per_cycle)
     _emit(args, est.to_dict(), est.summary())
     return 0
 
