@@ -26,7 +26,7 @@ def assert_equal_to_golden(model, config, steps, blank, *, spikes=None, pixels=N
 
 FRAME_CASES = dict(seed=st.integers(0, 2**16), weight_bits=st.integers(4, 8),
                    sizes=st.sampled_from([(12, 7), (20, 16), (9, 5, 6), (70, 10)]),
-                   lanes=st.sampled_from([1, 2, 4, 5]), per_cycle=st.sampled_from([1, 2]),
+                   lanes=st.sampled_from([1, 2, 4, 5]), per_cycle=st.sampled_from([1, 2, 4]),
                    density=st.sampled_from([0.05, 0.3, 0.6]), segments=st.sampled_from([1, 1, 3, 8, 16]))
 PIXEL_CASES = dict(seed=st.integers(0, 2**16), weight_bits=st.integers(4, 8),
                    sizes=st.sampled_from([(16, 8), (100, 12), (30, 9, 4)]), lanes=st.sampled_from([2, 4, 8]))
@@ -52,6 +52,11 @@ test_spike_frames_bit_exact_many = pytest.mark.slow(
     settings(max_examples=100, deadline=None)(given(**FRAME_CASES)(check_spike_frames)))
 test_pixel_encoder_bit_exact_many = pytest.mark.slow(
     settings(max_examples=40, deadline=None)(given(**PIXEL_CASES)(check_pixel_encoder)))
+
+
+def test_four_spikes_per_cycle_bit_exact():
+    """k = 4 reads two copies of each weight ROM: a dense 70-input layer, masks of up to 70 spikes."""
+    check_spike_frames(seed=11, weight_bits=5, sizes=(70, 10), lanes=4, per_cycle=4, density=0.6, segments=1)
 
 
 def test_back_pressure_loses_nothing():
