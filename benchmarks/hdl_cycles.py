@@ -1,7 +1,7 @@
 """Cycles per timestep of the generated reference network (784 -> 100 SRC + 10 readout, 5-bit).
 
 The cycle model (srcfpga.hdl.LatencyModel) is fed with the golden model's spike trace of MNIST test
-images (../shared/data/mnist-test-b) and evaluated for several lane counts and 1 or 2 spikes per
+images (../shared/data/mnist-test-b) and evaluated for several lane counts and 1, 2 or 4 spikes per
 cycle, at 20+200, 5+50 and 4+40 blank+stimulus steps, beside the published design's 792 cycles per
 step and the 113 of the lab's committed VHDL (srcfpga.boards.published). `--verilator N` also simulates
 N images of the default configuration with cocotb + Verilator and prints the measured cycles (gap-free, so
@@ -38,6 +38,7 @@ def main() -> int:
     from srcfpga.evaluate import sample_seeds
     from srcfpga.golden import run_golden
     from srcfpga.hdl import HdlConfig, LatencyModel, default_lanes
+    from srcfpga.hdl.config import SPIKES_PER_CYCLE
 
     model = reference_hw(args.bits)
     data = mnist_b().head(args.images)
@@ -47,7 +48,7 @@ def main() -> int:
         golden = run_golden(model, pixels=data.images, steps=steps, blank=blank, seeds=seeds, trace=True)
         frames = model.encoder.encode(data.images, steps, blank, seeds)
         layer_spikes = [trace.spikes for trace in golden.traces]
-        for per_cycle in (1, 2):
+        for per_cycle in SPIKES_PER_CYCLE:
             for lanes in LANES:
                 latency = LatencyModel(model, HdlConfig(lanes=lanes, spikes_per_cycle=per_cycle))
                 started = time.perf_counter()
@@ -79,7 +80,7 @@ def main() -> int:
           f"{result['default_lanes']} ({result['machine']})")
     print(f"{'blank+steps':>11} {'in/step':>8} {'hid/step':>8} {'k':>2} " + " ".join(f"{'P=' + str(p):>7}" for p in LANES))
     for steps, blank in STEP_SETTINGS:
-        for per_cycle in (1, 2):
+        for per_cycle in SPIKES_PER_CYCLE:
             sel = [r for r in rows if r["steps"] == steps and r["spikes_per_cycle"] == per_cycle]
             print(f"{blank:>5}+{steps:<5} {sel[0]['input_spikes_per_step']:8.2f} {sel[0]['hidden_spikes_per_step']:8.2f} "
                   f"{per_cycle:>2} " + " ".join(f"{r['cycles_per_step']:7.2f}" for r in sel))

@@ -115,6 +115,12 @@ def _add_lanes_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lanes", type=int, help="neurons updated in parallel (default: the HDL's choice)")
 
 
+def _add_spikes_per_cycle_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--spikes-per-cycle", type=int, default=2,
+                   help="synaptic columns accumulated per cycle: 1, 2 (both BRAM ports) or 4 (two copies of each "
+                        "weight ROM); default 2")
+
+
 def _add_quant_args(p: argparse.ArgumentParser, bits_required: bool) -> None:
     p.add_argument("--weight-bits", type=int, required=bits_required, help="weight width, 2..8 (4..8 supported)")
     p.add_argument("--state-frac-bits", type=int, help="LSBs per 1.0 of h is about 2^F (default 8)")
@@ -389,8 +395,7 @@ def _add_hdl_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--memory", choices=("auto", "block", "distributed"), default="auto", help="weight ROM style")
     p.add_argument("--input", choices=("pixels", "frames"), default="pixels",
                    help="pixel intensities (on-chip encoder) or spike frames")
-    p.add_argument("--spikes-per-cycle", type=int, choices=(1, 2), default=2,
-                   help="synaptic columns accumulated per cycle (2 uses both BRAM ports)")
+    _add_spikes_per_cycle_arg(p)
 
 
 def _hdl_config(args: argparse.Namespace):
@@ -459,6 +464,7 @@ def _add_board_commands(sub) -> None:
     p.add_argument("--part", help="Artix-7 part of --verilog, e.g. xc7a35tcpg236-1")
     p.add_argument("--clock", type=float, help="clock of --verilog (MHz)")
     _add_lanes_arg(p)
+    _add_spikes_per_cycle_arg(p)
     _add_inference_args(p)
     p.add_argument("--dataset", help="measure spike activity on this test set (default: random frames)")
     p.add_argument("--data-dir", type=Path, help="directory with the IDX files (mnist, fashion-mnist) or the "
@@ -536,7 +542,8 @@ def cmd_estimate(args: argparse.Namespace) -> int:
         blank = model.blank if args.blank is None else args.blank
         frames = model.encoder.encode(data.images, steps, blank, sample_seeds(args.seed, 0, len(data)))
     est = estimate(model, board, lanes=args.lanes, steps=args.steps, blank=args.blank, limit=args.limit,
-                   seed=args.seed, frames=frames)
+                   seed=args.seed, frames=frames,
+                   spikes_per_cycle=args.spikes_per_cycle)
     _emit(args, est.to_dict(), est.summary())
     return 0
 

@@ -148,7 +148,8 @@ def mutate(monkeypatch):
                             mutant.__func__.__code__ != value.__func__.__code__:
                         monkeypatch.setattr(original, attr, mutant)
                         replaced.append(f"{name}.{attr}")
-            elif isinstance(original, types.FunctionType) and namespace[name].__code__ != original.__code__:
+            elif isinstance(original, types.FunctionType) and \
+                    inspect.unwrap(namespace[name]).__code__ != inspect.unwrap(original).__code__:   # decorated too
                 for other in list(sys.modules.values()):
                     if other is not None and other.__name__.startswith("srcfpga") and \
                             getattr(other, name, None) is original:

@@ -23,7 +23,7 @@ from srcfpga.testing import random_mru_net
 
 @settings(max_examples=6)
 @given(seed=st.integers(0, 2**16), variant=st.sampled_from(["full", "first"]), bits=st.integers(4, 8),
-       window=st.sampled_from([0, 1, 4]), lanes=st.sampled_from([1, 2, 5]), per_cycle=st.sampled_from([1, 2]),
+       window=st.sampled_from([0, 1, 4]), lanes=st.sampled_from([1, 2, 5]), per_cycle=st.sampled_from([1, 2, 4]),
        density=st.sampled_from([0.1, 0.5]))
 def test_bmru_network_bit_exact(hdl_equals_golden, seed, variant, bits, window, lanes, per_cycle, density):
     net = random_mru_net(seed, "bmru", variant, window=window, drive=1.5)
@@ -46,7 +46,7 @@ def test_back_pressure_and_latency_model(hdl_equals_golden):
 @settings(max_examples=8)
 @given(seed=st.integers(0, 2**16), bits=st.integers(4, 8), count_bits=st.integers(2, 6),
        sizes=st.sampled_from([(7, 6, 5), (9, 4), (5, 11, 3)]), window=st.sampled_from([0, 1, 3]),
-       lanes=st.sampled_from([1, 2, 3]), per_cycle=st.sampled_from([1, 2]), density=st.sampled_from([0.2, 0.6]))
+       lanes=st.sampled_from([1, 2, 3]), per_cycle=st.sampled_from([1, 2, 4]), density=st.sampled_from([0.2, 0.6]))
 def test_cmru_network_bit_exact(hdl_equals_golden, seed, bits, count_bits, sizes, window, lanes, per_cycle, density):
     net = random_mru_net(seed, "cmru", sizes=sizes, window=window, count_bits=count_bits, drive=1.5)
     model = quantize_net(net, QuantConfig(weight_bits=bits))

@@ -1,6 +1,7 @@
 """The cycle model (srcfpga.hdl.LatencyModel) equals the Amaranth simulation's cycle counter exactly."""
 
 import numpy as np
+import pytest
 from hypothesis import given, settings, strategies as st
 
 from srcfpga.golden import run_golden
@@ -21,7 +22,7 @@ def assert_model_exact(model, config, steps, blank, frames, **inputs):
 
 @settings(max_examples=6, deadline=None)
 @given(seed=st.integers(0, 2**16), sizes=st.sampled_from([(40, 24), (70, 20, 10), (20, 3), (9, 5, 6, 4)]),
-       lanes=st.sampled_from([1, 2, 4, 8]), per_cycle=st.sampled_from([1, 2]), generators=st.sampled_from([2, 4, 16]),
+       lanes=st.sampled_from([1, 2, 4, 8]), per_cycle=st.sampled_from([1, 2, 4]), generators=st.sampled_from([2, 4, 16]),
        steps=st.integers(1, 10), blank=st.integers(0, 3))
 def test_pixel_input(seed, sizes, lanes, per_cycle, generators, steps, blank):
     model = random_hardware_model(seed, sizes, 5, n_classes=3, encoder_generators=generators)
@@ -35,7 +36,7 @@ def test_pixel_input(seed, sizes, lanes, per_cycle, generators, steps, blank):
 @settings(max_examples=8, deadline=None)
 @given(seed=st.integers(0, 2**16), cell=st.sampled_from(["src", "bmru", "cmru"]),
        sizes=st.sampled_from([(12, 7), (30, 6, 5), (7, 12, 6)]), lanes=st.sampled_from([1, 2, 4]),
-       per_cycle=st.sampled_from([1, 2]), density=st.sampled_from([0.02, 0.3, 0.7]), steps=st.integers(1, 8))
+       per_cycle=st.sampled_from([1, 2, 4]), density=st.sampled_from([0.02, 0.3, 0.7]), steps=st.integers(1, 8))
 def test_frame_input(seed, cell, sizes, lanes, per_cycle, density, steps):
     if cell == "src":
         model = random_hardware_model(seed, sizes, 6, n_classes=3)
@@ -63,3 +64,15 @@ def test_silent_input_costs_the_source_rounds():
 
     assert latency.rounds == 8
     assert silent(100) - silent(50) == 50 * latency.rounds
+
+
+@pytest.mark.parametrize("input_kind", ["pixels", "frames"])
+def test_four_spikes_per_cycle(input_kind):
+    """k = 4 (two copies of each weight ROM): the cycle model equals the simulation."""
+    model = random_hardware_model(7, (70, 20, 10), 5, n_classes=3, encoder_generators=4)
+    rng = np.random.default_rng(7)
+    pixels, seeds = rng.integers(0, 256, (2, 70), dtype=np.uint8), np.array([3, 4])
+    frames = model.encoder.encode(pixels, 6, 1, seeds)
+    inputs = {"pixels": pixels, "seeds": seeds} if input_kind == "pixels" else {"spikes": frames}
+    config = HdlConfig(lanes=4, input=input_kind, spikes_per_cycle=4)
+    assert_model_exact(model, config, 6, 1, frames, **inputs)

@@ -11,7 +11,7 @@ from srcfpga.testing import random_hardware_model, random_spikes
 
 FRAME_CASES = dict(seed=st.integers(0, 2**16), weight_bits=st.integers(2, 8),
                    sizes=st.sampled_from([(12, 7), (20, 16), (9, 5, 6), (70, 10)]),
-                   lanes=st.sampled_from([1, 2, 4, 5]), per_cycle=st.sampled_from([1, 2]),
+                   lanes=st.sampled_from([1, 2, 4, 5]), per_cycle=st.sampled_from([1, 2, 4]),
                    density=st.sampled_from([0.05, 0.3, 0.6]), segments=st.sampled_from([1, 1, 3, 8, 16]),
                    memory=st.sampled_from(["auto", "block", "distributed"]))
 PIXEL_CASES = dict(seed=st.integers(0, 2**16), weight_bits=st.integers(4, 8),
@@ -38,6 +38,12 @@ test_spike_frames_bit_exact_many = pytest.mark.slow(
     settings(max_examples=100)(given(**FRAME_CASES)(check_spike_frames)))
 test_pixel_encoder_bit_exact_many = pytest.mark.slow(
     settings(max_examples=40)(given(**PIXEL_CASES)(check_pixel_encoder)))
+
+
+def test_four_spikes_per_cycle_bit_exact(hdl_equals_golden):
+    """k = 4 reads two copies of each weight ROM: a dense 70-input layer, masks of up to 70 spikes."""
+    check_spike_frames(hdl_equals_golden, seed=11, weight_bits=5, sizes=(70, 10), lanes=4, per_cycle=4, density=0.6,
+                       segments=1, memory="auto")
 
 
 def test_back_pressure_loses_nothing(hdl_equals_golden):

@@ -46,11 +46,20 @@ def generator_constant(g: int) -> int:
     return fmix32(g + 1) | 0x80000000
 
 
-def xorshift32(x: np.ndarray) -> np.ndarray:
-    """One step of Marsaglia's xorshift32 on a uint32 array (returns a new array)."""
-    x = x ^ (x << np.uint32(13))
-    x = x ^ (x >> np.uint32(17))
-    return x ^ (x << np.uint32(5))
+def xorshift32(x: np.ndarray, scratch: np.ndarray) -> None:
+    """One step of Marsaglia's xorshift32 on a uint32 array, in place (``scratch``: an array of the same shape)."""
+    np.left_shift(x, np.uint32(13), out=scratch)
+    x ^= scratch
+    np.right_shift(x, np.uint32(17), out=scratch)
+    x ^= scratch
+    np.left_shift(x, np.uint32(5), out=scratch)
+    x ^= scratch
+
+
+# A round's generator states stored little-endian and read as 16-bit halves are the round's uniforms in
+# pixel order: half 2g is the low half of generator g, half 2g + 1 its high half.
+_STATE = np.dtype("<u4")
+_UNIFORM = np.dtype("<u2")
 
 
 @dataclass(frozen=True)
@@ -88,24 +97,24 @@ class RateEncoder:
         return seeds.astype(np.uint32)[:, None] ^ constants[None, :]
 
     def uniforms(self, states: np.ndarray, n_pixels: int) -> np.ndarray:
-        """Advance ``states`` in place by one stimulus step; return the ``(batch, n_pixels)`` uniforms."""
+        """Advance ``states`` in place by one stimulus step; return the ``(batch, n_pixels)`` uniforms (uint16)."""
         batch, gens = states.shape
         rounds = self.rounds(n_pixels)
-        out = np.empty((batch, rounds, gens, 2), np.uint32)
-        x = states
+        out = np.empty((batch, rounds, gens), _STATE)
+        x = states.astype(_STATE)
+        scratch = np.empty_like(x)
         for k in range(rounds):
-            x = xorshift32(x)
-            out[:, k, :, 0] = x & np.uint32(0xFFFF)
-            out[:, k, :, 1] = x >> np.uint32(16)
+            xorshift32(x, scratch)
+            out[:, k] = x
         states[...] = x
-        return out.reshape(batch, rounds * gens * 2)[:, :n_pixels]
+        return out.view(_UNIFORM).reshape(batch, rounds * gens * 2)[:, :n_pixels]
 
     def frames(self, pixels: np.ndarray, steps: int, blank: int, seeds: np.ndarray) -> Iterator[np.ndarray]:
         """Yield ``blank + steps`` spike frames ``(batch, n_pixels)`` bool for uint8 ``pixels``."""
         pixels = np.asarray(pixels)
         if pixels.ndim != 2 or pixels.dtype != np.uint8:
             raise ConfigError("pixels must be a (batch, n_pixels) uint8 array")
-        thresholds = pixels.astype(np.uint32) * np.uint32(self.gain_q)
+        thresholds = (pixels.astype(np.uint32) * np.uint32(self.gain_q)).astype(_UNIFORM)  # < 2^16
         states = self.initial_states(seeds)
         if len(states) != len(pixels):
             raise ConfigError(f"encoder seeds: {len(states)} given for {len(pixels)} samples (one per sample)")

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Iterable, Iterator
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from ..errors import ConfigError
 from ..quant.hwmodel import HardwareModel, SRCLayerQ
@@ -80,9 +81,10 @@ def first_state_mismatch(states: list[dict[str, np.ndarray]], traces: list, samp
 
 def synaptic_sum(layer: SRCLayerQ, spikes: np.ndarray) -> np.ndarray:
     """``W s`` for boolean ``spikes`` ``(batch, n_in)`` as int32, exactly (float32 BLAS when provably exact)."""
-    if layer.float32_exact:
-        return (spikes.astype(np.float32) @ layer.weights.T.astype(np.float32)).astype(np.int32)
-    return (spikes.astype(np.int64) @ layer.weights.T.astype(np.int64)).astype(np.int32)
+    if not spikes.any():
+        return np.zeros((len(spikes), layer.n_out), np.int32)
+    weights_t = layer.synaptic_weights_t
+    return (spikes.astype(weights_t.dtype) @ weights_t).astype(np.int32)
 
 
 def input_frames(model: HardwareModel, pixels: np.ndarray | None, spikes: np.ndarray | None,
@@ -103,8 +105,12 @@ def input_frames(model: HardwareModel, pixels: np.ndarray | None, spikes: np.nda
     return model.encoder.frames(pixels, steps, blank, seeds)
 
 
+@threadpool_limits.wrap(limits=1, user_api="blas")
 def simulate(model: HardwareModel, frames: Iterable[np.ndarray], batch: int, trace: bool = False) -> GoldenResult:
     """Run the network over ``frames`` (an iterable of ``(batch, n_in)`` bool arrays).
+
+    BLAS runs on one thread: the per-step products are small, and on a shared machine extra BLAS threads
+    spin on busy cores (benchmarks/README.md, "Golden speed").
 
     Layers are dispatched on their kind: SRC here, BMRU / CMRU in :mod:`srcfpga.golden.mru_cell`.
     The readout adds its optional bias at every accumulated step and, with a ``window``, accumulates
@@ -117,7 +123,7 @@ def simulate(model: HardwareModel, frames: Iterable[np.ndarray], batch: int, tra
               else mru_initial_state(layer, batch) for layer in model.layers]
     counts = [np.zeros((batch, layer.n_out), np.int64) for layer in model.layers]
     acc_lo, acc_hi = model.readout.acc_range
-    ro_weights = model.readout.weights.T.astype(np.int64)
+    ro_weights = model.readout.weights.T.astype(np.float64)   # sums far below 2^53: exact
     acc = np.zeros((batch, model.readout.n_classes), np.int64)
     n_input = np.zeros(batch, np.int64)
     records: list[list[tuple]] = [[] for _ in model.layers]
@@ -128,7 +134,7 @@ def simulate(model: HardwareModel, frames: Iterable[np.ndarray], batch: int, tra
         frames = list(frames)
         first_counted = max(0, len(frames) - model.readout.window)
     for t, frame in enumerate(frames):
-        n_input += frame.sum(axis=1)
+        n_input += np.count_nonzero(frame, axis=1)
         spikes = frame
         for index, layer in enumerate(model.layers):
             if layer.kind != "src":
@@ -144,7 +150,7 @@ def simulate(model: HardwareModel, frames: Iterable[np.ndarray], batch: int, tra
             if trace:
                 records[index].append((spikes, i, h, hs))
         if t >= first_counted:
-            acc = np.clip(acc + spikes.astype(np.int64) @ ro_weights + ro_bias, acc_lo, acc_hi)
+            acc = np.clip(acc + (spikes.astype(np.float64) @ ro_weights).astype(np.int64) + ro_bias, acc_lo, acc_hi)
         if trace:
             readout_records.append(acc)
     result = GoldenResult(np.argmax(acc, axis=1), acc, counts, n_input)

@@ -14,6 +14,7 @@ from .layouts import event_layout
 MEMORY_ATTRS = {"block": {"ram_style": "block", "rom_style": "block"},
                 "distributed": {"ram_style": "logic", "rom_style": "distributed"}}
 LUT_ROM_MAX_WORDS = 64     # memory "auto": up to 64 words a ROM bit is one LUT6, deeper ROMs go to block RAM
+PORTS_PER_ROM = 2          # read ports of one weight ROM copy: the two ports of a dual-port block RAM
 
 
 def column_rom(weights: np.ndarray, weight_bits: int, depth: int, memory: str) -> Memory:
@@ -36,8 +37,9 @@ class SynapticAccumulator(wiring.Component):
     """``sum[n] = sum over spiking inputs j of W[n, j]`` for all ``n_out`` neurons in parallel.
 
     Consumes ``events`` (up to ``count`` spiking input addresses per cycle; one read port of the
-    weight ROM each, one cycle read latency, enabled only in cycles that accept events, so an idle
-    accumulator reads no block RAM) and, at the end of each timestep (``last``), moves the exact sums
+    weight ROM each - ``ceil(count / PORTS_PER_ROM)`` identical copies of the ROM, two ports each -
+    one cycle read latency, enabled only in cycles that accept events, so an idle accumulator reads
+    no block RAM) and, at the end of each timestep (``last``), moves the exact sums
     (``sum_bits`` wide, signed) into the hold register offered on ``sums``. The consumer may read
     ``sums.payload`` while ``valid`` and accepts with ``ready`` when done with it; the next step's
     ``last`` waits until then, the next step's other spikes do not.
@@ -56,7 +58,10 @@ class SynapticAccumulator(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         events, sums = self.events, self.sums
-        m.submodules.rom = rom = column_rom(self._weights, self._weight_bits, self._depth, self._memory)
+        roms = [column_rom(self._weights, self._weight_bits, self._depth, self._memory)
+                for _ in range(-(-self.count // PORTS_PER_ROM))]
+        for copy, rom in enumerate(roms):
+            m.submodules[f"rom{copy}" if copy else "rom"] = rom
         column = data.ArrayLayout(signed(self._weight_bits), self._weights.shape[0])
 
         acc = Signal.like(sums.payload)
@@ -68,7 +73,7 @@ class SynapticAccumulator(wiring.Component):
 
         total = [acc[n] for n in range(self.width)]
         for k in range(self.count):
-            port = rom.read_port()
+            port = roms[k // PORTS_PER_ROM].read_port()
             m.d.comb += [port.addr.eq(events.payload.index[k]), port.en.eq(accept)]   # reads only on events
             words = data.View(column, port.data)
             for n in range(self._weights.shape[0]):

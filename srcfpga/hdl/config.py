@@ -9,6 +9,7 @@ from ..quant.hwmodel import HardwareModel
 
 MEMORY_STYLES = ("auto", "block", "distributed")
 INPUT_KINDS = ("pixels", "frames")
+SPIKES_PER_CYCLE = (1, 2, 4)
 
 
 @dataclass(frozen=True)
@@ -19,10 +20,11 @@ class HdlConfig:
     (``None``: :func:`default_lanes`). ``memory``: where weight ROMs go (``"auto"``: LUT ROM for
     layers of at most 64 inputs, block RAM for deeper ones; ``"block"`` / ``"distributed"`` force it).
     ``input``: the top takes pixel intensities (on-chip rate encoder) or precomputed spike frames.
-    ``spikes_per_cycle``: input spikes (synaptic columns) accumulated per clock cycle, 1 or 2
-    (2 uses both ports of the dual-port weight memories). ``trace_states``: verification only (refused by
-    the board builds): each layer gets a ``states<l>`` port showing every lane group's state words after
-    each update (:func:`srcfpga.hdl.layouts.state_trace_layout`), compared with the golden model's states.
+    ``spikes_per_cycle``: input spikes (synaptic columns) accumulated per clock cycle, 1, 2 or 4
+    (2 uses both ports of the dual-port weight memories, 4 two copies of every weight memory).
+    ``trace_states``: verification only (refused by the board builds): each layer gets a ``states<l>``
+    port showing every lane group's state words after each update
+    (:func:`srcfpga.hdl.layouts.state_trace_layout`), compared with the golden model's states.
     """
 
     lanes: int | None = None
@@ -38,8 +40,9 @@ class HdlConfig:
             raise ConfigError(f"memory style must be one of {', '.join(MEMORY_STYLES)}, got {self.memory!r}")
         if self.input not in INPUT_KINDS:
             raise ConfigError(f"input must be one of {', '.join(INPUT_KINDS)}, got {self.input!r}")
-        if self.spikes_per_cycle not in (1, 2):
-            raise ConfigError(f"spikes_per_cycle must be 1 or 2, got {self.spikes_per_cycle!r}")
+        if self.spikes_per_cycle not in SPIKES_PER_CYCLE:
+            raise ConfigError(f"spikes_per_cycle must be one of {', '.join(map(str, SPIKES_PER_CYCLE))}, "
+                              f"got {self.spikes_per_cycle!r}")
         if not isinstance(self.trace_states, bool):
             raise ConfigError(f"trace_states must be True or False, got {self.trace_states!r}")
 

@@ -264,10 +264,16 @@ class SRCLayerQ:
         wmax = (1 << (self.weight_bits - 1)) - 1
         return signed_bits(-wmax * self.n_in, wmax * self.n_in)
 
-    @property
+    @cached_property
     def float32_exact(self) -> bool:
         """True when W s is exact in float32 for every binary s (max |sum| < 2^24)."""
         return int(np.abs(self.weights).sum(axis=1).max()) < FLOAT32_EXACT
+
+    @cached_property
+    def synaptic_weights_t(self) -> np.ndarray:
+        """``weights.T`` ``(n_in, n_out)`` in the dtype of the exact synaptic matmul: float32 when
+        :attr:`float32_exact`, else int64."""
+        return np.ascontiguousarray(self.weights.T, np.float32 if self.float32_exact else np.int64)
 
 
 @dataclass(frozen=True)

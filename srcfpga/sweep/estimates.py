@@ -23,7 +23,7 @@ from ..quant import HardwareModel
 from .config import SweepPoint
 
 TARGET_MHZ = 100.0
-TRACE_BATCH = 128
+TRACE_BATCH = 256   # images per cycle-model batch: the model steps the whole batch once per clock cycle
 
 
 def weight_memory_bits(hw: HardwareModel) -> int:
