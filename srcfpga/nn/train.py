@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 import torch
@@ -56,6 +56,15 @@ class TrainResult:
         if isinstance(self.model, QATNet):
             meta["quant"] = asdict(self.model.quant)
         return meta
+
+
+def with_encoding(net: nn.Module, steps: int | None = None, blank: int | None = None) -> nn.Module:
+    """``net`` (in place) with the stimulus ``steps`` and ``blank`` steps of its config replaced where given: a
+    model fine-tuned at other steps is trained, quantized and evaluated at those by default."""
+    changes = {name: value for name, value in (("steps", steps), ("blank", blank)) if value is not None}
+    if changes:
+        net.config = replace(net.config, **changes)
+    return net
 
 
 def seed_initialization(seed: int) -> None:

@@ -7,8 +7,6 @@ and name the dataset (loaded once per worker process and cached). Each job runs 
 
 from __future__ import annotations
 
-import hashlib
-import json
 import time
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -20,8 +18,9 @@ import torch
 from ..data import Dataset, load_dataset
 from ..evaluate import evaluate_float, evaluate_hardware
 from ..nn import SRCNet
+from ..nn.checkpoint import quantize_model, weights_hash
 from ..nn.mru import build_net
-from ..quant import HardwareModel, quantize_net
+from ..quant import HardwareModel
 from .config import SweepPoint
 from .executor import thread_limit
 from .rows import FloatReference, SweepRow
@@ -47,13 +46,8 @@ class ModelPayload:
 
     @property
     def content_hash(self) -> str:
-        """SHA-256 of the config and the weights (not of the file, so re-saving keeps the hash)."""
-        digest = hashlib.sha256(json.dumps(self.config, sort_keys=True, default=str).encode())
-        for name in sorted(self.weights):
-            array = np.ascontiguousarray(self.weights[name])
-            digest.update(f"{name}:{array.dtype}:{array.shape}".encode())
-            digest.update(array.tobytes())
-        return digest.hexdigest()
+        """:func:`srcfpga.nn.checkpoint.weights_hash` of the config and the weights."""
+        return weights_hash(self.config, self.weights)
 
 
 @dataclass(frozen=True)
@@ -150,15 +144,14 @@ def run_width(job: WidthJob) -> WidthResult:
 
     with thread_limit(job.threads):
         data = job.data.load()
-        source = {"float_model_hash": job.model.content_hash}
-        ptq = quantize_net(job.model.net(), _quant_config(job), source=source)
+        ptq = quantize_model(job.model.net(), _quant_config(job))
         hw, qat_seconds, history = ptq, None, None
         if job.qat_epochs:
             if job.hardware is not None:
                 hw = job.hardware
             else:
                 hw, qat_seconds, history = _qat(job, job.model.net().train())
-                hw = hw.replace(source={**hw.source, **source, "qat_epochs": job.qat_epochs})
+                hw = hw.replace(source={**ptq.source, "qat_epochs": job.qat_epochs})
         rows = []
         for point, key in job.points:
             started = time.perf_counter()
