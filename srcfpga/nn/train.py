@@ -14,13 +14,19 @@ from ..data import Dataset
 from ..errors import ConfigError
 from ..quant.hwmodel import check_weight_bits
 from ..quant.ptq import QuantConfig
+from ..threads import thread_limit
 from .network import SRCNet
 from .qat import QATNet
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """``epochs`` float epochs, then ``qat_epochs`` quantization-aware epochs at ``weight_bits``."""
+    """``epochs`` float epochs, then ``qat_epochs`` quantization-aware epochs at ``weight_bits``.
+
+    ``threads``: torch / BLAS threads while training (``None``: torch's default, one per core). One thread
+    is the default because the per-step tensors are small: more threads mostly synchronize, and on a
+    loaded machine they wait for each other (benchmarks/README.md, "Training throughput").
+    """
 
     epochs: int = 5
     qat_epochs: int = 0
@@ -29,6 +35,7 @@ class TrainConfig:
     lr: float = 1e-2
     qat_lr: float = 1e-3
     seed: int = 0
+    threads: int | None = 1
 
     def __post_init__(self) -> None:
         if self.epochs < 0 or self.qat_epochs < 0 or self.epochs + self.qat_epochs < 1:
@@ -39,6 +46,8 @@ class TrainConfig:
             check_weight_bits(self.weight_bits)  # before the float epochs, not after them
         if self.batch_size < 1 or self.lr <= 0 or self.qat_lr <= 0:
             raise ConfigError("batch_size and learning rates must be positive")
+        if self.threads is not None and self.threads < 1:
+            raise ConfigError(f"threads must be at least 1, got {self.threads}")
 
 
 @dataclass
@@ -113,9 +122,14 @@ def _epoch(model: nn.Module, data: Dataset, optimizer, cfg: TrainConfig, generat
 def train(net: SRCNet, data: Dataset, cfg: TrainConfig, quant: QuantConfig | None = None,
           progress: bool = True) -> TrainResult:
     """Train ``net`` in place on ``data``: float epochs, then QAT epochs (``quant`` or ``weight_bits``)."""
-    if getattr(net.config, "cell", "src") != "src":   # BMRU / CMRU: srcfpga.nn.mru_train
-        from .mru_train import train_mru
-        return train_mru(net, data, cfg, quant, progress)
+    with thread_limit(cfg.threads):
+        if getattr(net.config, "cell", "src") != "src":   # BMRU / CMRU: srcfpga.nn.mru_train
+            from .mru_train import train_mru
+            return train_mru(net, data, cfg, quant, progress)
+        return _train_src(net, data, cfg, quant, progress)
+
+
+def _train_src(net: SRCNet, data: Dataset, cfg: TrainConfig, quant: QuantConfig | None, progress: bool) -> TrainResult:
     if data.n_pixels != net.config.input_size:
         raise ConfigError(f"dataset has {data.n_pixels} inputs, the network expects {net.config.input_size}")
     torch.manual_seed(cfg.seed)

@@ -2,7 +2,7 @@
 
 Jobs carry the float model as its config and weights (a few hundred kB, no file needed on the worker)
 and name the dataset (loaded once per worker process and cached). Each job runs under
-:func:`srcfpga.sweep.executor.thread_limit`.
+:func:`srcfpga.threads.thread_limit`.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from ..nn.checkpoint import quantize_model, weights_hash
 from ..nn.mru import build_net
 from ..quant import HardwareModel
 from .config import SweepPoint
-from .executor import thread_limit
+from ..threads import thread_limit
 from .rows import FloatReference, SweepRow
 
 
