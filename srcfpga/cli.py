@@ -323,12 +323,14 @@ def build_parser() -> argparse.ArgumentParser:
     _add_json_arg(p)
     p.set_defaults(func=cmd_sim)
 
-    p = sub.add_parser("sweep", help="weight bits x steps sweep of a float model: golden accuracy, cycles, "
-                                     "estimates, plots (results.csv/json)")
+    p = sub.add_parser("sweep", help="weight bits x table pieces x steps sweep of a float model: golden accuracy, "
+                                     "cycles, estimates, plots (results.csv/json)")
     p.add_argument("model", type=Path, help="a float .pt model (each width is quantized from it)")
     p.add_argument("--weight-bits", default="4,5,6,7,8", help="widths, e.g. 4,5,6,7,8 or 4-8 (default 4-8)")
     p.add_argument("--steps", default="40,50,200",
                    help="stimulus steps per inference, as in eval / sim / estimate (default 40,50,200)")
+    p.add_argument("--segments", default="1", metavar="K",
+                   help="pieces of each SRC nonlinearity table, e.g. 1,4,8 (default 1; see quantize --segments)")
     p.add_argument("--blank", help="leading blank steps: one for all step counts or one per step count "
                                    "(default: a tenth of the stimulus, steps // 10: 4+40, 5+50, 20+200)")
     _add_dataset_args(p)
@@ -362,6 +364,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
     config = SweepConfig(
         weight_bits=parse_int_list(args.weight_bits, "--weight-bits"), steps=parse_int_list(args.steps, "--steps"),
+        segments=parse_int_list(args.segments, "--segments"),
         blank=parse_int_list(args.blank, "--blank") if args.blank else None, dataset=args.dataset,
         data_dir=args.data_dir, limit=args.limit, qat_epochs=args.qat_epochs, qat_train_limit=args.qat_train_limit,
         board=args.board, seed=args.seed, lanes=args.lanes, latency_samples=args.latency_samples,

@@ -40,7 +40,8 @@ def test_sweep_cli_errors_are_one_line(tmp_path, capsys):
     model = save_model(random_net(0, (64, 12), n_classes=10), tmp_path / "m.pt")
     for extra, fragment in ((["--weight-bits", "4,12"], "weight bits"), (["--steps", "x"], "--steps"),
                             (["--executor", "nope"], "unknown executor"), (["--anchors", "1@2@3"], "anchor"),
-                            (["--steps", "0"], "stimulus steps")):
+                            (["--steps", "0"], "stimulus steps"), (["--segments", "4,4"], "segments"),
+                            (["--segments", "17"], "1..16")):
         code, _, err = run(capsys, "sweep", model, "--dataset", "digits", "-o", tmp_path / "o", *extra)
         assert code == 2 and err.count("\n") == 1 and fragment in err, err
     code, _, err = run(capsys, "sweep", model, "--dataset", "mnist", "-o", tmp_path / "o")

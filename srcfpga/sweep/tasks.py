@@ -90,7 +90,8 @@ def run_float(job: FloatJob) -> FloatReference:
 
 @dataclass(frozen=True)
 class WidthJob:
-    """Evaluate one weight width at some step settings (``points`` with their row keys).
+    """Evaluate one weight width with ``segments``-piece tables at some step settings (``points`` with their
+    row keys).
 
     ``hardware``: a HardwareModel computed before (resumed QAT); otherwise PTQ, then ``qat_epochs`` of
     QAT on ``train_data`` when asked for.
@@ -111,11 +112,13 @@ class WidthJob:
     simulator: str = "verilator"
     board: str | None = None
     threads: int | None = 1
+    segments: int = 1
 
 
 @dataclass
 class WidthResult:
     weight_bits: int
+    segments: int
     hardware: HardwareModel
     rows: list[SweepRow]
     qat_seconds: float | None = None
@@ -125,7 +128,7 @@ class WidthResult:
 def _quant_config(job: WidthJob):
     from ..quant import QuantConfig
 
-    return QuantConfig(weight_bits=job.weight_bits, **job.quant)
+    return QuantConfig(weight_bits=job.weight_bits, segments=job.segments, **job.quant)
 
 
 def _qat(job: WidthJob, net: SRCNet) -> tuple[HardwareModel, float, list[dict]]:
@@ -170,11 +173,11 @@ def run_width(job: WidthJob) -> WidthResult:
             if job.sim_samples:
                 extra.update(rtl_figures(hw, data, point, job.seed, job.lanes, job.sim_samples, job.simulator))
             rows.append(SweepRow(
-                key=key, weight_bits=job.weight_bits, steps=point.stimulus, blank=point.blank,
+                key=key, weight_bits=job.weight_bits, segments=job.segments, steps=point.stimulus, blank=point.blank,
                 total_steps=point.total, qat_epochs=job.qat_epochs, dataset=data.name, samples=golden.samples,
                 accuracy=golden.accuracy, ptq_accuracy=ptq_acc, float_accuracy=None,
                 mean_input_spikes_per_step=golden.mean_input_spikes_per_step, hw_hash=hw.content_hash,
                 weight_memory_bits=weight_memory_bits(hw), qat_seconds=qat_seconds,
                 eval_seconds=round(time.perf_counter() - started, 2), **extra))
-        return WidthResult(job.weight_bits, hw, rows, qat_seconds, history)
+        return WidthResult(job.weight_bits, job.segments, hw, rows, qat_seconds, history)
 
