@@ -95,6 +95,7 @@ def rate_spikes(images: np.ndarray, net_config, steps: int, blank: int, generato
 def _epoch(model: nn.Module, data: Dataset, optimizer, cfg: TrainConfig, generator: torch.Generator,
            label: str, progress: bool) -> dict:
     model.train()
+    started = time.perf_counter()
     net_cfg = model.config
     order = torch.randperm(len(data), generator=generator).numpy()
     loss_fn = nn.CrossEntropyLoss()
@@ -116,7 +117,9 @@ def _epoch(model: nn.Module, data: Dataset, optimizer, cfg: TrainConfig, generat
         correct += int((logits.argmax(1) == labels).sum())
         total += len(index)
         bar.set_postfix(loss=f"{loss_sum / total:.3f}", acc=f"{correct / total:.3f}")
-    return {"phase": label, "loss": loss_sum / total, "train_accuracy": correct / total}
+    seconds = time.perf_counter() - started
+    return {"phase": label, "loss": loss_sum / total, "train_accuracy": correct / total, "seconds": round(seconds, 1),
+            "images_per_second": round(total / seconds, 1)}
 
 
 def train(net: SRCNet, data: Dataset, cfg: TrainConfig, quant: QuantConfig | None = None,
