@@ -336,6 +336,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_dataset_args(p)
     p.add_argument("--qat-epochs", type=int, default=0, help="QAT fine-tuning epochs per width (default 0: PTQ only)")
     p.add_argument("--qat-train-limit", type=int, help="QAT on the first N training images only")
+    p.add_argument("--qat-data-dir", type=Path, help="directory with the training IDX files (train-*) for QAT, "
+                                                     "when they are not in --data-dir (e.g. ../shared/data/mnist-train)")
     p.add_argument("--board", help="board for resource / power / energy estimates (srcfpga.boards)")
     p.add_argument("--lanes", type=int, help="HDL lanes for the cycle model and estimates (default: the HDL's)")
     p.add_argument("--latency-samples", type=int, default=256,
@@ -367,7 +369,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         segments=parse_int_list(args.segments, "--segments"),
         blank=parse_int_list(args.blank, "--blank") if args.blank else None, dataset=args.dataset,
         data_dir=args.data_dir, limit=args.limit, qat_epochs=args.qat_epochs, qat_train_limit=args.qat_train_limit,
-        board=args.board, seed=args.seed, lanes=args.lanes, latency_samples=args.latency_samples,
+        qat_data_dir=args.qat_data_dir, board=args.board, seed=args.seed, lanes=args.lanes, latency_samples=args.latency_samples,
         sim_samples=args.sim_samples, simulator=args.simulator)
     _note_weight_bits(*config.weight_bits)
     anchors = parse_anchors(args.anchors) if args.anchors else ()

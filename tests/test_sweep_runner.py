@@ -228,6 +228,17 @@ def test_qat_rows_and_cached_qat_models(tmp_path):
     assert more.computed == 1 and more.rows[2].qat_seconds is None and more.rows[2].hw_hash == hw.content_hash
 
 
+def test_qat_reads_training_images_from_their_own_directory(tmp_path, mnist_dir, mnist_train_dir):
+    net = random_net(0, (784, 6), n_classes=10)
+    cfg = SweepConfig(weight_bits=(4,), segments=(4,), steps=(3,), dataset="mnist", data_dir=mnist_dir, limit=8,
+                      qat_epochs=1, qat_train_limit=16, qat_data_dir=mnist_train_dir, latency_samples=0)
+    result = run_sweep(net, cfg, tmp_path, executor="serial", progress=False, plots=False)
+    assert [(r.segments, r.qat_epochs, r.samples) for r in result.rows] == [(4, 1, 8)]
+    assert json.loads((tmp_path / "results.json").read_text())["config"]["qat_data_dir"] == str(mnist_train_dir)
+    (model_file,) = (tmp_path / "models").glob("w4-k4-qat1-*.hw")
+    assert HardwareModel.load(model_file).layers[0].segments == 4
+
+
 @pytest.mark.parametrize("cell", ["bmru", "cmru"])
 def test_mru_networks_sweep_with_row_frames(tmp_path, cell):
     """BMRU / CMRU models: the host encodes image rows; golden rows equal direct evaluation, cycles come

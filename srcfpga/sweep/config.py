@@ -98,7 +98,8 @@ class SweepConfig:
     ``dataset`` / ``data_dir`` / ``limit``: the test set (first ``limit`` samples).
     ``qat_epochs``: 0 for post-training quantization only; otherwise each width is fine-tuned
     quantization-aware (:mod:`srcfpga.nn.train`) for that many epochs on the training split (its first
-    ``qat_train_limit`` samples), at the model's own step setting, then evaluated at every step count.
+    ``qat_train_limit`` samples; in ``qat_data_dir`` when the training files are not in ``data_dir``), at
+    the model's own step setting, then evaluated at every step count.
     ``board``: an Artix-7 board of :mod:`srcfpga.boards` for resource / power / energy estimates.
     ``seed``: encoder seed of test sample 0 (sample n uses seed + n) and the QAT seed.
     ``lanes``: HDL lanes for the cycle model and estimates (``None``: the HDL's default).
@@ -116,6 +117,7 @@ class SweepConfig:
     limit: int | None = None
     qat_epochs: int = 0
     qat_train_limit: int | None = None
+    qat_data_dir: Path | None = None
     board: str | None = None
     seed: int = 0
     lanes: int | None = None
@@ -155,8 +157,9 @@ class SweepConfig:
             raise ConfigError(f"unknown dataset {self.dataset!r}; choose one of {', '.join(DATASETS)}")
         if self.dataset != "digits" and self.data_dir is None:
             raise ConfigError(f"dataset {self.dataset!r} needs a data directory (data_dir / --data-dir)")
-        if self.data_dir is not None:
-            object.__setattr__(self, "data_dir", Path(self.data_dir))
+        for name in ("data_dir", "qat_data_dir"):
+            if getattr(self, name) is not None:
+                object.__setattr__(self, name, Path(getattr(self, name)))
         for name in ("limit", "qat_train_limit"):
             value = getattr(self, name)
             if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
@@ -203,7 +206,8 @@ class SweepConfig:
 
     def to_dict(self) -> dict:
         data = asdict(self)
-        data["data_dir"] = str(self.data_dir) if self.data_dir is not None else None
+        for name in ("data_dir", "qat_data_dir"):
+            data[name] = str(getattr(self, name)) if getattr(self, name) is not None else None
         data["weight_bits"], data["steps"] = list(self.weight_bits), list(self.steps)
         data["segments"] = list(self.segments)
         data["blank"] = [p.blank for p in self.points]

@@ -148,8 +148,9 @@ def run_sweep(model: str | Path | torch.nn.Module, config: SweepConfig, out_dir:
     test = load_dataset(config.dataset, "test", data_dir, config.limit)
     net = payload.net()
     check_inputs(test, getattr(float_encoder(net), "n_pixels", net.config.input_size))
+    train_dir = str(config.qat_data_dir) if config.qat_data_dir is not None else data_dir
     if config.qat_epochs:
-        load_dataset(config.dataset, "train", data_dir, config.qat_train_limit)   # fail early, clearly
+        load_dataset(config.dataset, "train", train_dir, config.qat_train_limit)   # fail early, clearly
     if config.board is not None:
         from .estimates import check_board
 
@@ -162,7 +163,7 @@ def run_sweep(model: str | Path | torch.nn.Module, config: SweepConfig, out_dir:
     row_common = {**common, "quant": quant, "qat": config.qat_epochs, "lanes": config.lanes,
                   "latency": config.latency_samples, "board": config.board, "sim": config.sim_samples}
     if config.qat_epochs:
-        row_common["qat_train"] = [config.dataset, data_dir, config.qat_train_limit]
+        row_common["qat_train"] = [config.dataset, train_dir, config.qat_train_limit]
     if config.sim_samples:
         row_common["simulator"] = config.simulator
     # keys hash the total step count, as in version 1, and K only when > 1, so that older rows are reused
@@ -176,7 +177,7 @@ def run_sweep(model: str | Path | torch.nn.Module, config: SweepConfig, out_dir:
     done_floats = {k: store.floats[k] for k in float_keys.values() if k in store.floats}
 
     test_ref = DataRef(config.dataset, data_dir, config.limit)
-    train_ref = DataRef(config.dataset, data_dir, config.qat_train_limit, "train") if config.qat_epochs else None
+    train_ref = DataRef(config.dataset, train_dir, config.qat_train_limit, "train") if config.qat_epochs else None
     models_dir = out_dir / "models"
 
     def hw_path(bits: int, segments: int) -> Path:
