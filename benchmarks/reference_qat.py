@@ -39,6 +39,7 @@ def main() -> int:
     parser.add_argument("--limit", type=int, default=12000, help="fine-tune on the first N mnist-train images")
     parser.add_argument("--qat-epochs", type=int, default=1)
     parser.add_argument("--qat-lr", type=float, default=1e-3)
+    parser.add_argument("--logit-scale", type=float, default=10.0)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--out", type=Path, default=Path("benchmarks/out"), help="where the model is written")
     parser.add_argument("--json", action="store_true")
@@ -61,7 +62,7 @@ def main() -> int:
           f"({args.weight_bits} bits, K = {args.segments}, F = {args.state_frac_bits}, "
           f"{args.blank} + {args.steps} steps) on {len(test_set)} mnist-test-b images", file=sys.stderr, flush=True)
     cfg = TrainConfig(epochs=0, qat_epochs=args.qat_epochs, weight_bits=args.weight_bits, qat_lr=args.qat_lr,
-                      batch_size=args.batch_size)
+                      batch_size=args.batch_size, logit_scale=args.logit_scale)
     load_before = os.getloadavg()
     run = train(net, train_set, cfg, quant=quant, progress=not args.json)
     hw = run.model.export()
@@ -75,7 +76,8 @@ def main() -> int:
     report = {
         "weight_bits": args.weight_bits, "segments": args.segments, "state_frac_bits": args.state_frac_bits,
         "steps": args.steps, "blank": args.blank, "train_data": "mnist-train", "train_images": len(train_set),
-        "qat_epochs": args.qat_epochs, "qat_lr": args.qat_lr, "test_data": "mnist-test-b",
+        "qat_epochs": args.qat_epochs, "qat_lr": args.qat_lr, "logit_scale": args.logit_scale,
+        "test_data": "mnist-test-b",
         "test_images": len(test_set), "float_accuracy": float_acc, "ptq_golden_accuracy": ptq_acc,
         "qat_golden_accuracy": qat_acc, "qat_minus_float_points": round(100 * (qat_acc - float_acc), 2),
         "train_seconds": round(run.seconds, 1), "train_images_per_second": round(len(train_set) * args.qat_epochs

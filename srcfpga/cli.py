@@ -194,7 +194,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     epochs = args.epochs if args.epochs is not None else (0 if args.init else 5)
     qat_epochs = args.qat_epochs if args.qat_epochs is not None else (2 if args.weight_bits else 0)
     cfg = TrainConfig(epochs=epochs, qat_epochs=qat_epochs, weight_bits=args.weight_bits, batch_size=args.batch_size,
-                      lr=args.lr, qat_lr=args.qat_lr, seed=args.seed, threads=args.threads)
+                      lr=args.lr, qat_lr=args.qat_lr, seed=args.seed, threads=args.threads,
+                      logit_scale=args.logit_scale)
     result = train(net, train_set, cfg, quant=quant, progress=not args.json)
     hw = result.model.export() if qat_epochs else None
     test = evaluate(result.model if hw is None else hw, test_set)
@@ -273,6 +274,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=64, help="training batch size")
     p.add_argument("--lr", type=float, default=1e-2, help="Adam learning rate of the float epochs")
     p.add_argument("--qat-lr", type=float, default=1e-3, help="Adam learning rate of the QAT epochs")
+    p.add_argument("--logit-scale", type=float, default=1.0,
+                   help="multiply the logits inside the loss (about 10 for a fixed readout such as the imported "
+                        "reference's; the class does not change)")
     p.add_argument("--seed", type=int, default=0, help="seed of initialization, shuffling and encoding")
     p.add_argument("--threads", type=int, default=1, help="torch threads (one is fastest for these small tensors)")
     p.add_argument("--init", type=Path, help="start from this float model (train, import); --steps / --blank "

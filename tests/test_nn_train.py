@@ -16,6 +16,7 @@ from srcfpga.quant import QuantConfig
     ({"epochs": 0}, "need at least one epoch"),
     ({"epochs": 0, "qat_epochs": 1}, "QAT epochs need weight bits"),
     ({"threads": 0}, "threads must be at least 1"),
+    ({"logit_scale": 0.0}, "logit_scale must be positive"),
     ({"batch_size": 0}, "must be positive")])
 def test_train_config_validation(changes, message):
     with pytest.raises(ConfigError, match=message):

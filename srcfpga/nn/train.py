@@ -23,6 +23,11 @@ from .qat import QATNet
 class TrainConfig:
     """``epochs`` float epochs, then ``qat_epochs`` quantization-aware epochs at ``weight_bits``.
 
+    ``logit_scale``: the logits are multiplied by it inside the cross-entropy only (the class, an argmax, does
+    not change). A model with a fixed readout (the imported reference: +1 / -0.1 on spike rates) has logits
+    within about +-1, so its softmax is nearly flat and the loss stays near ln 10; a scale of about 10
+    gives it usable gradients.
+
     ``threads``: torch / BLAS threads while training (``None``: torch's default, one per core). One thread
     is the default because the per-step tensors are small: more threads mostly synchronize, and on a
     loaded machine they wait for each other (benchmarks/README.md, "Training throughput").
@@ -36,6 +41,7 @@ class TrainConfig:
     qat_lr: float = 1e-3
     seed: int = 0
     threads: int | None = 1
+    logit_scale: float = 1.0
 
     def __post_init__(self) -> None:
         if self.epochs < 0 or self.qat_epochs < 0 or self.epochs + self.qat_epochs < 1:
@@ -46,6 +52,8 @@ class TrainConfig:
             check_weight_bits(self.weight_bits)  # before the float epochs, not after them
         if self.batch_size < 1 or self.lr <= 0 or self.qat_lr <= 0:
             raise ConfigError("batch_size and learning rates must be positive")
+        if not self.logit_scale > 0:
+            raise ConfigError(f"logit_scale must be positive, got {self.logit_scale}")
         if self.threads is not None and self.threads < 1:
             raise ConfigError(f"threads must be at least 1, got {self.threads}")
 
@@ -108,7 +116,7 @@ def _epoch(model: nn.Module, data: Dataset, optimizer, cfg: TrainConfig, generat
         spikes = rate_spikes(data.images[index], net_cfg, net_cfg.steps, net_cfg.blank, generator)
         labels = torch.from_numpy(data.labels[index])
         logits = model(spikes)
-        loss = loss_fn(logits.float(), labels)
+        loss = loss_fn(logits.float() * cfg.logit_scale, labels)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
