@@ -9,11 +9,12 @@ API form of these CLI calls (same seed, same recipe)::
     srcfpga import ../shared/reference/ulg-src-mnist -o ref.pt
     srcfpga train --dataset mnist --data-dir ../shared/data/mnist-train \\
         --test-data-dir ../shared/data/mnist-test-b --init ref.pt --steps 40 --blank 4 \\
-        --weight-bits 4 --qat-epochs 1 --limit 12000 -o ref_qat4.pt
+        --weight-bits 4 --qat-epochs 1 --limit 20000 --qat-lr 2e-4 --logit-scale 20 -o ref_qat4.pt
     srcfpga quantize ref_qat4.pt -o ref_qat4.hw      # the very model QAT evaluated (same content hash)
 
     nice python benchmarks/reference_qat.py [--weight-bits 4] [--segments 1] [--state-frac-bits 8]
-        [--steps 40] [--blank 4] [--limit 12000] [--qat-epochs 1] [--out benchmarks/out] [--json]
+        [--steps 40] [--blank 4] [--limit 20000] [--qat-lr 2e-4] [--logit-scale 20]
+        [--out benchmarks/out] [--json]
 """
 
 from __future__ import annotations
@@ -36,10 +37,10 @@ def main() -> int:
     parser.add_argument("--state-frac-bits", type=int, default=8)
     parser.add_argument("--steps", type=int, default=40)
     parser.add_argument("--blank", type=int, default=4)
-    parser.add_argument("--limit", type=int, default=12000, help="fine-tune on the first N mnist-train images")
+    parser.add_argument("--limit", type=int, default=20000, help="fine-tune on the first N mnist-train images")
     parser.add_argument("--qat-epochs", type=int, default=1)
-    parser.add_argument("--qat-lr", type=float, default=1e-3)
-    parser.add_argument("--logit-scale", type=float, default=10.0)
+    parser.add_argument("--qat-lr", type=float, default=2e-4)
+    parser.add_argument("--logit-scale", type=float, default=20.0)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--out", type=Path, default=Path("benchmarks/out"), help="where the model is written")
     parser.add_argument("--json", action="store_true")
