@@ -11,6 +11,7 @@ REPO = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("SRCFPGA_SHARED", REPO.parent / "shared"))
 REFERENCE = SHARED / "reference" / "ulg-src-mnist"
 MNIST_B = SHARED / "data" / "mnist-test-b"
+MNIST_TRAIN = SHARED / "data" / "mnist-train"
 FASHION = SHARED / "data" / "fashion-mnist"
 
 

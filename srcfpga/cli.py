@@ -95,13 +95,14 @@ def _add_split_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--speakers", help="fsdd: only these speakers, e.g. george,jackson (default: all)")
 
 
-def _load_split(args: argparse.Namespace, split: str | None, limit: int | None, speakers: str | None):
-    """Dataset ``--dataset`` from ``--data-dir``: ``split`` (default test), first ``limit`` samples, of
-    ``speakers`` (fsdd; comma-separated, None: all)."""
+def _load_split(args: argparse.Namespace, split: str | None, limit: int | None, speakers: str | None,
+                data_dir: Path | None = None):
+    """Dataset ``--dataset`` from ``data_dir`` (default ``--data-dir``): ``split`` (default test), first
+    ``limit`` samples, of ``speakers`` (fsdd; comma-separated, None: all)."""
     from .data import load_dataset
     from .data.fsdd import parse_speakers
 
-    return load_dataset(args.dataset, split or "test", args.data_dir, limit, parse_speakers(speakers))
+    return load_dataset(args.dataset, split or "test", data_dir or args.data_dir, limit, parse_speakers(speakers))
 
 
 def _add_inference_args(p: argparse.ArgumentParser) -> None:
@@ -132,11 +133,14 @@ def _add_quant_args(p: argparse.ArgumentParser, bits_required: bool) -> None:
                         "(default 1: hard clamps and a step gate); see docs/fixed-point.md")
 
 
+QUANT_OPTIONS = ("weight_bits", "state_frac_bits", "readout_bits", "clip", "encoder_generators", "segments")
+
+
 def _quant_config(args: argparse.Namespace, base: dict | None = None):
     from .quant import QuantConfig
 
     options = dict(base or {})
-    for name in ("weight_bits", "state_frac_bits", "readout_bits", "clip", "encoder_generators", "segments"):
+    for name in QUANT_OPTIONS:
         if getattr(args, name) is not None:
             options[name] = getattr(args, name)
     if "weight_bits" not in options:
@@ -157,12 +161,12 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 def cmd_quantize(args: argparse.Namespace) -> int:
     from .nn import load_model
-    from .quant import quantize_net
+    from .nn.checkpoint import quantize_model
 
     net, meta = load_model(args.model)
     qc = _quant_config(args, meta.get("quant"))
     _note_weight_bits(qc.weight_bits)
-    hw = quantize_net(net, qc, source={"float_model": str(args.model)})
+    hw = quantize_model(net, qc)
     hw.save(args.output)
     layer = hw.layers[0]
     detail = layer.summary() if hasattr(layer, "summary") else (   # BMRU / CMRU layers summarize
@@ -189,15 +193,18 @@ def cmd_train(args: argparse.Namespace) -> int:
     from .evaluate import evaluate
     from .nn import load_model, save_model
     from .nn.network import src_net_for_dataset
-    from .nn.train import TrainConfig, seed_initialization, train
+    from .nn.train import TrainConfig, seed_initialization, train, with_encoding
 
+    quant = _quant_config(args) if any(getattr(args, name) is not None for name in QUANT_OPTIONS) else None
     _note_weight_bits(args.weight_bits)
     train_set = _load_split(args, args.split or "train", args.limit, args.speakers)
-    test_set = _load_split(args, args.test_split, args.test_limit, args.test_speakers or args.speakers)
+    test_dir = args.data_dir if args.test_data_dir is None else args.test_data_dir
+    test_set = _load_split(args, args.test_split, args.test_limit, args.test_speakers or args.speakers, test_dir)
     encoding = args.encoding or ("rate" if args.cell == "src" else "rows")
     seed_initialization(args.seed)
     if args.init:
         net, _ = load_model(args.init)
+        net = with_encoding(net, args.steps, args.blank)
     elif args.cell != "src":
         from .nn.mru import mru_net_for_dataset
 
@@ -209,18 +216,24 @@ def cmd_train(args: argparse.Namespace) -> int:
         net = src_net_for_dataset(train_set, tuple(args.hidden), encoding=encoding,
                                   row_levels=tuple(args.row_levels), steps=args.steps, blank=args.blank,
                                   rate_gain=args.rate_gain)
+    epochs = args.epochs if args.epochs is not None else (0 if args.init else 5)
     qat_epochs = args.qat_epochs if args.qat_epochs is not None else (2 if args.weight_bits else 0)
-    cfg = TrainConfig(epochs=args.epochs, qat_epochs=qat_epochs, weight_bits=args.weight_bits,
-                      batch_size=args.batch_size, lr=args.lr, seed=args.seed)
-    result = train(net, train_set, cfg, progress=not args.json)
-    model = result.model
-    test = evaluate(model.hardware_model() if qat_epochs else model, test_set)
-    meta = result.meta() | {"dataset": args.dataset, "test_accuracy": test.accuracy, "test_path": test.path}
-    save_model(result.net, args.output, meta)
-    _emit(args, {"output": str(args.output), "test_accuracy": test.accuracy, "path": test.path,
-                 "train_seconds": result.seconds, "history": result.history},
-          f"trained in {result.seconds:.0f} s; {test.path} test accuracy {100 * test.accuracy:.2f} %; "
-          f"wrote {args.output}")
+    cfg = TrainConfig(epochs=epochs, qat_epochs=qat_epochs, weight_bits=args.weight_bits, batch_size=args.batch_size,
+                      lr=args.lr, qat_lr=args.qat_lr, seed=args.seed, threads=args.threads,
+                      logit_scale=args.logit_scale)
+    result = train(net, train_set, cfg, quant=quant, progress=not args.json)
+    hw = result.model.export() if qat_epochs else None
+    test = evaluate(result.model if hw is None else hw, test_set)
+    data = {"dataset": args.dataset, "train_samples": len(train_set), "test_samples": test.samples,
+            "test_data_dir": None if test_dir is None else str(test_dir), "test_accuracy": test.accuracy,
+            "test_path": test.path} | ({"content_hash": hw.content_hash} if hw is not None else {})
+    save_model(result.net, args.output, result.meta() | data)
+    _emit(args, {"output": str(args.output), "path": test.path, "train_seconds": result.seconds,
+                 "history": result.history} | data,
+          f"trained on {len(train_set)} {args.dataset} images in {result.seconds:.0f} s; {test.path} accuracy "
+          f"{100 * test.accuracy:.2f} % on {test.samples} test images"
+          f"{'' if test_dir is None else f' of {test_dir}'}"
+          f"{'' if hw is None else f' (hardware model hash {hw.content_hash[:12]})'}; wrote {args.output}")
     return 0
 
 
@@ -267,6 +280,8 @@ def build_parser() -> argparse.ArgumentParser:
                                                   "for the training set)")
     p.add_argument("--test-split", choices=("train", "test", "all"), help="split scored after training (default test)")
     p.add_argument("--test-speakers", help="fsdd: speakers scored after training (default: --speakers)")
+    p.add_argument("--test-data-dir", type=Path, help="directory with the test IDX files (t10k-*), when they are "
+                                                      "not in --data-dir (e.g. ../shared/data/mnist-test-b)")
     p.add_argument("--cell", choices=("src", "bmru", "cmru"), default="src", help="recurrent cell kind")
     p.add_argument("--hidden", type=int, nargs="+", default=[128], help="layer sizes, e.g. --hidden 128 64")
     p.add_argument("--steps", type=int, help="stimulus steps (default 40; row encoding: the image rows)")
@@ -281,13 +296,19 @@ def build_parser() -> argparse.ArgumentParser:
                    help="bmru/cmru: read out the last N steps (default 0: all steps)")
     p.add_argument("--count-bits", type=int, default=6, help="cmru: counter width (saturating, default 6)")
     p.add_argument("--rate-gain", type=float, default=0.25, help="rate encoder: spike probability per unit intensity")
-    p.add_argument("--epochs", type=int, default=5, help="float training epochs")
-    p.add_argument("--weight-bits", type=int, help="fine-tune quantization-aware at this width")
+    p.add_argument("--epochs", type=int, help="float training epochs (default 5; 0 with --init)")
+    _add_quant_args(p, bits_required=False)   # --weight-bits: QAT epochs at this width, with these options
     p.add_argument("--qat-epochs", type=int, help="QAT epochs after the float ones (default 2 with --weight-bits)")
     p.add_argument("--batch-size", type=int, default=64, help="training batch size")
-    p.add_argument("--lr", type=float, default=1e-2, help="Adam learning rate")
+    p.add_argument("--lr", type=float, default=1e-2, help="Adam learning rate of the float epochs")
+    p.add_argument("--qat-lr", type=float, default=1e-3, help="Adam learning rate of the QAT epochs")
+    p.add_argument("--logit-scale", type=float, default=1.0,
+                   help="multiply the logits inside the loss (about 10 for a fixed readout such as the imported "
+                        "reference's; the class does not change)")
     p.add_argument("--seed", type=int, default=0, help="seed of initialization, shuffling and encoding")
-    p.add_argument("--init", type=Path, help="start from this float model")
+    p.add_argument("--threads", type=int, default=1, help="torch threads (one is fastest for these small tensors)")
+    p.add_argument("--init", type=Path, help="start from this float model (train, import); --steps / --blank "
+                                             "replace its encoding")
     p.add_argument("-o", "--output", type=Path, required=True, help="the trained model (.pt) to write")
     _add_json_arg(p)
     p.set_defaults(func=cmd_train)
@@ -337,17 +358,21 @@ def build_parser() -> argparse.ArgumentParser:
     _add_json_arg(p)
     p.set_defaults(func=cmd_sim)
 
-    p = sub.add_parser("sweep", help="weight bits x steps sweep of a float model: golden accuracy, cycles, "
-                                     "estimates, plots (results.csv/json)")
+    p = sub.add_parser("sweep", help="weight bits x table pieces x steps sweep of a float model: golden accuracy, "
+                                     "cycles, estimates, plots (results.csv/json)")
     p.add_argument("model", type=Path, help="a float .pt model (each width is quantized from it)")
     p.add_argument("--weight-bits", default="4,5,6,7,8", help="widths, e.g. 4,5,6,7,8 or 4-8 (default 4-8)")
     p.add_argument("--steps", default="40,50,200",
                    help="stimulus steps per inference, as in eval / sim / estimate (default 40,50,200)")
+    p.add_argument("--segments", default="1", metavar="K",
+                   help="pieces of each SRC nonlinearity table, e.g. 1,4,8 (default 1; see quantize --segments)")
     p.add_argument("--blank", help="leading blank steps: one for all step counts or one per step count "
                                    "(default: a tenth of the stimulus, steps // 10: 4+40, 5+50, 20+200)")
     _add_dataset_args(p, splits=False)
     p.add_argument("--qat-epochs", type=int, default=0, help="QAT fine-tuning epochs per width (default 0: PTQ only)")
     p.add_argument("--qat-train-limit", type=int, help="QAT on the first N training images only")
+    p.add_argument("--qat-data-dir", type=Path, help="directory with the training IDX files (train-*) for QAT, "
+                                                     "when they are not in --data-dir (e.g. ../shared/data/mnist-train)")
     p.add_argument("--board", help="board for resource / power / energy estimates (srcfpga.boards)")
     p.add_argument("--lanes", type=int, help="HDL lanes for the cycle model and estimates (default: the HDL's)")
     p.add_argument("--latency-samples", type=int, default=256,
@@ -376,9 +401,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
     config = SweepConfig(
         weight_bits=parse_int_list(args.weight_bits, "--weight-bits"), steps=parse_int_list(args.steps, "--steps"),
+        segments=parse_int_list(args.segments, "--segments"),
         blank=parse_int_list(args.blank, "--blank") if args.blank else None, dataset=args.dataset,
         data_dir=args.data_dir, limit=args.limit, qat_epochs=args.qat_epochs, qat_train_limit=args.qat_train_limit,
-        board=args.board, seed=args.seed, lanes=args.lanes, latency_samples=args.latency_samples,
+        qat_data_dir=args.qat_data_dir, board=args.board, seed=args.seed, lanes=args.lanes, latency_samples=args.latency_samples,
         sim_samples=args.sim_samples, simulator=args.simulator)
     _note_weight_bits(*config.weight_bits)
     anchors = parse_anchors(args.anchors) if args.anchors else ()

@@ -61,6 +61,12 @@ def mnist_dir(shared_dir: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
+def mnist_train_dir(shared_dir: Path) -> Path:
+    """The complete MNIST training set (``train-*`` IDX files, gzip), without test files."""
+    return _existing(shared_dir / "data" / "mnist-train", "MNIST training set")
+
+
+@pytest.fixture(scope="session")
 def fashion_dir(shared_dir: Path) -> Path:
     """Complete Fashion-MNIST (train and t10k IDX files, gzip)."""
     return _existing(shared_dir / "data" / "fashion-mnist", "Fashion-MNIST")

@@ -12,6 +12,7 @@ import torch
 
 from srcfpga.cli import main
 from srcfpga.nn import load_model
+from srcfpga.nn.checkpoint import model_hash
 from srcfpga.quant import HardwareModel
 
 EVAL_KEYS = {"accuracy", "samples", "steps", "blank"}
@@ -81,7 +82,80 @@ def test_quantize_json(capsys, workdir, float_model):
     assert report["content_hash"] == hw.content_hash and report["output"] == str(out_path)
     assert report["quant"]["weight_bits"] == 5 and report["quant"]["clip"] == "max"
     assert hw.layers[0].weight_bits == 5 and hw.encoder.generators == 4
-    assert hw.source["float_model"] == str(float_model)
+    net, _ = load_model(float_model)
+    assert hw.source["float_model_hash"] == model_hash(net)    # the weights, wherever the file is
+
+
+@pytest.fixture(scope="module")
+def qat_model(workdir, float_model) -> tuple[Path, dict]:
+    """``float_model`` fine-tuned for one 4-bit QAT epoch with 4-piece tables and F = 10, at 5 + 1 steps."""
+    import contextlib
+    import io
+
+    path = workdir / "qat4.pt"
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main([str(a) for a in ("train", "--dataset", "digits", "--limit", 40, "--test-limit", 30, "--init",
+                                      float_model, "--weight-bits", 4, "--segments", 4, "--state-frac-bits", 10,
+                                      "--qat-epochs", 1, "--steps", 5, "--batch-size", 20, "-o", path, "--json")])
+    assert code == 0, err.getvalue()
+    return path, json.loads(out.getvalue())
+
+
+def test_train_init_fine_tunes_with_qat(qat_model):
+    path, report = qat_model
+    net, meta = load_model(path)
+    assert [h["phase"] for h in report["history"]] == ["qat4 1/1"]          # no float epochs after --init
+    assert report["path"] == "golden" and (net.config.steps, net.config.blank) == (5, 1)
+    assert meta["quant"]["segments"] == 4 and meta["quant"]["state_frac_bits"] == 10
+    assert meta["content_hash"] == report["content_hash"] and report["test_samples"] == 30
+
+
+@pytest.mark.parametrize("options", [(), ("--weight-bits", 4, "--segments", 4, "--state-frac-bits", 10)])
+def test_quantize_of_a_qat_model_is_what_qat_evaluated(capsys, qat_model, options):
+    """The written model quantizes (with its recorded options, or the same ones given) to QAT's export, and
+    that model's golden run equals the QAT forward on digits test images: every readout value and class."""
+    from srcfpga.data import load_dataset
+    from srcfpga.evaluate import sample_seeds
+    from srcfpga.golden import run_golden
+    from srcfpga.nn.qat import QATNet
+    from srcfpga.quant import QuantConfig
+
+    path, report = qat_model
+    out_path = path.with_name(f"qat4_{len(options)}.hw")
+    code, out, err = run(capsys, "quantize", path, *options, "-o", out_path, "--json")
+    assert code == 0, err
+    hw = HardwareModel.load(out_path)
+    assert json.loads(out)["content_hash"] == hw.content_hash == report["content_hash"]
+    net, meta = load_model(path)
+    qat = QATNet(net, QuantConfig(**meta["quant"]))
+    assert qat.export().content_hash == hw.content_hash
+    images = load_dataset("digits", "test").images[:60]
+    frames = hw.encoder.encode(images, hw.steps, hw.blank, sample_seeds(0, 0, len(images)))
+    golden = run_golden(hw, spikes=frames)
+    with torch.no_grad():
+        logits, trace = qat(torch.from_numpy(frames).float(), trace=True)
+    assert torch.equal(trace.readout[:, -1].long(), torch.from_numpy(golden.readout).long())
+    assert (logits.argmax(1).numpy() == golden.predictions).all()
+
+
+def test_train_reads_test_images_from_their_own_directory(capsys, workdir, mnist_train_dir, mnist_dir):
+    path = workdir / "mnist_tiny.pt"
+    code, out, err = run(capsys, "train", "--dataset", "mnist", "--data-dir", mnist_train_dir, "--test-data-dir",
+                         mnist_dir, "--limit", 20, "--test-limit", 10, "--hidden", 4, "--epochs", 1, "--steps", 2,
+                         "--blank", 0, "-o", path, "--json")
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["train_samples"] == 20 and report["test_samples"] == 10
+    assert report["test_data_dir"] == str(mnist_dir) and load_model(path)[1]["test_data_dir"] == str(mnist_dir)
+    code, _, err = run(capsys, "train", "--dataset", "mnist", "--data-dir", mnist_train_dir, "--limit", 20,
+                       "-o", path)
+    assert_one_error_line(code, err, "t10k-images-idx3-ubyte")
+
+
+def test_train_quant_options_need_weight_bits(capsys, workdir):
+    code, _, err = run(capsys, "train", "--dataset", "digits", "--segments", 4, "-o", workdir / "x.pt")
+    assert_one_error_line(code, err, "--weight-bits")
 
 
 def test_quantize_text(capsys, hw_model):

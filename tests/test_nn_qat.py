@@ -69,6 +69,23 @@ def test_hardware_model_is_the_ptq_of_the_weights():
     assert with_bits(qat, 7).net is net
 
 
+def test_export_survives_saving_the_float_model(tmp_path):
+    """QAT's export names the float weights by their hash: the saved and reloaded model quantizes to it."""
+    from srcfpga.nn import load_model, save_model
+    from srcfpga.nn.checkpoint import model_hash, quantize_model
+
+    net = random_net(4, (6, 5), n_classes=3)
+    qc = QuantConfig(weight_bits=4, segments=8, state_frac_bits=10)
+    exported = QATNet(net, qc).export()
+    loaded, _ = load_model(save_model(net, tmp_path / "m.pt"))
+    assert quantize_model(loaded, qc).content_hash == exported.content_hash
+    assert exported.source["float_model_hash"] == model_hash(loaded)
+    assert exported.replace(source={}).content_hash == QATNet(net, qc).hardware_model().replace(source={}).content_hash
+    with torch.no_grad():
+        loaded.layers[0].weight[0, 0] += 1e-3                            # another model: another hash
+    assert model_hash(loaded) != exported.source["float_model_hash"]
+
+
 def test_logits_without_trace():
     net = random_net(1, (6, 5), n_classes=3)
     qat = QATNet(net, QuantConfig(weight_bits=6))

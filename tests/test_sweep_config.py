@@ -16,7 +16,19 @@ def test_default_blank_gives_the_published_operating_points():
 
 def test_grid_is_widths_outermost():
     cfg = SweepConfig(weight_bits=(4, 8), steps=(10, 20), blank=1)
-    assert cfg.grid == ((4, SweepPoint(10, 1)), (4, SweepPoint(20, 1)), (8, SweepPoint(10, 1)), (8, SweepPoint(20, 1)))
+    assert cfg.grid == ((4, 1, SweepPoint(10, 1)), (4, 1, SweepPoint(20, 1)), (8, 1, SweepPoint(10, 1)),
+                        (8, 1, SweepPoint(20, 1)))
+
+
+def test_segments_axis_comes_after_the_widths():
+    cfg = SweepConfig(weight_bits=(4, 8), segments="1,4", steps=(10,), blank=1)
+    assert [(b, k) for b, k, _ in cfg.grid] == [(4, 1), (4, 4), (8, 1), (8, 4)]
+    assert cfg.to_dict()["segments"] == [1, 4] and cfg.quant_config(4, segments=4).segments == 4
+    for bad, message in (((1, 1), "twice"), ((0,), "segments must be an integer in 1..16"), ((17,), "1..16")):
+        with pytest.raises(ConfigError, match=message):
+            SweepConfig(segments=bad)
+    with pytest.raises(ConfigError, match="unknown quantization option"):
+        SweepConfig(quant={"segments": 4})                                 # an axis, not a fixed option
 
 
 def test_blank_per_step_count_and_strings():

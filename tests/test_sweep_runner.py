@@ -83,6 +83,29 @@ def test_plots_are_pngs(swept):
     assert "accuracy_vs_energy" not in result.files                  # no board estimates
 
 
+def test_segments_axis_rows_models_and_plot(swept, tmp_path):
+    """K = 1 rows are the earlier rows (same keys: reused); K = 4 rows are the golden accuracy of K = 4 PTQ."""
+    net, swept_dir, first = swept
+    out = tmp_path / "k"
+    out.mkdir()
+    (out / "results.json").write_text((swept_dir / "results.json").read_text())
+    result = run_sweep(net, config(weight_bits=(4,), segments=(1, 4)), out, executor="serial", progress=False)
+    assert [(r.weight_bits, r.segments, r.steps) for r in result.rows] == [(4, 1, 8), (4, 1, 12), (4, 4, 8), (4, 4, 12)]
+    assert result.reused == 2 and result.computed == 2
+    assert [r.key for r in result.rows[:2]] == [r.key for r in first.rows[:2]]
+    data = load_dataset("digits", "test", limit=LIMIT)
+    hw = HardwareModel.load(out / "models" / "w4-k4-ptq.hw")
+    assert hw.content_hash == result.row(4, 12, segments=4).hw_hash and hw.layers[0].segments == 4
+    assert hw.content_hash == quantize_net(net, QuantConfig(weight_bits=4, segments=4),
+                                           source=hw.source).content_hash
+    assert result.row(4, 12, segments=4).accuracy == evaluate_hardware(hw, data, steps=12, blank=1).accuracy
+    assert Path(result.files["accuracy_vs_segments"]).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert " K " in result.table().splitlines()[0]
+    with open(out / "results.csv", newline="") as handle:
+        assert [row["segments"] for row in csv.DictReader(handle)] == ["1", "1", "4", "4"]
+    assert "accuracy_vs_segments" not in first.files
+
+
 def test_resume_reuses_finished_rows(swept, tmp_path):
     net, out, first = swept
     again = run_sweep(net, config(), out, executor="serial", progress=False)
@@ -203,6 +226,17 @@ def test_qat_rows_and_cached_qat_models(tmp_path):
     more = run_sweep(net, config(weight_bits=(4,), steps=(8, 12, 16), qat_epochs=1, qat_train_limit=32,
                                  latency_samples=0), tmp_path, executor="serial", progress=False, plots=False)
     assert more.computed == 1 and more.rows[2].qat_seconds is None and more.rows[2].hw_hash == hw.content_hash
+
+
+def test_qat_reads_training_images_from_their_own_directory(tmp_path, mnist_dir, mnist_train_dir):
+    net = random_net(0, (784, 6), n_classes=10)
+    cfg = SweepConfig(weight_bits=(4,), segments=(4,), steps=(3,), dataset="mnist", data_dir=mnist_dir, limit=8,
+                      qat_epochs=1, qat_train_limit=16, qat_data_dir=mnist_train_dir, latency_samples=0)
+    result = run_sweep(net, cfg, tmp_path, executor="serial", progress=False, plots=False)
+    assert [(r.segments, r.qat_epochs, r.samples) for r in result.rows] == [(4, 1, 8)]
+    assert json.loads((tmp_path / "results.json").read_text())["config"]["qat_data_dir"] == str(mnist_train_dir)
+    (model_file,) = (tmp_path / "models").glob("w4-k4-qat1-*.hw")
+    assert HardwareModel.load(model_file).layers[0].segments == 4
 
 
 @pytest.mark.parametrize("cell", ["bmru", "cmru"])

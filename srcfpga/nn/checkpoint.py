@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import pickle
 import zipfile
+from collections.abc import Mapping
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from ..errors import ConfigError, ModelFileError
@@ -15,6 +19,30 @@ from .network import SRCNet
 
 FILE_FORMAT = "srcfpga-float-model"
 VERSION = 1
+
+
+def weights_hash(config: dict, weights: Mapping[str, np.ndarray]) -> str:
+    """SHA-256 of a network's config and weights (not of a file, so re-saving keeps the hash)."""
+    digest = hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode())
+    for name in sorted(weights):
+        array = np.ascontiguousarray(weights[name])
+        digest.update(f"{name}:{array.dtype}:{array.shape}".encode())
+        digest.update(array.tobytes())
+    return digest.hexdigest()
+
+
+def model_hash(net) -> str:
+    """:func:`weights_hash` of a float network (SRCNet or MRUNet): equal before saving and after loading."""
+    return weights_hash(net.config.to_dict(), {k: v.detach().cpu().numpy() for k, v in net.state_dict().items()})
+
+
+def quantize_model(net, quant):
+    """PTQ of ``net`` (a :class:`srcfpga.quant.QuantConfig`) into a HardwareModel whose ``source`` names the
+    float model by :func:`model_hash`: ``srcfpga quantize`` of a model file and QAT's own export
+    (:meth:`srcfpga.nn.qat.QATNet.export`) therefore give the same content hash."""
+    from ..quant import quantize_net
+
+    return quantize_net(net, quant, source={"float_model_hash": model_hash(net)})
 
 
 def save_model(net: SRCNet, path: str | Path, meta: dict | None = None) -> Path:

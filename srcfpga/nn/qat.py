@@ -18,6 +18,7 @@ from torch import nn
 from ..golden.src_cell import src_update
 from ..quant.hwmodel import HardwareModel, SRCLayerQ
 from ..quant.ptq import QuantConfig, quantize_net
+from .checkpoint import quantize_model
 from .network import SRCNet
 
 
@@ -104,6 +105,11 @@ class QATNet(nn.Module):
     def hardware_model(self) -> HardwareModel:
         """The HardwareModel this forward pass computes with (PTQ of the current weights)."""
         return quantize_net(self.net, self.quant)
+
+    def export(self) -> HardwareModel:
+        """The HardwareModel to write: :meth:`hardware_model` with the float model's hash as its source, the
+        model that ``srcfpga quantize`` makes of the saved float weights at the same options."""
+        return quantize_model(self.net, self.quant)
 
     def clamp_parameters(self) -> None:
         self.net.clamp_parameters()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 import torch
@@ -14,13 +14,24 @@ from ..data import Dataset
 from ..errors import ConfigError
 from ..quant.hwmodel import check_weight_bits
 from ..quant.ptq import QuantConfig
+from ..threads import thread_limit
 from .network import SRCNet
 from .qat import QATNet
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """``epochs`` float epochs, then ``qat_epochs`` quantization-aware epochs at ``weight_bits``."""
+    """``epochs`` float epochs, then ``qat_epochs`` quantization-aware epochs at ``weight_bits``.
+
+    ``logit_scale``: the logits are multiplied by it inside the cross-entropy only (the class, an argmax, does
+    not change). A model with a fixed readout (the imported reference: +1 / -0.1 on spike rates) has logits
+    within about +-1, so its softmax is nearly flat and the loss stays near ln 10; a scale of about 10
+    gives it usable gradients.
+
+    ``threads``: torch / BLAS threads while training (``None``: torch's default, one per core). One thread
+    is the default because the per-step tensors are small: more threads mostly synchronize, and on a
+    loaded machine they wait for each other (benchmarks/README.md, "Training throughput").
+    """
 
     epochs: int = 5
     qat_epochs: int = 0
@@ -29,6 +40,8 @@ class TrainConfig:
     lr: float = 1e-2
     qat_lr: float = 1e-3
     seed: int = 0
+    threads: int | None = 1
+    logit_scale: float = 1.0
 
     def __post_init__(self) -> None:
         if self.epochs < 0 or self.qat_epochs < 0 or self.epochs + self.qat_epochs < 1:
@@ -39,6 +52,10 @@ class TrainConfig:
             check_weight_bits(self.weight_bits)  # before the float epochs, not after them
         if self.batch_size < 1 or self.lr <= 0 or self.qat_lr <= 0:
             raise ConfigError("batch_size and learning rates must be positive")
+        if not self.logit_scale > 0:
+            raise ConfigError(f"logit_scale must be positive, got {self.logit_scale}")
+        if self.threads is not None and self.threads < 1:
+            raise ConfigError(f"threads must be at least 1, got {self.threads}")
 
 
 @dataclass
@@ -56,6 +73,15 @@ class TrainResult:
         if isinstance(self.model, QATNet):
             meta["quant"] = asdict(self.model.quant)
         return meta
+
+
+def with_encoding(net: nn.Module, steps: int | None = None, blank: int | None = None) -> nn.Module:
+    """``net`` (in place) with the stimulus ``steps`` and ``blank`` steps of its config replaced where given: a
+    model fine-tuned at other steps is trained, quantized and evaluated at those by default."""
+    changes = {name: value for name, value in (("steps", steps), ("blank", blank)) if value is not None}
+    if changes:
+        net.config = replace(net.config, **changes)
+    return net
 
 
 def seed_initialization(seed: int) -> None:
@@ -79,6 +105,7 @@ def _epoch(model: nn.Module, data: Dataset, optimizer, cfg: TrainConfig, generat
     from .mru import images_to_frames
 
     model.train()
+    started = time.perf_counter()
     order = torch.randperm(len(data), generator=generator).numpy()
     loss_fn = nn.CrossEntropyLoss()
     total = correct = 0
@@ -90,7 +117,7 @@ def _epoch(model: nn.Module, data: Dataset, optimizer, cfg: TrainConfig, generat
         spikes = images_to_frames(model, data.images[index], generator)
         labels = torch.from_numpy(data.labels[index])
         logits = model(spikes)
-        loss = loss_fn(logits.float(), labels)
+        loss = loss_fn(logits.float() * cfg.logit_scale, labels)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
@@ -99,15 +126,22 @@ def _epoch(model: nn.Module, data: Dataset, optimizer, cfg: TrainConfig, generat
         correct += int((logits.argmax(1) == labels).sum())
         total += len(index)
         bar.set_postfix(loss=f"{loss_sum / total:.3f}", acc=f"{correct / total:.3f}")
-    return {"phase": label, "loss": loss_sum / total, "train_accuracy": correct / total}
+    seconds = time.perf_counter() - started
+    return {"phase": label, "loss": loss_sum / total, "train_accuracy": correct / total, "seconds": round(seconds, 1),
+            "images_per_second": round(total / seconds, 1)}
 
 
 def train(net: SRCNet, data: Dataset, cfg: TrainConfig, quant: QuantConfig | None = None,
           progress: bool = True) -> TrainResult:
     """Train ``net`` in place on ``data``: float epochs, then QAT epochs (``quant`` or ``weight_bits``)."""
-    if getattr(net.config, "cell", "src") != "src":   # BMRU / CMRU: srcfpga.nn.mru_train
-        from .mru_train import train_mru
-        return train_mru(net, data, cfg, quant, progress)
+    with thread_limit(cfg.threads):
+        if getattr(net.config, "cell", "src") != "src":   # BMRU / CMRU: srcfpga.nn.mru_train
+            from .mru_train import train_mru
+            return train_mru(net, data, cfg, quant, progress)
+        return _train_src(net, data, cfg, quant, progress)
+
+
+def _train_src(net: SRCNet, data: Dataset, cfg: TrainConfig, quant: QuantConfig | None, progress: bool) -> TrainResult:
     pixels = getattr(net.encoder(), "n_pixels", net.config.input_size)
     if data.n_pixels != pixels:
         raise ConfigError(f"dataset has {data.n_pixels} inputs, the network expects {pixels}")

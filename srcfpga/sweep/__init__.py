@@ -7,9 +7,10 @@
     print(result.table())
 """
 
+from ..threads import thread_limit
 from .anchors import ULG_SRC_MNIST, Anchor, parse_anchors
 from .config import SweepConfig, SweepPoint, default_blank, parse_int_list
-from .executor import SerialExecutor, make_executor, thread_limit
+from .executor import SerialExecutor, make_executor
 from .pareto import pareto_front
 from .plots import plot_sweep
 from .rows import FloatReference, SweepRow, format_table

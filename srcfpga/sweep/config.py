@@ -1,4 +1,4 @@
-"""What a sweep covers: a typed, validated grid of weight widths x step counts, and how to score it.
+"""What a sweep covers: a typed, validated grid of weight widths x table pieces x step counts, and how to score it.
 
 ``steps`` are *stimulus* timesteps, as everywhere in srcfpga (eval, sim, estimate, train); ``blank``
 steps come first. The published operating points are quoted as totals (44 = 4 blank + 40 stimulus
@@ -16,7 +16,7 @@ from typing import Any, Iterable, Mapping
 from ..errors import ConfigError
 from ..quant.hwmodel import check_weight_bits
 
-# QuantConfig options a sweep may set for every point (weight_bits is the swept axis).
+# QuantConfig options a sweep may set for every point (weight_bits and segments are swept axes).
 QUANT_OPTIONS = ("state_frac_bits", "current_range", "decay_shift", "gate_shift", "readout_bits",
                  "readout_acc_bits", "clip", "encoder_generators")
 SIMULATORS = ("verilator", "icarus")
@@ -89,15 +89,17 @@ def _check_unique(name: str, values: tuple[int, ...]) -> None:
 
 @dataclass(frozen=True)
 class SweepConfig:
-    """A bit-width x step-count grid and how each point is scored.
+    """A bit-width x table-pieces x step-count grid and how each point is scored.
 
     ``weight_bits``: widths to quantize to (2..8, 4..8 is the product range).
+    ``segments``: K, pieces of each SRC nonlinearity table (:class:`srcfpga.quant.QuantConfig`).
     ``steps``: stimulus timesteps per inference; ``blank``: ``None`` for :func:`default_blank`, one
     integer for every step count, or one per step count.
     ``dataset`` / ``data_dir`` / ``limit``: the test set (first ``limit`` samples).
     ``qat_epochs``: 0 for post-training quantization only; otherwise each width is fine-tuned
     quantization-aware (:mod:`srcfpga.nn.train`) for that many epochs on the training split (its first
-    ``qat_train_limit`` samples), at the model's own step setting, then evaluated at every step count.
+    ``qat_train_limit`` samples; in ``qat_data_dir`` when the training files are not in ``data_dir``), at
+    the model's own step setting, then evaluated at every step count.
     ``board``: an Artix-7 board of :mod:`srcfpga.boards` for resource / power / energy estimates.
     ``seed``: encoder seed of test sample 0 (sample n uses seed + n) and the QAT seed.
     ``lanes``: HDL lanes for the cycle model and estimates (``None``: the HDL's default).
@@ -108,12 +110,14 @@ class SweepConfig:
 
     weight_bits: tuple[int, ...] = (4, 5, 6, 7, 8)
     steps: tuple[int, ...] = (40, 50, 200)
+    segments: tuple[int, ...] = (1,)
     blank: tuple[int, ...] | int | None = None
     dataset: str = "digits"
     data_dir: Path | None = None
     limit: int | None = None
     qat_epochs: int = 0
     qat_train_limit: int | None = None
+    qat_data_dir: Path | None = None
     board: str | None = None
     seed: int = 0
     lanes: int | None = None
@@ -131,6 +135,9 @@ class SweepConfig:
             check_weight_bits(b)
         _check_unique("weight_bits", bits)
         object.__setattr__(self, "weight_bits", bits)
+        segments = _int_tuple("segments", self.segments)
+        _check_unique("segments", segments)
+        object.__setattr__(self, "segments", segments)
         steps = _int_tuple("steps", self.steps)
         _check_unique("steps", steps)
         object.__setattr__(self, "steps", steps)
@@ -150,8 +157,9 @@ class SweepConfig:
             raise ConfigError(f"unknown dataset {self.dataset!r}; choose one of {', '.join(DATASETS)}")
         if self.dataset != "digits" and self.data_dir is None:
             raise ConfigError(f"dataset {self.dataset!r} needs a data directory (data_dir / --data-dir)")
-        if self.data_dir is not None:
-            object.__setattr__(self, "data_dir", Path(self.data_dir))
+        for name in ("data_dir", "qat_data_dir"):
+            if getattr(self, name) is not None:
+                object.__setattr__(self, name, Path(getattr(self, name)))
         for name in ("limit", "qat_train_limit"):
             value = getattr(self, name)
             if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
@@ -173,7 +181,8 @@ class SweepConfig:
         if unknown:
             raise ConfigError(f"unknown quantization option(s) {', '.join(unknown)}; "
                               f"choose from {', '.join(QUANT_OPTIONS)}")
-        self.quant_config(bits[0], quant)      # validates the options
+        for k in segments:
+            self.quant_config(bits[0], quant, k)      # validates the options
         object.__setattr__(self, "quant", quant)
 
     @property
@@ -182,23 +191,25 @@ class SweepConfig:
         return tuple(SweepPoint(s, b) for s, b in zip(self.steps, blanks))
 
     @property
-    def grid(self) -> tuple[tuple[int, SweepPoint], ...]:
-        """Every (weight_bits, point) of the sweep, widths outermost."""
-        return tuple((b, p) for b in self.weight_bits for p in self.points)
+    def grid(self) -> tuple[tuple[int, int, SweepPoint], ...]:
+        """Every (weight_bits, segments, point) of the sweep, widths outermost, then table pieces."""
+        return tuple((b, k, p) for b in self.weight_bits for k in self.segments for p in self.points)
 
-    def quant_config(self, weight_bits: int, base: Mapping[str, Any] | None = None):
+    def quant_config(self, weight_bits: int, base: Mapping[str, Any] | None = None, segments: int = 1):
         from ..quant import QuantConfig
 
         options = {k: v for k, v in dict(self.quant if base is None else base).items() if k in QUANT_OPTIONS}
         try:
-            return QuantConfig(weight_bits=weight_bits, **options)
+            return QuantConfig(weight_bits=weight_bits, segments=segments, **options)
         except TypeError as exc:
             raise ConfigError(f"bad quantization options: {exc}") from None
 
     def to_dict(self) -> dict:
         data = asdict(self)
-        data["data_dir"] = str(self.data_dir) if self.data_dir is not None else None
+        for name in ("data_dir", "qat_data_dir"):
+            data[name] = str(getattr(self, name)) if getattr(self, name) is not None else None
         data["weight_bits"], data["steps"] = list(self.weight_bits), list(self.steps)
+        data["segments"] = list(self.segments)
         data["blank"] = [p.blank for p in self.points]
         data["quant"] = dict(self.quant)
         return data

@@ -10,7 +10,7 @@
   connected to that scheduler (optional extra ``pip install 'srcfpga[dask]'``). Workers must reach the
   data directory at the same path (a shared file system) and have srcfpga installed.
 
-Every task also runs inside :func:`thread_limit`, so a Dask worker's threads are limited as well.
+Every task also runs inside :func:`srcfpga.threads.thread_limit`, so a Dask worker's threads are limited as well.
 Local workers ignore Ctrl-C (SIGINT goes to the whole terminal process group): the calling process
 handles it and :func:`terminate` ends them at once instead of waiting for their running tasks.
 """
@@ -18,12 +18,11 @@ handles it and :func:`terminate` ends them at once instead of waiting for their 
 from __future__ import annotations
 
 import concurrent.futures as cf
-import contextlib
 import multiprocessing
 import os
 import signal
 import threading
-from typing import Callable, Iterator
+from typing import Callable
 
 from ..errors import ConfigError, ToolNotFoundError
 
@@ -38,28 +37,6 @@ def cores() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not on Linux
         return os.cpu_count() or 1
-
-
-@contextlib.contextmanager
-def thread_limit(threads: int | None = 1) -> Iterator[None]:
-    """Limit BLAS / OpenMP (threadpoolctl) and torch intra-op threads inside the block; ``None``: no limit."""
-    if threads is None:
-        yield
-        return
-    import torch
-
-    previous = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
-        try:
-            from threadpoolctl import threadpool_limits
-        except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
-            yield
-        else:
-            with threadpool_limits(limits=threads):
-                yield
-    finally:
-        torch.set_num_threads(previous)
 
 
 def _init_worker(threads: int) -> None:

@@ -1,10 +1,13 @@
 """PNG plots of a sweep (matplotlib, Agg backend; nothing is shown on screen).
 
-* ``accuracy_vs_bits.png``: golden accuracy against weight bits, one line per step count, the float
-  model's accuracy at that step count dashed in the same colour, PTQ before QAT dotted (QAT sweeps),
-  and the caller's anchors (published figures) as stars / dotted lines.
+* ``accuracy_vs_bits.png``: golden accuracy against weight bits, one line per step count (and table
+  size K when several), the float model's accuracy at that step count dashed in the same colour, PTQ
+  before QAT dotted (QAT sweeps), and the caller's anchors (published figures) as stars / dotted lines.
+* ``accuracy_vs_segments.png`` (sweeps over several K): golden accuracy against K, the pieces of each
+  nonlinearity table, one line per weight width and step count, the float model dashed.
 * ``accuracy_vs_energy.png`` (with board estimates) or ``accuracy_vs_cycles.png`` (cycle model only):
-  every point labelled ``bits/blank+steps`` (labels never overlap: coinciding points share one), the
+  every point labelled ``bits/blank+steps`` (``bits/K/blank+steps`` over several K; labels never overlap:
+  coinciding points share one), the
   Pareto front (least cost for the accuracy) highlighted; published energies (anchors) on the energy
   plot, on a log axis when the figures span more than a factor 8.
 * ``resources_vs_bits.png``: weight memory, and LUT / FF / BRAM36 when a board estimate gave them, with
@@ -44,11 +47,16 @@ def _save(fig, path: Path) -> Path:
     return path
 
 
-def _by_steps(rows: Sequence[SweepRow]) -> dict[tuple[int, int], list[SweepRow]]:
-    groups: dict[tuple[int, int], list[SweepRow]] = {}
-    for row in sorted(rows, key=lambda r: (r.steps, r.blank, r.weight_bits)):
-        groups.setdefault((row.steps, row.blank), []).append(row)
+def _by_steps(rows: Sequence[SweepRow]) -> dict[tuple[int, int, int], list[SweepRow]]:
+    """Rows by (steps, blank, segments), each group in weight-bits order."""
+    groups: dict[tuple[int, int, int], list[SweepRow]] = {}
+    for row in sorted(rows, key=lambda r: (r.steps, r.blank, r.segments, r.weight_bits)):
+        groups.setdefault((row.steps, row.blank, row.segments), []).append(row)
     return groups
+
+
+def _several_k(rows: Sequence[SweepRow]) -> bool:
+    return len({r.segments for r in rows}) > 1
 
 
 def plot_accuracy_vs_bits(rows: Sequence[SweepRow], path: Path, anchors: Sequence[Anchor] = (),
@@ -58,17 +66,19 @@ def plot_accuracy_vs_bits(rows: Sequence[SweepRow], path: Path, anchors: Sequenc
     step_color = {}
     all_bits = sorted({r.weight_bits for r in rows})
     qat = any(r.qat_epochs for r in rows)
-    for index, ((steps, blank), group) in enumerate(_by_steps(rows).items()):
+    several_k = _several_k(rows)
+    for index, ((steps, blank, segments), group) in enumerate(_by_steps(rows).items()):
         color = colors[index % len(colors)]
         step_color.setdefault(steps, color)
         bits = [r.weight_bits for r in group]
         ax.plot(bits, [100 * r.accuracy for r in group], "o-", color=color,
-                label=f"{blank}+{steps} steps, {'QAT' if qat else 'PTQ'} golden")
+                label=f"{blank}+{steps} steps{f', K = {segments}' if several_k else ''}, "
+                      f"{'QAT' if qat else 'PTQ'} golden")
         if qat:
             ax.plot(bits, [100 * r.ptq_accuracy for r in group], ".:", color=color, alpha=0.7,
                     label=f"{blank}+{steps} steps, PTQ before QAT")
         flt = [r.float_accuracy for r in group if r.float_accuracy is not None]
-        if flt:
+        if flt and segments == min(r.segments for r in rows):          # one float line per step count
             ax.axhline(100 * flt[0], color=color, linestyle="--", linewidth=1.0,
                        label=f"{blank}+{steps} steps, float {100 * flt[0]:.2f} %")
     for anchor in anchors:
@@ -83,6 +93,35 @@ def plot_accuracy_vs_bits(rows: Sequence[SweepRow], path: Path, anchors: Sequenc
     ax.set_ylabel("test accuracy (%)")
     ax.grid(True, alpha=0.3)
     ax.set_title(title or "accuracy versus weight bits")
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    return _save(fig, path)
+
+
+def plot_accuracy_vs_segments(rows: Sequence[SweepRow], path: Path, title: str | None = None) -> Path:
+    """Golden accuracy against K (pieces per nonlinearity table), one line per (weight bits, step setting)."""
+    fig, (ax,) = _figure(7.0, 4.6)
+    colors = _colors()
+    groups: dict[tuple[int, int, int], list[SweepRow]] = {}
+    for row in sorted(rows, key=lambda r: (r.steps, r.blank, r.weight_bits, r.segments)):
+        groups.setdefault((row.steps, row.blank, row.weight_bits), []).append(row)
+    floats: dict[tuple[int, int], float] = {}
+    for index, ((steps, blank, bits), group) in enumerate(groups.items()):
+        ax.plot([r.segments for r in group], [100 * r.accuracy for r in group], "o-", color=colors[index % len(colors)],
+                label=f"{bits} bits, {blank}+{steps} steps")
+        for r in group:
+            if r.float_accuracy is not None:
+                floats[(steps, blank)] = r.float_accuracy
+    for (steps, blank), accuracy in floats.items():
+        ax.axhline(100 * accuracy, color="grey", linestyle="--", linewidth=1.0,
+                   label=f"float, {blank}+{steps} steps: {100 * accuracy:.2f} %")
+    ks = sorted({r.segments for r in rows})
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(ks)
+    ax.set_xticklabels([str(k) for k in ks])
+    ax.set_xlabel("K, pieces per nonlinearity table (1: hard clamps and a step gate)")
+    ax.set_ylabel("test accuracy (%)")
+    ax.grid(True, alpha=0.3)
+    ax.set_title(title or "accuracy versus table pieces K")
     ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
     return _save(fig, path)
 
@@ -139,7 +178,8 @@ def plot_accuracy_vs_cost(rows: Sequence[SweepRow], path: Path, cost: str, title
     fig, (ax,) = _figure(7.0, 4.6)
     colors = _colors()
     step_color = {}
-    for index, (steps, blank) in enumerate(_by_steps(points)):
+    steps_blank = list(dict.fromkeys((steps, blank) for steps, blank, _ in _by_steps(points)))
+    for index, (steps, blank) in enumerate(steps_blank):
         chosen = [i for i, r in enumerate(points) if (r.steps, r.blank) == (steps, blank)]
         step_color.setdefault(steps, colors[index % len(colors)])
         ax.scatter([costs[i] for i in chosen], [accs[i] for i in chosen], color=colors[index % len(colors)],
@@ -163,7 +203,9 @@ def plot_accuracy_vs_cost(rows: Sequence[SweepRow], path: Path, cost: str, title
     if max(span) > 8 * max(min(span), 1e-12):
         ax.set_xscale("log")
     _plain_numbers(ax)
-    _label_points(ax, costs, accs, [f"{r.weight_bits}b/{r.blank}+{r.steps}" for r in points])
+    several_k = _several_k(points)
+    _label_points(ax, costs, accs, [f"{r.weight_bits}b/{f'K{r.segments}/' if several_k else ''}{r.blank}+{r.steps}"
+                                    for r in points])
     ax.set_xlabel(label)
     ax.set_ylabel("test accuracy (%)")
     ax.grid(True, alpha=0.3, which="both")
@@ -211,6 +253,9 @@ def plot_sweep(rows: Sequence[SweepRow], out_dir: Path, anchors: Sequence[Anchor
     prefix = f"{title}: " if title else ""
     paths = {"accuracy_vs_bits": plot_accuracy_vs_bits(rows, out_dir / "accuracy_vs_bits.png", anchors,
                                                        title=prefix + "accuracy versus weight bits")}
+    if _several_k(rows):
+        paths["accuracy_vs_segments"] = plot_accuracy_vs_segments(rows, out_dir / "accuracy_vs_segments.png",
+                                                                  title=prefix + "accuracy versus table pieces K")
     if any(r.energy_uj is not None for r in rows):
         paths["accuracy_vs_energy"] = plot_accuracy_vs_cost(rows, out_dir / "accuracy_vs_energy.png", "energy_uj",
                                                             title=prefix + "accuracy versus energy", anchors=anchors)

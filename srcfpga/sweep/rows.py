@@ -1,4 +1,4 @@
-"""The sweep table: one :class:`SweepRow` per (weight width, step setting), and the float references.
+"""The sweep table: one :class:`SweepRow` per (weight width, table pieces, step setting), and the float references.
 
 Accuracies are fractions in [0, 1]. Figures that a sweep did not ask for (no board, no RTL check)
 are ``None`` (empty cells in the CSV, ``null`` in the JSON). ``steps`` are stimulus steps, after
@@ -70,6 +70,7 @@ class SweepRow:
     rtl_cycle_model_exact: float | None = None  # share of RTL samples whose cycles equal the cycle model
     eval_seconds: float = 0.0
     qat_seconds: float | None = None
+    segments: int = 1                           # K, pieces of each nonlinearity table (rows before tables: 1)
 
     @property
     def float_gap(self) -> float | None:
@@ -96,7 +97,10 @@ CSV_SKIP = ("estimate",)
 
 
 def csv_columns() -> list[str]:
-    return [f.name for f in fields(SweepRow) if f.name not in CSV_SKIP]
+    """Row fields in order, with ``segments`` beside ``weight_bits``."""
+    names = [f.name for f in fields(SweepRow) if f.name not in CSV_SKIP and f.name != "segments"]
+    names.insert(names.index("weight_bits") + 1, "segments")
+    return names
 
 
 def _cell(value: Any) -> Any:
@@ -126,14 +130,16 @@ def format_table(rows: list[SweepRow]) -> str:
     energy = any(r.energy_uj is not None for r in rows)
     cycles = any(r.cycles_per_inference is not None for r in rows)
     rtl = any(r.rtl_agreement is not None for r in rows)
-    head = f"{'bits':>4} {'blank+steps':>11} {'golden %':>9} {'PTQ %':>7} {'float %':>8}"
+    tables = any(r.segments != 1 for r in rows)
+    head = f"{'bits':>4}" + (f" {'K':>2}" if tables else "") \
+        + f" {'blank+steps':>11} {'golden %':>9} {'PTQ %':>7} {'float %':>8}"
     head += f" {'cycles/inf':>10}" if cycles else ""
     head += f" {'LUT':>7} {'energy uJ':>9} {'fits':>4}" if energy else ""
     head += f" {'RTL agree':>9}" if rtl else ""
     lines = [head]
     for r in rows:
         flt = f"{100 * r.float_accuracy:8.2f}" if r.float_accuracy is not None else f"{'-':>8}"
-        line = f"{r.weight_bits:>4} {f'{r.blank}+{r.steps}':>11}" \
+        line = f"{r.weight_bits:>4}" + (f" {r.segments:>2}" if tables else "") + f" {f'{r.blank}+{r.steps}':>11}" \
                f" {100 * r.accuracy:9.2f} {100 * r.ptq_accuracy:7.2f} {flt}"
         if cycles:
             line += f" {r.cycles_per_inference:10.0f}" if r.cycles_per_inference is not None else f" {'-':>10}"

@@ -1,13 +1,14 @@
 """Run a sweep: plan the jobs a results directory still lacks, run them on an executor, write the table.
 
-``run_sweep(model, config, out_dir)`` quantizes the float model at every weight width of ``config``
-(PTQ, plus QAT fine-tuning when ``config.qat_epochs > 0``), scores every (width, step setting) with the
+``run_sweep(model, config, out_dir)`` quantizes the float model at every weight width and table size K
+of ``config`` (PTQ, plus QAT fine-tuning when ``config.qat_epochs > 0``), scores every (width, K, step
+setting) with the
 golden model on the test set, adds the cycle model, board estimates and RTL agreement when asked, and
 measures the float model at each step setting as the reference. It writes into ``out_dir``:
 
 * ``results.json``: the config, the float references and one row per point (:class:`SweepRow`);
 * ``results.csv``: the same rows as a table;
-* ``models/``: the HardwareModel of every width (``w5-ptq.hw``, ``w5-qat1-<key>.hw``);
+* ``models/``: the HardwareModel of every width and K (``w5-ptq.hw``, ``w5-k4-ptq.hw``, ``w5-qat1-<key>.hw``);
 * PNG plots (:mod:`srcfpga.sweep.plots`).
 
 Resumable: a row (or float reference) already in ``results.json`` whose key matches is reused, not
@@ -55,7 +56,7 @@ LOCK_FILE = ".results.lock"
 
 @dataclass
 class SweepResult:
-    rows: list[SweepRow]                         # grid order: widths outermost, then step settings
+    rows: list[SweepRow]                         # grid order: widths outermost, then K, then step settings
     floats: list[FloatReference]
     config: SweepConfig
     out_dir: Path
@@ -64,11 +65,11 @@ class SweepResult:
     computed: int = 0                            # rows computed by this run
     reused: int = 0                              # rows taken from results.json (earlier or concurrent runs)
 
-    def row(self, weight_bits: int, steps: int) -> SweepRow:
+    def row(self, weight_bits: int, steps: int, segments: int = 1) -> SweepRow:
         for r in self.rows:
-            if r.weight_bits == weight_bits and r.steps == steps:
+            if r.weight_bits == weight_bits and r.steps == steps and r.segments == segments:
                 return r
-        raise KeyError((weight_bits, steps))
+        raise KeyError((weight_bits, steps, segments))
 
     def table(self) -> str:
         return format_table(self.rows)
@@ -147,8 +148,9 @@ def run_sweep(model: str | Path | torch.nn.Module, config: SweepConfig, out_dir:
     test = load_dataset(config.dataset, "test", data_dir, config.limit)
     net = payload.net()
     check_inputs(test, getattr(float_encoder(net), "n_pixels", net.config.input_size))
+    train_dir = str(config.qat_data_dir) if config.qat_data_dir is not None else data_dir
     if config.qat_epochs:
-        load_dataset(config.dataset, "train", data_dir, config.qat_train_limit)   # fail early, clearly
+        load_dataset(config.dataset, "train", train_dir, config.qat_train_limit)   # fail early, clearly
     if config.board is not None:
         from .estimates import check_board
 
@@ -161,12 +163,13 @@ def run_sweep(model: str | Path | torch.nn.Module, config: SweepConfig, out_dir:
     row_common = {**common, "quant": quant, "qat": config.qat_epochs, "lanes": config.lanes,
                   "latency": config.latency_samples, "board": config.board, "sim": config.sim_samples}
     if config.qat_epochs:
-        row_common["qat_train"] = [config.dataset, data_dir, config.qat_train_limit]
+        row_common["qat_train"] = [config.dataset, train_dir, config.qat_train_limit]
     if config.sim_samples:
         row_common["simulator"] = config.simulator
-    # keys hash the total step count, as in version 1, so that rows of version-1 files are reused
-    row_keys = {(b, p): _key({**row_common, "bits": b, "steps": p.total, "blank": p.blank})
-                for b, p in config.grid}
+    # keys hash the total step count, as in version 1, and K only when > 1, so that older rows are reused
+    row_keys = {(b, k, p): _key({**row_common, "bits": b, "steps": p.total, "blank": p.blank}
+                                | ({"segments": k} if k != 1 else {}))
+                for b, k, p in config.grid}
     float_keys = {p: _key({**common, "float": True, "steps": p.total, "blank": p.blank}) for p in config.points}
 
     store = _Store(out_dir / "results.json")
@@ -174,15 +177,17 @@ def run_sweep(model: str | Path | torch.nn.Module, config: SweepConfig, out_dir:
     done_floats = {k: store.floats[k] for k in float_keys.values() if k in store.floats}
 
     test_ref = DataRef(config.dataset, data_dir, config.limit)
-    train_ref = DataRef(config.dataset, data_dir, config.qat_train_limit, "train") if config.qat_epochs else None
+    train_ref = DataRef(config.dataset, train_dir, config.qat_train_limit, "train") if config.qat_epochs else None
     models_dir = out_dir / "models"
 
-    def hw_path(bits: int) -> Path:
+    def hw_path(bits: int, segments: int) -> Path:
+        tables = f"-k{segments}" if segments != 1 else ""
         if not config.qat_epochs:
-            return models_dir / f"w{bits}-ptq.hw"
+            return models_dir / f"w{bits}{tables}-ptq.hw"
         qat_key = _key({"model": model_hash, "bits": bits, "quant": quant, "qat": config.qat_epochs,
-                        "train": row_common["qat_train"], "seed": config.seed})[:10]
-        return models_dir / f"w{bits}-qat{config.qat_epochs}-{qat_key}.hw"
+                        "train": row_common["qat_train"], "seed": config.seed}
+                       | ({"segments": segments} if segments != 1 else {}))[:10]
+        return models_dir / f"w{bits}{tables}-qat{config.qat_epochs}-{qat_key}.hw"
 
     owned = not isinstance(executor, cf.Executor)
     pool = make_executor(executor, workers) if owned else executor
@@ -192,19 +197,20 @@ def run_sweep(model: str | Path | torch.nn.Module, config: SweepConfig, out_dir:
         for p in config.points if float_keys[p] not in done_floats]
     # one job per width when it trains (QAT), synthesizes (board) or builds a simulation (RTL) once for all steps
     group = bool(config.qat_epochs or config.sim_samples or config.board)
-    for bits in config.weight_bits:
-        todo = [(p, row_keys[(bits, p)]) for p in config.points if row_keys[(bits, p)] not in done_rows]
+    for bits, segments in ((b, k) for b in config.weight_bits for k in config.segments):
+        todo = [(p, row_keys[(bits, segments, p)]) for p in config.points
+                if row_keys[(bits, segments, p)] not in done_rows]
         if not todo:
             continue
         cached = None
-        if config.qat_epochs and hw_path(bits).is_file():
+        if config.qat_epochs and hw_path(bits, segments).is_file():
             try:
-                cached = HardwareModel.load(hw_path(bits))
+                cached = HardwareModel.load(hw_path(bits, segments))
             except ModelFileError:
                 cached = None
-        spec = dict(model=payload, data=test_ref, weight_bits=bits, quant=quant, seed=config.seed,
-                    qat_epochs=config.qat_epochs, train_data=train_ref, hardware=cached, lanes=config.lanes,
-                    latency_samples=config.latency_samples, sim_samples=config.sim_samples,
+        spec = dict(model=payload, data=test_ref, weight_bits=bits, segments=segments, quant=quant,
+                    seed=config.seed, qat_epochs=config.qat_epochs, train_data=train_ref, hardware=cached,
+                    lanes=config.lanes, latency_samples=config.latency_samples, sim_samples=config.sim_samples,
                     simulator=config.simulator, board=config.board, threads=threads)
         chunks = [tuple(todo)] if group else [(item,) for item in todo]
         jobs.extend(WidthJob(points=chunk, **spec) for chunk in chunks)
@@ -216,8 +222,8 @@ def run_sweep(model: str | Path | torch.nn.Module, config: SweepConfig, out_dir:
 
     def rows_now() -> list[SweepRow]:
         rows = []
-        for b, p in config.grid:
-            row = done_rows.get(row_keys[(b, p)])
+        for b, k, p in config.grid:
+            row = done_rows.get(row_keys[(b, k, p)])
             if row is not None:
                 ref = done_floats.get(float_keys[p])
                 row.float_accuracy = ref.accuracy if ref is not None else None
@@ -267,7 +273,7 @@ def run_sweep(model: str | Path | torch.nn.Module, config: SweepConfig, out_dir:
                     bar.update(1)
                 else:
                     assert isinstance(result, WidthResult)
-                    result.hardware.save(hw_path(result.weight_bits))
+                    result.hardware.save(hw_path(result.weight_bits, result.segments))
                     for row in result.rows:
                         done_rows[row.key] = row
                     computed += len(result.rows)

@@ -2,13 +2,11 @@
 
 Jobs carry the float model as its config and weights (a few hundred kB, no file needed on the worker)
 and name the dataset (loaded once per worker process and cached). Each job runs under
-:func:`srcfpga.sweep.executor.thread_limit`.
+:func:`srcfpga.threads.thread_limit`.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import time
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -20,10 +18,11 @@ import torch
 from ..data import Dataset, load_dataset
 from ..evaluate import evaluate_float, evaluate_hardware
 from ..nn import SRCNet
+from ..nn.checkpoint import quantize_model, weights_hash
 from ..nn.mru import build_net
-from ..quant import HardwareModel, quantize_net
+from ..quant import HardwareModel
 from .config import SweepPoint
-from .executor import thread_limit
+from ..threads import thread_limit
 from .rows import FloatReference, SweepRow
 
 
@@ -47,13 +46,8 @@ class ModelPayload:
 
     @property
     def content_hash(self) -> str:
-        """SHA-256 of the config and the weights (not of the file, so re-saving keeps the hash)."""
-        digest = hashlib.sha256(json.dumps(self.config, sort_keys=True, default=str).encode())
-        for name in sorted(self.weights):
-            array = np.ascontiguousarray(self.weights[name])
-            digest.update(f"{name}:{array.dtype}:{array.shape}".encode())
-            digest.update(array.tobytes())
-        return digest.hexdigest()
+        """:func:`srcfpga.nn.checkpoint.weights_hash` of the config and the weights."""
+        return weights_hash(self.config, self.weights)
 
 
 @dataclass(frozen=True)
@@ -96,7 +90,8 @@ def run_float(job: FloatJob) -> FloatReference:
 
 @dataclass(frozen=True)
 class WidthJob:
-    """Evaluate one weight width at some step settings (``points`` with their row keys).
+    """Evaluate one weight width with ``segments``-piece tables at some step settings (``points`` with their
+    row keys).
 
     ``hardware``: a HardwareModel computed before (resumed QAT); otherwise PTQ, then ``qat_epochs`` of
     QAT on ``train_data`` when asked for.
@@ -117,11 +112,13 @@ class WidthJob:
     simulator: str = "verilator"
     board: str | None = None
     threads: int | None = 1
+    segments: int = 1
 
 
 @dataclass
 class WidthResult:
     weight_bits: int
+    segments: int
     hardware: HardwareModel
     rows: list[SweepRow]
     qat_seconds: float | None = None
@@ -131,7 +128,7 @@ class WidthResult:
 def _quant_config(job: WidthJob):
     from ..quant import QuantConfig
 
-    return QuantConfig(weight_bits=job.weight_bits, **job.quant)
+    return QuantConfig(weight_bits=job.weight_bits, segments=job.segments, **job.quant)
 
 
 def _qat(job: WidthJob, net: SRCNet) -> tuple[HardwareModel, float, list[dict]]:
@@ -150,15 +147,14 @@ def run_width(job: WidthJob) -> WidthResult:
 
     with thread_limit(job.threads):
         data = job.data.load()
-        source = {"float_model_hash": job.model.content_hash}
-        ptq = quantize_net(job.model.net(), _quant_config(job), source=source)
+        ptq = quantize_model(job.model.net(), _quant_config(job))
         hw, qat_seconds, history = ptq, None, None
         if job.qat_epochs:
             if job.hardware is not None:
                 hw = job.hardware
             else:
                 hw, qat_seconds, history = _qat(job, job.model.net().train())
-                hw = hw.replace(source={**hw.source, **source, "qat_epochs": job.qat_epochs})
+                hw = hw.replace(source={**ptq.source, "qat_epochs": job.qat_epochs})
         rows = []
         for point, key in job.points:
             started = time.perf_counter()
@@ -177,11 +173,11 @@ def run_width(job: WidthJob) -> WidthResult:
             if job.sim_samples:
                 extra.update(rtl_figures(hw, data, point, job.seed, job.lanes, job.sim_samples, job.simulator))
             rows.append(SweepRow(
-                key=key, weight_bits=job.weight_bits, steps=point.stimulus, blank=point.blank,
+                key=key, weight_bits=job.weight_bits, segments=job.segments, steps=point.stimulus, blank=point.blank,
                 total_steps=point.total, qat_epochs=job.qat_epochs, dataset=data.name, samples=golden.samples,
                 accuracy=golden.accuracy, ptq_accuracy=ptq_acc, float_accuracy=None,
                 mean_input_spikes_per_step=golden.mean_input_spikes_per_step, hw_hash=hw.content_hash,
                 weight_memory_bits=weight_memory_bits(hw), qat_seconds=qat_seconds,
                 eval_seconds=round(time.perf_counter() - started, 2), **extra))
-        return WidthResult(job.weight_bits, hw, rows, qat_seconds, history)
+        return WidthResult(job.weight_bits, job.segments, hw, rows, qat_seconds, history)
 
