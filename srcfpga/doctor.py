@@ -10,7 +10,6 @@ components (Icarus, Vivado) do not make the installation unhealthy.
 from __future__ import annotations
 
 import platform
-import shutil
 import sys
 from dataclasses import asdict, dataclass
 from importlib.metadata import PackageNotFoundError, version
@@ -91,11 +90,9 @@ def check_icarus() -> str:
 
 
 def check_vivado() -> str:
-    path = shutil.which("vivado")
-    if path is None:
-        raise ToolNotFoundError("not on PATH (optional: srcfpga build writes the project for a machine that "
-                                "has Vivado, and runs it where it is installed)")
-    return path
+    from .boards.vivado import require_vivado
+
+    return require_vivado()
 
 
 def cache_base() -> Path:
