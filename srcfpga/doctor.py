@@ -95,15 +95,8 @@ def check_vivado() -> str:
     return require_vivado()
 
 
-def cache_base() -> Path:
-    """The cache directory of simulation builds and syntheses (``$SRCFPGA_CACHE`` or ``~/.cache/srcfpga``)."""
-    from .sim.build import cache_root
-
-    return cache_root().parent
-
-
 def check_cache() -> str:
-    from .fileio import check_writable
+    from .fileio import cache_base, check_writable
 
     base = check_writable(cache_base())
     files = [p for p in base.rglob("*") if p.is_file()] if base.is_dir() else []

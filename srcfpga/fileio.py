@@ -1,4 +1,5 @@
-"""Atomic file output (a file is either written completely or not at all) and cross-process file locks."""
+"""Atomic file output (a file is either written completely or not at all), cross-process file locks and
+the cache directory."""
 
 from __future__ import annotations
 
@@ -10,6 +11,12 @@ from pathlib import Path
 from typing import Iterator
 
 from .errors import OutputPathError
+
+
+def cache_base() -> Path:
+    """The cache directory of simulation builds and syntheses: ``$SRCFPGA_CACHE`` or ``~/.cache/srcfpga``."""
+    base = os.environ.get("SRCFPGA_CACHE")
+    return Path(base).expanduser() if base else Path.home() / ".cache" / "srcfpga"
 
 
 @contextlib.contextmanager

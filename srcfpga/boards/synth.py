@@ -37,7 +37,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from ..errors import SrcFpgaError, ToolNotFoundError
-from ..fileio import file_lock, write_text_atomic
+from ..fileio import cache_base, file_lock, write_text_atomic
 from ..progress import stage
 
 CACHE_FORMAT = 2
@@ -86,8 +86,7 @@ class SynthResult:
 
 
 def cache_dir() -> Path:
-    base = os.environ.get("SRCFPGA_CACHE")
-    return (Path(base).expanduser() if base else Path.home() / ".cache" / "srcfpga") / "synth"
+    return cache_base() / "synth"
 
 
 def yosys_command() -> list[str]:

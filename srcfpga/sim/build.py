@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 from ..errors import DegradedWarning, SrcFpgaError
-from ..fileio import file_lock
+from ..fileio import cache_base, file_lock
 from ..progress import stage
 from .simulators import Simulator, find_simulator
 
@@ -53,8 +53,7 @@ class SimulationError(SrcFpgaError):
 
 def cache_root() -> Path:
     """``$SRCFPGA_CACHE/sim`` or ``~/.cache/srcfpga/sim``."""
-    base = os.environ.get("SRCFPGA_CACHE")
-    return (Path(base).expanduser() if base else Path.home() / ".cache" / "srcfpga") / "sim"
+    return cache_base() / "sim"
 
 
 @dataclass(frozen=True)
