@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 from typing import Iterator
 
+from threadpoolctl import threadpool_limits
+
 
 @contextlib.contextmanager
 def thread_limit(threads: int | None = 1) -> Iterator[None]:
@@ -17,12 +19,7 @@ def thread_limit(threads: int | None = 1) -> Iterator[None]:
     previous = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
-        try:
-            from threadpoolctl import threadpool_limits
-        except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
+        with threadpool_limits(limits=threads):
             yield
-        else:
-            with threadpool_limits(limits=threads):
-                yield
     finally:
         torch.set_num_threads(previous)

@@ -47,12 +47,9 @@ def _init_worker(threads: int) -> None:
     progress.enable(False)
     for name in THREAD_ENV:
         os.environ[name] = str(threads)
-    try:
-        from threadpoolctl import threadpool_limits
+    from threadpoolctl import threadpool_limits
 
-        threadpool_limits(limits=threads)
-    except ImportError:  # pragma: no cover
-        pass
+    threadpool_limits(limits=threads)
     import torch
 
     torch.set_num_threads(threads)
