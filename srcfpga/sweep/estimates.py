@@ -35,8 +35,8 @@ def weight_memory_bits(hw: HardwareModel) -> int:
 def layer_spikes(hw: HardwareModel, pixels: np.ndarray, point: SweepPoint, seeds: np.ndarray
                  ) -> tuple[np.ndarray, list[np.ndarray]]:
     """Input spikes ``(B, T, n_in)`` and every layer's spikes ``(B, T, n)`` of the golden model."""
-    result = run_golden(hw, pixels=pixels, steps=point.stimulus, blank=point.blank, seeds=seeds, trace=True)
-    inputs = hw.encoder.encode(pixels, point.stimulus, point.blank, seeds)
+    inputs = hw.encoder.encode(pixels, point.stimulus, point.blank, seeds)     # encoded once, for both
+    result = run_golden(hw, spikes=inputs, steps=point.stimulus, blank=point.blank, trace=True)
     return inputs, [trace.spikes for trace in result.traces]
 
 
