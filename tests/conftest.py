@@ -82,6 +82,21 @@ def reference_dir(shared_dir: Path) -> Path:
 
 
 @pytest.fixture
+def regress():
+    """:func:`srcfpga.sim.regression.regress`, skipping the test with the install hint where the simulator
+    is missing."""
+    from srcfpga.errors import ToolNotFoundError
+    from srcfpga.sim import regression
+
+    def run(model, config, **kwargs):
+        try:
+            return regression.regress(model, config, **kwargs)
+        except ToolNotFoundError as exc:
+            pytest.skip(str(exc))
+    return run
+
+
+@pytest.fixture
 def icarus():
     """The Icarus Verilog simulator; skips with the install hint where it is absent."""
     from srcfpga.errors import ToolNotFoundError

@@ -15,8 +15,6 @@ from srcfpga.quant import QuantConfig, quantize_net
 from srcfpga.sim import regression as reg
 from srcfpga.testing import random_mru_net, random_spikes
 
-from test_sim_network import _regress
-
 
 def _synthetic_results(golden, lanes: int, value_bits: list[int]) -> dict:
     """tb_network results of an RTL equal to ``golden``: trace beats with ``value_bits`` per lane."""
@@ -63,13 +61,13 @@ def test_cmru_counts_decode_and_compare():
 
 @pytest.mark.slow
 @pytest.mark.parametrize("cell", ["bmru", "cmru"])
-def test_mru_rtl_equals_golden_verilator(cell):
+def test_mru_rtl_equals_golden_verilator(cell, regress):
     """A random 10 -> 9 -> 6 -> 3 network (5-bit), frames with stream gaps: identical at every step."""
     net = random_mru_net(21, cell, sizes=(10, 9, 6), window=3, count_bits=4, drive=1.5)
     model = quantize_net(net, QuantConfig(weight_bits=5))
     spikes = random_spikes(9, 4, 14, 10, 0.5)
-    report, rtl = _regress(model, HdlConfig(input="frames", lanes=4), spikes=spikes,
-                           backpressure=reg.Backpressure(0.6, 0.6), labels=np.zeros(4, int))
+    report, rtl = regress(model, HdlConfig(input="frames", lanes=4), spikes=spikes,
+                          backpressure=reg.Backpressure(0.6, 0.6), labels=np.zeros(4, int))
     assert report.agreement == 1.0, report.summary()
     assert not rtl.errors and not any(rtl.problems)
     assert all(np.any(s != 0) for s in rtl.spikes)         # not vacuous

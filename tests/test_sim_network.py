@@ -12,7 +12,7 @@ import time
 import numpy as np
 import pytest
 
-from srcfpga.errors import ConfigError, ToolNotFoundError
+from srcfpga.errors import ConfigError
 from srcfpga.golden import run_golden
 from srcfpga.sim import regression as reg
 from srcfpga.testing import random_hardware_model, random_spikes
@@ -195,15 +195,8 @@ def test_cli_sim_errors(tmp_path, capsys):
 
 # ---- real simulations -----------------------------------------------------------------------------------------
 
-def _regress(model, cfg, **kwargs):
-    try:
-        return reg.regress(model, cfg, **kwargs)
-    except ToolNotFoundError as exc:
-        pytest.skip(str(exc))
-
-
 @pytest.mark.parametrize("segments", [1, 4])
-def test_rtl_equals_golden_verilator(segments):
+def test_rtl_equals_golden_verilator(segments, regress):
     """A random 16 -> 12 -> 4 model (5-bit; K = 1, and K = 4 tables), on-chip encoder, random stream gaps,
     state trace: identical states and outputs at every step; a changed state word is reported by layer,
     neuron, step and name."""
@@ -212,8 +205,8 @@ def test_rtl_equals_golden_verilator(segments):
     model = random_hardware_model(11, (16, 12), 5, n_classes=4, encoder_generators=8, segments=segments)
     pixels = np.random.default_rng(5).integers(0, 256, (4, 16), dtype=np.uint8)
     seeds = np.arange(4) + 100
-    report, rtl = _regress(model, HdlConfig(input="pixels", lanes=4, trace_states=True), pixels=pixels, seeds=seeds,
-                           steps=12, blank=2, backpressure=reg.Backpressure(0.6, 0.6), labels=np.zeros(4, int))
+    report, rtl = regress(model, HdlConfig(input="pixels", lanes=4, trace_states=True), pixels=pixels, seeds=seeds,
+                          steps=12, blank=2, backpressure=reg.Backpressure(0.6, 0.6), labels=np.zeros(4, int))
     assert report.agreement == 1.0, report.summary()
     assert not rtl.errors and not any(rtl.problems)
     assert sum(int(s.sum()) for s in rtl.spikes) > 0        # the test is not vacuous
@@ -272,13 +265,13 @@ def _variant(model, cfg, structure: int, variant: int, rng: np.random.Generator)
 
 @pytest.mark.slow
 @pytest.mark.parametrize("structure", range(STRUCTURES))
-def test_sweep_rtl_equals_golden(structure):
+def test_sweep_rtl_equals_golden(structure, regress):
     """Every spike, readout accumulator and result of the RTL equals golden (reproduce with _structure/_variant)."""
     model, cfg = _structure(structure)
     rng = np.random.default_rng(structure)
     failures, started = [], time.perf_counter()
     for variant in range(VARIANTS):
-        report, rtl = _regress(model, cfg, **_variant(model, cfg, structure, variant, rng))
+        report, rtl = regress(model, cfg, **_variant(model, cfg, structure, variant, rng))
         if report.agreement != 1.0 or rtl.errors:
             failures.append(f"structure {structure} variant {variant}: {report.summary()} {rtl.errors[:1]}")
     print(f"structure {structure}: {model.sizes} -> {model.readout.n_classes}, {model.layers[0].weight_bits}-bit, "
@@ -288,14 +281,14 @@ def test_sweep_rtl_equals_golden(structure):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("structure", [0, 1, 10, 11, 20, 31])
-def test_latency_model_equals_measured_cycles(structure):
+def test_latency_model_equals_measured_cycles(structure, regress):
     """Gap-free runs: the result's cycle counter equals srcfpga.hdl.LatencyModel fed with the golden spikes."""
     model, cfg = _structure(structure)
     rng = np.random.default_rng(structure)
     deviations = []
     for variant in range(VARIANTS):
         kwargs = _variant(model, cfg, structure, variant, rng) | {"backpressure": reg.NO_GAPS}
-        report, rtl = _regress(model, cfg, **kwargs)
+        report, rtl = regress(model, cfg, **kwargs)
         assert report.agreement == 1.0, report.summary()
         if report.latency_model_exact != 1.0:
             deviations.append(f"variant {variant}: measured {rtl.cycles.tolist()} model "
@@ -304,18 +297,18 @@ def test_latency_model_equals_measured_cycles(structure):
 
 
 @pytest.mark.slow
-def test_rtl_equals_golden_icarus(icarus):
+def test_rtl_equals_golden_icarus(icarus, regress):
     from srcfpga.hdl import HdlConfig
 
     model = random_hardware_model(11, (16, 12), 5, n_classes=4, encoder_generators=8)
     pixels = np.random.default_rng(5).integers(0, 256, (3, 16), dtype=np.uint8)
-    report, rtl = _regress(model, HdlConfig(input="pixels", lanes=4), pixels=pixels, seeds=np.arange(3) + 100,
-                           steps=12, blank=2, simulator="icarus", backpressure=reg.Backpressure(0.6, 0.6))
+    report, rtl = regress(model, HdlConfig(input="pixels", lanes=4), pixels=pixels, seeds=np.arange(3) + 100,
+                          steps=12, blank=2, simulator="icarus", backpressure=reg.Backpressure(0.6, 0.6))
     assert report.agreement == 1.0 and rtl.simulator == "icarus", report.summary()
 
 
 @pytest.mark.slow
-def test_reference_mnist_100_images(reference_dir, mnist_dir, tmp_path):
+def test_reference_mnist_100_images(reference_dir, mnist_dir, tmp_path, regress):
     """Issue 4's must-show: the reference 784 -> 100 model, 5-bit, 100 MNIST test images, 20 + 200 steps."""
     from srcfpga.data import load_dataset
     from srcfpga.evaluate import sample_seeds
@@ -325,8 +318,8 @@ def test_reference_mnist_100_images(reference_dir, mnist_dir, tmp_path):
 
     model = quantize_net(import_ulg(reference_dir), QuantConfig(weight_bits=5))
     data = load_dataset("mnist", "test", mnist_dir, 100)
-    report, rtl = _regress(model, HdlConfig(), pixels=data.images, seeds=sample_seeds(0, 0, 100), steps=200,
-                           blank=20, labels=data.labels, backpressure=reg.NO_GAPS)
+    report, rtl = regress(model, HdlConfig(), pixels=data.images, seeds=sample_seeds(0, 0, 100), steps=200,
+                          blank=20, labels=data.labels, backpressure=reg.NO_GAPS)
     print(report.summary())
     assert report.samples == 100 and report.agreement == 1.0, report.summary()
 
