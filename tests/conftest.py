@@ -166,7 +166,7 @@ def mutate(monkeypatch):
                         monkeypatch.setattr(original, attr, mutant)
                         replaced.append(f"{name}.{attr}")
                     elif isinstance(value, (classmethod, staticmethod)) and \
-                            mutant.__func__.__code__ != value.__func__.__code__:
+                            getattr(mutant.__func__, "__code__", None) != getattr(value.__func__, "__code__", None):
                         monkeypatch.setattr(original, attr, mutant)
                         replaced.append(f"{name}.{attr}")
             elif isinstance(original, types.FunctionType) and \

@@ -12,7 +12,12 @@ from srcfpga.boards import power as pw
 from srcfpga.boards.activity import measure_activity
 from srcfpga.boards.estimate import SCHEMA_KEYS, combine, estimate_verilog, read_sources
 from srcfpga.boards.synth import LUT_COMBINE, SynthResult, count_resources, synthesize
-from srcfpga.boards.timing import CLOCK_UNCERTAINTY, FF_CLK_Q, analyze_netlist, scale_timing
+from srcfpga.boards.timing import (
+    CLOCK_UNCERTAINTY,
+    FF_CLK_Q,
+    analyze_netlist,
+    scale_timing,
+)
 from srcfpga.cli import main
 from srcfpga.errors import ConfigError
 from srcfpga.hdl import HdlConfig

@@ -9,9 +9,20 @@ import pytest
 
 from srcfpga.boards import get_board
 from srcfpga.boards.estimate import SCHEMA_KEYS
-from srcfpga.boards.vivado import (TIMING_FAILURE_EXIT, TIMING_GATE, TimingError, VivadoError, build_project,
-                                   check_timing, ingest_reports, parse_path_nets, parse_power, parse_timing,
-                                   parse_utilization, reports_to_estimate)
+from srcfpga.boards.vivado import (
+    TIMING_FAILURE_EXIT,
+    TIMING_GATE,
+    TimingError,
+    VivadoError,
+    build_project,
+    check_timing,
+    ingest_reports,
+    parse_path_nets,
+    parse_power,
+    parse_timing,
+    parse_utilization,
+    reports_to_estimate,
+)
 from srcfpga.cli import main
 from srcfpga.quant import QuantConfig, quantize_net
 from srcfpga.testing import random_net

@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 import torch
 
+from srcfpga.cells.mru.layer import BMRULayerQ
 from srcfpga.data import RateEncoder
 from srcfpga.data.recall import RecallTask
 from srcfpga.errors import ConfigError
 from srcfpga.golden import run_golden
 from srcfpga.nn.baselines import LinearRecurrentNet, SRCTaskNet
 from srcfpga.quant import HardwareModel, ReadoutQ
-from srcfpga.quant.mru import BMRULayerQ
 
 
 def test_task_layout():

@@ -7,14 +7,15 @@ import json
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from srcfpga.cells.mru.layer import BMRULayerQ, CMRULayerQ
 from srcfpga.data import RateEncoder
 from srcfpga.data.rows import RowEncoder
 from srcfpga.errors import ConfigError, ModelFileError
 from srcfpga.golden import run_golden
 from srcfpga.quant import HardwareModel, ReadoutQ
-from srcfpga.quant.mru import BMRULayerQ, CMRULayerQ
 from srcfpga.testing import random_hardware_model
 
 

@@ -1,6 +1,6 @@
 """The integer SRC update (the executable specification) against a scalar re-implementation.
 
-The reference below is written from the equations in ``srcfpga.golden.src_cell.src_update``'s
+The reference below is written from the equations in ``srcfpga.cells.src.golden.src_update``'s
 docstring with Python integers (unbounded, so any int32 overflow in the golden model shows up as a
 mismatch) and floor division for ``>>``; its tables are the scalar ``reference_pwl`` (tests/conftest.py).
 Layers carry the default K = 1 tables or random tables of 2..16 pieces.
@@ -13,8 +13,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from srcfpga.golden import NumpyOps, src_update, synaptic_sum
-from srcfpga.quant import SRCLayerQ, signed_bits
+from srcfpga.cells.src.golden import NumpyOps, src_update, synaptic_sum
+from srcfpga.cells.src.layer import SRCLayerQ
+from srcfpga.quant import signed_bits
 from srcfpga.testing import with_random_tables
 
 

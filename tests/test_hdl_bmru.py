@@ -8,17 +8,17 @@ import json
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from srcfpga.cells.mru.engine import BMRULayerEngine
+from srcfpga.cells.mru.layer import BMRULayerQ
 from srcfpga.data.rows import RowEncoder
 from srcfpga.errors import ConfigError
 from srcfpga.hdl import HdlConfig, LatencyModel, generate_verilog, lint
-from srcfpga.hdl.bmru_layer import BMRULayerEngine
 from srcfpga.hdl.planes import PlaneCode
 from srcfpga.quant import QuantConfig, quantize_net
-from srcfpga.quant.mru import BMRULayerQ
 from srcfpga.testing import random_mru_net
-
 
 
 @settings(max_examples=6)

@@ -2,7 +2,8 @@
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from srcfpga.golden import run_golden
 from srcfpga.hdl import HdlConfig, LatencyModel
@@ -10,7 +11,6 @@ from srcfpga.hdl.latency import mask_popcounts, step_beats
 from srcfpga.hdl.pysim import run_amaranth
 from srcfpga.quant import QuantConfig, quantize_net
 from srcfpga.testing import random_hardware_model, random_mru_net
-
 
 
 def assert_model_exact(model, config, steps, blank, frames, **inputs):

@@ -13,9 +13,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from srcfpga.cells.mru import cmru_engine
+from srcfpga.cells.mru import engine as bmru_engine
+from srcfpga.cells.src import neuron as src_neuron
 from srcfpga.golden import run_golden
-from srcfpga.hdl import HdlConfig
-from srcfpga.hdl import bmru_layer, cmru_layer, pwl, src_neuron
+from srcfpga.hdl import HdlConfig, pwl
 
 MUTANTS = {
     "current saturation hi - 1": (src_neuron, "lo, hi = q.current_range",
@@ -32,11 +34,11 @@ MUTANTS = {
     "gate threshold >= -> >": (src_neuron, "Mux(h >= threshold,", "Mux(h > threshold,"),
     "spike threshold >= -> >": (src_neuron, "h_next >= q.half", "h_next > q.half"),
     "recurrent weight rs + 1": (src_neuron, "const_mul(hs, q.rs)", "const_mul(hs, q.rs + 1)"),
-    "bmru comparator > -> >=": (bmru_layer, "set_, reset = x2[b] > mag2[b],", "set_, reset = x2[b] >= mag2[b],"),
-    "bmru frac shift on beta": (bmru_layer, "beta = (syn_b1[b] << k)", "beta = (syn_b1[b] << (k + 1))"),
-    "cmru saturation - 1": (cmru_layer, "-limit, limit)", "-limit, limit - 1)"),
+    "bmru comparator > -> >=": (bmru_engine, "set_, reset = x2[b] > mag2[b],", "set_, reset = x2[b] >= mag2[b],"),
+    "bmru frac shift on beta": (bmru_engine, "beta = (syn_b1[b] << k)", "beta = (syn_b1[b] << (k + 1))"),
+    "cmru saturation - 1": (cmru_engine, "-limit, limit)", "-limit, limit - 1)"),
 }
-CELL = {src_neuron: "src", pwl: "src", bmru_layer: "bmru", cmru_layer: "cmru"}
+CELL = {src_neuron: "src", pwl: "src", bmru_engine: "bmru", cmru_engine: "cmru"}
 
 
 def run_case(hdl_equals_golden, case):
@@ -49,7 +51,7 @@ def run_case(hdl_equals_golden, case):
 def test_mutant_is_caught(name, mutate, hdl_equals_golden, boundary_cases):
     module, old, new = MUTANTS[name]
     mutate(module, old, new)
-    cells = ["bmru", "cmru"] if module is bmru_layer else [CELL[module]]
+    cells = ["bmru", "cmru"] if module is bmru_engine else [CELL[module]]
     for cell in cells:
         with pytest.raises(AssertionError):
             run_case(hdl_equals_golden, boundary_cases[cell])
@@ -81,8 +83,8 @@ def test_golden_spike_threshold_mutant_is_caught_by_the_rtl(mutate, hdl_equals_g
     see it; the Amaranth design compares ``h' >= half`` itself and disagrees on the boundary network. (The
     golden gate table's ``>=`` is not caught here: the RTL takes its gate step from the golden table, see
     ``tests/test_golden_src.py::test_golden_gate_mutant_is_caught_by_the_reference``.)"""
-    from srcfpga.golden import network
+    from srcfpga.cells.src import golden
 
-    mutate(network, "spikes = h >= layer.half", "spikes = h > layer.half")
+    mutate(golden, "spikes = h >= layer.half", "spikes = h > layer.half")
     with pytest.raises(AssertionError):
         run_case(hdl_equals_golden, boundary_cases["src"])

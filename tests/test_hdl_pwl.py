@@ -13,9 +13,9 @@ from amaranth.sim import Simulator
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from srcfpga.golden import NumpyOps, src_update
+from srcfpga.cells.src.golden import NumpyOps, src_update
+from srcfpga.cells.src.neuron import SRCNeuronDatapath
 from srcfpga.hdl.pwl import PiecewiseLinearUnit
-from srcfpga.hdl.src_neuron import SRCNeuronDatapath
 from srcfpga.testing import random_hardware_model, random_table, with_random_tables
 
 

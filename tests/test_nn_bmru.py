@@ -7,7 +7,8 @@ import math
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from srcfpga.cli import main
 from srcfpga.data import load_dataset
@@ -15,8 +16,18 @@ from srcfpga.data.rows import RowEncoder
 from srcfpga.errors import ConfigError
 from srcfpga.evaluate import evaluate
 from srcfpga.nn import load_model, save_model
-from srcfpga.nn.mru import (MRUCellConfig, MRULayer, MRUNet, MRUNetConfig, clip_affine_scan,
-                            clip_affine_sequential, heaviside, mru_net_for_dataset, sign, step0)
+from srcfpga.nn.mru import (
+    MRUCellConfig,
+    MRULayer,
+    MRUNet,
+    MRUNetConfig,
+    clip_affine_scan,
+    clip_affine_sequential,
+    heaviside,
+    mru_net_for_dataset,
+    sign,
+    step0,
+)
 from srcfpga.nn.mru_train import eps_schedule
 
 

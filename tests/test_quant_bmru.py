@@ -7,14 +7,15 @@ import json
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from srcfpga.cells.mru.quantize import fold_network
 from srcfpga.cli import main
 from srcfpga.golden import run_golden
 from srcfpga.nn import load_model
 from srcfpga.nn.mru_qat import MRUQATNet
 from srcfpga.quant import HardwareModel, QuantConfig, quantize_net
-from srcfpga.quant.mru import fold_network
 from srcfpga.testing import random_mru_net
 
 

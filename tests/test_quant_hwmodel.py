@@ -9,9 +9,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from srcfpga.cells.src.layer import SRCLayerQ
 from srcfpga.data import RateEncoder
 from srcfpga.errors import ConfigError, ModelFileError, OutputPathError
-from srcfpga.quant import SCHEMA_VERSION, HardwareModel, ReadoutQ, SRCLayerQ, check_weight_bits, signed_bits
+from srcfpga.quant import (
+    SCHEMA_VERSION,
+    HardwareModel,
+    ReadoutQ,
+    check_weight_bits,
+    signed_bits,
+)
 from srcfpga.testing import random_hardware_model
 
 
@@ -117,7 +124,7 @@ def test_missing_hash_fails(tmp_path, model):
     (lambda p: p.pop("schema_version"), "schema version None"),
     (lambda p: p.pop("model"), "malformed"),
     (lambda p: p["model"].pop("layers"), "malformed: missing or unexpected field"),
-    (lambda p: p["model"]["layers"][0].update(kind="lstm"), "unknown layer kind 'lstm'"),
+    (lambda p: p["model"]["layers"][0].update(kind="lstm"), "unknown cell kind 'lstm'; known kinds: src, bmru, cmru"),
     (lambda p: p["model"]["layers"][0].update(colour="red"), "malformed"),
     (lambda p: p["model"]["layers"][0].update(weight_bits=9), "weight bits must be an integer in 2..8"),
     (lambda p: p["model"]["layers"][0].update(weights=[[1, 2], [3]]), "malformed"),

@@ -11,8 +11,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from srcfpga.cells.src.quantize import quantize_src_layer
 from srcfpga.errors import ConfigError
-from srcfpga.quant import HardwareModel, QuantConfig, quantize_net, quantize_readout, quantize_src_layer, weight_scale
+from srcfpga.quant import (
+    HardwareModel,
+    QuantConfig,
+    quantize_net,
+    quantize_readout,
+    weight_scale,
+)
 from srcfpga.quant.ptq import leak_num, quantize_symmetric
 from srcfpga.testing import random_net
 

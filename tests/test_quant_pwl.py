@@ -13,12 +13,19 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from srcfpga.cells.src.golden import NumpyOps
 from srcfpga.errors import ConfigError, ModelFileError
-from srcfpga.golden import NumpyOps, run_golden
+from srcfpga.golden import run_golden
 from srcfpga.nn import load_model
 from srcfpga.nn.qat import TorchOps
 from srcfpga.quant import HardwareModel, QuantConfig, quantize_net
-from srcfpga.quant.pwl import MAX_SEGMENTS, PiecewiseLinear, fit, max_error, nearest_slope
+from srcfpga.quant.pwl import (
+    MAX_SEGMENTS,
+    PiecewiseLinear,
+    fit,
+    max_error,
+    nearest_slope,
+)
 from srcfpga.testing import random_hardware_model, random_table, with_random_tables
 
 DATA = Path(__file__).parent / "data"

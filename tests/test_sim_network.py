@@ -17,7 +17,6 @@ from srcfpga.golden import run_golden
 from srcfpga.sim import regression as reg
 from srcfpga.testing import random_hardware_model, random_spikes
 
-
 # ---- synthetic beats: what a correct RTL would send -------------------------------------------------------
 
 def _manifest(model, lanes: int, width: int) -> dict:

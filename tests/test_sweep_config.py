@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 
 from srcfpga.errors import ConfigError
-from srcfpga.sweep import SweepConfig, SweepPoint, default_blank, parse_anchors, parse_int_list
+from srcfpga.sweep import (
+    SweepConfig,
+    SweepPoint,
+    default_blank,
+    parse_anchors,
+    parse_int_list,
+)
 from srcfpga.sweep.anchors import ULG_SRC_MNIST
 
 

@@ -9,7 +9,13 @@ import sys
 import pytest
 
 from srcfpga.errors import ConfigError, ToolNotFoundError
-from srcfpga.sweep import SerialExecutor, SweepConfig, make_executor, run_sweep, thread_limit
+from srcfpga.sweep import (
+    SerialExecutor,
+    SweepConfig,
+    make_executor,
+    run_sweep,
+    thread_limit,
+)
 from srcfpga.sweep.executor import _init_worker, executor_workers
 from srcfpga.testing import random_net
 

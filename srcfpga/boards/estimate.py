@@ -35,7 +35,13 @@ from ..quant.hwmodel import HardwareModel
 from .activity import Activity, measure_activity
 from .core import CORE_NAME, NetworkCore
 from .devices import Device, device_for_part
-from .power import VECTORLESS_ENABLE, VECTORLESS_TOGGLE, PowerEstimate, estimate_power, toggle_rate
+from .power import (
+    VECTORLESS_ENABLE,
+    VECTORLESS_TOGGLE,
+    PowerEstimate,
+    estimate_power,
+    toggle_rate,
+)
 from .registry import TARGET_MHZ, Board, get_board
 from .synth import SynthResult, cache_dir, synthesize
 

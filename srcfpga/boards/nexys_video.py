@@ -11,7 +11,12 @@ from __future__ import annotations
 
 from amaranth.build import Attrs, Clock, Pins, PinsN, Resource
 from amaranth.vendor import XilinxPlatform
-from amaranth_boards.resources import ButtonResources, LEDResources, SwitchResources, UARTResource
+from amaranth_boards.resources import (
+    ButtonResources,
+    LEDResources,
+    SwitchResources,
+    UARTResource,
+)
 
 __all__ = ["NexysVideoPlatform"]
 

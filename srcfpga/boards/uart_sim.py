@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-
 from ..quant.hwmodel import HardwareModel
 
 TESTBENCH = "srcfpga.boards.tb_uart"

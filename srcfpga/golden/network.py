@@ -14,24 +14,9 @@ from typing import Iterable, Iterator
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from ..cells import CELLS
 from ..errors import ConfigError
-from ..quant.hwmodel import HardwareModel, SRCLayerQ
-from .mru_cell import MRULayerTrace, mru_initial_state, mru_step
-from .src_cell import NumpyOps, src_update
-
-
-@dataclass
-class LayerTrace:
-    """Per-step record of one layer, arrays of shape ``(batch, T, n_out)``."""
-
-    spikes: np.ndarray   # bool
-    i: np.ndarray        # int32
-    h: np.ndarray        # int32
-    hs: np.ndarray       # int32
-
-    def states(self) -> dict[str, np.ndarray]:
-        """The neuron state words after each step, named like the HDL's state trace fields."""
-        return {"i": self.i, "h": self.h, "hs": self.hs}
+from ..quant.hwmodel import HardwareModel
 
 
 @dataclass
@@ -40,7 +25,7 @@ class GoldenResult:
     readout: np.ndarray              # (batch, n_classes) int64, final accumulators
     spike_counts: list[np.ndarray]   # per layer, (batch, n_out) spikes summed over time
     input_spikes: np.ndarray         # (batch,) input spikes summed over time and inputs
-    traces: list[LayerTrace] | None = None   # MRULayerTrace for BMRU / CMRU layers
+    traces: list | None = None               # per layer, the cell kind's trace (spikes and states)
     readout_trace: np.ndarray | None = None  # (batch, T, n_classes) accumulators after each step
 
 
@@ -79,14 +64,6 @@ def first_state_mismatch(states: list[dict[str, np.ndarray]], traces: list, samp
     return min(found, key=lambda item: item[0])[1] if found else None
 
 
-def synaptic_sum(layer: SRCLayerQ, spikes: np.ndarray) -> np.ndarray:
-    """``W s`` for boolean ``spikes`` ``(batch, n_in)`` as int32, exactly (float32 BLAS when provably exact)."""
-    if not spikes.any():
-        return np.zeros((len(spikes), layer.n_out), np.int32)
-    weights_t = layer.synaptic_weights_t
-    return (spikes.astype(weights_t.dtype) @ weights_t).astype(np.int32)
-
-
 def input_frames(model: HardwareModel, pixels: np.ndarray | None, spikes: np.ndarray | None,
                  steps: int, blank: int, seeds: np.ndarray | None) -> Iterator[np.ndarray]:
     """The input spike frames of one batch, from pixels (rate encoder) or given spike frames."""
@@ -112,15 +89,12 @@ def simulate(model: HardwareModel, frames: Iterable[np.ndarray], batch: int, tra
     BLAS runs on one thread: the per-step products are small, and on a shared machine extra BLAS threads
     spin on busy cores (benchmarks/README.md, "Golden speed").
 
-    Layers are dispatched on their kind: SRC here, BMRU / CMRU in :mod:`srcfpga.golden.mru_cell`.
+    Each layer steps by its cell kind's golden part (:mod:`srcfpga.cells`).
     The readout adds its optional bias at every accumulated step and, with a ``window``, accumulates
     only the last ``window`` steps.
     """
-    ops = NumpyOps()
-    states = [(np.broadcast_to(layer.init_i, (batch, layer.n_out)).copy(),
-               np.broadcast_to(layer.init_h, (batch, layer.n_out)).copy(),
-               np.broadcast_to(layer.init_hs, (batch, layer.n_out)).copy()) if layer.kind == "src"
-              else mru_initial_state(layer, batch) for layer in model.layers]
+    cells = [CELLS[layer.kind].part("golden") for layer in model.layers]
+    states = [cell.initial_state(layer, batch) for cell, layer in zip(cells, model.layers)]
     counts = [np.zeros((batch, layer.n_out), np.int64) for layer in model.layers]
     acc_lo, acc_hi = model.readout.acc_range
     ro_weights = model.readout.weights.T.astype(np.float64)   # sums far below 2^53: exact
@@ -136,27 +110,18 @@ def simulate(model: HardwareModel, frames: Iterable[np.ndarray], batch: int, tra
     for t, frame in enumerate(frames):
         n_input += np.count_nonzero(frame, axis=1)
         spikes = frame
-        for index, layer in enumerate(model.layers):
-            if layer.kind != "src":
-                states[index], spikes, record = mru_step(layer, states[index], spikes)
-                counts[index] += spikes != 0
-                if trace:
-                    records[index].append(record)
-                continue
-            i, h, hs = src_update(ops, layer, *states[index], synaptic_sum(layer, spikes))
-            states[index] = (i, h, hs)
-            spikes = h >= layer.half
-            counts[index] += spikes
+        for index, (cell, layer) in enumerate(zip(cells, model.layers)):
+            states[index], spikes, record = cell.step(layer, states[index], spikes)
+            counts[index] += spikes != 0
             if trace:
-                records[index].append((spikes, i, h, hs))
+                records[index].append(record)
         if t >= first_counted:
             acc = np.clip(acc + (spikes.astype(np.float64) @ ro_weights).astype(np.int64) + ro_bias, acc_lo, acc_hi)
         if trace:
             readout_records.append(acc)
     result = GoldenResult(np.argmax(acc, axis=1), acc, counts, n_input)
     if trace:
-        result.traces = [(LayerTrace if layer.kind == "src" else MRULayerTrace)(
-            *(np.stack(column, axis=1) for column in zip(*rec))) for layer, rec in zip(model.layers, records)]
+        result.traces = [cell.trace(rec) for cell, rec in zip(cells, records)]
         result.readout_trace = np.stack(readout_records, axis=1)
     return result
 

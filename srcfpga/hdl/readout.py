@@ -9,7 +9,14 @@ from amaranth.lib.wiring import In, Out
 from ..quant.hwmodel import ReadoutQ, signed_bits
 from .accumulator import SynapticAccumulator
 from .arith import clamp
-from .layouts import LABEL_BITS, STEP_BITS, event_layout, index_bits, probe_signature, readout_layout
+from .layouts import (
+    LABEL_BITS,
+    STEP_BITS,
+    event_layout,
+    index_bits,
+    probe_signature,
+    readout_layout,
+)
 from .planes import PlaneCode
 
 

@@ -6,20 +6,24 @@ from amaranth import Module, Signal
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from ..cells import CELLS
 from ..quant.hwmodel import HardwareModel
 from .config import HdlConfig
 from .encoder import PIXEL_BITS, RateEncoderEngine
 from .extractor import SpikeExtractor
 from .frames import FrameInput
-from .layouts import (CYCLE_BITS, index_bits, probe_signature, readout_layout, result_layout, start_layout,
-                      state_trace_layout, trace_layout)
-from .bmru_layer import BMRULayerEngine
-from .cmru_layer import CMRULayerEngine
+from .layouts import (
+    CYCLE_BITS,
+    index_bits,
+    probe_signature,
+    readout_layout,
+    result_layout,
+    start_layout,
+    state_trace_layout,
+    trace_layout,
+)
 from .planes import PlaneCode, layer_value_bits
 from .readout import ReadoutEngine
-from .src_layer import SRCLayerEngine
-
-LAYER_ENGINES = {"src": SRCLayerEngine, "bmru": BMRULayerEngine, "cmru": CMRULayerEngine}   # by layer kind
 
 
 def input_beat_bits(model: HardwareModel, kind: str) -> int:
@@ -31,7 +35,7 @@ def input_beat_bits(model: HardwareModel, kind: str) -> int:
 def state_layouts(model: HardwareModel, lanes: int) -> list[data.ArrayLayout]:
     """Per layer, the state words of one lane group (``lanes`` structs of the engine's ``lane_state``): the
     ``state`` field of the ``states<l>`` ports of a ``trace_states`` build."""
-    return [data.ArrayLayout(LAYER_ENGINES[layer.kind].lane_state(layer), lanes) for layer in model.layers]
+    return [data.ArrayLayout(CELLS[layer.kind].part("engine").lane_state(layer), lanes) for layer in model.layers]
 
 
 class NetworkTop(wiring.Component):
@@ -86,7 +90,7 @@ class NetworkTop(wiring.Component):
         masks, width, n_prev = source.masks, self.mask_width, model.input_size
         for index, layer in enumerate(model.layers):
             extractor = SpikeExtractor(width, index_bits(n_prev), count)
-            engine = LAYER_ENGINES[layer.kind](layer, index, cfg.lanes, count, cfg.memory, cfg.trace_states)
+            engine = CELLS[layer.kind].part("engine")(layer, index, cfg.lanes, count, cfg.memory, cfg.trace_states)
             m.submodules[f"extract{index}"], m.submodules[f"layer{index}"] = extractor, engine
             wiring.connect(m, masks, extractor.masks)
             wiring.connect(m, extractor.events, engine.events)

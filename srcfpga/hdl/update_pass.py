@@ -16,7 +16,13 @@ from amaranth.lib.wiring import In, Out
 
 from .arith import const_mul
 from .latency import PASS_FIFO_SLACK, WRITE_BACK_DELAY
-from .layouts import STEP_BITS, mask_layout, probe_signature, state_trace_layout, trace_layout
+from .layouts import (
+    STEP_BITS,
+    mask_layout,
+    probe_signature,
+    state_trace_layout,
+    trace_layout,
+)
 
 
 class UpdatePass(wiring.Component):

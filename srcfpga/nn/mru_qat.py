@@ -1,10 +1,10 @@
 """Quantization-aware BMRU / CMRU forward pass, equal to the golden model bit for bit.
 
-Every forward quantizes the current float weights with :func:`srcfpga.quant.mru.quantize_mru_net`
+Every forward quantizes the current float weights with :func:`srcfpga.cells.mru.quantize.quantize_mru_net`
 (so the exported HardwareModel is exactly what this forward computed with) and runs the golden
-model's own :func:`~srcfpga.golden.mru_cell.mru_compare` and :func:`~srcfpga.golden.mru_cell.mru_update`
+model's own :func:`~srcfpga.cells.mru.golden.mru_compare` and :func:`~srcfpga.cells.mru.golden.mru_update`
 on float64 tensors holding integers (exact: every value stays below 2^30). Gradients: weights and
-biases straight through their rounding (to the folded real values of :func:`srcfpga.quant.mru.fold_network`),
+biases straight through their rounding (to the folded real values of :func:`srcfpga.cells.mru.quantize.fold_network`),
 the comparators through the surrogate ``a / (1 + (pi a v)^2)`` of the real-valued difference, the
 state update and the readout saturation as written (``clamp``: hardtanh-like). Nothing is detached
 in time.
@@ -17,9 +17,9 @@ from dataclasses import dataclass
 
 import torch
 
-from ..golden.mru_cell import mru_compare, mru_update
+from ..cells.mru.golden import mru_compare, mru_update
+from ..cells.mru.quantize import fold_network, quantize_mru_net
 from ..quant.hwmodel import HardwareModel
-from ..quant.mru import fold_network, quantize_mru_net
 from .mru import MRUNet
 from .qat import QATNet, as_tensor, straight_through
 

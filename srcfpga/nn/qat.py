@@ -15,8 +15,9 @@ from dataclasses import dataclass, replace
 import torch
 from torch import nn
 
-from ..golden.src_cell import src_update
-from ..quant.hwmodel import HardwareModel, SRCLayerQ
+from ..cells.src.golden import src_update
+from ..cells.src.layer import SRCLayerQ
+from ..quant.hwmodel import HardwareModel
 from ..quant.ptq import QuantConfig, quantize_net
 from .checkpoint import quantize_model
 from .network import SRCNet

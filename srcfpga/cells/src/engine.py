@@ -7,11 +7,18 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from ..quant.hwmodel import SRCLayerQ
-from .accumulator import SynapticAccumulator
-from .layouts import event_layout, index_bits, mask_layout, probe_signature, state_trace_layout, trace_layout
-from .src_neuron import SRCNeuronDatapath
-from .update_pass import UpdatePass
+from ...hdl.accumulator import SynapticAccumulator
+from ...hdl.layouts import (
+    event_layout,
+    index_bits,
+    mask_layout,
+    probe_signature,
+    state_trace_layout,
+    trace_layout,
+)
+from ...hdl.update_pass import UpdatePass
+from .layer import SRCLayerQ
+from .neuron import SRCNeuronDatapath
 
 
 class SRCLayerEngine(wiring.Component):

@@ -1,6 +1,6 @@
 """The SRC neuron update as a two-stage shift-add datapath (one instance per lane).
 
-Implements exactly the integer step of ``srcfpga.golden.src_cell.src_update`` (docs/fixed-point.md),
+Implements exactly the integer step of ``srcfpga.cells.src.golden.src_update`` (docs/fixed-point.md),
 split at the register boundary between the two stages::
 
     stage 1   i'  = sat(i - ((decay_num * i) >> decay_shift) + (syn << weight_shift), current_bits)
@@ -22,9 +22,10 @@ from __future__ import annotations
 
 from amaranth import Module, Mux, Value, signed
 
-from ..quant.hwmodel import SRCLayerQ, signed_bits
-from .arith import clamp, const_mul, unsigned_mul
-from .pwl import PiecewiseLinearUnit
+from ...hdl.arith import clamp, const_mul, unsigned_mul
+from ...hdl.pwl import PiecewiseLinearUnit
+from ...quant.hwmodel import signed_bits
+from .layer import SRCLayerQ
 
 
 class SRCNeuronDatapath:

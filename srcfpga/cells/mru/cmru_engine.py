@@ -1,6 +1,6 @@
 """One CMRU layer: the BMRU engine with a saturating up/down counter as the state.
 
-Everything up to the comparator pair is :class:`srcfpga.hdl.bmru_layer.BMRULayerEngine` (same
+Everything up to the comparator pair is :class:`srcfpga.cells.mru.engine.BMRULayerEngine` (same
 accumulator, same three stages, same :class:`srcfpga.hdl.update_pass.UpdatePass`); stage 2 counts
 instead of setting (docs/fixed-point.md, section 6; ``V = count_bits``, ``S = 2^(V-1) - 1``)::
 
@@ -18,8 +18,8 @@ from __future__ import annotations
 from amaranth import Cat, Mux, Value, signed
 from amaranth.lib import data
 
-from .arith import clamp
-from .bmru_layer import BMRULayerEngine
+from ...hdl.arith import clamp
+from .engine import BMRULayerEngine
 
 
 class CMRULayerEngine(BMRULayerEngine):

@@ -1,6 +1,6 @@
 """One BMRU layer: event-driven synaptic accumulation, then a lane-parallel comparator-pair update pass.
 
-Same shape and timing as :class:`srcfpga.hdl.src_layer.SRCLayerEngine` (the shared
+Same shape and timing as :class:`srcfpga.cells.src.engine.SRCLayerEngine` (the shared
 :class:`srcfpga.hdl.update_pass.UpdatePass` sequences both): a :class:`SynapticAccumulator` sums, over
 the input bits that are 1 at this step, the weight columns - of ``Wc`` alone (constant thresholds) or
 of ``Wc`` and ``Wb`` stacked in one ROM word (gated units) - then the update pass visits
@@ -17,7 +17,7 @@ The next layer and the readout see ``q'`` as spikes: the float model's ``s = 2q 
 their weights and biases by the quantizer (``W s = 2 W[q = 1] - W 1``), so event-driven accumulation
 over ``q = 1`` is exact. Inputs from a CMRU layer (signed counters) arrive as bit planes
 (:mod:`srcfpga.hdl.planes`): the accumulator's ROM holds one column per plane. The golden model
-(:mod:`srcfpga.golden.mru_cell`) is the specification.
+(:mod:`srcfpga.cells.mru.golden`) is the specification.
 """
 
 from __future__ import annotations
@@ -28,13 +28,20 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from ..errors import ConfigError
-from ..quant.hwmodel import signed_bits
-from ..quant.mru import BMRULayerQ
-from .accumulator import SynapticAccumulator
-from .layouts import event_layout, index_bits, mask_layout, probe_signature, state_trace_layout, trace_layout
-from .planes import PlaneCode
-from .update_pass import UpdatePass
+from ...errors import ConfigError
+from ...hdl.accumulator import SynapticAccumulator
+from ...hdl.layouts import (
+    event_layout,
+    index_bits,
+    mask_layout,
+    probe_signature,
+    state_trace_layout,
+    trace_layout,
+)
+from ...hdl.planes import PlaneCode
+from ...hdl.update_pass import UpdatePass
+from ...quant.hwmodel import signed_bits
+from .layer import BMRULayerQ
 
 
 def _signed_shape(values) -> signed:

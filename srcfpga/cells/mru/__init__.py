@@ -1,0 +1,1 @@
+"""The bistable and cumulative memory recurrent units (BMRU, CMRU): float, quantized, golden and HDL parts."""

@@ -1,0 +1,1 @@
+"""The Spiking Recurrent Cell (SRC): float, quantized, golden and HDL parts."""
