@@ -22,6 +22,12 @@ def index_bits(count: int) -> int:
     return max(1, ceil_log2(count))
 
 
+def lane_groups(n: int, lanes: int) -> int:
+    """Lane groups of ``n`` units processed ``lanes`` at a time: ``ceil(n / lanes)`` (the update pass's
+    cycles per step, the trace beats of a layer per step, its output masks per step)."""
+    return -(-n // lanes)
+
+
 def start_layout() -> data.StructLayout:
     """The command that starts one inference: encoder seed, blank and stimulus step counts."""
     return data.StructLayout({"seed": unsigned(SEED_BITS), "blank": unsigned(STEP_BITS),
