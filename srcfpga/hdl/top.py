@@ -9,12 +9,13 @@ from amaranth.lib.wiring import In, Out
 from ..cells import CELLS
 from ..quant.hwmodel import HardwareModel
 from .config import HdlConfig
-from .encoder import PIXEL_BITS, RateEncoderEngine
+from .encoder import RateEncoderEngine
 from .extractor import SpikeExtractor
 from .frames import FrameInput
 from .layouts import (
     CYCLE_BITS,
     index_bits,
+    input_layout,
     probe_signature,
     readout_layout,
     result_layout,
@@ -27,9 +28,8 @@ from .readout import ReadoutEngine
 
 
 def input_beat_bits(model: HardwareModel, kind: str) -> int:
-    """Width of one ``pixels`` beat (``2E`` pixels of ``PIXEL_BITS``) or ``frames`` beat (``2E`` spike bits)."""
-    width = model.encoder.beat_width
-    return PIXEL_BITS * width if kind == "pixels" else width
+    """Width of one ``pixels`` or ``frames`` beat (:func:`srcfpga.hdl.layouts.input_layout`)."""
+    return input_layout(kind, model.encoder.beat_width).size
 
 
 def state_layouts(model: HardwareModel, lanes: int) -> list[data.ArrayLayout]:
