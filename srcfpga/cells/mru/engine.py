@@ -59,12 +59,13 @@ class BMRULayerEngine(wiring.Component):
     ``states`` (with ``trace_states``): the group's new states ``q`` (:attr:`state_layout`), same cycle.
     """
 
-    kind = "bmru"
+    layer_type: type = BMRULayerQ       # the layers this engine builds
 
     def __init__(self, layer: BMRULayerQ, index: int, lanes: int, count: int, memory: str,
                  trace_states: bool = False):
-        if layer.kind != self.kind:
-            raise ConfigError(f"layer {index}: {type(self).__name__} builds {self.kind!r} layers, got {layer.kind!r}")
+        if type(layer) is not self.layer_type:
+            raise ConfigError(f"layer {index}: {type(self).__name__} builds {self.layer_type.__name__} layers, "
+                              f"got {type(layer).__name__}")
         self.layer, self.index, self.lanes = layer, index, lanes
         self.groups = lane_groups(layer.n_out, lanes)
         self.input_code, self.output_code = input_code(layer, lanes), output_code(layer, lanes)
