@@ -193,6 +193,10 @@ class HardwareModel:
         if hasattr(self.encoder, "check_inputs"):
             self.encoder.check_inputs(self.input_size)
         for index, layer in enumerate(self.layers):
+            expected = CELLS[getattr(layer, "kind", None)].part("layer")     # an unknown kind: ConfigError
+            if type(layer) is not expected:
+                raise ConfigError(f"layer {index} is a {type(layer).__name__}, but {layer.kind!r} layers are "
+                                  f"{expected.__name__}")
             if layer.n_in != width:
                 raise ConfigError(f"layer {index} expects {layer.n_in} inputs but receives {width}")
             if layer.input_range != values:   # e.g. an SRC layer after a CMRU counter
