@@ -88,6 +88,16 @@ def beat_bytes(kind: str, width: int) -> int:
     return -(-input_layout(kind, width).size // 8)
 
 
+def read_beats(kind: str, width: int, body: bytes) -> np.ndarray:
+    """Every value (int64) of a request's payload ``body``, whole beats of :func:`beat_bytes` bytes each: the
+    inverse of the packing of :func:`pixel_request` / :func:`frame_request`, zero padding included."""
+    from ..hdl.layouts import input_values
+
+    size = beat_bytes(kind, width)
+    beats = [int.from_bytes(body[at:at + size], "little") for at in range(0, len(body), size)]
+    return input_values(kind, width, beats, len(beats) * width)
+
+
 def _beat_bytes(kind: str, width: int, rows) -> bytes:
     """The input beats of ``rows`` (an image, or one frame per step) as little-endian bytes, beat after beat."""
     from ..hdl.layouts import input_beats
