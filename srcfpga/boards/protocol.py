@@ -36,7 +36,7 @@ KIND_PIXELS = 0x50
 KIND_FRAMES = 0x46
 RESPONSE = 0x5A
 NAK = 0xEE
-HEADER_BYTES = 10          # sync, kind, seed, blank, steps
+HEADER_BYTES = 10          # sync, kind, then the start payload (hdl.layouts.start_layout: seed, blank, steps)
 STEP_LIMIT = 1 << 16
 
 
@@ -61,7 +61,9 @@ def response_length(n_classes: int) -> int:
 def header(kind: int, seed: int, blank: int, steps: int) -> bytes:
     if not (1 <= steps < STEP_LIMIT and 0 <= blank and blank + steps < STEP_LIMIT):
         raise ConfigError(f"steps/blank out of the 16-bit range of the start command: {blank} + {steps}")
-    return bytes([SYNC, kind]) + struct.pack("<IHH", int(seed) & 0xFFFFFFFF, blank, steps)
+    from ..hdl.layouts import start_beat
+
+    return bytes([SYNC, kind]) + start_beat(seed, blank, steps).to_bytes(HEADER_BYTES - 2, "little")
 
 
 def pixel_request(pixels: np.ndarray, width: int, seed: int, blank: int, steps: int) -> bytes:
