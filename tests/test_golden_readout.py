@@ -49,6 +49,14 @@ def test_readout_matches_reference(seed, shift, num, window, bias, acc_bits):
                                       reference_readout(ro, result.traces[-1].spikes[sample]))
 
 
+def test_window_counts():
+    ro = random_hardware_model(1, (6, 5), 5, n_classes=3).readout
+    assert [ro.counted(t, 5) for t in range(5)] == [True] * 5 and ro.counted_steps(5) == 5
+    windowed = replace(ro, window=2)
+    assert [windowed.counted(t, 5) for t in range(5)] == [False, False, False, True, True]
+    assert windowed.counted_steps(5) == 2 and windowed.counted_steps(1) == 1
+
+
 def test_leak_forgets_and_unset_leak_keeps_the_file():
     model = random_hardware_model(1, (6, 5), 5, n_classes=3)
     leaky = model.replace(readout=replace(model.readout, decay_num=1, decay_shift=1))
