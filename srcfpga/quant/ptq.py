@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from ..cells import CELLS
 from ..errors import ConfigError
 from .hwmodel import HardwareModel, ReadoutQ, check_weight_bits
 from .pwl import MAX_SEGMENTS
@@ -113,23 +114,43 @@ def _uniform(name: str, values: np.ndarray) -> float:
     return float(values[0])
 
 
-def quantize_readout(weight: np.ndarray, qc: QuantConfig) -> ReadoutQ:
-    scale = weight_scale(weight, qc.readout_bits, "max")
-    return ReadoutQ(quantize_symmetric(weight, scale, qc.readout_bits), qc.readout_bits, scale, qc.readout_acc_bits)
+def quantize_readout(weights: np.ndarray, qc: QuantConfig, bias: np.ndarray | None = None,
+                     window: int = 0) -> ReadoutQ:
+    """Readout weights at ``readout_bits`` (one scale, from the largest weight), the bias (None: none) at
+    the same scale, saturated to the accumulator, and the readout window."""
+    scale = weight_scale(weights, qc.readout_bits, "max")
+    if bias is not None:
+        limit = (1 << (qc.readout_acc_bits - 2)) - 1
+        bias = np.clip(np.rint(np.asarray(bias, np.float64) / scale), -limit, limit)
+    return ReadoutQ(quantize_symmetric(weights, scale, qc.readout_bits), qc.readout_bits, scale,
+                    qc.readout_acc_bits, bias=bias, window=window)
+
+
+def _numpy(tensor) -> np.ndarray:
+    return tensor.detach().cpu().double().numpy()
 
 
 def quantize_net(net, qc: QuantConfig, source: dict | None = None) -> HardwareModel:
-    """PTQ of a float :class:`srcfpga.nn.SRCNet` into a :class:`HardwareModel` (BMRU / CMRU networks:
-    :func:`srcfpga.cells.mru.quantize.quantize_mru_net`)."""
-    cfg = net.config
-    if getattr(cfg, "cell", "src") != "src":
-        from ..cells.mru.quantize import quantize_mru_net
-        return quantize_mru_net(net, qc, source)
-    from ..cells.src.quantize import quantize_src_layer, src_layer_arrays
+    """PTQ of a float :class:`srcfpga.nn.Net` into a :class:`HardwareModel`: each layer by its kind's
+    ``quantizer`` from the folded parameters (:meth:`srcfpga.nn.Net.fold`), then the readout.
 
-    layers = tuple(quantize_src_layer(*src_layer_arrays(layer), cfg.src, qc) for layer in net.layers)
-    readout = quantize_readout(net.readout.detach().cpu().double().numpy(), qc)
-    return HardwareModel(
-        input_size=cfg.input_size, encoder=cfg.encoder(qc.encoder_generators),
-        layers=layers, readout=readout, steps=cfg.steps, blank=cfg.blank,
-        source={"quant": qc.source(), **(source or {})})
+    The result computes the finished cell (its schedule state at the final values, e.g. BMRU's eps = 0),
+    whatever the network's schedule state is now.
+    """
+    from ..data.encoder import RateEncoder
+
+    cfg = net.config
+    quantizer = CELLS[cfg.cell].part("quantizer")
+    folded, weights, bias = net.fold()
+    layers, input_range = [], (0, 1)
+    for layer, layer_f in zip(net.layers, folded):
+        layers.append(quantizer.quantize(layer_f, layer, input_range, cfg, qc))
+        input_range = layers[-1].output_range
+    readout = quantize_readout(_numpy(weights), qc, None if bias is None else _numpy(bias), cfg.readout_window)
+    # spike-frame networks: the encoder is never used, but a HardwareModel names one
+    encoder = cfg.encoder(qc.encoder_generators)
+    if encoder is None:
+        encoder = RateEncoder(cfg.rate_gain, qc.encoder_generators)
+    return HardwareModel(input_size=cfg.input_size, encoder=encoder, layers=tuple(layers), readout=readout,
+                         steps=cfg.steps, blank=cfg.blank,
+                         source={"quant": qc.source(), **quantizer.source(cfg, qc), **(source or {})})
