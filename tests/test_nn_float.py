@@ -112,7 +112,7 @@ def test_fixed_readout():
 
 @pytest.mark.parametrize("changes, message", [
     (dict(input_size=0), "invalid sizes"), (dict(hidden=()), "invalid sizes"), (dict(hidden=(4, 0)), "invalid sizes"),
-    (dict(n_classes=1), "invalid sizes"), (dict(cell="bmru"), "unknown cell 'bmru'"),
+    (dict(n_classes=1), "invalid sizes"), (dict(cell="lstm"), "unknown cell kind 'lstm'"),
     (dict(rate_gain=0.0), "rate_gain"), (dict(rate_gain=1.5), "rate_gain"),
     (dict(steps=0), "need steps >= 1"), (dict(blank=-1), "blank >= 0"),
     (dict(encoding="frames"), "encoding must be one of rate, rows"),
@@ -143,6 +143,16 @@ def test_config_dict_round_trip():
     assert NetConfig.from_dict(data) == config
     with pytest.raises(ConfigError, match="bad network config"):
         NetConfig.from_dict(data | {"colour": "red"})
+
+
+def test_config_dict_stores_the_kinds_constants_and_options_only():
+    """The rule that keeps model files and hashes as they were: a kind's constants under its key, and only
+    the network options the kind declares."""
+    src = NetConfig(input_size=5, hidden=(4,)).to_dict()
+    bmru = NetConfig(input_size=5, hidden=(4,), cell="bmru", encoding="frames").to_dict()
+    assert set(src) - set(bmru) == {"src", "readout_trainable"}
+    assert set(bmru) - set(src) == {"mru", "readout_window"}
+    assert NetConfig.from_dict(bmru).to_dict() == bmru
 
 
 # ---- model files -----------------------------------------------------------------------------------
