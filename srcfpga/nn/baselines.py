@@ -1,5 +1,5 @@
 """Float baselines: the SRC cell, an LRU-like linear recurrent cell and a GRU, all with the
-same windowed readout as :class:`srcfpga.nn.mru.MRUNet` (logits = readout averaged over the last
+same windowed readout as :class:`srcfpga.nn.Net` (logits = readout averaged over the last
 ``window`` steps, plus a bias).
 
 * :class:`SRCTaskNet`: :class:`srcfpga.cells.src.float.SRCLayer` stack (paper constants, trained weights and

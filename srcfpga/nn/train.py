@@ -136,6 +136,12 @@ def run_epoch(model: nn.Module, batches: Iterable, optimizer, label: str, progre
             "seconds": round(seconds, 1), "images_per_second": round(total / max(seconds, 1e-9), 1)}
 
 
+def schedule_hook(net: Net) -> Callable[[Net, float], None] | None:
+    """The kind's per-batch schedule ``hook(net, progress)`` of float training (None: the kind has none)."""
+    schedule = CELLS[net.config.cell].defaults.schedule
+    return None if schedule is None else resolve(schedule)
+
+
 def train_on_batches(net: Net, batches: Batches, n_batches: int, cfg: TrainConfig, quant: QuantConfig | None = None,
                      progress: bool = True) -> TrainResult:
     """Train ``net`` in place; ``batches(epoch, generator)`` yields ``n_batches`` ``(frames, labels)`` per epoch.
@@ -146,7 +152,7 @@ def train_on_batches(net: Net, batches: Batches, n_batches: int, cfg: TrainConfi
     gradient clipping: the kind's defaults.
     """
     defaults = CELLS[net.config.cell].defaults
-    hook = None if defaults.schedule is None else resolve(defaults.schedule)
+    hook = schedule_hook(net)
     options = dict(logit_scale=cfg.logit_scale, grad_clip=defaults.grad_clip)
     with thread_limit(cfg.threads):
         torch.manual_seed(cfg.seed)
