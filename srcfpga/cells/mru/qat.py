@@ -14,7 +14,7 @@ import math
 
 import torch
 
-from ...nn.qat import Constants, as_tensor, ste
+from ...nn.ste import Constants, as_tensor, ste
 from .golden import mru_compare, mru_update
 
 
