@@ -23,7 +23,7 @@ same for this layer's output: SRC's is ``None``, identity, BMRU's ``alpha * (2 q
 ``qat``: ``forward(folded, q, x, net_config) -> (y, states)``: the golden integer operations of layer ``q``
 on float64 tensors ``x`` ``(batch, T, n_in)`` of integers, with straight-through gradients to ``folded``;
 ``y`` ``(batch, T, n_out)`` equals the golden output bit for bit, ``states`` names ``(batch, T, n_out)``
-tensors for traces.
+tensors for traces, at least those of the golden trace's ``states()``, equal to them bit for bit.
 ``defaults``: :class:`NetDefaults`, typed: no import.
 """
 
