@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from .data import Dataset, RateEncoder
+from .data import Dataset
 from .data.encoder import SEED_BITS
 from .errors import ConfigError, DatasetError, ModelFileError
 from .golden import run_golden
@@ -72,9 +72,9 @@ def evaluate_hardware(model: HardwareModel, dataset: Dataset, steps: int | None 
 
 
 def float_encoder(net: Net, generators: int = 32):
-    """The encoder that turns images into ``net``'s input frames (BMRU / CMRU: their own, rows or rate;
-    SRC: the rate encoder). Raises :class:`ConfigError` for a network that takes frames only."""
-    encoder = net.encoder(generators) if hasattr(net, "encoder") else RateEncoder(net.config.rate_gain, generators)
+    """The encoder that turns images into ``net``'s input frames (its config's: rows or rate). Raises
+    :class:`ConfigError` for a network that takes frames only."""
+    encoder = net.encoder(generators)
     if encoder is None:
         raise ConfigError("this network takes spike frames (encoding 'frames'), not images")
     return encoder

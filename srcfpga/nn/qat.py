@@ -15,12 +15,13 @@ import torch
 from torch import nn
 
 from ..cells import CELLS
+from ..golden.readout import readout_step
 from ..quant.hwmodel import HardwareModel, ReadoutQ
 from ..quant.network import quantize_net
 from ..quant.ptq import QuantConfig
 from .checkpoint import quantize_model
 from .network import Net
-from .ste import ste
+from .ste import TorchOps, ste
 
 
 @dataclass
@@ -39,17 +40,14 @@ def readout(x: torch.Tensor, weights: torch.Tensor, bias: torch.Tensor | None,
     accumulators * scale / window length."""
     weights = ste(weights, ro.weights, ro.scale)
     bias = None if ro.bias is None else ste(bias, ro.bias, ro.scale)
-    lo, hi = ro.acc_range
     batch, steps, _ = x.shape
-    first = max(0, steps - ro.window) if ro.window else 0
     acc = torch.zeros(batch, ro.n_classes, dtype=torch.float64)
     after = []
     for t in range(steps):
-        if t >= first:
-            drive = x[:, t] @ weights.T
-            acc = torch.clamp(acc + drive if bias is None else acc + drive + bias, lo, hi)
+        if ro.counted(t, steps):
+            acc = readout_step(TorchOps, ro, acc, x[:, t] @ weights.T, 0 if bias is None else bias)
         after.append(acc)
-    return acc * (ro.scale / (steps - first)), torch.stack(after, dim=1)
+    return acc * (ro.scale / ro.counted_steps(steps)), torch.stack(after, dim=1)
 
 
 class QATNet(nn.Module):

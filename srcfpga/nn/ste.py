@@ -29,3 +29,18 @@ class Constants:
 
     def __getattr__(self, name):
         return getattr(self._layer, name)
+
+
+class TorchOps:
+    """float64 integer arithmetic with straight-through floor shifts."""
+
+    @staticmethod
+    def floor_shift(value: torch.Tensor, shift: int) -> torch.Tensor:
+        scaled = value / (1 << shift)
+        return straight_through(torch.floor(scaled), scaled)
+
+    clip = staticmethod(torch.clamp)
+
+    @staticmethod
+    def where(cond: torch.Tensor, a: torch.Tensor | int, b: torch.Tensor | int) -> torch.Tensor:
+        return torch.where(cond, torch.as_tensor(a, dtype=torch.float64), torch.as_tensor(b, dtype=torch.float64))

@@ -10,33 +10,18 @@ from __future__ import annotations
 
 import torch
 
-from ...nn.ste import Constants, as_tensor, ste, straight_through
-from .golden import src_update
-
-
-class TorchOps:
-    """float64 integer arithmetic with straight-through floor shifts."""
-
-    @staticmethod
-    def floor_shift(value: torch.Tensor, shift: int) -> torch.Tensor:
-        scaled = value / (1 << shift)
-        return straight_through(torch.floor(scaled), scaled)
-
-    clip = staticmethod(torch.clamp)
-
-    @staticmethod
-    def where(cond: torch.Tensor, a: torch.Tensor | int, b: torch.Tensor | int) -> torch.Tensor:
-        return torch.where(cond, torch.as_tensor(a, dtype=torch.float64), torch.as_tensor(b, dtype=torch.float64))
+from ...nn.ste import Constants, TorchOps, as_tensor, ste
+from .golden import spike, src_update
 
 
 class SpikeFn(torch.autograd.Function):
-    """``h >= half`` forward; gradient ``max(0, 1 - |h - half| / half) / half``."""
+    """:func:`srcfpga.cells.src.golden.spike` forward; gradient ``max(0, 1 - |h - half| / half) / half``."""
 
     @staticmethod
     def forward(ctx, h: torch.Tensor, half: int) -> torch.Tensor:
         ctx.save_for_backward(h)
         ctx.half = half
-        return (h >= half).double()
+        return spike(h, half).double()
 
     @staticmethod
     def backward(ctx, grad):
