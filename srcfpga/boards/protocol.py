@@ -69,9 +69,7 @@ def pixel_request(pixels: np.ndarray, width: int, seed: int, blank: int, steps: 
     pixels = np.asarray(pixels)
     if pixels.ndim != 1 or pixels.dtype != np.uint8:
         raise ConfigError("pixels must be a 1-D uint8 array")
-    padded = np.zeros(-(-len(pixels) // width) * width, np.uint8)
-    padded[:len(pixels)] = pixels
-    return header(KIND_PIXELS, seed, blank, steps) + padded.tobytes()
+    return header(KIND_PIXELS, seed, blank, steps) + _beat_bytes("pixels", width, [pixels])
 
 
 def frame_request(frames: np.ndarray, width: int, seed: int, blank: int) -> bytes:
@@ -79,17 +77,23 @@ def frame_request(frames: np.ndarray, width: int, seed: int, blank: int) -> byte
     frames = np.asarray(frames, bool)
     if frames.ndim != 2:
         raise ConfigError("spike frames must be a (T, n_in) array")
-    total, n_in = frames.shape
-    beats, nbytes = -(-n_in // width), -(-width // 8)
-    out = bytearray(header(KIND_FRAMES, seed, blank, total - blank))
-    for frame in frames:
-        padded = np.zeros(beats * width, bool)
-        padded[:n_in] = frame
-        for k in range(beats):
-            value = int.from_bytes(np.packbits(padded[k * width:(k + 1) * width], bitorder="little").tobytes(),
-                                   "little")
-            out += value.to_bytes(nbytes, "little")
-    return bytes(out)
+    return header(KIND_FRAMES, seed, blank, len(frames) - blank) + _beat_bytes("frames", width, frames)
+
+
+def beat_bytes(kind: str, width: int) -> int:
+    """Bytes of one ``pixels`` / ``frames`` beat on the link: the beat's bits (:func:`srcfpga.hdl.layouts.input_layout`),
+    rounded up to whole bytes."""
+    from ..hdl.layouts import input_layout
+
+    return -(-input_layout(kind, width).size // 8)
+
+
+def _beat_bytes(kind: str, width: int, rows) -> bytes:
+    """The input beats of ``rows`` (an image, or one frame per step) as little-endian bytes, beat after beat."""
+    from ..hdl.layouts import input_beats
+
+    size = beat_bytes(kind, width)
+    return b"".join(beat.to_bytes(size, "little") for row in rows for beat in input_beats(kind, width, row))
 
 
 def decode_response(data: bytes, n_classes: int) -> Response:
