@@ -1,9 +1,9 @@
 """Quantization-aware forward pass of every cell kind, equal to the golden model bit for bit.
 
-Every forward quantizes the current float weights with :func:`srcfpga.quant.ptq.quantize_net` (the exported
+Every forward quantizes the current float weights with :func:`srcfpga.quant.network.quantize_net` (the exported
 HardwareModel is exactly what this forward computed with) and runs each layer through its kind's ``qat``
 part: the golden model's own integer operations on float64 tensors holding integers (exact below 2^53),
-with straight-through gradients (:func:`ste`) to the folded real parameters (:meth:`srcfpga.nn.Net.fold`).
+with straight-through gradients (:mod:`srcfpga.nn.ste`) to the folded real parameters (:meth:`srcfpga.nn.Net.fold`).
 The readout accumulates as :class:`srcfpga.quant.ReadoutQ` states, here once for every kind.
 """
 
@@ -16,35 +16,11 @@ from torch import nn
 
 from ..cells import CELLS
 from ..quant.hwmodel import HardwareModel, ReadoutQ
-from ..quant.ptq import QuantConfig, quantize_net
+from ..quant.network import quantize_net
+from ..quant.ptq import QuantConfig
 from .checkpoint import quantize_model
 from .network import Net
-
-
-def as_tensor(array) -> torch.Tensor:
-    """A float64 copy of an integer numpy array."""
-    return torch.tensor(array, dtype=torch.float64)
-
-
-def straight_through(exact: torch.Tensor, surrogate: torch.Tensor) -> torch.Tensor:
-    """Value of ``exact``, gradient of ``surrogate``."""
-    return surrogate + (exact - surrogate).detach()
-
-
-def ste(real: torch.Tensor, integers, scale: float) -> torch.Tensor:
-    """``integers`` in value, ``real / scale`` in gradient (a weight or bias quantized at LSB ``scale``)."""
-    return straight_through(as_tensor(integers), real.double() / scale)
-
-
-class Constants:
-    """A quantized layer's constants, some of them replaced by tensors (straight-through weights)."""
-
-    def __init__(self, layer, **tensors):
-        self._layer = layer
-        self.__dict__.update(tensors)
-
-    def __getattr__(self, name):
-        return getattr(self._layer, name)
+from .ste import ste
 
 
 @dataclass

@@ -13,9 +13,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from ..cells import CELLS
 from ..errors import ConfigError
-from .hwmodel import HardwareModel, ReadoutQ, check_weight_bits
+from .hwmodel import ReadoutQ, check_weight_bits
 from .pwl import MAX_SEGMENTS
 
 CLIP_MODES = ("max", "mse")
@@ -124,33 +123,3 @@ def quantize_readout(weights: np.ndarray, qc: QuantConfig, bias: np.ndarray | No
         bias = np.clip(np.rint(np.asarray(bias, np.float64) / scale), -limit, limit)
     return ReadoutQ(quantize_symmetric(weights, scale, qc.readout_bits), qc.readout_bits, scale,
                     qc.readout_acc_bits, bias=bias, window=window)
-
-
-def _numpy(tensor) -> np.ndarray:
-    return tensor.detach().cpu().double().numpy()
-
-
-def quantize_net(net, qc: QuantConfig, source: dict | None = None) -> HardwareModel:
-    """PTQ of a float :class:`srcfpga.nn.Net` into a :class:`HardwareModel`: each layer by its kind's
-    ``quantizer`` from the folded parameters (:meth:`srcfpga.nn.Net.fold`), then the readout.
-
-    The result computes the finished cell (its schedule state at the final values, e.g. BMRU's eps = 0),
-    whatever the network's schedule state is now.
-    """
-    from ..data.encoder import RateEncoder
-
-    cfg = net.config
-    quantizer = CELLS[cfg.cell].part("quantizer")
-    folded, weights, bias = net.fold()
-    layers, input_range = [], (0, 1)
-    for layer, layer_f in zip(net.layers, folded):
-        layers.append(quantizer.quantize(layer_f, layer, input_range, cfg, qc))
-        input_range = layers[-1].output_range
-    readout = quantize_readout(_numpy(weights), qc, None if bias is None else _numpy(bias), cfg.readout_window)
-    # spike-frame networks: the encoder is never used, but a HardwareModel names one
-    encoder = cfg.encoder(qc.encoder_generators)
-    if encoder is None:
-        encoder = RateEncoder(cfg.rate_gain, qc.encoder_generators)
-    return HardwareModel(input_size=cfg.input_size, encoder=encoder, layers=tuple(layers), readout=readout,
-                         steps=cfg.steps, blank=cfg.blank,
-                         source={"quant": qc.source(), **quantizer.source(cfg, qc), **(source or {})})

@@ -1,5 +1,5 @@
 """Post-training quantization of float BMRU / CMRU layers into :mod:`srcfpga.cells.mru.layer` layers (the
-``quantizer`` part of both kinds; the network: :func:`srcfpga.quant.ptq.quantize_net`)."""
+``quantizer`` part of both kinds; the network: :func:`srcfpga.quant.network.quantize_net`)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from ...errors import ConfigError
+from ...quant.ptq import quantize_symmetric, weight_scale
 from .layer import MRU_FRAC_BITS, AlphaCMRULayerQ, BMRULayerQ, CMRULayerQ
 
 
@@ -55,8 +56,6 @@ class MRUQuantizer:
 
     def quantize(self, folded: FoldedLayer, layer, input_range: tuple[int, int], config, qc):
         """One folded layer -> :attr:`layer_type` (one scale for Wc and Wb)."""
-        from ...quant.ptq import quantize_symmetric, weight_scale
-
         if qc.segments != 1:
             raise ConfigError(f"segments={qc.segments}: {config.cell.upper()} layers approximate no smooth "
                               "function (comparators and counters only), so they have no tables; use segments 1")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import torch
 
-from ...nn.qat import Constants, as_tensor, ste, straight_through
+from ...nn.ste import Constants, as_tensor, ste, straight_through
 from .golden import src_update
 
 
