@@ -171,11 +171,8 @@ def cmd_quantize(args: argparse.Namespace) -> int:
     _note_weight_bits(qc.weight_bits)
     hw = quantize_model(net, qc)
     hw.save(args.output)
-    layer = hw.layers[0]
-    detail = layer.summary() if hasattr(layer, "summary") else (   # BMRU / CMRU layers summarize
-        f"h/hs {layer.state_bits} bits, current {layer.current_bits} bits, {layer.segments}-piece tables")
     _emit(args, {"output": str(args.output), "content_hash": hw.content_hash, "quant": asdict(qc)},
-          f"wrote {args.output}: {qc.weight_bits}-bit weights, {detail}, hash {hw.content_hash[:12]}")
+          f"wrote {args.output}: {qc.weight_bits}-bit weights, {hw.layers[0].summary()}, hash {hw.content_hash[:12]}")
     return 0
 
 

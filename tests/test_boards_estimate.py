@@ -280,7 +280,7 @@ def test_activity_counts_cmru_beats_as_the_cycle_model_does():
     frames = np.random.default_rng(0).random((3, 10, 12)) < 0.5
     counts = [trace.spikes for trace in run_golden(hw, spikes=frames, trace=True).traces]
     assert any((c < 0).any() for c in counts)
-    expected = step_beats(mask_popcounts(frames, 2 * hw.encoder.generators), 1).sum(axis=-1)
+    expected = step_beats(mask_popcounts(frames, hw.encoder.beat_width), 1).sum(axis=-1)
     for layer, values in zip(hw.layers, counts):
         code = PlaneCode(config.lanes, layer.output_range)
         expected = expected + step_beats(mask_popcounts(code.planes(values), code.mask_width), 1).sum(axis=-1)

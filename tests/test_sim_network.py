@@ -17,6 +17,7 @@ from srcfpga.golden import run_golden
 from srcfpga.hdl.layouts import (
     field_at,
     input_beats,
+    input_values,
     read_field,
     readout_layout,
     result_layout,
@@ -70,6 +71,8 @@ def test_packing_bit_layout():
     frame = np.zeros(10, bool)
     frame[[0, 3, 9]] = True
     assert input_beats("frames", 4, frame) == [0b1001, 0, 0b10]
+    assert input_values("pixels", 8, beats, 19).tolist() == image.tolist()
+    assert input_values("frames", 4, [0b1001, 0, 0b10], 10).tolist() == frame.astype(int).tolist()
     assert start_beat(0x7FFFFFFF, 3, 200) == 0x7FFFFFFF | 3 << 32 | 200 << 48
     assert [field_at(trace_layout(8), name)[0] for name in ("layer", "step", "group", "spikes")] == [0, 4, 20, 36]
     assert field_at(readout_layout(3, 24), "counts", 2)[0] == 16 + 2 * 24

@@ -80,12 +80,12 @@ class GoldenDevice:
             body = bytes(self.inbox[protocol.HEADER_BYTES:protocol.HEADER_BYTES + size])
             del self.inbox[:protocol.HEADER_BYTES + size]
             if kind == protocol.KIND_PIXELS:
-                pixels = np.frombuffer(body, np.uint8)[:self.model.input_size][None]
-                frames = self.model.encoder.encode(pixels, steps, blank, np.array([seed], np.int64))
+                pixels = protocol.read_beats("pixels", self.width, body)[:self.model.input_size]
+                frames = self.model.encoder.encode(pixels.astype(np.uint8)[None], steps, blank,
+                                                   np.array([seed], np.int64))
             else:
-                nbytes = protocol.beat_bytes("frames", self.width)
-                bits = np.unpackbits(np.frombuffer(body, np.uint8).reshape(-1, nbytes), axis=1, bitorder="little")
-                frames = bits[:, :self.width].reshape(blank + steps, -1)[:, :self.model.input_size].astype(bool)[None]
+                frames = protocol.read_beats("frames", self.width, body).reshape(blank + steps, -1)
+                frames = frames[:, :self.model.input_size].astype(bool)[None]
             result = run_golden(self.model, spikes=frames, steps=steps, blank=blank, trace=True)
             cycles = int(self.latency.link_bound_cycles(frames, [t.spikes for t in result.traces], blank)[0])
             counts = [int(c) for c in result.readout[0]]

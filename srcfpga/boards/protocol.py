@@ -36,7 +36,7 @@ KIND_PIXELS = 0x50
 KIND_FRAMES = 0x46
 RESPONSE = 0x5A
 NAK = 0xEE
-HEADER_BYTES = 10          # sync, kind, seed, blank, steps
+HEADER_BYTES = 10          # sync, kind, then the start payload (hdl.layouts.start_layout: seed, blank, steps)
 STEP_LIMIT = 1 << 16
 
 
@@ -61,7 +61,9 @@ def response_length(n_classes: int) -> int:
 def header(kind: int, seed: int, blank: int, steps: int) -> bytes:
     if not (1 <= steps < STEP_LIMIT and 0 <= blank and blank + steps < STEP_LIMIT):
         raise ConfigError(f"steps/blank out of the 16-bit range of the start command: {blank} + {steps}")
-    return bytes([SYNC, kind]) + struct.pack("<IHH", int(seed) & 0xFFFFFFFF, blank, steps)
+    from ..hdl.layouts import start_beat
+
+    return bytes([SYNC, kind]) + start_beat(seed, blank, steps).to_bytes(HEADER_BYTES - 2, "little")
 
 
 def pixel_request(pixels: np.ndarray, width: int, seed: int, blank: int, steps: int) -> bytes:
@@ -86,6 +88,16 @@ def beat_bytes(kind: str, width: int) -> int:
     from ..hdl.layouts import input_layout
 
     return -(-input_layout(kind, width).size // 8)
+
+
+def read_beats(kind: str, width: int, body: bytes) -> np.ndarray:
+    """Every value (int64) of a request's payload ``body``, whole beats of :func:`beat_bytes` bytes each: the
+    inverse of the packing of :func:`pixel_request` / :func:`frame_request`, zero padding included."""
+    from ..hdl.layouts import input_values
+
+    size = beat_bytes(kind, width)
+    beats = [int.from_bytes(body[at:at + size], "little") for at in range(0, len(body), size)]
+    return input_values(kind, width, beats, len(beats) * width)
 
 
 def _beat_bytes(kind: str, width: int, rows) -> bytes:

@@ -98,8 +98,8 @@ class CellKind:
 
     ``name``: the kind as written in model files (``layer.kind``) and on the command line.
     ``layer``: the HardwareModel layer dataclass (:mod:`srcfpga.quant`): frozen, validated on construction,
-    with ``kind``, ``n_in``, ``n_out``, ``weight_count``, ``input_range``, ``output_range`` and
-    ``state_bits``; serialized field by field (``numpy`` arrays as lists).
+    with ``kind``, ``n_in``, ``n_out``, ``weight_count``, ``input_range``, ``output_range``, ``state_bits``
+    and ``summary()`` (one line of widths); serialized field by field (``numpy`` arrays as lists).
     ``golden``: the golden step (:mod:`srcfpga.golden`): ``initial_state(layer, batch)``,
     ``step(layer, state, x) -> (state, output, record)`` and ``trace(records)``, a trace with ``spikes`` (the
     output) and ``states()`` (name -> ``(batch, T, n_out)``, the names of the engine's ``lane_state``).

@@ -71,6 +71,16 @@ def input_beats(kind: str, width: int, values: np.ndarray) -> list[int]:
     return [int.from_bytes(row.tobytes(), "little") for row in beats]
 
 
+def input_values(kind: str, width: int, beats: list[int], n: int) -> np.ndarray:
+    """The first ``n`` values (int64) carried by ``beats`` (the inverse of :func:`input_beats`)."""
+    layout = input_layout(kind, width)
+    elem = Shape.cast(layout.elem_shape).width
+    raw = np.frombuffer(b"".join(int(b).to_bytes(-(-layout.size // 8), "little") for b in beats), np.uint8)
+    bits = np.unpackbits(raw.reshape(len(beats), -1), axis=1, bitorder="little")[:, :layout.size]
+    values = (bits.reshape(-1, elem).astype(np.int64) << np.arange(elem)).sum(axis=1)
+    return values[:n]
+
+
 def field_at(layout, *path) -> tuple[int, Shape]:
     """Bit offset and shape of a field of ``layout``: ``path`` names struct members and array elements,
     e.g. ``field_at(result_layout(n, a), "counts", 2)``."""
