@@ -12,12 +12,12 @@ import numpy as np
 import pytest
 
 import srcfpga
-from srcfpga.cells import CELLS, CellKind, CellRegistry
+from srcfpga.cells import CELLS, CellRegistry
 from srcfpga.errors import ConfigError, ModelFileError
 from srcfpga.quant import HardwareModel
 from srcfpga.testing import random_hardware_model, random_spikes
 
-KNOWN = "known kinds: src, bmru, cmru"
+KNOWN = "known kinds: src, bmru, cmru, alphacmru"
 
 
 @dataclass(frozen=True)
@@ -45,21 +45,21 @@ def _unregistered(model: HardwareModel) -> HardwareModel:
 
 
 def test_registered_kinds_and_parts():
-    assert CELLS.names() == ("src", "bmru", "cmru")
+    assert CELLS.names() == ("src", "bmru", "cmru", "alphacmru")
     for kind in CELLS:
         assert kind.part("layer").kind == kind.name
         assert hasattr(kind.part("golden"), "step") and hasattr(kind.part("engine"), "lane_state")
-    with pytest.raises(ConfigError, match="has no part 'float'"):
-        CELLS["src"].part("float")
+    with pytest.raises(ConfigError, match="has no part 'bogus'"):
+        CELLS["src"].part("bogus")
 
 
 def test_unknown_kind_is_a_clear_error():
     with pytest.raises(ConfigError, match=f"unknown cell kind 'lif'; {KNOWN}"):
         CELLS["lif"]
     registry = CellRegistry()
-    registry.register(CellKind("x", "", "a:b", "a:b", "a:b"))
+    registry.register(replace(CELLS["src"], name="x"))
     with pytest.raises(ConfigError, match="registered twice"):
-        registry.register(CellKind("x", "", "a:b", "a:b", "a:b"))
+        registry.register(replace(CELLS["bmru"], name="x"))
 
 
 def test_unknown_kind_at_hardware_model_load(model, tmp_path):
