@@ -102,6 +102,7 @@ def _rtl_results_of(model, golden, lanes: int, cycles=None) -> dict:
     cycle count in its result (default 0)."""
     from srcfpga.hdl.layouts import (
         lane_groups,
+        lanes_layout,
         readout_layout,
         result_layout,
         trace_layout,
@@ -120,8 +121,8 @@ def _rtl_results_of(model, golden, lanes: int, cycles=None) -> dict:
             for layer, lt in enumerate(golden.traces):
                 bits = value_bits[layer]
                 for group in range(lane_groups(lt.spikes.shape[2], lanes)):
-                    values = lt.spikes[sample, step, group * lanes:(group + 1) * lanes]
-                    field = sum((int(v) & ((1 << bits) - 1)) << (k * bits) for k, v in enumerate(values))
+                    values = [int(v) for v in lt.spikes[sample, step, group * lanes:(group + 1) * lanes]]
+                    field = lanes_layout(lanes, bits).const(values + [0] * (lanes - len(values))).as_bits()
                     beat = tlayout.const({"layer": layer, "step": step, "group": group, "spikes": field})
                     trace.append([cycle, sample, layer, beat.as_bits()])
                     cycle += 1

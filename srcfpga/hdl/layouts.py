@@ -136,14 +136,17 @@ def lane_states(beat: data.Const) -> dict[str, list[int]]:
     return {name: [int(state[b][name]) for b in range(state.shape().length)] for name in names}
 
 
+def lanes_layout(lanes: int, value_bits: int) -> data.ArrayLayout:
+    """The values of one lane group in a trace beat's ``spikes`` field: lane ``b`` at bits
+    ``[b * value_bits, (b + 1) * value_bits)``, one bit per lane, or two's complement when ``value_bits > 1``
+    (CMRU counts)."""
+    return data.ArrayLayout(unsigned(1) if value_bits == 1 else signed(value_bits), lanes)
+
+
 def lane_values(spikes: int, lanes: int, value_bits: int) -> list[int]:
-    """The ``lanes`` values of a trace beat's ``spikes`` field: lane ``b`` at bits
-    ``[b * value_bits, (b + 1) * value_bits)``, two's complement when ``value_bits > 1`` (CMRU counts)."""
-    mask = (1 << value_bits) - 1
-    values = [(spikes >> (b * value_bits)) & mask for b in range(lanes)]
-    if value_bits == 1:
-        return values
-    return [v - (1 << value_bits) if v >> (value_bits - 1) else v for v in values]
+    """The ``lanes`` values of a trace beat's ``spikes`` field (:func:`lanes_layout`)."""
+    layout = lanes_layout(lanes, value_bits)
+    return [read_field(spikes, layout, b) for b in range(lanes)]
 
 
 def readout_layout(n_classes: int, acc_bits: int) -> data.StructLayout:
