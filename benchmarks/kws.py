@@ -1,5 +1,5 @@
-"""Spoken-digit keyword spotting on FSDD: BMRU / CMRU with QAT, golden accuracy, leave-one-speaker-out,
-a float GRU of equal state size, and the cost of the 4-bit models on a board.
+"""Spoken-digit keyword spotting on FSDD: BMRU / CMRU / alphaCMRU / SRC with QAT, golden accuracy,
+leave-one-speaker-out, a float GRU of equal state size, and the cost of the 4-bit models on a board.
 
 Every recording goes through the integer log-mel front end (``srcfpga.data.audio``: 50 frames of 32
 bands, 16 ms hop, features relative to the utterance's loudest band) and the row encoder
@@ -12,8 +12,13 @@ with the RTL by ``srcfpga sim``). The GRU sees the same binary frames and trains
 * leave-one-speaker-out (``--loso``, instead of the test split): train on every take of 4 speakers,
   test on every take of the 5th, all five rotations; ``--loso-epochs`` float epochs (fewer than for
   the test split) + ``--loso-qat-epochs`` QAT epochs at 4 bits.
-* ``--augment``: random time shift (0..4 frames) and mel-band shift (-1..1 band) of the feature
-  images before encoding, per batch (both the memory cells and the GRU).
+* ``--cells``: any registered kind (all read the row-encoded frames) and ``gru``, the float baseline.
+* ``--augment``: per batch, of the feature images before encoding (the cells and the GRU alike): a
+  random time shift (0..4 frames), mel-band shift (-1..1 band) and background-noise floor (each
+  band-frame raised to at least a random per-utterance level 0..111, i.e. >= 27 dB below the peak, plus
+  0..31 of per-bin jitter). A gain change needs no augmentation: the front end normalizes each
+  utterance to its own peak (the per-utterance feature normalization every model gets).
+* ``--save FILE``: the report so far, rewritten after each model (long LOSO runs).
 * hardware (``--board``): ``srcfpga.boards.estimate`` of each cell's 4-bit model with the test
   utterances' frames: resources, cycles, power, energy per utterance; duty cycle against the
   utterance's audio length; average power when the FPGA idles between utterances with its clock
@@ -41,9 +46,14 @@ from _common import SHARED, machine, require  # noqa: E402
 FSDD = SHARED / "data" / "fsdd"
 
 
+NOISE_FLOOR = 112      # noise floors are drawn in 0..NOISE_FLOOR-1 (feature units: 255 = the peak, 48 dB range)
+NOISE_JITTER = 32
+
+
 def augmented(images: np.ndarray, shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
     """Feature images shifted later in time by 0..4 frames (zeros in front) and by -1..1 mel bands
-    (edge band repeated), one random shift pair per image."""
+    (edge band repeated), one random shift pair per image, then put over a noise floor: every
+    band-frame at least ``floor + jitter`` (``floor`` per image in 0..111, ``jitter`` per bin in 0..31)."""
     frames, bands = shape
     x = images.reshape(len(images), frames, bands)
     out = np.zeros_like(x)
@@ -54,7 +64,8 @@ def augmented(images: np.ndarray, shape: tuple[int, int], rng: np.random.Generat
         elif db < 0:
             shifted[:, db:] = x[n][:, -1:]
         out[n, dt:] = shifted[:frames - dt]
-    return out.reshape(len(images), -1)
+    floor = rng.integers(0, NOISE_FLOOR, (len(x), 1, 1)) + rng.integers(0, NOISE_JITTER, x.shape)
+    return np.maximum(out, np.minimum(floor, 255)).astype(images.dtype).reshape(len(images), -1)
 
 
 def batch_source(encoder, data, batch_size: int, augment: bool):
@@ -82,7 +93,7 @@ def train_cell(cell, train, test, args, epochs: int, bits: tuple[int, ...], qat_
     from srcfpga.nn.network import net_for_dataset
     from srcfpga.nn.train import TrainConfig, train_on_batches
 
-    net = net_for_dataset(train, cell, (args.hidden,), row_levels=tuple(args.levels))
+    net = net_for_dataset(train, cell, (args.hidden,), encoding="rows", row_levels=tuple(args.levels))
     batches, count = batch_source(net.encoder(), train, args.batch_size, args.augment)
     run = train_on_batches(net, batches, count, TrainConfig(epochs=epochs, lr=args.lr, seed=args.seed),
                            progress=False)
@@ -142,7 +153,8 @@ def hardware(hw, test, board: str, samples: int, hidden: int) -> dict:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cells", nargs="+", default=["bmru", "cmru"])
+    parser.add_argument("--cells", nargs="+", default=["bmru", "cmru", "alphacmru", "src", "gru"],
+                        help="cell kinds, and gru for the float baseline")
     parser.add_argument("--hidden", type=int, default=64)
     parser.add_argument("--levels", type=int, nargs="+", default=[96, 144, 192, 240], help="thermometer levels")
     parser.add_argument("--bits", type=int, nargs="+", default=[4], help="QAT widths (each from the float net)")
@@ -161,14 +173,17 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=Path("benchmarks/out"), help="where the models are written")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--save", type=Path, help="write the report so far here after each model")
     args = parser.parse_args()
     torch.set_num_threads(1)
 
     data_dir = require(FSDD)
     started = time.perf_counter()
     report = {"hidden": args.hidden, "levels": args.levels, "augment": args.augment, "machine": machine()}
+    save = (lambda: args.save.write_text(json.dumps(report, indent=2, default=str))) if args.save else (lambda: None)
     if args.loso:
-        report["loso"] = loso(args, data_dir)
+        report["loso"] = {}
+        loso(args, data_dir, report["loso"], save)
     else:
         report |= test_split(args, data_dir)
     report["seconds"] = round(time.perf_counter() - started)
@@ -186,7 +201,7 @@ def test_split(args, data_dir) -> dict:
     train, test = load_dataset("fsdd", "train", data_dir), load_dataset("fsdd", "test", data_dir)
     report = {"train_samples": len(train), "test_samples": len(test), "epochs": args.epochs,
               "qat_epochs": args.qat_epochs, "front_end": train.front_end.to_dict(), "cells": {}}
-    for cell in args.cells:
+    for cell in [c for c in args.cells if c != "gru"]:
         entry = train_cell(cell, train, test, args, args.epochs, tuple(args.bits), args.qat_epochs)
         tag = f"{cell}_fsdd{'_aug' if args.augment else ''}"
         save_model(entry.pop("net"), args.out / f"{tag}.pt", {"dataset": "fsdd"})
@@ -196,26 +211,32 @@ def test_split(args, data_dir) -> dict:
         if args.board and 4 in models:
             entry["board"] = hardware(models[4], test, args.board, args.estimate_samples, args.hidden)
         report["cells"][cell] = entry
-    report["gru_float"] = train_gru(train, test, args, args.epochs + args.qat_epochs, args.levels)
+    if "gru" in args.cells:
+        report["gru_float"] = train_gru(train, test, args, args.epochs + args.qat_epochs, args.levels)
     return report
 
 
-def loso(args, data_dir) -> dict:
+def loso(args, data_dir, out: dict, save) -> None:
+    """Five rotations into ``out`` (``save()`` after each model): per cell and held-out speaker the float and
+    4-bit golden accuracy, for ``gru`` the float accuracy."""
     from srcfpga.data import load_dataset
 
     every = load_dataset("fsdd", "all", data_dir)
     speakers = sorted(set(every.groups))
-    out = {"epochs": args.loso_epochs, "qat_epochs": args.loso_qat_epochs, "speakers": speakers}
+    out |= {"epochs": args.loso_epochs, "qat_epochs": args.loso_qat_epochs, "speakers": speakers}
     for held in speakers:
         others = tuple(s for s in speakers if s != held)
         train = load_dataset("fsdd", "all", data_dir, speakers=others)
         test = load_dataset("fsdd", "all", data_dir, speakers=(held,))
         for cell in args.cells:
-            entry = train_cell(cell, train, test, args, args.loso_epochs, (4,), args.loso_qat_epochs)
-            out.setdefault(cell, {})[held] = {"float": entry["float"], "golden4": entry["golden"][4]}
-        out.setdefault("gru", {})[held] = train_gru(train, test, args, args.loso_epochs + args.loso_qat_epochs,
-                                                    args.levels)
-    return out
+            started = time.perf_counter()
+            if cell == "gru":
+                result = {"float": train_gru(train, test, args, args.loso_epochs + args.loso_qat_epochs, args.levels)}
+            else:
+                entry = train_cell(cell, train, test, args, args.loso_epochs, (4,), args.loso_qat_epochs)
+                result = {"float": entry["float"], "golden4": entry["golden"][4]}
+            out.setdefault(cell, {})[held] = result | {"seconds": round(time.perf_counter() - started)}
+            save()
 
 
 def print_report(report: dict) -> None:
@@ -238,7 +259,7 @@ def print_report(report: dict) -> None:
         lo = report["loso"]
         print(f"leave-one-speaker-out ({lo['epochs']} float + {lo['qat_epochs']} QAT epochs):")
         for name in [c for c in lo if c not in ("epochs", "qat_epochs", "speakers")]:
-            values = [v["golden4"] if isinstance(v, dict) else v for v in (lo[name][s] for s in lo["speakers"])]
+            values = [v.get("golden4", v["float"]) for v in (lo[name][s] for s in lo["speakers"] if s in lo[name])]
             print(f"  {name:5s} " + " ".join(f"{s} {100 * v:.1f} %" for s, v in zip(lo["speakers"], values)) +
                   f"  mean {100 * np.mean(values):.1f} %")
     print(f"{report['seconds']} s; machine: {report['machine']}")

@@ -135,7 +135,7 @@ def _add_quant_args(p: argparse.ArgumentParser, bits_required: bool) -> None:
 
 
 # train options that set a field of the cell kind's constants (passed when given; a kind without it says so)
-CELL_OPTIONS = ("variant", "count_bits")
+CELL_OPTIONS = ("variant", "count_bits", "relax_shift")
 QUANT_OPTIONS = ("weight_bits", "state_frac_bits", "readout_bits", "clip", "encoder_generators", "segments")
 
 
@@ -288,7 +288,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--row-levels", type=int, nargs="+", default=[64, 128, 192], help="row encoding grey levels")
     p.add_argument("--readout-window", type=int, default=0,
                    help="bmru/cmru: read out the last N steps (default 0: all steps)")
-    p.add_argument("--count-bits", type=int, help="cmru: counter width (saturating, default 6)")
+    p.add_argument("--count-bits", type=int, help="cmru, alphacmru: counter width (saturating, default 6)")
+    p.add_argument("--relax-shift", type=int, metavar="R",
+                   help="alphacmru: relaxation 1 - 2^-R, the state's fractional bits (default 2)")
     p.add_argument("--rate-gain", type=float, default=0.25, help="rate encoder: spike probability per unit intensity")
     p.add_argument("--epochs", type=int, help="float training epochs (default 5; 0 with --init)")
     _add_quant_args(p, bits_required=False)   # --weight-bits: QAT epochs at this width, with these options

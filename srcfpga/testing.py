@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .cells.mru.config import MRUCellConfig
 from .cells.src.config import SRCCellConfig
 from .cells.src.layer import SRCLayerQ
 from .nn import Net, NetConfig
+from .nn.config import cell_constants
 from .quant import HardwareModel, QuantConfig, quantize_net
 from .quant.pwl import INTERMEDIATE_LIMIT, MAX_SLOPE, PiecewiseLinear
 
@@ -37,12 +37,14 @@ def random_net(seed: int, sizes: tuple[int, ...], n_classes: int = 4, drive: flo
 
 
 def random_mru_net(seed: int, cell: str, variant: str = "full", sizes=(7, 6, 5), window: int = 0,
-                   count_bits: int = 4, drive: float = 1.0) -> Net:
-    """A float BMRU / CMRU network ``sizes[0] -> ... -> sizes[-1] -> 3`` on spike frames with random
-    weights (``drive`` scales ``Wc``), biases and output scales."""
+                   count_bits: int = 4, drive: float = 1.0, **cell_options) -> Net:
+    """A float BMRU / CMRU / alphaCMRU network ``sizes[0] -> ... -> sizes[-1] -> 3`` on spike frames with
+    random weights (``drive`` scales ``Wc``), biases and output scales; ``cell_options``: further cell
+    constants (e.g. ``relax_shift``)."""
     torch.manual_seed(seed)
     net = Net(NetConfig(input_size=sizes[0], hidden=sizes[1:], n_classes=3, cell=cell,
-                        cell_config=MRUCellConfig(variant=variant, count_bits=count_bits), encoding="frames",
+                        cell_config=cell_constants(cell, dict(variant=variant, count_bits=count_bits, **cell_options)),
+                        encoding="frames",
                         steps=16, readout_window=window))
     with torch.no_grad():
         for layer in net.layers:

@@ -243,15 +243,16 @@ def _src_boundary_case():
     return model, spikes
 
 
-def _bmru_boundary_case(cell: str):
-    """A gated 7 -> 6 -> 5 BMRU (or 3-bit CMRU) network at 5 bits whose unit 0 of layer 0 has ``bias_c`` moved so
-    that ``c == |beta|`` at one step (the comparator's boundary); the CMRU counters saturate."""
+def _bmru_boundary_case(cell: str, **cell_options):
+    """A gated 7 -> 6 -> 5 BMRU (or 3-bit CMRU, or alphaCMRU of ``cell_options``) network at 5 bits whose unit 0
+    of layer 0 has ``bias_c`` moved so that ``c == |beta|`` at one step (the comparator's boundary); the CMRU
+    counters saturate."""
     from srcfpga.golden import run_golden
     from srcfpga.quant import QuantConfig, quantize_net
     from srcfpga.testing import random_mru_net
 
-    model = quantize_net(random_mru_net(1, cell, sizes=(7, 6, 5), count_bits=3, drive=3.0 if cell == "cmru" else 1.5),
-                         QuantConfig(weight_bits=5))
+    model = quantize_net(random_mru_net(1, cell, sizes=(7, 6, 5), drive=1.5 if cell == "bmru" else 3.0,
+                                        **({"count_bits": 3} | cell_options)), QuantConfig(weight_bits=5))
     spikes = np.random.default_rng(1).random((2, 12, 7)) < 0.5
     trace = run_golden(model, spikes=spikes, trace=True).traces[0]
     gap = np.abs(trace.beta[..., 0]) - trace.c[..., 0]
@@ -265,8 +266,10 @@ def _bmru_boundary_case(cell: str):
 @pytest.fixture(scope="session")
 def boundary_cases():
     """Small networks and frames that reach the boundaries of every cell's arithmetic, by cell kind:
-    ``{"src" | "bmru" | "cmru": (model, spikes)}`` (spikes ``(2, 12, n_in)``, no blank steps)."""
-    return {"src": _src_boundary_case(), "bmru": _bmru_boundary_case("bmru"), "cmru": _bmru_boundary_case("cmru")}
+    ``{"src" | "bmru" | "cmru" | "alphacmru": (model, spikes)}`` (spikes ``(2, 12, n_in)``, no blank steps;
+    the alphaCMRU's 4-bit states with a 2-bit leak saturate both ways)."""
+    return {"src": _src_boundary_case(), "bmru": _bmru_boundary_case("bmru"), "cmru": _bmru_boundary_case("cmru"),
+            "alphacmru": _bmru_boundary_case("alphacmru", count_bits=4, relax_shift=2)}
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,4 @@
-"""The Amaranth BMRU and CMRU networks equal the golden model bit for bit (Amaranth's simulator, small models)."""
+"""The Amaranth BMRU, CMRU and alphaCMRU networks equal the golden model bit for bit (Amaranth's simulator, small models)."""
 
 from __future__ import annotations
 
@@ -55,6 +55,20 @@ def test_cmru_network_bit_exact(hdl_equals_golden, seed, bits, count_bits, sizes
     hdl_equals_golden(model, config, spikes.shape[1], 0, spikes=spikes)
 
 
+@settings(max_examples=6)
+@given(seed=st.integers(0, 2**16), bits=st.integers(4, 8), shape=st.sampled_from([(3, 0), (4, 2), (6, 2), (6, 4)]),
+       sizes=st.sampled_from([(7, 6, 5), (9, 4)]), lanes=st.sampled_from([1, 2, 3]), per_cycle=st.sampled_from([1, 2, 4]),
+       density=st.sampled_from([0.2, 0.6]))
+def test_alphacmru_network_bit_exact(hdl_equals_golden, seed, bits, shape, sizes, lanes, per_cycle, density):
+    """``shape`` = (count_bits, relax_shift): from the BMRU-like ``relax = 0`` to a 4-bit leak in 6-bit states."""
+    count_bits, relax_shift = shape
+    net = random_mru_net(seed, "alphacmru", sizes=sizes, count_bits=count_bits, relax_shift=relax_shift, drive=2.0)
+    model = quantize_net(net, QuantConfig(weight_bits=bits))
+    spikes = np.random.default_rng(seed).random((2, 12, sizes[0])) < density
+    config = HdlConfig(lanes=min(lanes, *sizes[1:]), input="frames", spikes_per_cycle=per_cycle)
+    hdl_equals_golden(model, config, spikes.shape[1], 0, spikes=spikes)
+
+
 def test_cmru_counts_saturate_and_feed_a_bmru_layer(hdl_equals_golden):
     """A 3-bit counter driven hard reaches +-3 and holds there; a BMRU layer reads the counts' bit planes."""
     cmru = quantize_net(random_mru_net(3, "cmru", sizes=(6, 5, 4), count_bits=3, drive=3.0), QuantConfig(weight_bits=6))
@@ -89,7 +103,7 @@ def test_wrong_kind_and_row_pixels_rejected():
         HdlConfig(lanes=2).resolve(rows)
 
 
-@pytest.mark.parametrize("cell", ["bmru", "cmru"])
+@pytest.mark.parametrize("cell", ["bmru", "cmru", "alphacmru"])
 def test_verilog_and_lint(tmp_path, cell):
     model = quantize_net(random_mru_net(2, cell, sizes=(7, 9, 5), window=2), QuantConfig(weight_bits=4))
     manifest = generate_verilog(model, HdlConfig(lanes=3, input="frames"), tmp_path)

@@ -34,7 +34,7 @@ def test_pixel_input(seed, sizes, lanes, per_cycle, generators, steps, blank):
 
 
 @settings(max_examples=8, deadline=None)
-@given(seed=st.integers(0, 2**16), cell=st.sampled_from(["src", "bmru", "cmru"]),
+@given(seed=st.integers(0, 2**16), cell=st.sampled_from(["src", "bmru", "cmru", "alphacmru"]),
        sizes=st.sampled_from([(12, 7), (30, 6, 5), (7, 12, 6)]), lanes=st.sampled_from([1, 2, 4]),
        per_cycle=st.sampled_from([1, 2, 4]), density=st.sampled_from([0.02, 0.3, 0.7]), steps=st.integers(1, 8))
 def test_frame_input(seed, cell, sizes, lanes, per_cycle, density, steps):

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from srcfpga.cells.mru import cmru_engine
+from srcfpga.cells.mru import alpha_engine, cmru_engine
 from srcfpga.cells.mru import engine as bmru_engine
 from srcfpga.cells.src import neuron as src_neuron
 from srcfpga.golden import run_golden
@@ -36,8 +36,10 @@ MUTANTS = {
     "bmru comparator > -> >=": (bmru_engine, "set_, reset = x2[b] > mag2[b],", "set_, reset = x2[b] >= mag2[b],"),
     "bmru frac shift on beta": (bmru_engine, "beta = (syn_b1[b] << k)", "beta = (syn_b1[b] << (k + 1))"),
     "cmru saturation - 1": (cmru_engine, "-limit, limit)", "-limit, limit - 1)"),
+    "alphacmru leak shift + 1": (alpha_engine, "leaked = q - (q >> r)", "leaked = q - (q >> (r + 1))"),
+    "alphacmru saturation lo + 1": (alpha_engine, "clamp(leaked, -limit, limit)", "clamp(leaked, 1 - limit, limit)"),
 }
-CELL = {src_neuron: "src", pwl: "src", bmru_engine: "bmru", cmru_engine: "cmru"}
+CELL = {src_neuron: "src", pwl: "src", bmru_engine: "bmru", cmru_engine: "cmru", alpha_engine: "alphacmru"}
 
 
 def run_case(hdl_equals_golden, case):
@@ -56,7 +58,7 @@ def test_mutant_is_caught(name, mutate, hdl_equals_golden, boundary_cases):
             run_case(hdl_equals_golden, boundary_cases[cell])
 
 
-@pytest.mark.parametrize("cell", ["src", "bmru", "cmru"])
+@pytest.mark.parametrize("cell", ["src", "bmru", "cmru", "alphacmru"])
 def test_boundary_cases_pass_unmutated(cell, hdl_equals_golden, boundary_cases):
     run_case(hdl_equals_golden, boundary_cases[cell])
 
@@ -76,3 +78,6 @@ def test_boundary_cases_reach_the_boundaries(boundary_cases):
     layer, trace = model.layers[0], run_golden(model, spikes=spikes, trace=True).traces[0]
     assert (np.abs(trace.spikes) == layer.count_max).any()
 
+    model, spikes = boundary_cases["alphacmru"]
+    layer, trace = model.layers[0], run_golden(model, spikes=spikes, trace=True).traces[0]
+    assert trace.spikes.min() == -layer.count_max and layer.relax_shift == 2

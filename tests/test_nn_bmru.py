@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from srcfpga.cells import CELLS
-from srcfpga.cells.mru.config import MRUCellConfig
+from srcfpga.cells.mru.config import AlphaCMRUCellConfig, MRUCellConfig
 from srcfpga.cells.mru.float import (
     MRULayer,
     anneal_eps,
@@ -228,3 +228,23 @@ def test_model_file_round_trip(tmp_path):
     assert loaded.config == net.config
     x = torch.from_numpy(net.encoder().encode(load_dataset("digits", "test", limit=4).images, 8, 0)).float()
     assert torch.equal(loaded(x), net.eval()(x))
+
+
+def test_alphacmru_cell_is_the_cmru_update_with_a_fixed_relaxation(tmp_path, capsys):
+    """alphaCMRU = the eps-family update with eps = 1 - 2^-r (no schedule), its hardware state q = s 2^r;
+    the relaxation is validated and only the alphaCMRU takes it (--relax-shift)."""
+    config = AlphaCMRUCellConfig(count_bits=6, relax_shift=2)
+    assert (config.relax, config.bound) == (0.75, 31 / 4)
+    net = Net(NetConfig(input_size=5, hidden=(6,), n_classes=3, cell="alphacmru", cell_config=config,
+                        encoding="frames", steps=12))
+    assert net.schedule() == {} and net.layers[0].output_map() == (0.25, 0)
+    x = (torch.rand(2, 12, 5, generator=torch.Generator().manual_seed(1)) < 0.6).float()
+    layer = net.layers[0]
+    with torch.no_grad():
+        np.testing.assert_allclose(layer(x).numpy(), (layer.states(x, 0.75) * layer.alpha).numpy())
+        assert layer.states(x, 0.75).abs().max() <= 4.0           # 1 / (1 - relax) under repeated events
+    with pytest.raises(ConfigError, match="relax_shift"):
+        AlphaCMRUCellConfig(count_bits=4, relax_shift=3)
+    assert main(["train", "--dataset", "digits", "--cell", "cmru", "--relax-shift", "2", "-o",
+                 str(tmp_path / "x.pt")]) == 2
+    assert "relax_shift" in capsys.readouterr().err

@@ -36,7 +36,8 @@ def test_folding_is_exact_in_float():
         torch.testing.assert_close((q_prev @ ro_w.T + ro_b).mean(1), logits)
 
 
-@pytest.mark.parametrize("cell, variant", [("bmru", "full"), ("bmru", "first"), ("cmru", "full")])
+@pytest.mark.parametrize("cell, variant", [("bmru", "full"), ("bmru", "first"), ("cmru", "full"),
+                                           ("alphacmru", "full")])
 def test_ptq_structure(cell, variant):
     net = random_mru_net(1, cell, variant, window=2)
     hw = quantize_net(net, QuantConfig(weight_bits=5))
@@ -54,7 +55,7 @@ def test_ptq_structure(cell, variant):
 
 @settings(max_examples=25, deadline=None)
 @given(seed=st.integers(0, 10_000), cell_variant=st.sampled_from([("bmru", "full"), ("bmru", "first"),
-                                                                  ("cmru", "full")]),
+                                                                  ("cmru", "full"), ("alphacmru", "full")]),
        bits=st.integers(2, 8), window=st.sampled_from([0, 1, 5]), density=st.sampled_from([0.1, 0.4, 0.8]),
        drive=st.sampled_from([0.3, 1.0, 3.0]))
 def test_qat_forward_equals_golden(seed, cell_variant, bits, window, density, drive):
@@ -75,7 +76,8 @@ def test_qat_forward_equals_golden(seed, cell_variant, bits, window, density, dr
     np.testing.assert_array_equal(logits.argmax(1).numpy(), golden.predictions)
 
 
-@pytest.mark.parametrize("cell, variant", [("bmru", "full"), ("bmru", "first"), ("cmru", "full")])
+@pytest.mark.parametrize("cell, variant", [("bmru", "full"), ("bmru", "first"), ("cmru", "full"),
+                                           ("alphacmru", "full")])
 def test_qat_gradients(cell, variant):
     net = random_mru_net(2, cell, variant)
     qat = QATNet(net, QuantConfig(weight_bits=4))
@@ -115,3 +117,35 @@ def test_eval_cli_golden_equals_meta(tmp_path, capsys):
     capsys.readouterr()
     assert main(["eval", str(tmp_path / "c.hw"), "--dataset", "digits", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["accuracy"] == meta["test_accuracy"]
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), relax_shift=st.integers(0, 4), bits=st.integers(2, 8),
+       density=st.sampled_from([0.1, 0.4, 0.8]), drive=st.sampled_from([0.3, 1.0, 3.0]))
+def test_alphacmru_qat_equals_golden_at_every_relaxation(seed, relax_shift, bits, density, drive):
+    """The relaxed counter (every shift, 6-bit states) through QAT and golden: same states at every step."""
+    net = random_mru_net(seed, "alphacmru", count_bits=6, relax_shift=relax_shift, drive=drive)
+    qat = QATNet(net, QuantConfig(weight_bits=bits, readout_bits=6))
+    hw = qat.hardware_model()
+    assert all(layer.relax_shift == relax_shift for layer in hw.layers)
+    spikes = np.random.default_rng(seed).random((4, 16, 7)) < density
+    logits, trace = qat(torch.from_numpy(spikes).float(), trace=True)
+    golden = run_golden(hw, spikes=spikes, trace=True)
+    for index, layer_trace in enumerate(golden.traces):
+        np.testing.assert_array_equal(trace.spikes[index].numpy().astype(np.int64), layer_trace.spikes)
+    np.testing.assert_array_equal(trace.readout.numpy(), golden.readout_trace)
+    np.testing.assert_array_equal(logits.argmax(1).numpy(), golden.predictions)
+
+
+def test_alphacmru_float_and_golden_agree_up_to_the_leak_rounding():
+    """The float alphaCMRU (relax 0.75) and its 8-bit quantization: ``q / 2^r`` follows ``s`` within 1.0 (the
+    floor of each leak loses under one LSB ``2^-r``; the losses decay by ``relax`` per event, so they sum
+    below ``2^-r / (1 - relax) = 1``), where the 8-bit comparators decide as the float ones."""
+    net = random_mru_net(4, "alphacmru", sizes=(7, 6), count_bits=6, relax_shift=2, drive=2.0)
+    layer = net.layers[0]
+    x = (torch.rand(3, 16, 7, generator=torch.Generator().manual_seed(0)) < 0.5).double()
+    with torch.no_grad():
+        s = layer.double().states(x, layer.cfg.relax).numpy()
+    hw = quantize_net(net.float(), QuantConfig(weight_bits=8))
+    golden_q = run_golden(hw, spikes=x.numpy().astype(bool), trace=True).traces[0].spikes
+    assert np.abs(golden_q).max() > 4 and np.abs(s - golden_q / 4).max() <= 1.0

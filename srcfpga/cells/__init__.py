@@ -32,5 +32,10 @@ CELLS.register(CellKind("cmru", "Cumulative Memory Recurrent Unit", layer=f"{_MR
                         golden=f"{_MRU}.golden:MRUGolden", engine=f"{_MRU}.cmru_engine:CMRULayerEngine", **_MRU_NN,
                         float=f"{_MRU}.float:cmru_layer", quantizer=f"{_MRU}.quantize:CMRU_QUANTIZER",
                         defaults=_mru_defaults(schedule_state=(("eps", 1.0),))))
+CELLS.register(CellKind("alphacmru", "Relaxed Cumulative Memory Recurrent Unit (Brandoit et al.)",
+                        layer=f"{_MRU}.layer:AlphaCMRULayerQ", golden=f"{_MRU}.golden:MRUGolden",
+                        engine=f"{_MRU}.alpha_engine:AlphaCMRULayerEngine", config=f"{_MRU}.config:AlphaCMRUCellConfig",
+                        qat=f"{_MRU}.qat:forward", float=f"{_MRU}.float:alphacmru_layer",
+                        quantizer=f"{_MRU}.quantize:ALPHACMRU_QUANTIZER", defaults=_mru_defaults()))
 
 __all__ = ["CELLS", "CellKind", "CellRegistry", "NetDefaults"]

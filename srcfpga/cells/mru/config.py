@@ -1,4 +1,4 @@
-"""Constants and training options of BMRU / CMRU layers, as a network config stores them (key ``"mru"``)."""
+"""Constants and training options of BMRU / CMRU / alphaCMRU layers, as a network config stores them (key ``"mru"``)."""
 
 from __future__ import annotations
 
@@ -48,3 +48,36 @@ class MRUCellConfig:
     @property
     def bound(self) -> int:
         return (1 << (self.count_bits - 1)) - 1
+
+
+MAX_RELAX_SHIFT = 8
+
+
+@dataclass(frozen=True)
+class AlphaCMRUCellConfig(MRUCellConfig):
+    """Constants of an alphaCMRU layer: the CMRU's plus the relaxation ``relax = 1 - 2^-relax_shift``.
+
+    The state ``s`` is kept with ``relax_shift`` fractional bits in hardware (``q = s * 2^relax_shift``, a
+    ``count_bits``-bit signed word): :attr:`bound` is the real saturation ``(2^(count_bits-1) - 1) /
+    2^relax_shift``. ``relax_shift = 0`` is ``relax = 0`` (a set/reset overwrites the state, as in the BMRU).
+    The relaxation is a per-layer constant (a hyperparameter, not trained): docs/fixed-point.md, section 6.
+    """
+
+    count_bits: int = 6
+    relax_shift: int = 2
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if isinstance(self.relax_shift, bool) or not isinstance(self.relax_shift, int) \
+                or not 0 <= self.relax_shift <= MAX_RELAX_SHIFT or self.relax_shift >= self.count_bits - 1:
+            raise ConfigError(f"relax_shift must be an integer in 0..{MAX_RELAX_SHIFT} and below count_bits - 1 "
+                              f"(= {self.count_bits - 1}), got {self.relax_shift!r}")
+
+    @property
+    def relax(self) -> float:
+        """The relaxation factor ``alpha`` of the alphaCMRU: ``1 - 2^-relax_shift``."""
+        return 1.0 - 2.0 ** -self.relax_shift
+
+    @property
+    def bound(self) -> float:
+        return ((1 << (self.count_bits - 1)) - 1) / (1 << self.relax_shift)

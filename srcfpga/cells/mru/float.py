@@ -177,6 +177,32 @@ def cmru_layer(n_in: int, n_out: int, config) -> MRULayer:
     return MRULayer(n_in, n_out, True, config.cell_config)
 
 
+class AlphaCMRULayer(MRULayer):
+    """``n_in -> n_out`` alphaCMRU units: the CMRU whose update scales the previous state by the relaxation
+    ``relax = 1 - 2^-relax_shift`` (:class:`~srcfpga.cells.mru.config.AlphaCMRUCellConfig`)::
+
+        s[t] = clip(z[t] * (sign(c[t]) + relax * s[t-1]) + (1 - z[t]) * s[t-1], -S, S)
+
+    the module equation with ``eps = relax`` fixed (no schedule), ``S`` the config's real ``bound``. The
+    hardware state is ``q = s * 2^relax_shift`` (:meth:`output_map`)."""
+
+    def __init__(self, n_in: int, n_out: int, cfg):
+        super().__init__(n_in, n_out, True, cfg)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Layer output ``alpha * s[t]`` (``alpha`` the per-unit output scale, not the relaxation)."""
+        return self.states(x, self.cfg.relax) * self.alpha
+
+    def output_map(self) -> tuple[float, int]:
+        """``s = q / 2^relax_shift``: the hardware state has ``relax_shift`` fractional bits."""
+        return 2.0 ** -self.cfg.relax_shift, 0
+
+
+def alphacmru_layer(n_in: int, n_out: int, config) -> AlphaCMRULayer:
+    """The alphaCMRU layer of a network config."""
+    return AlphaCMRULayer(n_in, n_out, config.cell_config)
+
+
 def anneal_eps(net, progress: float) -> None:
     """BMRU's schedule: eps goes linearly from ``eps_start`` to 0 over the first ``anneal`` fraction of the
     float training (``progress`` in [0, 1))."""

@@ -1,4 +1,4 @@
-"""The BMRU / CMRU update in integer arithmetic: the executable specification.
+"""The BMRU / CMRU / alphaCMRU update in integer arithmetic: the executable specification.
 
 Written once against a small ``ops`` interface (like :mod:`srcfpga.cells.src.golden`) so that the QAT
 forward pass (:mod:`srcfpga.cells.mru.qat`) runs the very same operations on float64 tensors with
@@ -18,6 +18,7 @@ class MRUOps(Protocol):
     def step0(self, value: Any) -> Any: ...         # 1 where value >= 0 else 0
     def abs(self, value: Any) -> Any: ...
     def clip(self, value: Any, lo: Any, hi: Any) -> Any: ...
+    def shift_right(self, value: Any, shift: int) -> Any: ...   # floor(value / 2^shift) (arithmetic shift)
 
 
 class NumpyMRUOps:
@@ -33,6 +34,10 @@ class NumpyMRUOps:
 
     abs = staticmethod(np.abs)
     clip = staticmethod(np.clip)
+
+    @staticmethod
+    def shift_right(value: np.ndarray, shift: int) -> np.ndarray:
+        return value >> shift
 
 
 def mru_compare(ops: MRUOps, layer: Any, syn_c: Any, syn_b: Any | None) -> tuple[Any, Any, Any, Any]:
@@ -56,7 +61,8 @@ def mru_compare(ops: MRUOps, layer: Any, syn_c: Any, syn_b: Any | None) -> tuple
 
 def mru_update(ops: MRUOps, layer: Any, q: Any, z: Any, up: Any) -> Any:
     """The state update, the layer's own rule (:meth:`BMRULayerQ.update <srcfpga.cells.mru.layer.BMRULayerQ.update>`):
-    BMRU ``q' = up if z else q``; CMRU ``q' = sat(q + z (2 up - 1))``."""
+    BMRU ``q' = up if z else q``; CMRU ``q' = sat(q + z (2 up - 1))``; alphaCMRU
+    ``q' = sat(q + z ((2 up - 1) 2^r - (q >> r)))``."""
     return layer.update(ops, q, z, up)
 
 

@@ -9,6 +9,8 @@ layer input ``x`` (bits, or the counts of a CMRU layer below)::
     up   = c >= 0                                                       reset iff c < -|beta|
     BMRU: q' = up if z else q                      q in {0, 1}
     CMRU: q' = sat(q + (2 up - 1) if z else q, +-(2^(count_bits-1) - 1))   a bounded saturating counter
+    alphaCMRU: q' = sat(q - (q >> r) + (2 up - 1) 2^r if z else q, +-(2^(count_bits-1) - 1))
+                                                   the relaxed counter: a shift-add leak on each event
 
 ``c`` and ``beta`` share one unit (``unit`` = weight scale / 2^frac_bits) so that the comparison is
 exact. The layer's output is ``q`` itself; the float model's output ``alpha * s`` with
@@ -174,3 +176,32 @@ class CMRULayerQ(BMRULayerQ):
     @property
     def output_range(self) -> tuple[int, int]:
         return -self.count_max, self.count_max
+
+
+@dataclass(frozen=True)
+class AlphaCMRULayerQ(CMRULayerQ):
+    """One quantized alphaCMRU layer: the CMRU counter with a shift-add leak ``r = relax_shift`` on each event.
+
+    ``q`` holds the real state ``s`` with ``r`` fractional bits (``s = q / 2^r``); an event (``z = 1``) adds
+    ``+-2^r`` (= +-1.0) to ``q - (q >> r)`` (= ``relax * s`` with ``relax = 1 - 2^-r``, the arithmetic shift
+    rounding toward minus infinity), then saturates like the CMRU (docs/fixed-point.md, section 6).
+    """
+
+    kind: ClassVar[str] = "alphacmru"
+
+    relax_shift: int = 2
+
+    def __post_init__(self) -> None:
+        if isinstance(self.relax_shift, bool) or not isinstance(self.relax_shift, (int, np.integer)):
+            raise ConfigError(f"relax_shift must be an integer, got {self.relax_shift!r}")
+        object.__setattr__(self, "relax_shift", int(self.relax_shift))
+        super().__post_init__()
+        if not 0 <= self.relax_shift < self.count_bits - 1:
+            raise ConfigError(f"relax_shift must be in 0..{self.count_bits - 2} for {self.count_bits}-bit states, "
+                              f"got {self.relax_shift}")
+
+    def update(self, ops: Any, q: Any, z: Any, up: Any) -> Any:
+        """``q' = sat(q + z ((2 up - 1) 2^r - (q >> r)), +-count_max)`` (arithmetic, as :meth:`BMRULayerQ.update`)."""
+        one = 1 << self.relax_shift
+        return ops.clip(q + z * ((2 * up - 1) * one - ops.shift_right(q, self.relax_shift)),
+                        -self.count_max, self.count_max)

@@ -1,4 +1,4 @@
-"""Quantization-aware BMRU / CMRU layer (the ``qat`` part of both kinds), equal to the golden model bit for bit.
+"""Quantization-aware BMRU / CMRU / alphaCMRU layer (the ``qat`` part of the three kinds), equal to the golden model bit for bit.
 
 Runs the golden model's own :func:`~srcfpga.cells.mru.golden.mru_compare` and
 :func:`~srcfpga.cells.mru.golden.mru_update` on float64 tensors holding integers (exact: every value stays
@@ -46,6 +46,12 @@ class TorchMRUOps:
 
     abs = staticmethod(torch.abs)
     clip = staticmethod(torch.clamp)
+
+    @staticmethod
+    def shift_right(value, shift: int):
+        """``floor(value / 2^shift)`` exactly; the gradient of ``value / 2^shift`` (the leak stays differentiable)."""
+        scaled = value / (1 << shift)
+        return scaled + (torch.floor(scaled) - scaled).detach()
 
 
 def forward(folded, q, x: torch.Tensor, config) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:

@@ -10,7 +10,7 @@ import numpy as np
 
 from ...errors import ConfigError
 from ...quant.ptq import quantize_symmetric, weight_scale
-from .layer import MRU_FRAC_BITS, BMRULayerQ, CMRULayerQ
+from .layer import MRU_FRAC_BITS, AlphaCMRULayerQ, BMRULayerQ, CMRULayerQ
 
 
 @dataclass
@@ -35,11 +35,11 @@ def initial_q(layer) -> np.ndarray:
 
 @dataclass(frozen=True)
 class MRUQuantizer:
-    """The ``quantizer`` part of the BMRU and CMRU kinds (``layer_type``: :class:`BMRULayerQ` or
-    :class:`CMRULayerQ`, the latter with the config's ``count_bits``)."""
+    """The ``quantizer`` part of the BMRU, CMRU and alphaCMRU kinds: builds ``layer_type`` layers, copying
+    the cell config's fields named in ``constants`` (CMRU: ``count_bits``; alphaCMRU: and ``relax_shift``)."""
 
     layer_type: type
-    counter: bool
+    constants: tuple[str, ...] = ()
 
     @staticmethod
     def fold(layer, fold_in):
@@ -64,7 +64,7 @@ class MRUQuantizer:
         both = wc if wb is None else np.concatenate([wc, wb])
         scale = weight_scale(both, qc.weight_bits, qc.clip)
         unit = scale / (1 << MRU_FRAC_BITS)
-        counter = {"count_bits": config.cell_config.count_bits} if self.counter else {}
+        counter = {name: getattr(config.cell_config, name) for name in self.constants}
         return self.layer_type(
             weights_c=quantize_symmetric(wc, scale, qc.weight_bits), bias_c=np.rint(_np(folded.bias_c) / unit),
             weights_b=None if wb is None else quantize_symmetric(wb, scale, qc.weight_bits),
@@ -76,5 +76,6 @@ class MRUQuantizer:
         return {"cell": config.cell, "variant": config.cell_config.variant, "frac_bits": MRU_FRAC_BITS}
 
 
-BMRU_QUANTIZER = MRUQuantizer(BMRULayerQ, counter=False)
-CMRU_QUANTIZER = MRUQuantizer(CMRULayerQ, counter=True)
+BMRU_QUANTIZER = MRUQuantizer(BMRULayerQ)
+CMRU_QUANTIZER = MRUQuantizer(CMRULayerQ, ("count_bits",))
+ALPHACMRU_QUANTIZER = MRUQuantizer(AlphaCMRULayerQ, ("count_bits", "relax_shift"))
