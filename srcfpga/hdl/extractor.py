@@ -76,6 +76,24 @@ class SpikeExtractor(wiring.Component):
             rests.append(rests[-1] & ~bit)
         return lowest, rests
 
+    def _slot_register(self, m, out, slots, fifo):
+        """``pack``: the beat's one-hot slots and bases go through a register before the address
+        encoding (``base + index``) and the event FIFO: the bit scan and the encoding are in different
+        clock cycles (one cycle more latency, no loss of throughput)."""
+        valid, last, spikes = Signal(name="slot_valid"), Signal(name="slot_last"), Signal(self.count)
+        encoded = stream.Signature(self.events.payload.shape()).create()
+        m.d.comb += [fifo.w_en.eq(valid), fifo.w_data.eq(encoded.payload), out.ready.eq(~valid | fifo.w_rdy),
+                     encoded.payload.last.eq(last), encoded.payload.spike.eq(spikes)]
+        loads = [last.eq(out.payload.last), spikes.eq(out.payload.spike)]
+        for k, (one_hot, base) in enumerate(slots):
+            vector, offset = Signal(self.width, name=f"slot{k}"), Signal.like(base, name=f"slot_base{k}")
+            loads += [vector.eq(one_hot), offset.eq(base)]
+            m.d.comb += encoded.payload.index[k].eq(offset + one_hot_index(vector, self.width))
+        with m.If(out.valid & out.ready):
+            m.d.sync += [valid.eq(1)] + loads
+        with m.Elif(fifo.w_rdy):
+            m.d.sync += valid.eq(0)
+
     def elaborate(self, platform):
         m = Module()
         inp, count = self.masks, self.count
@@ -83,8 +101,9 @@ class SpikeExtractor(wiring.Component):
         m.submodules.fifo = fifo = SyncFIFO(width=layout.size, depth=EVENT_FIFO_DEPTH)
         m.d.comb += [self.events.payload.eq(fifo.r_data), self.events.valid.eq(fifo.r_rdy),
                      fifo.r_en.eq(self.events.ready)]
-        out = stream.Signature(layout).create()          # the FIFO's write side
-        m.d.comb += [fifo.w_data.eq(out.payload), fifo.w_en.eq(out.valid), out.ready.eq(fifo.w_rdy)]
+        out = stream.Signature(layout).create()          # the beat: the FIFO's write side (pack: the slot register's)
+        if not self.pack:
+            m.d.comb += [fifo.w_data.eq(out.payload), fifo.w_en.eq(out.valid), out.ready.eq(fifo.w_rdy)]
         held = Signal()
         mask = Signal(self.width)
         base = Signal.like(inp.payload.base)
@@ -112,16 +131,20 @@ class SpikeExtractor(wiring.Component):
             borrowed_rest = Array(in_rests[r] for r in range(count + 1))[room]
         else:
             borrowed_rest = 0                          # only an empty mask is borrowed
+        slots = []                                     # pack: (one-hot spike, its mask's base) per slot
         for k in range(count):
             own = held_lowest[k].any()
-            index, spike = base + one_hot_index(held_lowest[k], self.width), own
-            if self.pack:   # slot k: else the borrowed mask's (k - held_count)-th lowest spike
+            if self.pack:   # slot k: the held mask's k-th lowest spike, else the borrowed mask's (k - held_count)-th
                 from_input = Array(in_lowest[k - c] if c <= k else Const(0, self.width) for c in range(count + 1))
                 chosen = Signal(self.width, name=f"in_slot{k}")
                 m.d.comb += chosen.eq(Mux(borrow, from_input[held_count], 0))
-                index = Mux(own, index, inp.payload.base + one_hot_index(chosen, self.width))
-                spike = own | chosen.any()
-            m.d.comb += [out.payload.index[k].eq(index), out.payload.spike[k].eq(spike)]
+                slots.append((held_lowest[k] | chosen, Mux(own, base, inp.payload.base)))
+                m.d.comb += out.payload.spike[k].eq(own | chosen.any())
+            else:
+                m.d.comb += [out.payload.index[k].eq(base + one_hot_index(held_lowest[k], self.width)),
+                             out.payload.spike[k].eq(own)]
+        if self.pack:
+            self._slot_register(m, out, slots, fifo)
         m.d.comb += [
             out.valid.eq(held | borrow),
             out.payload.last.eq((held & final & last) | (borrow & (incoming <= room) & inp.payload.last)),

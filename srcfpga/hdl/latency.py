@@ -90,7 +90,7 @@ class _Items:
 
 
 class _Extractor:
-    """:class:`srcfpga.hdl.extractor.SpikeExtractor` with its event FIFO, and the
+    """:class:`srcfpga.hdl.extractor.SpikeExtractor` with its slot register (``pack``) and event FIFO, and the
     :class:`srcfpga.hdl.accumulator.SynapticAccumulator` that reads it."""
 
     def __init__(self, batch: int, count: int, pack: bool):
@@ -99,6 +99,7 @@ class _Extractor:
         self.held, self.pending, self.last = zeros(), zeros(np.int64), zeros()
         self.level, self.head_last, self.tail_last = zeros(np.int64), zeros(), zeros()   # event FIFO
         self.acc_pending, self.acc_pending_last, self.sums_valid = zeros(), zeros(), zeros()
+        self.slot, self.slot_last = zeros(), zeros()        # pack: the slot register
 
     def tick(self, in_valid, in_popcount, in_last, sums_ready) -> np.ndarray:
         """One clock cycle; returns ``masks.ready`` (the mask on the input is taken when valid)."""
@@ -108,10 +109,17 @@ class _Extractor:
             borrow = in_valid & final & ~(self.held & self.last)
         else:
             borrow = self.held & final & ~self.last & in_valid & (in_popcount == 0) & in_last
-        push = (self.held | borrow) & (self.level != EVENT_FIFO_DEPTH)
-        in_ready = (~self.held & ~borrow) | ((self.level != EVENT_FIFO_DEPTH) & final)
+        fifo_room = self.level != EVENT_FIFO_DEPTH
+        out_ready = ~self.slot | fifo_room if self.pack else fifo_room
+        beat = (self.held | borrow) & out_ready
+        in_ready = (~self.held & ~borrow) | (out_ready & final)
         take = in_valid & in_ready
-        pushed_last = (self.held & final & self.last) | (borrow & (in_popcount <= room) & in_last)
+        beat_last = (self.held & final & self.last) | (borrow & (in_popcount <= room) & in_last)
+        if self.pack:          # the beat enters the slot register, the slot register the event FIFO
+            push, pushed_last = self.slot & fifo_room, self.slot_last
+            self.slot, self.slot_last = beat | (self.slot & ~fifo_room), np.where(beat, beat_last, self.slot_last)
+        else:
+            push, pushed_last = beat, beat_last
         # accumulator side of the event FIFO
         blocked = self.head_last & (self.sums_valid | (self.acc_pending & self.acc_pending_last))
         pop = (self.level > 0) & ~blocked
@@ -124,8 +132,8 @@ class _Extractor:
         self.tail_last = np.where(push & (level == 1), pushed_last, self.tail_last)
         self.level = level + push
         # extractor registers
-        self.pending = np.where(push, self.pending - self.count, self.pending)
-        self.held = self.held & ~(push & final)
+        self.pending = np.where(beat, self.pending - self.count, self.pending)
+        self.held = self.held & ~(beat & final)
         loaded = take & ~borrow
         self.held = np.where(loaded, (in_popcount > 0) | in_last, np.where(take, in_popcount > room, self.held))
         self.pending = np.where(loaded, in_popcount, np.where(take, in_popcount - room, self.pending))
