@@ -18,8 +18,7 @@ PIXEL_CASES = dict(seed=st.integers(0, 2**16), weight_bits=st.integers(4, 8),
                    sizes=st.sampled_from([(16, 8), (100, 12), (30, 9, 4)]), lanes=st.sampled_from([2, 4, 8]))
 
 
-def check_spike_frames(hdl_equals_golden, seed, weight_bits, sizes, lanes, per_cycle, density, segments, memory,
-                       pack=False):
+def check_spike_frames(hdl_equals_golden, seed, weight_bits, sizes, lanes, per_cycle, density, segments, memory, pack):
     model = random_hardware_model(seed, sizes, weight_bits, n_classes=3, segments=segments)
     config = HdlConfig(lanes=lanes, input="frames", spikes_per_cycle=per_cycle, memory=memory, pack_masks=pack)
     hdl_equals_golden(model, config, steps=5, blank=1, spikes=random_spikes(seed, 2, 6, sizes[0], density))
