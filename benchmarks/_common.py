@@ -28,11 +28,13 @@ def reference_net():
     return import_ulg(require(REFERENCE))
 
 
-def reference_hw(bits: int, net=None):
-    """PTQ of the reference model at ``bits`` weight bits with the default QuantConfig."""
+def reference_hw(bits: int, net=None, generators: int | None = None):
+    """PTQ of the reference model at ``bits`` weight bits with the default QuantConfig (``generators``:
+    the encoder's, default QuantConfig's)."""
     from srcfpga.quant import QuantConfig, quantize_net
 
-    return quantize_net(net if net is not None else reference_net(), QuantConfig(weight_bits=bits),
+    options = {} if generators is None else {"encoder_generators": generators}
+    return quantize_net(net if net is not None else reference_net(), QuantConfig(weight_bits=bits, **options),
                         source={"float_model": str(REFERENCE)})
 
 

@@ -3,11 +3,13 @@
 The cycle model (srcfpga.hdl.LatencyModel) is fed with the golden model's spike trace of MNIST test
 images (../shared/data/mnist-test-b) and evaluated for several lane counts and 1, 2 or 4 spikes per
 cycle, at 20+200, 5+50 and 4+40 blank+stimulus steps, beside the published design's 792 cycles per
-step and the 113 of the lab's committed VHDL (srcfpga.boards.published). `--verilator N` also simulates
-N images of the default configuration with cocotb + Verilator and prints the measured cycles (gap-free, so
-they must equal the model exactly).
+step and the 113 of the lab's committed VHDL (srcfpga.boards.published). A second table (issue 17) gives
+the fast configurations at 20+200: encoder width E (32 or 64 generators: 64 or 128 pixels per round; E
+changes the spike trains, the model is quantized with it), 4 spikes per cycle, lanes, with and without
+``pack_masks``. `--verilator N` also simulates N images of the default configuration and `--verilator-fast N`
+of FAST with Verilator and prints the measured cycles (gap-free, so they must equal the model exactly).
 
-    python benchmarks/hdl_cycles.py [--images 500] [--bits 5] [--verilator 20] [--json]
+    python benchmarks/hdl_cycles.py [--images 500] [--bits 5] [--verilator 20] [--verilator-fast 4] [--json]
 """
 
 from __future__ import annotations
@@ -24,6 +26,9 @@ from _common import machine, mnist_b, reference_hw  # noqa: E402
 
 STEP_SETTINGS = ((200, 20), (50, 5), (40, 4))
 LANES = (4, 8, 16, 32, 100)
+FAST_GENERATORS = (32, 64)
+FAST_LANES = (16, 32, 50, 100)
+FAST = {"generators": 64, "spikes_per_cycle": 4, "lanes": 32, "pack_masks": True}   # issue 17's candidate
 
 
 def main() -> int:
@@ -31,6 +36,8 @@ def main() -> int:
     parser.add_argument("--images", type=int, default=500)
     parser.add_argument("--bits", type=int, default=5)
     parser.add_argument("--verilator", type=int, default=0, metavar="N", help="also simulate N images in Verilator")
+    parser.add_argument("--verilator-fast", type=int, default=0, metavar="N",
+                        help="also simulate N images of FAST in Verilator")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
@@ -62,17 +69,39 @@ def main() -> int:
                              "speedup_vs_published": PUBLISHED_CYCLES_PER_STEP / per_step,
                              "speedup_vs_lab_vhdl": LAB_VHDL_CYCLES_PER_STEP / per_step,
                              "model_seconds": round(model_seconds, 2)})
-    measured = None
-    if args.verilator:
+    fast_rows = []
+    for generators in FAST_GENERATORS:
+        wide = reference_hw(args.bits, generators=generators)
+        golden = run_golden(wide, pixels=data.images, steps=200, blank=20, seeds=seeds, trace=True)
+        frames = wide.encoder.encode(data.images, 200, 20, seeds)
+        for lanes in FAST_LANES:
+            for pack in (False, True):
+                latency = LatencyModel(wide, HdlConfig(lanes=lanes, spikes_per_cycle=4, pack_masks=pack))
+                cycles = latency.inference_cycles(frames, [trace.spikes for trace in golden.traces], 20)
+                fast_rows.append({"generators": generators, "spikes_per_cycle": 4, "lanes": lanes, "pack_masks": pack,
+                                  "cycles_per_step": float((cycles - latency.load_cycles).mean() / 220),
+                                  "cycles_per_inference": float(cycles.mean()),
+                                  "golden_accuracy": float((golden.predictions == data.labels).mean())})
+    measured = fast_measured = None
+    if args.verilator or args.verilator_fast:
         from srcfpga.sim.regression import NO_GAPS, regress
 
-        report, _ = regress(model, HdlConfig(), pixels=data.images[:args.verilator], seeds=seeds[:args.verilator],
-                            steps=200, blank=20, labels=data.labels[:args.verilator], backpressure=NO_GAPS)
-        measured = report.to_dict()
+        def simulate(hw, config, n):
+            report, _ = regress(hw, config, pixels=data.images[:n], seeds=seeds[:n], steps=200, blank=20,
+                                labels=data.labels[:n], backpressure=NO_GAPS)
+            return report.to_dict()
+
+        if args.verilator:
+            measured = simulate(model, HdlConfig(), args.verilator)
+        if args.verilator_fast:
+            options = {key: value for key, value in FAST.items() if key != "generators"}
+            fast_measured = simulate(reference_hw(args.bits, generators=FAST["generators"]), HdlConfig(**options),
+                                     args.verilator_fast)
     result = {"machine": machine(), "images": len(data), "bits": args.bits, "default_lanes": default_lanes(model),
               "published_cycles_per_step": PUBLISHED_CYCLES_PER_STEP,
               "lab_vhdl_cycles_per_step": LAB_VHDL_CYCLES_PER_STEP,
-              "data": OUR_MNIST_TEST_SET, "rows": rows, "verilator": measured}
+              "data": OUR_MNIST_TEST_SET, "rows": rows, "verilator": measured,
+              "fast_rows": fast_rows, "fast": FAST, "verilator_fast": fast_measured}
     if args.json:
         print(json.dumps(result, indent=2))
         return 0
@@ -92,8 +121,14 @@ def main() -> int:
           f"({default['speedup_vs_lab_vhdl']:.1f}x)")
     print("cycle model: at most "
           f"{slowest['model_seconds']:.1f} s per setting ({len(data)} images, {slowest['blank']}+{slowest['steps']} steps)")
+    print("20+200, 4 spikes/cycle: cycles per step by encoder generators E, lanes and pack_masks")
+    for row in fast_rows:
+        print(f"  E={row['generators']:<3} lanes={row['lanes']:<3} pack={row['pack_masks']!s:<5} "
+              f"{row['cycles_per_step']:6.2f}  (golden accuracy {100 * row['golden_accuracy']:.2f} %)")
     if measured:
         print("Verilator:", json.dumps(measured))
+    if fast_measured:
+        print("Verilator, FAST:", json.dumps(fast_measured))
     return 0
 
 

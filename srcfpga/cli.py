@@ -121,6 +121,8 @@ def _add_spikes_per_cycle_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument("--spikes-per-cycle", type=int, default=2,
                    help="synaptic columns accumulated per cycle: 1, 2 (both BRAM ports) or 4 (two copies of each "
                         "weight ROM); default 2")
+    p.add_argument("--pack-masks", action="store_true",
+                   help="pack a step's input spikes across masks into full beats (HdlConfig.pack_masks)")
 
 
 def _add_quant_args(p: argparse.ArgumentParser, bits_required: bool) -> None:
@@ -423,7 +425,8 @@ def _add_hdl_args(p: argparse.ArgumentParser) -> None:
 def _hdl_config(args: argparse.Namespace):
     from .hdl import HdlConfig
 
-    return HdlConfig(lanes=args.lanes, memory=args.memory, input=args.input, spikes_per_cycle=args.spikes_per_cycle)
+    return HdlConfig(lanes=args.lanes, memory=args.memory, input=args.input, spikes_per_cycle=args.spikes_per_cycle,
+                     pack_masks=args.pack_masks)
 
 
 def cmd_verilog(args: argparse.Namespace) -> int:
@@ -565,7 +568,7 @@ def cmd_estimate(args: argparse.Namespace) -> int:
         frames = model.encoder.encode(data.images, steps, blank, sample_seeds(args.seed, 0, len(data)))
     est = estimate(model, board, lanes=args.lanes, steps=args.steps, blank=args.blank, limit=args.limit,
                    seed=args.seed, frames=frames,
-                   spikes_per_cycle=args.spikes_per_cycle)
+                   spikes_per_cycle=args.spikes_per_cycle, pack_masks=args.pack_masks)
     _emit(args, est.to_dict(), est.summary())
     return 0
 

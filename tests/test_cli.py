@@ -559,3 +559,15 @@ def test_fsdd_train_quantize_eval(tmp_path, fake_fsdd, capsys, cell):
     assert "unknown speaker(s) zed" in capsys.readouterr().err
     assert main(["estimate", str(hw_path), "--board", "arty-a7-35", *common, "--speakers", "zed"]) == 2
     assert "unknown speaker(s) zed" in capsys.readouterr().err       # before any synthesis
+
+
+def test_verilog_pack_masks(capsys, tmp_path):
+    """``--pack-masks`` and ``--spikes-per-cycle`` reach the HdlConfig written into the manifest."""
+    from srcfpga.testing import random_hardware_model
+
+    path = random_hardware_model(1, (20, 6), 5).save(tmp_path / "m.hw")
+    code, out, _ = run(capsys, "verilog", path, "--lanes", 2, "--spikes-per-cycle", 4, "--pack-masks", "--no-lint",
+                       "-o", tmp_path / "v", "--json")
+    assert code == 0
+    config = json.loads(out)["config"]
+    assert (config["spikes_per_cycle"], config["pack_masks"]) == (4, True)

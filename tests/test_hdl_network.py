@@ -13,14 +13,14 @@ FRAME_CASES = dict(seed=st.integers(0, 2**16), weight_bits=st.integers(2, 8),
                    sizes=st.sampled_from([(12, 7), (20, 16), (9, 5, 6), (70, 10)]),
                    lanes=st.sampled_from([1, 2, 4, 5]), per_cycle=st.sampled_from([1, 2, 4]),
                    density=st.sampled_from([0.05, 0.3, 0.6]), segments=st.sampled_from([1, 1, 3, 8, 16]),
-                   memory=st.sampled_from(["auto", "block", "distributed"]))
+                   memory=st.sampled_from(["auto", "block", "distributed"]), pack=st.booleans())
 PIXEL_CASES = dict(seed=st.integers(0, 2**16), weight_bits=st.integers(4, 8),
                    sizes=st.sampled_from([(16, 8), (100, 12), (30, 9, 4)]), lanes=st.sampled_from([2, 4, 8]))
 
 
-def check_spike_frames(hdl_equals_golden, seed, weight_bits, sizes, lanes, per_cycle, density, segments, memory):
+def check_spike_frames(hdl_equals_golden, seed, weight_bits, sizes, lanes, per_cycle, density, segments, memory, pack):
     model = random_hardware_model(seed, sizes, weight_bits, n_classes=3, segments=segments)
-    config = HdlConfig(lanes=lanes, input="frames", spikes_per_cycle=per_cycle, memory=memory)
+    config = HdlConfig(lanes=lanes, input="frames", spikes_per_cycle=per_cycle, memory=memory, pack_masks=pack)
     hdl_equals_golden(model, config, steps=5, blank=1, spikes=random_spikes(seed, 2, 6, sizes[0], density))
 
 
@@ -40,16 +40,20 @@ test_pixel_encoder_bit_exact_many = pytest.mark.slow(
     settings(max_examples=40)(given(**PIXEL_CASES)(check_pixel_encoder)))
 
 
-def test_four_spikes_per_cycle_bit_exact(hdl_equals_golden):
-    """k = 4 reads two copies of each weight ROM: a dense 70-input layer, masks of up to 70 spikes."""
+@pytest.mark.parametrize("pack", [False, True])
+def test_four_spikes_per_cycle_bit_exact(hdl_equals_golden, pack):
+    """k = 4 reads two copies of each weight ROM: a dense 70-input layer, masks of up to 70 spikes; with
+    ``pack_masks`` a beat takes spikes from two masks."""
     check_spike_frames(hdl_equals_golden, seed=11, weight_bits=5, sizes=(70, 10), lanes=4, per_cycle=4, density=0.6,
-                       segments=1, memory="auto")
+                       segments=1, memory="auto", pack=pack)
 
 
-def test_back_pressure_loses_nothing(hdl_equals_golden):
+@pytest.mark.parametrize("pack", [False, True])
+def test_back_pressure_loses_nothing(hdl_equals_golden, pack):
     model = random_hardware_model(3, (24, 10), 5)
     spikes = random_spikes(4, 2, 8, 24, 0.3)
-    hdl_equals_golden(model, HdlConfig(lanes=4, input="frames"), steps=6, blank=2, spikes=spikes, stall=0.5)
+    hdl_equals_golden(model, HdlConfig(lanes=4, input="frames", pack_masks=pack), steps=6, blank=2, spikes=spikes,
+                      stall=0.5)
 
 
 def test_reset_in_mid_inference_loses_nothing(hdl_equals_golden):
@@ -61,7 +65,8 @@ def test_reset_in_mid_inference_loses_nothing(hdl_equals_golden):
 
 @pytest.mark.parametrize("options, message", [
     ({"lanes": 0}, "lanes"), ({"memory": "flash"}, "memory style"), ({"input": "audio"}, "input"),
-    ({"spikes_per_cycle": 3}, "spikes_per_cycle"), ({"trace_states": 1}, "trace_states")])
+    ({"spikes_per_cycle": 3}, "spikes_per_cycle"), ({"trace_states": 1}, "trace_states"),
+    ({"pack_masks": 1}, "pack_masks")])
 def test_config_validation(options, message):
     with pytest.raises(ConfigError, match=message):
         HdlConfig(**options)

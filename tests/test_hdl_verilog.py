@@ -12,7 +12,7 @@ def test_verilog_manifest_and_lint(tmp_path):
     assert json.loads((tmp_path / "manifest.json").read_text()) == manifest
     assert manifest["model_hash"] == model.content_hash
     assert manifest["config"] == {"lanes": 4, "memory": "auto", "input": "pixels", "spikes_per_cycle": 2,
-                                  "trace_states": False}
+                                  "trace_states": False, "pack_masks": False}
     assert not any(name.startswith("states") for name in manifest["ports"])
     ports = manifest["ports"]
     assert ports["pixels__payload"] == {"dir": "in", "width": 8 * 64}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 from ..errors import ConfigError
 from ..quant.hwmodel import HardwareModel
@@ -23,6 +23,10 @@ class HdlConfig:
     ``input``: the top takes pixel intensities (on-chip rate encoder) or precomputed spike frames.
     ``spikes_per_cycle``: input spikes (synaptic columns) accumulated per clock cycle, 1, 2 or 4
     (2 uses both ports of the dual-port weight memories, 4 two copies of every weight memory).
+    ``pack_masks``: the spike extractors pack a step's events across its masks (up to
+    ``spikes_per_cycle`` per beat from consecutive masks, :class:`srcfpga.hdl.extractor.SpikeExtractor`)
+    instead of starting a new beat for every mask: about ``ceil(spikes / spikes_per_cycle)`` beats per
+    step instead of ``sum over masks of ceil(popcount / spikes_per_cycle)``; same results.
     ``trace_states``: verification only (refused by the board builds): each layer gets a ``states<l>``
     port showing every lane group's state words after each update
     (:func:`srcfpga.hdl.layouts.state_trace_layout`), compared with the golden model's states.
@@ -33,6 +37,7 @@ class HdlConfig:
     input: str = "pixels"
     spikes_per_cycle: int = 2
     trace_states: bool = False
+    pack_masks: bool = False
 
     def __post_init__(self) -> None:
         if self.lanes is not None and (not isinstance(self.lanes, int) or not 1 <= self.lanes <= 1024):
@@ -46,6 +51,8 @@ class HdlConfig:
                               f"got {self.spikes_per_cycle!r}")
         if not isinstance(self.trace_states, bool):
             raise ConfigError(f"trace_states must be True or False, got {self.trace_states!r}")
+        if not isinstance(self.pack_masks, bool):
+            raise ConfigError(f"pack_masks must be True or False, got {self.pack_masks!r}")
 
     def resolve(self, model: HardwareModel) -> "HdlConfig":
         """A copy with ``lanes`` filled in and checked against ``model``."""
@@ -58,7 +65,7 @@ class HdlConfig:
         generators = model.encoder.generators
         if generators & (generators - 1):
             raise ConfigError(f"the hardware encoder needs a power-of-two generator count, got {generators}")
-        return HdlConfig(lanes, self.memory, self.input, self.spikes_per_cycle, self.trace_states)
+        return replace(self, lanes=lanes)
 
     def to_dict(self) -> dict:
         return asdict(self)

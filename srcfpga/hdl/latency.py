@@ -15,7 +15,8 @@ What bounds the cycles of a timestep (docs/hardware.md works through the referen
 * source: ``R = ceil(n_in / 2E)`` rounds of the encoder (one mask each) per stimulus step, 1 per
   blank step (pixel input); ``R`` beats per step for frame input;
 * spike extractor + accumulator: ``ceil(popcount / k)`` beats per non-empty mask (``k`` =
-  ``spikes_per_cycle``), one beat for a step without spikes; a step's last beat waits until the
+  ``spikes_per_cycle``), or about ``ceil(spikes / k)`` per step with ``pack_masks``; one beat for a
+  step without spikes; a step's last beat waits until the
   layer's update pass has taken the previous step's sums;
 * update pass: ``G = ceil(n_out / lanes)`` cycles, three stages deep, starting 2 cycles after the
   step's last beat and only when the output FIFO (``G + 4`` masks) has room for the whole pass;
@@ -42,11 +43,16 @@ WRITE_BACK_DELAY = 3      # cycles from a state word's read to its write-back (t
 PASS_FIFO_SLACK = 4       # an update pass's output FIFO holds groups + PASS_FIFO_SLACK masks
 
 
-def step_beats(popcounts: np.ndarray, per_cycle: int) -> np.ndarray:
+def step_beats(popcounts: np.ndarray, per_cycle: int, pack: bool = False) -> np.ndarray:
     """Accumulator beats per step for the masks of popcounts ``(..., T, masks)``: ``ceil(popcount /
-    per_cycle)`` per mask, at least one per step (a lower bound: an empty end-of-step mask that arrives
-    too late to be merged into the previous mask's last beat costs one more)."""
-    return np.maximum(1, (-(-np.asarray(popcounts) // per_cycle)).sum(axis=-1))
+    per_cycle)`` per mask, or with ``pack`` (:class:`srcfpga.hdl.extractor.SpikeExtractor` packing
+    across masks) ``ceil(step's spikes / per_cycle)``; at least one per step. A lower bound: an empty
+    end-of-step mask that arrives too late to be merged into the previous beat costs one more, and a
+    packed beat is cut short when the next mask is not there yet."""
+    popcounts = np.asarray(popcounts)
+    if pack:
+        return np.maximum(1, -(-popcounts.sum(axis=-1) // per_cycle))
+    return np.maximum(1, (-(-popcounts // per_cycle)).sum(axis=-1))
 
 
 def mask_popcounts(spikes: np.ndarray, width: int) -> np.ndarray:
@@ -84,24 +90,36 @@ class _Items:
 
 
 class _Extractor:
-    """:class:`srcfpga.hdl.extractor.SpikeExtractor` with its event FIFO, and the
+    """:class:`srcfpga.hdl.extractor.SpikeExtractor` with its slot register (``pack``) and event FIFO, and the
     :class:`srcfpga.hdl.accumulator.SynapticAccumulator` that reads it."""
 
-    def __init__(self, batch: int, count: int):
-        self.count = count
+    def __init__(self, batch: int, count: int, pack: bool):
+        self.count, self.pack = count, pack
         zeros = lambda dtype=bool: np.zeros(batch, dtype)   # noqa: E731
         self.held, self.pending, self.last = zeros(), zeros(np.int64), zeros()
         self.level, self.head_last, self.tail_last = zeros(np.int64), zeros(), zeros()   # event FIFO
         self.acc_pending, self.acc_pending_last, self.sums_valid = zeros(), zeros(), zeros()
+        self.slot, self.slot_last = zeros(), zeros()        # pack: the slot register
 
     def tick(self, in_valid, in_popcount, in_last, sums_ready) -> np.ndarray:
         """One clock cycle; returns ``masks.ready`` (the mask on the input is taken when valid)."""
-        final = self.pending <= self.count
-        merge = self.held & final & ~self.last & in_valid & (in_popcount == 0) & in_last
-        push = self.held & (self.level != EVENT_FIFO_DEPTH)
-        in_ready = ~self.held | (push & final)
-        load = in_valid & in_ready & ~merge
-        pushed_last = final & (self.last | merge)
+        final = ~self.held | (self.pending <= self.count)
+        room = self.count - np.where(self.held, np.minimum(self.pending, self.count), 0)
+        if self.pack:
+            borrow = in_valid & final & ~(self.held & self.last)
+        else:
+            borrow = self.held & final & ~self.last & in_valid & (in_popcount == 0) & in_last
+        fifo_room = self.level != EVENT_FIFO_DEPTH
+        out_ready = ~self.slot | fifo_room if self.pack else fifo_room
+        beat = (self.held | borrow) & out_ready
+        in_ready = (~self.held & ~borrow) | (out_ready & final)
+        take = in_valid & in_ready
+        beat_last = (self.held & final & self.last) | (borrow & (in_popcount <= room) & in_last)
+        if self.pack:          # the beat enters the slot register, the slot register the event FIFO
+            push, pushed_last = self.slot & fifo_room, self.slot_last
+            self.slot, self.slot_last = beat | (self.slot & ~fifo_room), np.where(beat, beat_last, self.slot_last)
+        else:
+            push, pushed_last = beat, beat_last
         # accumulator side of the event FIFO
         blocked = self.head_last & (self.sums_valid | (self.acc_pending & self.acc_pending_last))
         pop = (self.level > 0) & ~blocked
@@ -114,11 +132,12 @@ class _Extractor:
         self.tail_last = np.where(push & (level == 1), pushed_last, self.tail_last)
         self.level = level + push
         # extractor registers
-        self.pending = np.where(push, self.pending - self.count, self.pending)
-        self.held = self.held & ~(push & final)
-        self.held = np.where(load, (in_popcount > 0) | in_last, self.held)
-        self.pending = np.where(load, in_popcount, self.pending)
-        self.last = np.where(load, in_last, self.last)
+        self.pending = np.where(beat, self.pending - self.count, self.pending)
+        self.held = self.held & ~(beat & final)
+        loaded = take & ~borrow
+        self.held = np.where(loaded, (in_popcount > 0) | in_last, np.where(take, in_popcount > room, self.held))
+        self.pending = np.where(loaded, in_popcount, np.where(take, in_popcount - room, self.pending))
+        self.last = np.where(take, in_last, self.last)
         return in_ready
 
 
@@ -182,7 +201,7 @@ class LatencyModel:
         ``ceil(popcount / spikes_per_cycle)`` per mask, at least one per step (:func:`step_beats`)."""
         k = self.config.spikes_per_cycle
         popcounts = [mask_popcounts(input_spikes, self.mask_width)] + self.output_popcounts(layer_spikes)
-        return sum(step_beats(counts, k).sum(axis=-1) for counts in popcounts)
+        return sum(step_beats(counts, k, self.config.pack_masks).sum(axis=-1) for counts in popcounts)
 
     @property
     def load_cycles(self) -> int:
@@ -208,7 +227,7 @@ class LatencyModel:
         outputs = [_Items(counts.reshape(batch, -1), np.tile(np.arange(groups) == groups - 1, steps))
                    for counts, groups in zip(self.output_popcounts(layer_spikes), self.groups)]
         passes = [_UpdatePass(batch, groups, out) for groups, out in zip(self.groups, outputs)]
-        extractors = [_Extractor(batch, k) for _ in range(len(passes) + 1)]
+        extractors = [_Extractor(batch, k, self.config.pack_masks) for _ in range(len(passes) + 1)]
 
         issued = np.zeros(batch, np.int64)            # source masks issued by the encoder / offered by the host
         in_flight, flight = np.zeros(batch, bool), np.zeros(batch, np.int64)   # encoder round issued last cycle

@@ -89,7 +89,7 @@ class NetworkTop(wiring.Component):
 
         masks, width, n_prev = source.masks, self.mask_width, model.input_size
         for index, layer in enumerate(model.layers):
-            extractor = SpikeExtractor(width, index_bits(n_prev), count)
+            extractor = SpikeExtractor(width, index_bits(n_prev), count, cfg.pack_masks)
             engine = CELLS[layer.kind].part("engine")(layer, index, cfg.lanes, count, cfg.memory, cfg.trace_states)
             m.submodules[f"extract{index}"], m.submodules[f"layer{index}"] = extractor, engine
             wiring.connect(m, masks, extractor.masks)
@@ -102,7 +102,7 @@ class NetworkTop(wiring.Component):
             masks, width, n_prev = engine.masks, engine.mask_width, engine.addresses
 
         last = model.layers[-1]
-        m.submodules.extract_readout = extractor = SpikeExtractor(width, index_bits(n_prev), count)
+        m.submodules.extract_readout = extractor = SpikeExtractor(width, index_bits(n_prev), count, cfg.pack_masks)
         m.submodules.readout = readout = ReadoutEngine(model.readout, last.n_out, count, cfg.memory,
                                                        output_code(last, cfg.lanes))
         wiring.connect(m, masks, extractor.masks)
