@@ -531,6 +531,24 @@ def _add_board_commands(sub) -> None:
     _add_json_arg(p)
     p.set_defaults(func=cmd_run)
 
+    p = sub.add_parser("board-sim", help="the UART board top in Verilator behind a TCP socket, for "
+                                         "srcfpga run --port socket://localhost:PORT")
+    p.add_argument("model", type=Path, help="a .hw HardwareModel")
+    _add_lanes_arg(p)
+    p.add_argument("--input", choices=("pixels", "frames"), default="pixels", help="host sends images or frames")
+    p.add_argument("--listen", type=int, default=0, metavar="PORT", help="TCP port (default: a free one, printed)")
+    p.add_argument("--host", default="localhost", help="address to listen on (default localhost)")
+    p.add_argument("--divisor", type=int,
+                   help="simulated clock cycles per UART bit (default 4, the fastest the receiver takes; the "
+                        "answers do not depend on it)")
+    p.add_argument("--connections", type=int, default=0,
+                   help="stop after this many clients have disconnected (default 0: serve until interrupted)")
+    p.add_argument("--fault", action="append", default=[], metavar="KIND@BYTE",
+                   help="inject a line fault for testing, repeatable: framing@N (byte N sent with a bad stop bit) "
+                        "or reset@N (reset the board before byte N); N counts the bytes received from clients")
+    _add_json_arg(p)
+    p.set_defaults(func=cmd_board_sim)
+
 
 def cmd_boards(args: argparse.Namespace) -> int:
     from .boards import BOARDS
@@ -662,6 +680,33 @@ def cmd_run(args: argparse.Namespace) -> int:
         a = answers[0]
         text = f"class {a.label} (counts {list(a.counts)}, {a.cycles} cycles)"
     _emit(args, data, text)
+    return 0
+
+
+def cmd_board_sim(args: argparse.Namespace) -> int:
+    from .boards.uart_sim import BoardSim
+    from .hdl import HdlConfig
+    from .quant import HardwareModel
+
+    faults = {}
+    for text in args.fault:
+        kind, _, at = text.partition("@")
+        if kind not in ("framing", "reset") or not at.isdigit():
+            raise ConfigError(f"--fault {text!r}: expected framing@N or reset@N (N a byte index)")
+        faults[int(at)] = kind
+    if args.divisor is not None and args.divisor < 4:
+        raise ConfigError(f"--divisor must be at least 4 (the UART receiver's minimum), got {args.divisor}")
+    model = HardwareModel.load(args.model)
+    options = {} if args.divisor is None else {"divisor": args.divisor}
+    sim = BoardSim(model, HdlConfig(lanes=args.lanes, input=args.input), args.listen, args.host,
+                   connections=args.connections, faults=faults, **options).start()
+    port = sim.wait_ready()
+    print(f"srcfpga: board simulation of {args.model} ({args.input} input) listening on "
+          f"socket://{args.host}:{port}" + ("" if args.connections else "; stop with Ctrl-C"),
+          file=sys.stderr, flush=True)
+    stats = sim.join()
+    _emit(args, stats, f"served {stats['connections']} clients: {stats['bytes_in']} bytes in, "
+                       f"{stats['bytes_out']} bytes out")
     return 0
 
 
