@@ -355,6 +355,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--states", action="store_true",
                    help="build with the state trace (HdlConfig(trace_states=True)) and compare every neuron's "
                         "state words with golden at every step, too")
+    p.add_argument("--netlist", action="store_true",
+                   help="gate-level: simulate the Yosys synth_xilinx netlist with Yosys's Xilinx cell models "
+                        "(Verilator) instead of the RTL")
     _add_json_arg(p)
     p.set_defaults(func=cmd_sim)
 
@@ -460,7 +463,7 @@ def cmd_sim(args: argparse.Namespace) -> int:
     gaps = NO_GAPS if args.gaps == 0 else Backpressure(1.0 - args.gaps, 1.0 - args.gaps)
     seeds = sample_seeds(args.seed, 0, len(dataset))
     options = dict(labels=dataset.labels, simulator=args.simulator, waves=args.waves is not None,
-                   run_dir=args.waves, backpressure=gaps)
+                   run_dir=args.waves, backpressure=gaps, netlist=args.netlist)
     if default_input(model) == "pixels":
         report, _ = regress(model, HdlConfig(lanes=args.lanes, trace_states=args.states), pixels=dataset.images,
                             seeds=seeds, steps=args.steps, blank=args.blank, **options)
