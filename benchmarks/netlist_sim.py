@@ -2,7 +2,7 @@
 
 Runs ``srcfpga.sim.regression.regress(..., netlist=True)`` (what ``srcfpga sim --netlist`` runs) on the
 first N images of ../shared/data/mnist-test-b at the model's steps (or --steps / --blank), without
-stream gaps, and prints the agreement with the golden model, the cycle model check, and the times of
+stream gaps, with distributed memory (Yosys's cell models have no block RAM behaviour, docs/verification.md), and prints the agreement with the golden model, the cycle model check, and the times of
 the synthesis, the Verilator build (both cached by content, so a second run only simulates) and the
 simulation.
 
@@ -27,6 +27,7 @@ def main() -> int:
     parser.add_argument("--bits", type=int, default=5)
     parser.add_argument("--steps", type=int)
     parser.add_argument("--blank", type=int)
+    parser.add_argument("--memory", choices=("auto", "block", "distributed"), default="distributed")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
@@ -37,7 +38,7 @@ def main() -> int:
     model = reference_hw(args.bits)
     data = mnist_b()
     start = time.perf_counter()
-    report, rtl = regress(model, HdlConfig(), pixels=data.images[:args.images], seeds=sample_seeds(0, 0, args.images),
+    report, rtl = regress(model, HdlConfig(memory=args.memory), pixels=data.images[:args.images], seeds=sample_seeds(0, 0, args.images),
                           steps=args.steps, blank=args.blank, labels=data.labels[:args.images],
                           backpressure=NO_GAPS, netlist=True)
     wall = time.perf_counter() - start

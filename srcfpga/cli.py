@@ -357,7 +357,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "state words with golden at every step, too")
     p.add_argument("--netlist", action="store_true",
                    help="gate-level: simulate the Yosys synth_xilinx netlist with Yosys's Xilinx cell models "
-                        "(Verilator) instead of the RTL")
+                        "(Verilator) instead of the RTL; needs --memory distributed where auto picks block RAM")
+    p.add_argument("--memory", choices=("auto", "block", "distributed"), default="auto", help="weight ROM style")
     _add_json_arg(p)
     p.set_defaults(func=cmd_sim)
 
@@ -465,13 +466,14 @@ def cmd_sim(args: argparse.Namespace) -> int:
     options = dict(labels=dataset.labels, simulator=args.simulator, waves=args.waves is not None,
                    run_dir=args.waves, backpressure=gaps, netlist=args.netlist)
     if default_input(model) == "pixels":
-        report, _ = regress(model, HdlConfig(lanes=args.lanes, trace_states=args.states), pixels=dataset.images,
+        report, _ = regress(model, HdlConfig(lanes=args.lanes, memory=args.memory, trace_states=args.states), pixels=dataset.images,
                             seeds=seeds, steps=args.steps, blank=args.blank, **options)
     else:       # no on-chip engine for this encoder: the host encodes, the hardware takes spike frames
         steps = model.steps if args.steps is None else args.steps
         blank = model.blank if args.blank is None else args.blank
         frames = model.encoder.encode(dataset.images, steps, blank, seeds)
-        report, _ = regress(model, HdlConfig(lanes=args.lanes, input="frames", trace_states=args.states),
+        report, _ = regress(model, HdlConfig(lanes=args.lanes, memory=args.memory, input="frames",
+                                                  trace_states=args.states),
                             spikes=frames, steps=steps, blank=blank, **options)
     _emit(args, report.to_dict(), report.summary())
     return 0 if report.passed else 1

@@ -1,8 +1,10 @@
 """Gate-level check (srcfpga.sim.netlist): the Yosys synth_xilinx netlist with Xilinx cell models against golden.
 
-Default suite: the messages when the cell models are missing or the state trace is asked for, and the
-CLI option. ``-m slow``: small random networks (SRC on pixels and on spike frames with block RAM and
-stream gaps, BMRU on frames) through their netlists in Verilator, bit for bit against the golden model.
+Default suite: the messages when the cell models are missing or the state trace is asked for, the
+detection of cells without a model (block RAM), the CLI option. ``-m slow``: small random networks
+(SRC on pixels; SRC on spike frames with two lanes and stream gaps; BMRU on frames; all with
+distributed memory) through their netlists in Verilator, bit for bit against the golden model, and a
+block-RAM design refused.
 Each costs a Yosys run (~30 s) and a Verilator build of a large netlist (minutes), cached by content.
 """
 
@@ -29,6 +31,13 @@ def test_cell_models_are_found():
     assert netlist.cell_models().name == "cells_sim.v"
 
 
+def test_block_ram_cells_have_no_model():
+    """Yosys's cells_sim.v declares the block RAMs without behaviour: such netlists are refused."""
+    models = netlist.cell_models().read_text()
+    fake = "module top;\n  LUT2 #(\n  ) a (\n  );\n  RAMB36E1 #(\n  ) b (\n  );\n  FDRE c (\n  );\nendmodule\n"
+    assert netlist.unmodelled_cells(fake, models) == ["RAMB36E1"]
+
+
 def test_no_state_trace_at_gate_level():
     model = random_hardware_model(1, (6, 4), 4, n_classes=3, encoder_generators=1)
     pixels = np.zeros((1, 6), np.uint8)
@@ -39,8 +48,8 @@ def test_no_state_trace_at_gate_level():
 def test_cli_option():
     from srcfpga.cli import build_parser
 
-    args = build_parser().parse_args(["sim", "m.hw", "--dataset", "mnist", "--netlist"])
-    assert args.netlist and not args.states
+    args = build_parser().parse_args(["sim", "m.hw", "--dataset", "mnist", "--netlist", "--memory", "distributed"])
+    assert args.netlist and args.memory == "distributed" and not args.states
 
 
 @pytest.mark.slow
@@ -55,11 +64,21 @@ def test_src_pixels_netlist_equals_golden(regress):
 
 
 @pytest.mark.slow
-def test_src_frames_block_ram_with_gaps_netlist_equals_golden(regress):
+def test_src_frames_with_gaps_netlist_equals_golden(regress):
     model = random_hardware_model(3, (10, 8, 5), 6, n_classes=4)
     spikes = random_spikes(7, 3, 9, 10, 0.3)
-    report, _ = regress(model, HdlConfig(input="frames", memory="block", lanes=2), spikes=spikes, netlist=True)
+    report, _ = regress(model, HdlConfig(input="frames", memory="distributed", lanes=2), spikes=spikes,
+                        netlist=True)
     assert report.passed, report.summary()
+
+
+@pytest.mark.slow
+def test_block_ram_netlist_is_refused(regress):
+    """Block RAM has no cell model: a clear error after synthesis, before any Verilator build."""
+    model = random_hardware_model(3, (10, 8, 5), 6, n_classes=4)
+    with pytest.raises(netlist.NetlistError, match="RAMB18E1.*memory='distributed'"):
+        regress(model, HdlConfig(input="frames", memory="block", lanes=2), spikes=random_spikes(7, 1, 9, 10, 0.3),
+                netlist=True)
 
 
 @pytest.mark.slow

