@@ -2,7 +2,7 @@
 
 Runs ``srcfpga.sim.regression.regress(..., netlist=True)`` (what ``srcfpga sim --netlist`` runs) on the
 first N images of ../shared/data/mnist-test-b at the model's steps (or --steps / --blank), without
-stream gaps, with distributed memory (Yosys's cell models have no block RAM behaviour, docs/verification.md), and prints the agreement with the golden model, the cycle model check, and the times of
+stream gaps (block-RAM weights read through srcfpga's ROM behaviour of those cells, docs/verification.md), and prints the agreement with the golden model, the cycle model check, and the times of
 the synthesis, the Verilator build (both cached by content, so a second run only simulates) and the
 simulation.
 
@@ -27,7 +27,7 @@ def main() -> int:
     parser.add_argument("--bits", type=int, default=5)
     parser.add_argument("--steps", type=int)
     parser.add_argument("--blank", type=int)
-    parser.add_argument("--memory", choices=("auto", "block", "distributed"), default="distributed")
+    parser.add_argument("--memory", choices=("auto", "block", "distributed"), default="auto")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 

@@ -357,7 +357,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "state words with golden at every step, too")
     p.add_argument("--netlist", action="store_true",
                    help="gate-level: simulate the Yosys synth_xilinx netlist with Yosys's Xilinx cell models "
-                        "(Verilator) instead of the RTL; needs --memory distributed where auto picks block RAM")
+                        "(Verilator) instead of the RTL")
     p.add_argument("--memory", choices=("auto", "block", "distributed"), default="auto", help="weight ROM style")
     _add_json_arg(p)
     p.set_defaults(func=cmd_sim)

@@ -11,9 +11,14 @@ with the golden model bit for bit (``srcfpga sim --netlist``).
 What it checks: that synthesis (inference of distributed RAM, DSPs, carry chains, LUT mapping, FSM
 and constant optimisation) keeps the behaviour of the RTL, cycle for cycle. What it does not: timing
 (the cell models are zero-delay; Verilator ignores their ``specify`` blocks), Vivado's own synthesis,
-and block RAM: ``cells_sim.v`` declares ``RAMB18E1`` / ``RAMB36E1`` with their ports and timing but no
-behaviour (their outputs would read 0), so a netlist with such cells (:func:`unmodelled_cells`) is
-refused with a :class:`NetlistError` that says to build with distributed memory
+and block RAM as Yosys models it: ``cells_sim.v`` declares ``RAMB18E1`` / ``RAMB36E1`` with their
+ports and timing but no behaviour (their outputs would read 0). :func:`with_block_rom_models` adds the
+read behaviour of the one way the generated designs use them, as ROMs (Yosys's mapping of the weight
+ROMs: ``RAM_MODE "TDP"``, no writes, no output registers; word ``i`` of a ``W``-bit port is
+``INIT`` bits ``[i*W' +: W']`` with ``W' = W/9*8`` data and ``W/9`` parity bits from ``INITP``, at
+bit address ``ADDR >> log2(W')``). That behaviour is srcfpga's, not Xilinx's, checked only by the
+agreement with the RTL. A netlist with any other use of them (:func:`unmodelled_cells`) is refused
+with a :class:`NetlistError` that says to build with distributed memory
 (``HdlConfig(memory="distributed")``, ``srcfpga sim --memory distributed``). Verilator warns about the cell models (``SPECIFYIGN``, ``INITIALDLY``; ``UNOPTFLAT``
 on the CARRY4 chains, which it settles by iterating); :data:`VERILATOR_ARGS` silences those, and
 compiles the model's C++ without optimisation (``-CFLAGS -O0``): a netlist of 10,000 cells becomes
@@ -65,6 +70,69 @@ def cell_models() -> Path:
 
 class NetlistError(SrcFpgaError):
     """The netlist holds cells that the cell models do not simulate."""
+
+
+# the block RAMs as Yosys maps ROMs to them: (data INIT_xx count, parity INITP_xx count, bit-address MSB,
+# DO width, DOP width); srcfpga adds their read behaviour (:func:`with_block_rom_models`)
+BLOCK_RAMS = {"RAMB18E1": (64, 8, 13, 16, 2), "RAMB36E1": (128, 16, 14, 32, 4)}
+ROM_PARAMETERS = (r'RAM_MODE\("TDP"\)', r"WRITE_WIDTH_A\(32'd0\)", r"WRITE_WIDTH_B\(32'd0\)",
+                  r"DOA_REG\(32'sd0\)", r"DOB_REG\(32'sd0\)")
+
+
+def _rom_behaviour(cell: str) -> str:
+    data, parity, msb, do_bits, dop_bits = BLOCK_RAMS[cell]
+    init = ", ".join(f"INIT_{i:02X}" for i in reversed(range(data)))
+    initp = ", ".join(f"INITP_{i:02X}" for i in reversed(range(parity)))
+    lines = ["    // srcfpga.sim.netlist: read behaviour for ROM use (TDP, no writes, no output registers)",
+             f"    localparam [{256 * data - 1}:0] SRCFPGA_INIT = {{{init}}};",
+             f"    localparam [{256 * parity - 1}:0] SRCFPGA_INITP = {{{initp}}};"]
+    for port, clk, en, rst, addr, do, dop in (("A", "CLKARDCLK", "ENARDEN", "RSTRAMARSTRAM", "ADDRARDADDR", "DOADO",
+                                               "DOPADOP"),
+                                              ("B", "CLKBWRCLK", "ENBWREN", "RSTRAMB", "ADDRBWRADDR", "DOBDO",
+                                               "DOPBDOP")):
+        dw, pw = f"SRCFPGA_DW{port}", f"SRCFPGA_PW{port}"
+        lines += [
+            f"    localparam integer {dw} = READ_WIDTH_{port} >= 9 ? READ_WIDTH_{port} / 9 * 8 : "
+            f"(READ_WIDTH_{port} < 1 ? 1 : READ_WIDTH_{port});",
+            f"    localparam integer {pw} = READ_WIDTH_{port} >= 9 ? READ_WIDTH_{port} / 9 : 1;",
+            f"    reg [{dw}-1:0] srcfpga_mem{port} [0:{256 * data}/{dw}-1];",
+            f"    reg [{pw}-1:0] srcfpga_par{port} [0:{256 * data}/{dw}-1];",
+            f"    reg [{do_bits - 1}:0] srcfpga_do{port} = 0;",
+            f"    reg [{dop_bits - 1}:0] srcfpga_dop{port} = 0;",
+            f"    integer srcfpga_i{port};",
+            f"    initial for (srcfpga_i{port} = 0; srcfpga_i{port} < {256 * data}/{dw}; "
+            f"srcfpga_i{port} = srcfpga_i{port} + 1) begin",
+            f"        srcfpga_mem{port}[srcfpga_i{port}] = SRCFPGA_INIT[srcfpga_i{port} * {dw} +: {dw}];",
+            f"        srcfpga_par{port}[srcfpga_i{port}] = READ_WIDTH_{port} >= 9 ? "
+            f"SRCFPGA_INITP[srcfpga_i{port} * {pw} +: {pw}] : 0;",
+            "    end",
+            f"    always @(posedge {clk}) if ({en}) begin",
+            f"        if ({rst}) begin srcfpga_do{port} <= 0; srcfpga_dop{port} <= 0; end",
+            "        else begin",
+            f"            srcfpga_do{port} <= {do_bits}'(srcfpga_mem{port}[{addr}[{msb}:0] >> $clog2({dw})]);",
+            f"            srcfpga_dop{port} <= {dop_bits}'(srcfpga_par{port}[{addr}[{msb}:0] >> $clog2({dw})]);",
+            "        end",
+            "    end",
+            f"    assign {do} = srcfpga_do{port};",
+            f"    assign {dop} = srcfpga_dop{port};"]
+    return "\n".join(lines) + "\n"
+
+
+def with_block_rom_models(netlist: str, models: str) -> str:
+    """``models`` with read behaviour added to the block RAM modules, when every block RAM in ``netlist``
+    is used as a ROM the way Yosys maps one (``RAM_MODE "TDP"``, write widths 0, no output registers);
+    else ``models`` unchanged (the cells then stay without behaviour and :func:`unmodelled_cells` names them)."""
+    for cell in BLOCK_RAMS:
+        blocks = re.findall(rf"^  {cell} #\((.*?)^  \) ", netlist, re.M | re.S)
+        if not blocks or not all(re.search(p, b) for b in blocks for p in ROM_PARAMETERS):
+            continue
+        match = re.search(rf"^module {cell}\b.*?^endmodule", models, re.M | re.S)
+        if match is None:
+            continue
+        body = re.sub(r"specify.*?endspecify", "", match[0], flags=re.S)
+        body = body[:-len("endmodule")] + _rom_behaviour(cell) + "endmodule"
+        models = models[:match.start()] + body + models[match.end():]
+    return models
 
 
 def unmodelled_cells(netlist: str, models: str) -> list[str]:
@@ -119,11 +187,11 @@ def gate_level_verilog(verilog: str, top: str) -> Netlist:
             finally:
                 shutil.rmtree(work, ignore_errors=True)
     text = entry.read_text()
+    models = with_block_rom_models(text, models)
     missing = unmodelled_cells(text, models)
     if missing:
         raise NetlistError(f"the netlist of {top} uses {', '.join(missing)}, which Yosys's Xilinx cell models "
-                           f"declare without behaviour (block RAM): the gate-level check simulates designs with "
-                           f"distributed memory only; build with memory='distributed' (srcfpga sim --memory "
-                           f"distributed)")
+                           f"declare without behaviour and srcfpga models only as ROMs: build with "
+                           f"memory='distributed' (srcfpga sim --memory distributed)")
     cells = len(re.findall(r"^  [A-Z][A-Z0-9_]* ", text, re.M))      # instances: "  LUT2 #(" / "  FDRE _12_ ("
     return Netlist(text + "\n" + models, cells, 0.0 if cached else time.perf_counter() - start, cached)
