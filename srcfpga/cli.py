@@ -353,6 +353,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--states", action="store_true",
                    help="build with the state trace (HdlConfig(trace_states=True)) and compare every neuron's "
                         "state words with golden at every step, too")
+    p.add_argument("--netlist", action="store_true",
+                   help="gate-level: simulate the Yosys synth_xilinx netlist with Yosys's Xilinx cell models "
+                        "(Verilator) instead of the RTL")
+    p.add_argument("--memory", choices=("auto", "block", "distributed"), default="auto", help="weight ROM style")
     _add_json_arg(p)
     p.set_defaults(func=cmd_sim)
 
@@ -459,15 +463,16 @@ def cmd_sim(args: argparse.Namespace) -> int:
     gaps = NO_GAPS if args.gaps == 0 else Backpressure(1.0 - args.gaps, 1.0 - args.gaps)
     seeds = sample_seeds(args.seed, 0, len(dataset))
     options = dict(labels=dataset.labels, simulator=args.simulator, waves=args.waves is not None,
-                   run_dir=args.waves, backpressure=gaps)
+                   run_dir=args.waves, backpressure=gaps, netlist=args.netlist)
     if default_input(model) == "pixels":
-        report, _ = regress(model, HdlConfig(lanes=args.lanes, trace_states=args.states), pixels=dataset.images,
+        report, _ = regress(model, HdlConfig(lanes=args.lanes, memory=args.memory, trace_states=args.states), pixels=dataset.images,
                             seeds=seeds, steps=args.steps, blank=args.blank, **options)
     else:       # no on-chip engine for this encoder: the host encodes, the hardware takes spike frames
         steps = model.steps if args.steps is None else args.steps
         blank = model.blank if args.blank is None else args.blank
         frames = model.encoder.encode(dataset.images, steps, blank, seeds)
-        report, _ = regress(model, HdlConfig(lanes=args.lanes, input="frames", trace_states=args.states),
+        report, _ = regress(model, HdlConfig(lanes=args.lanes, memory=args.memory, input="frames",
+                                                  trace_states=args.states),
                             spikes=frames, steps=steps, blank=blank, **options)
     _emit(args, report.to_dict(), report.summary())
     return 0 if report.passed else 1
@@ -529,6 +534,24 @@ def _add_board_commands(sub) -> None:
     p.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for each answer")
     _add_json_arg(p)
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("board-sim", help="the UART board top in Verilator behind a TCP socket, for "
+                                         "srcfpga run --port socket://localhost:PORT")
+    p.add_argument("model", type=Path, help="a .hw HardwareModel")
+    _add_lanes_arg(p)
+    p.add_argument("--input", choices=("pixels", "frames"), default="pixels", help="host sends images or frames")
+    p.add_argument("--listen", type=int, default=0, metavar="PORT", help="TCP port (default: a free one, printed)")
+    p.add_argument("--host", default="localhost", help="address to listen on (default localhost)")
+    p.add_argument("--divisor", type=int,
+                   help="simulated clock cycles per UART bit (default 4, the fastest the receiver takes; the "
+                        "answers do not depend on it)")
+    p.add_argument("--connections", type=int, default=0,
+                   help="stop after this many clients have disconnected (default 0: serve until interrupted)")
+    p.add_argument("--fault", action="append", default=[], metavar="KIND@BYTE",
+                   help="inject a line fault for testing, repeatable: framing@N (byte N sent with a bad stop bit) "
+                        "or reset@N (reset the board before byte N); N counts the bytes received from clients")
+    _add_json_arg(p)
+    p.set_defaults(func=cmd_board_sim)
 
 
 def cmd_boards(args: argparse.Namespace) -> int:
@@ -661,6 +684,33 @@ def cmd_run(args: argparse.Namespace) -> int:
         a = answers[0]
         text = f"class {a.label} (counts {list(a.counts)}, {a.cycles} cycles)"
     _emit(args, data, text)
+    return 0
+
+
+def cmd_board_sim(args: argparse.Namespace) -> int:
+    from .boards.uart_sim import BoardSim
+    from .hdl import HdlConfig
+    from .quant import HardwareModel
+
+    faults = {}
+    for text in args.fault:
+        kind, _, at = text.partition("@")
+        if kind not in ("framing", "reset") or not at.isdigit():
+            raise ConfigError(f"--fault {text!r}: expected framing@N or reset@N (N a byte index)")
+        faults[int(at)] = kind
+    if args.divisor is not None and args.divisor < 4:
+        raise ConfigError(f"--divisor must be at least 4 (the UART receiver's minimum), got {args.divisor}")
+    model = HardwareModel.load(args.model)
+    options = {} if args.divisor is None else {"divisor": args.divisor}
+    sim = BoardSim(model, HdlConfig(lanes=args.lanes, input=args.input), args.listen, args.host,
+                   connections=args.connections, faults=faults, **options).start()
+    port = sim.wait_ready()
+    print(f"srcfpga: board simulation of {args.model} ({args.input} input) listening on "
+          f"socket://{args.host}:{port}" + ("" if args.connections else "; stop with Ctrl-C"),
+          file=sys.stderr, flush=True)
+    stats = sim.join()
+    _emit(args, stats, f"served {stats['connections']} clients: {stats['bytes_in']} bytes in, "
+                       f"{stats['bytes_out']} bytes out")
     return 0
 
 

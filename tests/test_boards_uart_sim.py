@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -36,18 +38,28 @@ def _check(model, config, answers, frames, blank, count):
         assert answer.cycles == cycles[i], i
 
 
+def _small_model():
+    """4 x 4 pixels -> 4 -> 3 classes, one encoder generator (beats of 2 pixels): one Verilator build of the
+    UART top (divisor 4, idle timeout :data:`IDLE_BITS`) serves the tests of both testbenches."""
+    return quantize_net(random_net(0, (16, 4), 3, drive=6.0), QuantConfig(weight_bits=4, encoder_generators=1))
+
+
+IDLE_BITS = 64      # a short quiet-line timeout: the bit-level testbench runs Python every cycle
+
+
 def test_uart_top_pixels_small():
     """Two images (junk bytes before the first), then a frames request the pixel build must NAK."""
     _simulator()
-    model = quantize_net(random_net(0, (8, 4), 3, drive=6.0), QuantConfig(weight_bits=4, encoder_generators=1))
-    pixels = np.random.default_rng(3).integers(0, 256, (2, 8), dtype=np.uint8)
+    model = _small_model()
+    pixels = np.random.default_rng(3).integers(0, 256, (2, 16), dtype=np.uint8)
     seeds, steps, blank = np.array([11, 12]), 8, 1
     width = model.encoder.beat_width
     requests = [b"\x00\x42" + protocol.pixel_request(pixels[0], width, 11, blank, steps),
                 protocol.pixel_request(pixels[1], width, 12, blank, steps),
                 protocol.header(protocol.KIND_FRAMES, 0, 0, 1)]
     length = protocol.response_length(model.readout.n_classes)
-    answers = run_uart(model, HdlConfig(input="pixels"), requests, [length, length, 1], divisor=4)
+    answers = run_uart(model, HdlConfig(input="pixels"), requests, [length, length, 1], divisor=4,
+                       idle_bits=IDLE_BITS)
     _check(model, HdlConfig(input="pixels"), answers, model.encoder.encode(pixels, steps, blank, seeds), blank, 2)
     assert answers.responses[2] == bytes([protocol.NAK])
 
@@ -69,3 +81,53 @@ def test_uart_top_frames_and_pixels():
     requests = [protocol.pixel_request(pixels[i], width, i, blank, steps) for i in range(3)]
     answers = run_uart(model, HdlConfig(input="pixels"), requests, [length] * 3, divisor=4)
     _check(model, HdlConfig(input="pixels"), answers, frames, blank, 3)
+
+
+def test_host_link_against_simulated_board(tmp_path, capsys):
+    """``srcfpga board-sim``'s bridge with the real host driver: ``srcfpga run --port socket://`` on an image
+    file, then over one more connection a byte corrupted on the line and a board reset in the middle of an
+    image (each a clear NAK error; the request sent again is answered right) between correct answers."""
+    _simulator()
+    from PIL import Image
+
+    from srcfpga.boards.host import HostLink, open_port
+    from srcfpga.boards.uart_sim import BoardSim
+    from srcfpga.cli import main
+
+    model = _small_model()
+    model.save(tmp_path / "m.hw")
+    pixels = np.random.default_rng(5).integers(0, 256, (4, 16), dtype=np.uint8)
+    Image.fromarray(pixels[0].reshape(4, 4)).save(tmp_path / "digit.png")
+    steps, blank = model.steps, model.blank
+    golden = run_golden(model, pixels=pixels, seeds=np.arange(4), steps=steps, blank=blank)
+    size = len(protocol.pixel_request(pixels[0], 2, 0, blank, steps))
+    # byte indices over the whole session: request 0 comes from `srcfpga run`; requests 1.. from the driver
+    faults = {2 * size + 12: "framing", 4 * size + size // 2: "reset"}
+    sim = BoardSim(model, HdlConfig(input="pixels"), divisor=4, idle_bits=IDLE_BITS, connections=2,
+                   faults=faults).start()
+    port = sim.wait_ready()
+    url = f"socket://localhost:{port}"
+
+    assert main(["run", str(tmp_path / "m.hw"), str(tmp_path / "digit.png"), "--port", url, "--timeout", "20",
+                 "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)["results"][0]
+    assert (result["label"], result["counts"]) == (golden.predictions[0], golden.readout[0].tolist())
+
+    link = HostLink(open_port(url, model, timeout=20), model, timeout=20)
+    try:
+        def answer(i):
+            return link.classify_image(pixels[i], seed=i, steps=steps, blank=blank)
+
+        def check(i, got):
+            assert (got.label, list(got.counts)) == (golden.predictions[i], golden.readout[i].tolist()), i
+
+        check(1, answer(1))                                                 # request 1
+        for i in (2, 3):                                                    # requests 2, 4: a fault each
+            with pytest.raises(protocol.ProtocolError, match="NAK 0xEE"):
+                answer(i)
+            check(i, answer(i))                                             # requests 3, 5: sent again
+    finally:
+        link.port.close()
+    stats = sim.join(timeout=60)
+    assert stats["faults"] == [[k, v] for k, v in sorted(faults.items())]
+    assert stats["connections"] == 2 and stats["tx_framing_errors"] == 0

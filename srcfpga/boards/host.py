@@ -127,7 +127,7 @@ class HostLink:
         want, data = protocol.response_length(n), bytearray()
         deadline = time.monotonic() + self.timeout
         while len(data) < want:
-            chunk = self.port.read(want - len(data))
+            chunk = self.port.read(want - len(data) if data else 1)     # a NAK is one byte: do not wait for more
             if chunk:
                 data += chunk
                 if data[:1] == bytes([protocol.NAK]):

@@ -8,8 +8,10 @@ Host -> device, one request per inference (all multi-byte fields little-endian):
                        ceil(W / 8) bytes; bit j of beat k (byte j // 8, bit j % 8) is input k*W + j
 
 ``W`` is the hardware's beat width, ``2 * encoder generators`` (the manifest's ``mask_width``). The
-device is built for one input kind; a request of the other kind (or a bad kind byte) is answered
-with the single byte ``0xEE`` and ignored. Bytes before ``0xA5`` are skipped.
+device is built for one input kind; a request of the other kind (or a bad kind byte), a request with
+a corrupted byte (a UART framing error) and a request cut short (by a pause on the line or a reset of
+the device) are answered with the single byte ``0xEE`` (NAK) once the line has gone quiet, and
+ignored (:mod:`srcfpga.boards.uart_top`). Bytes before ``0xA5`` are skipped.
 
 Device -> host, one response per inference::
 
@@ -112,7 +114,8 @@ def decode_response(data: bytes, n_classes: int) -> Response:
     """Parse one response (exactly :func:`response_length` bytes)."""
     data = bytes(data)
     if data[:1] == bytes([NAK]):
-        raise ProtocolError("the device rejected the request (NAK 0xEE: input kind does not match its build)")
+        raise ProtocolError("the device rejected the request (NAK 0xEE): the input kind does not match its build, "
+                            "or a byte arrived corrupted, or the request was cut short (reset, pause); send it again")
     if data[:1] and data[0] != RESPONSE:
         raise ProtocolError(f"bad response start byte 0x{data[0]:02x} (expected 0x{RESPONSE:02x})")
     if len(data) >= 7 and data[6] != n_classes:

@@ -45,8 +45,9 @@ CACHE_FORMAT = 2
 # calibration designs of (LUT cells - LUT-as-logic sites) * 2 / cells with <= 5 inputs, read from Vivado's
 # own utilization reports (benchmarks/calibration.py, with its leave-one-design-out error)
 LUT_COMBINE = 0.63
-SCRIPT = """read_verilog -sv {source}
-synth_xilinx -family xc7 -top {top} -flatten -noiopad -noclkbuf
+# the mapping to Artix-7 cells, shared with the gate-level simulation (srcfpga.sim.netlist)
+SYNTH_XILINX = "synth_xilinx -family xc7 -top {top} -flatten -noiopad -noclkbuf"
+SCRIPT = "read_verilog -sv {source}\n" + SYNTH_XILINX + """
 tee -q -o stat.json stat -json
 write_json netlist.json
 """

@@ -4,7 +4,8 @@ A bit-level UART model: requests (byte strings) are sent on ``rx`` as 8N1 frames
 clock cycles per bit (start bit, 8 data bits LSB first, stop bit, ``gap`` idle bits between bytes);
 ``tx`` is decoded by sampling each bit in its middle. After each request the testbench waits for
 ``expect[i]`` response bytes before sending the next request. Results: the received bytes per
-request, the ``label`` output after each response, and the cycle counts.
+request, the ``label`` output after each response, and the cycle counts. The first request goes out
+``wait`` cycles after the reset (the top waits for a quiet line before it listens).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ async def uart_exchange(dut):
     await ClockCycles(dut.clk, 4)
     await FallingEdge(dut.clk)
     dut.rst.value = 0
+    await ClockCycles(dut.clk, int(params.get("wait", 0)))     # the top first waits for a quiet line
 
     def frames(data: list[int]) -> list[int]:
         levels = []

@@ -82,6 +82,7 @@ class RtlRun:
     log: Path | None = None
     errors: list[str] = field(default_factory=list)   # testbench-level errors (timeouts, X values)
     states: list[dict[str, np.ndarray]] | None = None   # per layer, name -> (batch, T, n_out) (trace_states builds)
+    design: str = "RTL"                 # what was simulated: "RTL" or "netlist" (synth_xilinx, srcfpga.sim.netlist)
 
     @property
     def batch(self) -> int:
@@ -156,6 +157,7 @@ class SimReport:
     latency_model_exact: float | None = None    # fraction of samples whose measured cycles equal the model's
     latency_model_per_sample: list[int] | None = None
     latency_model_diverged: list[int] = field(default_factory=list)    # samples whose cycles differ from it
+    design: str = "RTL"                 # "RTL" or "netlist" (:attr:`RtlRun.design`)
 
     @property
     def passed(self) -> bool:
@@ -179,10 +181,10 @@ class SimReport:
         return _jsonable(data)
 
     def summary(self) -> str:
-        text = (f"RTL ({self.simulator}) vs golden: {self.samples - self.mismatches}/{self.samples} samples "
-                f"identical at every step (agreement {self.agreement:.4f})")
+        text = (f"{self.design} ({self.simulator}) vs golden: {self.samples - self.mismatches}/{self.samples} "
+                f"samples identical at every step (agreement {self.agreement:.4f})")
         if self.accuracy is not None:
-            text += f"; RTL accuracy {100 * self.accuracy:.2f} %"
+            text += f"; {self.design} accuracy {100 * self.accuracy:.2f} %"
         text += (f"; {self.cycles_per_inference:.1f} cycles/inference, {self.cycles_per_step:.2f} cycles/step; "
                  f"{self.sim_cycles_per_s:,.0f} simulated cycles/s")
         if self.latency_model_exact is None:
@@ -261,7 +263,7 @@ def run_rtl(model: HardwareModel, hdl_config=None, pixels: np.ndarray | None = N
             spikes: np.ndarray | None = None, seeds: np.ndarray | None = None, steps: int | None = None,
             blank: int | None = None, simulator: str = "verilator", waves: bool = False,
             backpressure: Backpressure | None = None, seed: int = 0, run_dir: str | Path | None = None,
-            cache_dir: str | Path | None = None, max_cycles: int | None = None) -> RtlRun:
+            cache_dir: str | Path | None = None, max_cycles: int | None = None, netlist: bool = False) -> RtlRun:
     """Simulate the generated RTL of ``model`` on a batch of images (``pixels``, uint8 ``(batch, n_in)``,
     with per-sample encoder ``seeds``) or spike frames (``spikes``, bool ``(batch, T, n_in)``).
 
@@ -270,7 +272,9 @@ def run_rtl(model: HardwareModel, hdl_config=None, pixels: np.ndarray | None = N
     ``T - blank``. ``backpressure``: stream gaps (default random gaps; :data:`NO_GAPS` for speed and
     latency). ``waves``: keep a waveform (``RtlRun.waves``: FST, or VCD where the simulator cannot
     write FST here, see :func:`srcfpga.sim.build.build`) in ``run_dir`` (a temporary directory by
-    default, kept when waves are requested). ``seed`` seeds the testbench's gap pattern.
+    default, kept when waves are requested). ``seed`` seeds the testbench's gap pattern. ``netlist``:
+    simulate the Yosys ``synth_xilinx`` netlist of the Verilog with the Xilinx cell models instead of
+    the RTL (:mod:`srcfpga.sim.netlist`; not with the state trace).
     """
     from ..hdl import HdlConfig
     from ..hdl.layouts import STEP_BITS, input_beats, start_beat
@@ -309,6 +313,8 @@ def run_rtl(model: HardwareModel, hdl_config=None, pixels: np.ndarray | None = N
     config = hdl_config if hdl_config is not None else HdlConfig(input=kind)
     if config.input != kind:
         raise ConfigError(f"HDL config takes {config.input} but {kind} were given")
+    if netlist and config.trace_states:
+        raise ConfigError("the gate-level simulation compares outputs only: no state trace (--states) with netlist")
     backpressure = backpressure or Backpressure()
 
     import time
@@ -318,7 +324,14 @@ def run_rtl(model: HardwareModel, hdl_config=None, pixels: np.ndarray | None = N
     generate_seconds = time.perf_counter() - t0
     layout = manifest["layout"]
     width, lanes = int(layout["mask_width"]), int(layout["lanes"])
-    sim_build = simbuild.build(verilog, manifest.get("top", TOP), simulator, waves=waves,
+    build_args: tuple[str, ...] = ()
+    if netlist:
+        from .netlist import VERILATOR_ARGS, gate_level_verilog
+
+        gates = gate_level_verilog(verilog, manifest.get("top", TOP))
+        verilog, build_args = gates.verilog, VERILATOR_ARGS if simulator == "verilator" else ()
+        generate_seconds = time.perf_counter() - t0
+    sim_build = simbuild.build(verilog, manifest.get("top", TOP), simulator, waves=waves, build_args=build_args,
                                cache_dir=(Path(cache_dir) if cache_dir is not None else None))
 
     starts = [start_beat(seeds[b], blank, steps) for b in range(batch)]
@@ -351,6 +364,7 @@ def run_rtl(model: HardwareModel, hdl_config=None, pixels: np.ndarray | None = N
     run.steps, run.blank, run.simulator = steps, blank, sim_build.simulator.name
     run.run_seconds, run.build_seconds, run.build_cached = sim_run.seconds, sim_build.seconds, sim_build.cached
     run.generate_seconds = generate_seconds
+    run.design = "netlist" if netlist else "RTL"
     run.waves = sim_run.waves
     run.errors = list(res.get("errors", [])) + [f for f in sim_run.failures if not f.startswith("network:")]
     keep = keep or bool(run.errors)     # a failed run stays for inspection
@@ -576,7 +590,7 @@ def compare_with_golden(model: HardwareModel, rtl: RtlRun, golden, labels: np.nd
         cycles_per_step=float(ok_cycles.mean() / total) if len(ok_cycles) and total else 0.0,
         cycles_per_inference=float(ok_cycles.mean()) if len(ok_cycles) else 0.0,
         sim_cycles_per_s=rtl.sim_cycles_per_s, sim_cycles_per_cpu_s=rtl.sim_cycles_per_cpu_s,
-        sim_cycles=rtl.sim_cycles, steps=rtl.steps, blank=rtl.blank, simulator=rtl.simulator,
+        sim_cycles=rtl.sim_cycles, steps=rtl.steps, blank=rtl.blank, simulator=rtl.simulator, design=rtl.design,
         first_mismatch=first, mismatched_samples=bad, waves=str(rtl.waves) if rtl.waves else None,
         log=str(rtl.log) if rtl.log else None, build_seconds=rtl.build_seconds, build_cached=rtl.build_cached,
         run_seconds=rtl.run_seconds, cycles_min=int(ok_cycles.min()) if len(ok_cycles) else 0,
