@@ -34,8 +34,8 @@ MUTANTS = {
     "gate threshold >= -> >": (src_neuron, "Mux(h >= threshold,", "Mux(h > threshold,"),
     "spike threshold >= -> >": (src_neuron, "h_next >= q.half", "h_next > q.half"),
     "recurrent weight rs + 1": (src_neuron, "const_mul(hs, q.rs)", "const_mul(hs, q.rs + 1)"),
-    "bmru comparator > -> >=": (bmru_engine, "set_, reset = x2[b] > mag2[b],", "set_, reset = x2[b] >= mag2[b],"),
-    "bmru frac shift on beta": (bmru_engine, "beta = (syn_b1[b] << k)", "beta = (syn_b1[b] << (k + 1))"),
+    "bmru comparator > -> >=": (bmru_engine, "return x > mag,", "return x >= mag,"),
+    "bmru frac shift on beta": (bmru_engine, "beta = (syn_b << k) + p[", "beta = (syn_b << (k + 1)) + p["),
     "cmru saturation - 1": (cmru_engine, "-limit, limit)", "-limit, limit - 1)"),
 }
 CELL = {src_neuron: "src", pwl: "src", bmru_engine: "bmru", cmru_engine: "cmru"}

@@ -13,7 +13,7 @@ from typing import Any
 
 from ..errors import ConfigError
 
-PARTS = ("layer", "golden", "engine")
+PARTS = ("layer", "golden", "engine", "prove")
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,10 @@ class CellKind:
     output) and ``states()`` (name -> ``(batch, T, n_out)``, the names of the engine's ``lane_state``).
     ``engine``: the HDL layer engine (:mod:`srcfpga.hdl`), a ``wiring.Component`` built as
     ``engine(layer, index, lanes, count, memory, trace_states)`` with ``lane_state(layer)``.
+    ``prove`` (optional): the proof obligation (:mod:`srcfpga.verify.prove`), ``prove(layer, obligation)``
+    filling an :class:`~srcfpga.verify.prove.Obligation` with the engine's update datapath, the golden step on
+    symbolic values and the ranges of the state words and inputs; ``None``: ``srcfpga prove`` reports the kind
+    as unproven.
     """
 
     name: str
@@ -36,11 +40,14 @@ class CellKind:
     layer: str
     golden: str
     engine: str
+    prove: str | None = None
 
     def part(self, part: str) -> Any:
         """The object a part reference names, imported now."""
         if part not in PARTS:
             raise ConfigError(f"a cell kind has no part {part!r}; parts are {', '.join(PARTS)}")
+        if getattr(self, part) is None:
+            raise ConfigError(f"cell kind {self.name!r} has no {part} part")
         module, _, attribute = getattr(self, part).partition(":")
         return getattr(importlib.import_module(module), attribute)
 
