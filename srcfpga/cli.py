@@ -364,7 +364,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--layer", type=int, action="append", help="prove only this layer (0-based; repeatable)")
     p.add_argument("--keep", type=Path, metavar="DIR",
                    help="keep each layer's SymbiYosys run (circuit, logs, counterexample trace) in DIR/layerN")
-    p.add_argument("--timeout", type=float, help="give up on a layer after this many seconds")
+    p.add_argument("--timeout", type=float, help="give up on a check after this many seconds")
+    p.add_argument("--jobs", type=int, help="solver runs at a time (default: one per core)")
     _add_json_arg(p)
     p.set_defaults(func=cmd_prove)
 
@@ -490,7 +491,7 @@ def cmd_prove(args: argparse.Namespace) -> int:
     from .verify import prove_model
 
     model = HardwareModel.load(args.model)
-    report = prove_model(model, workdir=args.keep, timeout=args.timeout, layers=args.layer)
+    report = prove_model(model, workdir=args.keep, timeout=args.timeout, layers=args.layer, jobs=args.jobs)
     _emit(args, report.to_dict(), report.summary())
     return 0 if report.passed else 1
 

@@ -45,6 +45,7 @@ import subprocess
 import sysconfig
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import reduce
 from operator import and_
@@ -425,21 +426,28 @@ def counterexample(layer: Any, index: int, values: dict[str, int]) -> Counterexa
     return Counterexample(index, layer.kind, values, expected, got, failed)
 
 
-def _check(obligation: Obligation, directory: Path, timeout: float | None, assumed: int,
-           target: int | None) -> tuple[str, dict[str, int] | None]:
-    """One SymbiYosys run on a fresh obligation (:meth:`Obligation.checks`): ``(status, witness)``, the witness
-    (free inputs) when the check fails."""
+def _circuit(obligation: Obligation, assumed: int, target: int | None) -> str:
+    """The RTLIL of an obligation with its checks (:meth:`Obligation.checks`)."""
     obligation.checks(assumed, target)
-    circuit = rtlil.convert(obligation.m, name="top", ports=list(obligation.inputs.values()))
+    return rtlil.convert(obligation.m, name="top", ports=list(obligation.inputs.values()))
+
+
+def _solve(circuit: str, inputs: dict[str, Signal], directory: Path,
+           timeout: float | None) -> tuple[str, dict[str, int] | None, float]:
+    """One SymbiYosys run: ``(status, witness, seconds)``, the witness (free inputs) when the check fails."""
+    begin = time.perf_counter()
     directory.mkdir(parents=True, exist_ok=True)
     status, task = _run_sby(circuit, directory, timeout)
-    witness = read_witness(task / "engine_0" / "trace.yw", obligation.inputs) if status == "FAIL" else None
-    return status, witness
+    witness = read_witness(task / "engine_0" / "trace.yw", inputs) if status == "FAIL" else None
+    return status, witness, time.perf_counter() - begin
 
 
-def prove_layer(layer: Any, index: int = 0, workdir: Path | None = None, timeout: float | None = None) -> LayerProof:
-    """Prove that one layer's update datapath equals its specification (module docstring); ``workdir`` keeps
-    the SymbiYosys runs (``layerN/cutK``, ``layerN/outputs``), ``timeout`` bounds each run (seconds)."""
+def prove_layer(layer: Any, index: int = 0, workdir: Path | None = None, timeout: float | None = None,
+                jobs: int | None = None) -> LayerProof:
+    """Prove that one layer's update datapath equals its specification (module docstring). The checks (one per
+    cut point, then the outputs) are independent queries and run ``jobs`` at a time (default: one per core);
+    ``workdir`` keeps the SymbiYosys runs (``layerN/cutK``, ``layerN/outputs``), ``timeout`` bounds each run
+    (seconds)."""
     from ..cells import CELLS
 
     start = time.perf_counter()
@@ -451,16 +459,17 @@ def prove_layer(layer: Any, index: int = 0, workdir: Path | None = None, timeout
         Fragment.get(obligation.m, None)        # elaborated, so that Amaranth does not warn it went unused
         return LayerProof(index, layer.kind, "unproven", time.perf_counter() - start, reason="; ".join(bad))
     proof = LayerProof(index, layer.kind, "proved", 0.0, obligation.statement())
+    plan = [(f"cut {name}", k, k) for k, name in enumerate(obligation.cuts)] + [("outputs", len(obligation.cuts), None)]
+    circuits = [_circuit(obligation if k == 0 else build_obligation(layer, index), assumed, target)
+                for k, (_, assumed, target) in enumerate(plan)]    # built here: Amaranth is not thread-safe
     with tempfile.TemporaryDirectory(prefix="srcfpga-prove-") as scratch:
         root = Path(workdir) / f"layer{index}" if workdir is not None else Path(scratch)
-        plan = [(f"cut {name}", k, k) for k, name in enumerate(obligation.cuts)]
-        plan.append(("outputs", len(obligation.cuts), None))
-        for check, assumed, target in plan:
-            begin = time.perf_counter()
-            directory = root / (f"cut{target}" if target is not None else "outputs")
-            status, witness = _check(obligation or build_obligation(layer, index), directory, timeout, assumed, target)
-            obligation = None                   # each run needs a fresh circuit
-            proof.steps.append((check, status, time.perf_counter() - begin))
+        names = [f"cut{target}" if target is not None else "outputs" for _, _, target in plan]
+        with ThreadPoolExecutor(jobs or os.cpu_count() or 1) as pool:
+            results = list(pool.map(lambda job: _solve(job[0], obligation.inputs, root / job[1], timeout),
+                                    zip(circuits, names)))
+        for (check, _, target), (status, witness, seconds) in zip(plan, results):
+            proof.steps.append((check, status, seconds))
             if status == "PASS":
                 continue
             found = counterexample(layer, index, witness)
@@ -469,10 +478,10 @@ def prove_layer(layer: Any, index: int = 0, workdir: Path | None = None, timeout
                 break
             if target is None:
                 raise SrcFpgaError(f"layer {index}: the solver's counterexample {witness} does not fail in simulation")
-            # the cut does not hold but the outputs agree here: prove the outputs without cuts
-            begin = time.perf_counter()
-            status, witness = _check(build_obligation(layer, index), root / "direct", timeout, 0, None)
-            proof.steps.append(("outputs without cuts", status, time.perf_counter() - begin))
+            # a cut does not hold but the outputs agree there: prove the outputs without cuts
+            status, witness, seconds = _solve(_circuit(build_obligation(layer, index), 0, None), obligation.inputs,
+                                              root / "direct", timeout)
+            proof.steps.append(("outputs without cuts", status, seconds))
             if status == "FAIL":
                 proof.status, proof.counterexample = "refuted", counterexample(layer, index, witness)
             break
@@ -481,7 +490,7 @@ def prove_layer(layer: Any, index: int = 0, workdir: Path | None = None, timeout
 
 
 def prove_model(model: Any, workdir: Path | None = None, timeout: float | None = None,
-                layers: list[int] | None = None) -> ProofReport:
+                layers: list[int] | None = None, jobs: int | None = None) -> ProofReport:
     """:func:`prove_layer` for every layer of a HardwareModel (or the layers numbered in ``layers``)."""
     indices = range(len(model.layers)) if not layers else layers
     for index in indices:
@@ -491,5 +500,5 @@ def prove_model(model: Any, workdir: Path | None = None, timeout: float | None =
     for index in indices:
         layer = model.layers[index]
         with progress.stage(f"layer {index} ({layer.kind}): SMT proof"):
-            report.layers.append(prove_layer(layer, index, workdir, timeout))
+            report.layers.append(prove_layer(layer, index, workdir, timeout, jobs))
     return report

@@ -7,9 +7,9 @@ Datapath: :class:`~srcfpga.cells.src.neuron.SRCNeuronDatapath` stage 1, the engi
 (``i'``, ``p``, ``hs'``), stage 2; the state, the sum and the bias enter through words of the widths of the
 engine's state memory, accumulator and parameter memory. Specification: the golden ``src_update`` with the
 neuron's bias, and the spike ``h' >= half`` (docs/fixed-point.md, section 3, step 6). Outputs compared:
-``i'``, ``h'``, ``hs'`` and the spike; the states' ranges are the invariant. Cut points (in this order): the
-output of every table the datapath instantiates as a unit (compression; the gate unless it is a step), then the
-activation table's input, the pre-activation ``x + r h + rs hs + bias``.
+``i'``, ``h'``, ``hs'`` and the spike; the states' ranges are the invariant. Cut points, in this order,
+for every table the datapath instantiates as a unit (compression, the gate unless it is a step, activation): its
+input (``i'``, ``h``, the pre-activation ``x + r h + rs hs + bias``), then its output.
 """
 
 from __future__ import annotations
@@ -44,10 +44,10 @@ def obligation(ob: Obligation) -> None:
 
     tables = {name: _Probe(table) for name, table in q.tables.items()}
     spec_i, spec_h, spec_hs = src_update(ob.ops, OneNeuron(q, bias=bias, tables=tables), i, h, hs, syn)
-    units = ["compression"] + (["gate"] if neuron.gate_step is None else [])
-    for name in units:
-        ob.cut(f"{name} table", m.submodules[f"{name}0"].y, tables[name].output)
-    ob.cut("pre-activation", m.submodules["activation0"].x, tables["activation"].input)
+    for name in ["compression"] + (["gate"] if neuron.gate_step is None else []) + ["activation"]:
+        unit = m.submodules[f"{name}0"]
+        ob.cut(f"{name} input", unit.x, tables[name].input)
+        ob.cut(f"{name} output", unit.y, tables[name].output)
     ob.check("i", i2, spec_i, state="i")
     ob.check("h", ob.word(state, h_next, "h3"), spec_h, state="h")
     ob.check("hs", hs2, spec_hs, state="hs")
