@@ -64,12 +64,18 @@ def test_src_layer_is_proved():
     assert "i in [" in proof.statement and "syn in [-42, 42]" in proof.statement
 
 
-@pytest.mark.parametrize("cell", ["bmru", "cmru"])
-def test_mru_model_is_proved(cell):
-    model = quantize_net(random_mru_net(1, cell, sizes=(7, 6, 5), count_bits=3), QuantConfig(weight_bits=5))
+def test_gated_bmru_model_is_proved():
+    model = quantize_net(random_mru_net(1, "bmru", sizes=(7, 6)), QuantConfig(weight_bits=5))
     report = prove_model(model)
     assert report.passed, report.summary()
-    assert [layer.status for layer in report.layers] == ["proved", "proved"]
+    assert [(layer.status, [step[0] for step in layer.steps]) for layer in report.layers] == [("proved", ["outputs"])]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("cell", ["bmru", "cmru"])
+def test_mru_models_are_proved(cell):
+    model = quantize_net(random_mru_net(1, cell, sizes=(7, 6, 5), count_bits=3), QuantConfig(weight_bits=5))
+    assert prove_model(model).passed
 
 
 def test_constant_threshold_bmru_is_proved():
@@ -123,11 +129,13 @@ def test_initial_state_outside_the_range_is_not_proven():
     assert proof.status == "unproven" and "initial q of neuron 2 = 5" in proof.reason
 
 
-def test_cli_prove_json(tmp_path: Path):
+def test_cli_proves_a_cmru_model(tmp_path: Path, capsys):
     model = quantize_net(random_mru_net(1, "cmru", sizes=(7, 6), count_bits=3), QuantConfig(weight_bits=5))
     path = model.save(tmp_path / "cmru.hw")
-    code = main(["prove", str(path), "--json", "--keep", str(tmp_path / "runs")])
-    assert code == 0
+    assert main(["prove", str(path), "--json", "--keep", str(tmp_path / "runs")]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["passed"] and data["layers"][0]["status"] == "proved"
+    assert "q in [-3, 3]" in data["layers"][0]["statement"]
     assert (tmp_path / "runs" / "layer0" / "outputs" / "obligation.sby").is_file()
 
 
