@@ -129,6 +129,17 @@ def test_initial_state_outside_the_range_is_not_proven():
     assert proof.status == "unproven" and "initial q of neuron 2 = 5" in proof.reason
 
 
+def test_kind_without_prove_part_is_unproven(monkeypatch):
+    from dataclasses import replace
+
+    from srcfpga.cells import CELLS
+
+    monkeypatch.setitem(CELLS._kinds, "bmru", replace(CELLS["bmru"], prove=None))
+    report = prove_model(quantize_net(random_mru_net(1, "bmru", sizes=(7, 6)), QuantConfig(weight_bits=5)))
+    assert not report.passed and report.layers[0].status == "unproven"
+    assert "has no prove part" in report.summary()
+
+
 def test_cli_proves_a_cmru_model(tmp_path: Path, capsys):
     model = quantize_net(random_mru_net(1, "cmru", sizes=(7, 6), count_bits=3), QuantConfig(weight_bits=5))
     path = model.save(tmp_path / "cmru.hw")

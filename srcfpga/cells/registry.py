@@ -29,10 +29,10 @@ class CellKind:
     output) and ``states()`` (name -> ``(batch, T, n_out)``, the names of the engine's ``lane_state``).
     ``engine``: the HDL layer engine (:mod:`srcfpga.hdl`), a ``wiring.Component`` built as
     ``engine(layer, index, lanes, count, memory, trace_states)`` with ``lane_state(layer)``.
-    ``prove`` (optional): the proof obligation (:mod:`srcfpga.verify.prove`), ``prove(layer, obligation)``
-    filling an :class:`~srcfpga.verify.prove.Obligation` with the engine's update datapath, the golden step on
-    symbolic values and the ranges of the state words and inputs; ``None``: ``srcfpga prove`` reports the kind
-    as unproven.
+    ``prove`` (optional): the proof obligation (:mod:`srcfpga.verify.prove`), ``prove(obligation)`` filling an
+    :class:`~srcfpga.verify.prove.Obligation` (``obligation.layer``) with the engine's update datapath, the
+    golden step on symbolic values and the ranges of the state words and inputs; ``None``: ``srcfpga prove``
+    reports the kind as unproven.
     """
 
     name: str
