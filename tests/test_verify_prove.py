@@ -34,6 +34,8 @@ MUTANTS = {
                        "const_mul(diff, above) >> (q.gate_shift + 1)", "src"),
     "spike threshold >= -> >": (src_neuron, "h_next >= q.half", "h_next > q.half", "src"),
     "recurrent weight rs + 1": (src_neuron, "const_mul(hs, q.rs)", "const_mul(hs, q.rs + 1)", "src"),
+    "partial sum register 1 bit narrower": (src_neuron, "return signed(bound.bit_length() + 1)",
+                                            "return signed(bound.bit_length())", "src"),
     "bmru comparator > -> >=": (bmru_engine, "return x > mag,", "return x >= mag,", "bmru"),
     "bmru frac shift on beta": (bmru_engine, "beta = (syn_b << k) + p[", "beta = (syn_b << (k + 1)) + p[", "bmru"),
     "cmru saturation - 1": (cmru_engine, "-limit, limit)", "-limit, limit - 1)", "cmru"),
