@@ -96,6 +96,51 @@ def regress():
     return run
 
 
+def _rtl_results_of(model, golden, lanes: int, cycles=None) -> dict:
+    """The results of :mod:`srcfpga.sim.tb_network` for an RTL that equals ``golden`` (``run_golden(...,
+    trace=True)``), one inference after the other, packed with the HDL's layouts; ``cycles``: each sample's
+    cycle count in its result (default 0)."""
+    from srcfpga.hdl.layouts import (
+        lane_groups,
+        lanes_layout,
+        readout_layout,
+        result_layout,
+        trace_layout,
+    )
+    from srcfpga.hdl.planes import layer_value_bits
+
+    value_bits = [layer_value_bits(layer) for layer in model.layers]
+    tlayout = trace_layout(lanes * max(value_bits))
+    ro = model.readout
+    rlayout, xlayout = readout_layout(ro.n_classes, ro.acc_bits), result_layout(ro.n_classes, ro.acc_bits)
+    batch, total = golden.readout_trace.shape[:2]
+    cycles = np.zeros(batch, np.int64) if cycles is None else cycles
+    trace, readout, results, cycle = [], [], [], 0
+    for sample in range(batch):
+        for step in range(total):
+            for layer, lt in enumerate(golden.traces):
+                bits = value_bits[layer]
+                for group in range(lane_groups(lt.spikes.shape[2], lanes)):
+                    values = [int(v) for v in lt.spikes[sample, step, group * lanes:(group + 1) * lanes]]
+                    field = lanes_layout(lanes, bits).const(values + [0] * (lanes - len(values))).as_bits()
+                    beat = tlayout.const({"layer": layer, "step": step, "group": group, "spikes": field})
+                    trace.append([cycle, sample, layer, beat.as_bits()])
+                    cycle += 1
+            beat = rlayout.const({"step": step, "counts": [int(v) for v in golden.readout_trace[sample, step]]})
+            readout.append([cycle, sample, beat.as_bits()])
+        beat = xlayout.const({"cycles": int(cycles[sample]), "label": int(golden.predictions[sample]),
+                              "counts": [int(v) for v in golden.readout[sample]]})
+        results.append([cycle, beat.as_bits()])
+    return {"trace": trace, "readout": readout, "results": results, "cycles": cycle + 5, "seconds": 0.01,
+            "errors": []}
+
+
+@pytest.fixture(scope="session")
+def rtl_results_of():
+    """:func:`_rtl_results_of`: synthetic stream beats of an RTL equal to the golden model."""
+    return _rtl_results_of
+
+
 @pytest.fixture
 def icarus():
     """The Icarus Verilog simulator; skips with the install hint where it is absent."""

@@ -137,9 +137,9 @@ def test_activity_on_given_frames():
 def test_activity_of_a_row_encoded_model_reads_whole_images():
     """A BMRU model's row encoder takes 64-pixel digits to 24 inputs per step (3 levels x 8 columns)."""
     from srcfpga.hdl import default_input
-    from srcfpga.nn.mru import MRUNet, MRUNetConfig
+    from srcfpga.nn import Net, NetConfig
 
-    net = MRUNet(MRUNetConfig(input_size=24, hidden=(8,), image_shape=(8, 8), steps=8)).eval()
+    net = Net(NetConfig(input_size=24, hidden=(8,), cell="bmru", image_shape=(8, 8), steps=8)).eval()
     hw = quantize_net(net, QuantConfig(weight_bits=4))
     config = HdlConfig(input=default_input(hw)).resolve(hw)
     data = measure_activity(hw, config, dataset="digits", limit=4)
@@ -265,3 +265,24 @@ def test_estimate_verilog_missing_file(tmp_path, capsys):
     assert main(["estimate", "--verilog", str(tmp_path / "absent.v"), "--top", "t", "--part", "xc7a35tcpg236-1",
                  "--clock", "100"]) == 2
     assert "Verilog file not found" in capsys.readouterr().err
+
+
+def test_activity_counts_cmru_beats_as_the_cycle_model_does():
+    """A CMRU layer's counts travel as two's-complement bit planes (srcfpga.hdl.planes): a count of -1 sets
+    every plane bit, so its consumer's accumulator takes more beats than one per non-zero count."""
+    from srcfpga.golden import run_golden
+    from srcfpga.hdl.latency import mask_popcounts, step_beats
+    from srcfpga.hdl.planes import PlaneCode
+    from srcfpga.testing import random_mru_net
+
+    hw = quantize_net(random_mru_net(7, "cmru", sizes=(12, 8, 6), drive=3.0), QuantConfig(weight_bits=6))
+    config = HdlConfig(input="frames", lanes=4, spikes_per_cycle=1).resolve(hw)
+    frames = np.random.default_rng(0).random((3, 10, 12)) < 0.5
+    counts = [trace.spikes for trace in run_golden(hw, spikes=frames, trace=True).traces]
+    assert any((c < 0).any() for c in counts)
+    expected = step_beats(mask_popcounts(frames, hw.encoder.beat_width), 1).sum(axis=-1)
+    for layer, values in zip(hw.layers, counts):
+        code = PlaneCode(config.lanes, layer.output_range)
+        expected = expected + step_beats(mask_popcounts(code.planes(values), code.mask_width), 1).sum(axis=-1)
+    activity = measure_activity(hw, config, frames=frames)
+    assert activity.accumulate_beats == pytest.approx(expected.mean())

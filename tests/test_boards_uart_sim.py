@@ -42,7 +42,7 @@ def test_uart_top_pixels_small():
     model = quantize_net(random_net(0, (8, 4), 3, drive=6.0), QuantConfig(weight_bits=4, encoder_generators=1))
     pixels = np.random.default_rng(3).integers(0, 256, (2, 8), dtype=np.uint8)
     seeds, steps, blank = np.array([11, 12]), 8, 1
-    width = 2 * model.encoder.generators
+    width = model.encoder.beat_width
     requests = [b"\x00\x42" + protocol.pixel_request(pixels[0], width, 11, blank, steps),
                 protocol.pixel_request(pixels[1], width, 12, blank, steps),
                 protocol.header(protocol.KIND_FRAMES, 0, 0, 1)]
@@ -60,7 +60,7 @@ def test_uart_top_frames_and_pixels():
     rng = np.random.default_rng(7)
     pixels = rng.integers(0, 256, (3, 16), dtype=np.uint8)
     steps, blank = 10, 2
-    width = 2 * model.encoder.generators
+    width = model.encoder.beat_width
     length = protocol.response_length(model.readout.n_classes)
     frames = model.encoder.encode(pixels, steps, blank, np.arange(3))
     requests = [protocol.frame_request(frames[i], width, 0, blank) for i in range(3)]

@@ -8,12 +8,14 @@ Layers carry the default K = 1 tables or random tables of 2..16 pieces.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from srcfpga.cells.src.golden import NumpyOps, src_update, synaptic_sum
+from srcfpga.cells.src.golden import NumpyOps, SRCGolden, src_update, synaptic_sum
 from srcfpga.cells.src.layer import SRCLayerQ
 from srcfpga.quant import signed_bits
 from srcfpga.testing import with_random_tables
@@ -132,6 +134,31 @@ def test_golden_gate_mutant_is_caught_by_the_definition(mutate, reference_pwl):
     mutate(pwl, "offsets=(below + (1 - threshold) * m,)", "offsets=(below + (0 - threshold) * m,)")
     with pytest.raises(AssertionError):
         check_boundary_steps(reference_pwl)
+
+
+def check_spike_threshold():
+    """The spike threshold from its definition (docs/fixed-point.md): a neuron spikes when ``h' >= half``."""
+    layer = SRCLayerQ(weights=[[0]], bias=[0], init_i=[0], init_h=[0], init_hs=[0], weight_bits=4, weight_shift=0,
+                      unit=1 / 256, current_bits=12, decay_num=0, decay_shift=5, gate_shift=5, gate_hyp_num=3,
+                      gate_dep_num=32, rho=768, one=256, half=128, r=0, rs=0)
+    for bias, spikes in ((127, False), (128, True), (129, True)):       # h' = activation(bias) = bias here
+        state, out, _ = SRCGolden.step(replace(layer, bias=[bias]), SRCGolden.initial_state(layer, 1),
+                                       np.zeros((1, 1), bool))
+        assert int(state[1][0, 0]) == bias and bool(out[0, 0]) == spikes, bias
+
+
+def test_spike_threshold_matches_its_definition():
+    check_spike_threshold()
+
+
+def test_spike_threshold_mutant_is_caught_by_the_definition(mutate):
+    """``h >= half`` -> ``h > half`` in :func:`srcfpga.cells.src.golden.spike`: golden, QAT and the HDL neuron all
+    use that one definition, so no comparison between them can see the mutant; the definition check does."""
+    from srcfpga.cells.src import golden
+
+    mutate(golden, "return h >= half", "return h > half")
+    with pytest.raises(AssertionError):
+        check_spike_threshold()
 
 
 def test_floor_shift_rounds_towards_minus_infinity():

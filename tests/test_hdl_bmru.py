@@ -81,7 +81,7 @@ def test_plane_code_columns_reproduce_the_product():
 @pytest.mark.filterwarnings("ignore::amaranth.hdl.UnusedElaboratable")     # the rejected engine is never built
 def test_wrong_kind_and_row_pixels_rejected():
     cmru = quantize_net(random_mru_net(0, "cmru"), QuantConfig(weight_bits=5))
-    with pytest.raises(ConfigError, match="builds 'bmru' layers"):
+    with pytest.raises(ConfigError, match="BMRULayerEngine builds BMRULayerQ layers, got CMRULayerQ"):
         BMRULayerEngine(cmru.layers[0], 0, 2, 1, "auto")
     gc.collect()            # release the half-built engine here, inside this test's warning filter
     rows = quantize_net(random_mru_net(0, "bmru"), QuantConfig(weight_bits=5)).replace(encoder=RowEncoder(16, 7, (128,)))

@@ -51,7 +51,7 @@ def test_popcounts_and_beats():
     spikes = np.zeros((1, 2, 10), bool)
     spikes[0, 0, [0, 1, 2, 9]] = True
     np.testing.assert_array_equal(mask_popcounts(spikes, 4), [[[3, 0, 1], [0, 0, 0]]])
-    np.testing.assert_array_equal(step_beats(spikes, 4, 2), [[3, 1]])        # 2 + 1 beats, one empty beat
+    np.testing.assert_array_equal(step_beats(mask_popcounts(spikes, 4), 2), [[3, 1]])        # 2 + 1 beats, one empty beat
 
 
 def test_silent_input_costs_the_source_rounds():

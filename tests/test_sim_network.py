@@ -14,6 +14,16 @@ import pytest
 
 from srcfpga.errors import ConfigError
 from srcfpga.golden import run_golden
+from srcfpga.hdl.layouts import (
+    field_at,
+    input_beats,
+    input_values,
+    read_field,
+    readout_layout,
+    result_layout,
+    start_beat,
+    trace_layout,
+)
 from srcfpga.sim import regression as reg
 from srcfpga.testing import random_hardware_model, random_spikes
 
@@ -27,28 +37,10 @@ def _manifest(model, lanes: int, width: int) -> dict:
                        "n_classes": model.readout.n_classes, "acc_bits": model.readout.acc_bits}}
 
 
-def _beats_from_golden(model, golden, lanes: int) -> dict:
+def _beats_from_golden(model, golden, lanes: int, rtl_results_of) -> dict:
     """Results of tb_network for an RTL that equals ``golden`` (one inference after the other)."""
-    acc = model.readout.acc_bits
-    mask = (1 << acc) - 1
-    trace, readout, results, cycle = [], [], [], 0
-    batch, total = golden.readout_trace.shape[:2]
-    for sample in range(batch):
-        for step in range(total):
-            for layer, lt in enumerate(golden.traces):
-                n_out = lt.spikes.shape[2]
-                for group in range(-(-n_out // lanes)):
-                    bits = lt.spikes[sample, step, group * lanes:(group + 1) * lanes]
-                    spikes = sum(int(b) << k for k, b in enumerate(bits))
-                    payload = layer | step << 4 | group << 20 | spikes << 36
-                    trace.append([cycle, sample, layer, payload])
-                    cycle += 1
-            counts = sum((int(v) & mask) << (16 + c * acc) for c, v in enumerate(golden.readout_trace[sample, step]))
-            readout.append([cycle, sample, step | counts])
-        counts = sum((int(v) & mask) << (40 + c * acc) for c, v in enumerate(golden.readout[sample]))
-        results.append([cycle, (10 * total + sample) | int(golden.predictions[sample]) << 32 | counts])
-    return {"trace": trace, "readout": readout, "results": results, "cycles": cycle + 5, "seconds": 0.01,
-            "errors": []}
+    total = golden.readout_trace.shape[1]
+    return rtl_results_of(model, golden, lanes, cycles=10 * total + np.arange(len(golden.predictions)))
 
 
 SIM_KEYS = {"samples", "agreement", "mismatches", "accuracy", "cycles_per_step", "cycles_per_inference",
@@ -56,12 +48,12 @@ SIM_KEYS = {"samples", "agreement", "mismatches", "accuracy", "cycles_per_step",
 
 
 @pytest.fixture(scope="module")
-def synthetic():
+def synthetic(rtl_results_of):
     model = random_hardware_model(3, (10, 7, 5), 6, n_classes=3)
     spikes = random_spikes(4, 3, 6, 10, 0.4)
     golden = run_golden(model, spikes=spikes, trace=True)
     lanes = 2
-    return model, golden, _beats_from_golden(model, golden, lanes), _manifest(model, lanes, 16), lanes
+    return model, golden, _beats_from_golden(model, golden, lanes, rtl_results_of), _manifest(model, lanes, 16), lanes
 
 
 def _decode(model, res, manifest, lanes, total=6, batch=3):
@@ -71,14 +63,22 @@ def _decode(model, res, manifest, lanes, total=6, batch=3):
 
 
 def test_packing_bit_layout():
+    """The port bit map of docs/hardware.md, as the layouts of srcfpga.hdl.layouts pack and decode it."""
     image = np.arange(1, 20, dtype=np.uint8)
-    beats = reg.pack_pixels(image, 8)
+    beats = input_beats("pixels", 8, image)
     assert len(beats) == 3 and beats[0] & 0xFF == 1 and (beats[0] >> 8) & 0xFF == 2 and beats[2] >> 24 == 0
     assert (beats[2] >> 8) & 0xFF == 18 and beats[2] & 0xFF == 17
     frame = np.zeros(10, bool)
     frame[[0, 3, 9]] = True
-    assert reg.pack_frame(frame, 4) == [0b1001, 0, 0b10]
-    assert reg.start_payload(0x7FFFFFFF, 3, 200) == 0x7FFFFFFF | 3 << 32 | 200 << 48
+    assert input_beats("frames", 4, frame) == [0b1001, 0, 0b10]
+    assert input_values("pixels", 8, beats, 19).tolist() == image.tolist()
+    assert input_values("frames", 4, [0b1001, 0, 0b10], 10).tolist() == frame.astype(int).tolist()
+    assert start_beat(0x7FFFFFFF, 3, 200) == 0x7FFFFFFF | 3 << 32 | 200 << 48
+    assert [field_at(trace_layout(8), name)[0] for name in ("layer", "step", "group", "spikes")] == [0, 4, 20, 36]
+    assert field_at(readout_layout(3, 24), "counts", 2)[0] == 16 + 2 * 24
+    result = result_layout(3, 24)
+    assert [field_at(result, *path)[0] for path in (("cycles",), ("label",), ("counts", 1))] == [0, 32, 40 + 24]
+    assert read_field(5 << 40 | ((1 << 24) - 2) << 64, result, "counts", 1) == -2
 
 
 def test_synthetic_rtl_agrees(synthetic):
@@ -138,10 +138,11 @@ def test_flipped_spike_is_located(synthetic):
     model, golden, res, manifest, lanes = synthetic
     trace = [list(beat) for beat in res["trace"]]
     # sample 1, layer 1, step 4, group 1, lane 0 -> neuron 2
+    layout = trace_layout(lanes)
     for beat in trace:
-        p = beat[3]
-        if beat[1] == 1 and p & 0xF == 1 and (p >> 4) & 0xFFFF == 4 and (p >> 20) & 0xFFFF == 1:
-            beat[3] = p ^ (1 << 36)
+        fields = [read_field(beat[3], layout, name) for name in ("layer", "step", "group")]
+        if beat[1] == 1 and fields == [1, 4, 1]:
+            beat[3] ^= 1 << field_at(layout, "spikes")[0]
     run = _decode(model, dict(res, trace=trace), manifest, lanes)
     report = reg.compare_with_golden(model, run, golden)
     first = report.first_mismatch
@@ -153,7 +154,7 @@ def test_flipped_spike_is_located(synthetic):
 def test_readout_difference_is_located(synthetic):
     model, golden, res, manifest, lanes = synthetic
     readout = [list(beat) for beat in res["readout"]]
-    readout[2 * 6 + 5][2] += 1 << 16           # sample 2, step 5, class 0 off by one
+    readout[2 * 6 + 5][2] += 1 << field_at(readout_layout(3, model.readout.acc_bits), "counts", 0)[0]   # off by one
     report = reg.compare_with_golden(model, _decode(model, dict(res, readout=readout), manifest, lanes), golden)
     first = report.first_mismatch
     assert (first.sample, first.kind, first.neuron, first.step) == (2, "readout", 0, 5)
@@ -161,7 +162,7 @@ def test_readout_difference_is_located(synthetic):
 
 def test_missing_and_stray_beats_are_protocol_errors(synthetic):
     model, golden, res, manifest, lanes = synthetic
-    trace = [beat for beat in res["trace"] if not (beat[1] == 0 and (beat[3] >> 4) & 0xFFFF == 5)]
+    trace = [beat for beat in res["trace"] if not (beat[1] == 0 and read_field(beat[3], trace_layout(lanes), "step") == 5)]
     report = reg.compare_with_golden(model, _decode(model, dict(res, trace=trace), manifest, lanes), golden)
     assert report.mismatched_samples == [0]
     trace = res["trace"] + [res["trace"][-1]]   # a duplicated beat

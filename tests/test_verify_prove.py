@@ -32,7 +32,6 @@ MUTANTS = {
     "gate threshold >= -> >": (src_neuron, "Mux(h >= threshold,", "Mux(h > threshold,", "src"),
     "gate shift + 1": (src_neuron, "const_mul(diff, above) >> q.gate_shift",
                        "const_mul(diff, above) >> (q.gate_shift + 1)", "src"),
-    "spike threshold >= -> >": (src_neuron, "h_next >= q.half", "h_next > q.half", "src"),
     "recurrent weight rs + 1": (src_neuron, "const_mul(hs, q.rs)", "const_mul(hs, q.rs + 1)", "src"),
     "partial sum register 1 bit narrower": (src_neuron, "return signed(bound.bit_length() + 1)",
                                             "return signed(bound.bit_length())", "src"),

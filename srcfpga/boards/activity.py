@@ -66,7 +66,6 @@ def measure_activity(model: HardwareModel, config, steps: int | None = None, bla
     ``steps`` then defaults to the frames' count minus ``blank``."""
     from ..golden import run_golden
     from ..hdl import LatencyModel
-    from ..hdl.latency import step_beats
 
     if frames is not None:
         frames = np.asarray(frames, bool)
@@ -88,11 +87,8 @@ def measure_activity(model: HardwareModel, config, steps: int | None = None, bla
     layer_spikes = [trace.spikes for trace in golden.traces]
     latency = LatencyModel(model, config)
     cycles = latency.inference_cycles(frames, layer_spikes, blank)
-    cfg = latency.config
-    first = step_beats(frames, latency.mask_width, cfg.spikes_per_cycle).sum(axis=-1).astype(float)
-    beats = first.copy()
-    for spikes in layer_spikes:
-        beats = beats + step_beats(spikes, cfg.lanes, cfg.spikes_per_cycle).sum(axis=-1)
+    first = latency.accumulate_beats(frames, [])        # the first layer's accumulator
+    beats = latency.accumulate_beats(frames, layer_spikes)
     rounds = latency.rounds * steps + blank + latency.load_cycles     # encoder rounds incl. the image load
     busy = np.minimum(1.0, np.maximum(rounds, first) / cycles)
     return Activity(

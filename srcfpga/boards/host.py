@@ -26,8 +26,8 @@ class GoldenDevice:
 
     def __init__(self, model: HardwareModel, input_kind: str = "pixels"):
         self.model, self.kind = model, input_kind
-        self.width = 2 * model.encoder.generators
-        self.beats = -(-model.input_size // self.width)
+        self.width = model.encoder.beat_width
+        self.beats = model.encoder.rounds(model.input_size)
         self.inbox = bytearray()
         self.outbox = bytearray()
         self.requests = 0
@@ -72,20 +72,20 @@ class GoldenDevice:
             blank = int.from_bytes(self.inbox[6:8], "little")
             steps = int.from_bytes(self.inbox[8:10], "little")
             if kind == protocol.KIND_PIXELS:
-                size = self.beats * self.width
+                size = self.beats * protocol.beat_bytes("pixels", self.width)
             else:
-                size = (blank + steps) * self.beats * (-(-self.width // 8))
+                size = (blank + steps) * self.beats * protocol.beat_bytes("frames", self.width)
             if len(self.inbox) < protocol.HEADER_BYTES + size:
                 return
             body = bytes(self.inbox[protocol.HEADER_BYTES:protocol.HEADER_BYTES + size])
             del self.inbox[:protocol.HEADER_BYTES + size]
             if kind == protocol.KIND_PIXELS:
-                pixels = np.frombuffer(body, np.uint8)[:self.model.input_size][None]
-                frames = self.model.encoder.encode(pixels, steps, blank, np.array([seed], np.int64))
+                pixels = protocol.read_beats("pixels", self.width, body)[:self.model.input_size]
+                frames = self.model.encoder.encode(pixels.astype(np.uint8)[None], steps, blank,
+                                                   np.array([seed], np.int64))
             else:
-                nbytes = -(-self.width // 8)
-                bits = np.unpackbits(np.frombuffer(body, np.uint8).reshape(-1, nbytes), axis=1, bitorder="little")
-                frames = bits[:, :self.width].reshape(blank + steps, -1)[:, :self.model.input_size].astype(bool)[None]
+                frames = protocol.read_beats("frames", self.width, body).reshape(blank + steps, -1)
+                frames = frames[:, :self.model.input_size].astype(bool)[None]
             result = run_golden(self.model, spikes=frames, steps=steps, blank=blank, trace=True)
             cycles = int(self.latency.link_bound_cycles(frames, [t.spikes for t in result.traces], blank)[0])
             counts = [int(c) for c in result.readout[0]]
@@ -118,7 +118,7 @@ class HostLink:
 
     @property
     def width(self) -> int:
-        return 2 * self.model.encoder.generators
+        return self.model.encoder.beat_width
 
     def _exchange(self, request: bytes) -> protocol.Response:
         n = self.model.readout.n_classes

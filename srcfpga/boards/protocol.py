@@ -36,7 +36,7 @@ KIND_PIXELS = 0x50
 KIND_FRAMES = 0x46
 RESPONSE = 0x5A
 NAK = 0xEE
-HEADER_BYTES = 10          # sync, kind, seed, blank, steps
+HEADER_BYTES = 10          # sync, kind, then the start payload (hdl.layouts.start_layout: seed, blank, steps)
 STEP_LIMIT = 1 << 16
 
 
@@ -61,7 +61,9 @@ def response_length(n_classes: int) -> int:
 def header(kind: int, seed: int, blank: int, steps: int) -> bytes:
     if not (1 <= steps < STEP_LIMIT and 0 <= blank and blank + steps < STEP_LIMIT):
         raise ConfigError(f"steps/blank out of the 16-bit range of the start command: {blank} + {steps}")
-    return bytes([SYNC, kind]) + struct.pack("<IHH", int(seed) & 0xFFFFFFFF, blank, steps)
+    from ..hdl.layouts import start_beat
+
+    return bytes([SYNC, kind]) + start_beat(seed, blank, steps).to_bytes(HEADER_BYTES - 2, "little")
 
 
 def pixel_request(pixels: np.ndarray, width: int, seed: int, blank: int, steps: int) -> bytes:
@@ -69,9 +71,7 @@ def pixel_request(pixels: np.ndarray, width: int, seed: int, blank: int, steps: 
     pixels = np.asarray(pixels)
     if pixels.ndim != 1 or pixels.dtype != np.uint8:
         raise ConfigError("pixels must be a 1-D uint8 array")
-    padded = np.zeros(-(-len(pixels) // width) * width, np.uint8)
-    padded[:len(pixels)] = pixels
-    return header(KIND_PIXELS, seed, blank, steps) + padded.tobytes()
+    return header(KIND_PIXELS, seed, blank, steps) + _beat_bytes("pixels", width, [pixels])
 
 
 def frame_request(frames: np.ndarray, width: int, seed: int, blank: int) -> bytes:
@@ -79,17 +79,33 @@ def frame_request(frames: np.ndarray, width: int, seed: int, blank: int) -> byte
     frames = np.asarray(frames, bool)
     if frames.ndim != 2:
         raise ConfigError("spike frames must be a (T, n_in) array")
-    total, n_in = frames.shape
-    beats, nbytes = -(-n_in // width), -(-width // 8)
-    out = bytearray(header(KIND_FRAMES, seed, blank, total - blank))
-    for frame in frames:
-        padded = np.zeros(beats * width, bool)
-        padded[:n_in] = frame
-        for k in range(beats):
-            value = int.from_bytes(np.packbits(padded[k * width:(k + 1) * width], bitorder="little").tobytes(),
-                                   "little")
-            out += value.to_bytes(nbytes, "little")
-    return bytes(out)
+    return header(KIND_FRAMES, seed, blank, len(frames) - blank) + _beat_bytes("frames", width, frames)
+
+
+def beat_bytes(kind: str, width: int) -> int:
+    """Bytes of one ``pixels`` / ``frames`` beat on the link: the beat's bits (:func:`srcfpga.hdl.layouts.input_layout`),
+    rounded up to whole bytes."""
+    from ..hdl.layouts import input_layout
+
+    return -(-input_layout(kind, width).size // 8)
+
+
+def read_beats(kind: str, width: int, body: bytes) -> np.ndarray:
+    """Every value (int64) of a request's payload ``body``, whole beats of :func:`beat_bytes` bytes each: the
+    inverse of the packing of :func:`pixel_request` / :func:`frame_request`, zero padding included."""
+    from ..hdl.layouts import input_values
+
+    size = beat_bytes(kind, width)
+    beats = [int.from_bytes(body[at:at + size], "little") for at in range(0, len(body), size)]
+    return input_values(kind, width, beats, len(beats) * width)
+
+
+def _beat_bytes(kind: str, width: int, rows) -> bytes:
+    """The input beats of ``rows`` (an image, or one frame per step) as little-endian bytes, beat after beat."""
+    from ..hdl.layouts import input_beats
+
+    size = beat_bytes(kind, width)
+    return b"".join(beat.to_bytes(size, "little") for row in rows for beat in input_beats(kind, width, row))
 
 
 def decode_response(data: bytes, n_classes: int) -> Response:

@@ -16,7 +16,7 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from ..hdl import HdlConfig, LatencyModel, NetworkTop
-from ..hdl.layouts import CYCLE_BITS, LABEL_BITS, SEED_BITS, STEP_BITS
+from ..hdl.layouts import CYCLE_BITS, LABEL_BITS, STEP_BITS, start_layout
 from ..quant.hwmodel import HardwareModel
 from . import protocol
 from .uart import UARTReceiver, UARTTransmitter
@@ -43,7 +43,7 @@ class UartNetwork(wiring.Component):
         self.width = self.network.mask_width
         self.beats = self.network.beats_per_image
         self.kind = protocol.KIND_PIXELS if self.config.input == "pixels" else protocol.KIND_FRAMES
-        self.beat_bytes = self.width if self.config.input == "pixels" else -(-self.width // 8)
+        self.beat_bytes = protocol.beat_bytes(self.config.input, self.width)
         super().__init__()
 
     def elaborate(self, platform):
@@ -58,12 +58,11 @@ class UartNetwork(wiring.Component):
         acc_bits = self.model.readout.acc_bits
         byte = rx.data.payload
         got = rx.data.valid & rx.data.ready
-        hdr = Signal(8 * (protocol.HEADER_BYTES - 2))            # seed, blank, steps
+        hdr = Signal(start_layout())                   # the header's seed, blank, steps: the start payload
         count = Signal(range(max(protocol.HEADER_BYTES, self.beat_bytes, protocol.response_length(n_classes)) + 1))
         beat = Signal(8 * self.beat_bytes)
         beats_left = Signal(range(self.beats + 1))
         steps_left = Signal(STEP_BITS + 1)
-        seed, blank, steps = hdr[:SEED_BITS], hdr[SEED_BITS:SEED_BITS + STEP_BITS], hdr[SEED_BITS + STEP_BITS:]
         port = net.pixels if self.config.input == "pixels" else net.frames
 
         # response bytes: magic, label, cycles[4], n_classes, counts (sign-extended to 32 bits)
@@ -98,15 +97,14 @@ class UartNetwork(wiring.Component):
             with m.State("HEADER"):
                 m.d.comb += [rx.data.ready.eq(1), self.busy.eq(1)]
                 with m.If(got):
-                    m.d.sync += [hdr.eq(Cat(hdr[8:], byte)), count.eq(count + 1)]
+                    m.d.sync += [hdr.as_value().eq(Cat(hdr.as_value()[8:], byte)), count.eq(count + 1)]
                     with m.If(count == protocol.HEADER_BYTES - 3):
                         m.next = "START"
             with m.State("START"):
-                m.d.comb += [net.start.valid.eq(1), net.start.payload.seed.eq(seed), self.busy.eq(1),
-                             net.start.payload.blank.eq(blank), net.start.payload.steps.eq(steps)]
+                m.d.comb += [net.start.valid.eq(1), net.start.payload.eq(hdr), self.busy.eq(1)]
                 with m.If(net.start.ready):
                     m.d.sync += [count.eq(0), beats_left.eq(self.beats), link.eq(0),
-                                 steps_left.eq(1 if self.config.input == "pixels" else blank + steps)]
+                                 steps_left.eq(1 if self.config.input == "pixels" else hdr.blank + hdr.steps)]
                     m.next = "DATA"
             with m.State("DATA"):
                 m.d.comb += [rx.data.ready.eq(1), self.busy.eq(1)]

@@ -4,18 +4,34 @@
 :class:`~srcfpga.errors.ConfigError` naming the known kinds.
 """
 
-from .registry import CellKind, CellRegistry
+from .registry import CellKind, CellRegistry, NetDefaults
 
 CELLS = CellRegistry()
 
-CELLS.register(CellKind("src", "Spiking Recurrent Cell (De Geeter, Ernst, Drion)", layer="srcfpga.cells.src.layer:SRCLayerQ",
-                        golden="srcfpga.cells.src.golden:SRCGolden", engine="srcfpga.cells.src.engine:SRCLayerEngine",
-                        prove="srcfpga.cells.src.spec:obligation"))
-CELLS.register(CellKind("bmru", "Bistable Memory Recurrent Unit", layer="srcfpga.cells.mru.layer:BMRULayerQ",
-                        golden="srcfpga.cells.mru.golden:MRUGolden", engine="srcfpga.cells.mru.engine:BMRULayerEngine",
-                        prove="srcfpga.cells.mru.spec:obligation"))
-CELLS.register(CellKind("cmru", "Cumulative Memory Recurrent Unit", layer="srcfpga.cells.mru.layer:CMRULayerQ",
-                        golden="srcfpga.cells.mru.golden:MRUGolden",
-                        engine="srcfpga.cells.mru.cmru_engine:CMRULayerEngine", prove="srcfpga.cells.mru.spec:obligation"))
+_SRC = "srcfpga.cells.src"
+_MRU = "srcfpga.cells.mru"
+_MRU_NN = dict(config=f"{_MRU}.config:MRUCellConfig", qat=f"{_MRU}.qat:forward", prove=f"{_MRU}.spec:obligation")
 
-__all__ = ["CELLS", "CellKind", "CellRegistry"]
+
+def _mru_defaults(**schedule) -> NetDefaults:
+    return NetDefaults(config_key="mru", encodings=("rows", "rate", "frames"), steps=28, blank=0,
+                       options=("readout_window",), readout_bias=True, grad_clip=1.0, **schedule)
+
+
+CELLS.register(CellKind("src", "Spiking Recurrent Cell (De Geeter, Ernst, Drion)", layer=f"{_SRC}.layer:SRCLayerQ",
+                        golden=f"{_SRC}.golden:SRCGolden", engine=f"{_SRC}.engine:SRCLayerEngine",
+                        config=f"{_SRC}.config:SRCCellConfig", float=f"{_SRC}.float:src_layer",
+                        quantizer=f"{_SRC}.quantize:QUANTIZER", qat=f"{_SRC}.qat:forward",
+                        defaults=NetDefaults(config_key="src", encodings=("rate", "rows"), steps=40, blank=4,
+                                             options=("readout_trainable",)),
+                        prove=f"{_SRC}.spec:obligation"))
+CELLS.register(CellKind("bmru", "Bistable Memory Recurrent Unit", layer=f"{_MRU}.layer:BMRULayerQ",
+                        golden=f"{_MRU}.golden:MRUGolden", engine=f"{_MRU}.engine:BMRULayerEngine", **_MRU_NN,
+                        float=f"{_MRU}.float:bmru_layer", quantizer=f"{_MRU}.quantize:BMRU_QUANTIZER",
+                        defaults=_mru_defaults(schedule=f"{_MRU}.float:anneal_eps", schedule_state=(("eps", 0.0),))))
+CELLS.register(CellKind("cmru", "Cumulative Memory Recurrent Unit", layer=f"{_MRU}.layer:CMRULayerQ",
+                        golden=f"{_MRU}.golden:MRUGolden", engine=f"{_MRU}.cmru_engine:CMRULayerEngine", **_MRU_NN,
+                        float=f"{_MRU}.float:cmru_layer", quantizer=f"{_MRU}.quantize:CMRU_QUANTIZER",
+                        defaults=_mru_defaults(schedule_state=(("eps", 1.0),))))
+
+__all__ = ["CELLS", "CellKind", "CellRegistry", "NetDefaults"]

@@ -62,6 +62,12 @@ _STATE = np.dtype("<u4")
 _UNIFORM = np.dtype("<u2")
 
 
+def beat_width(generators: int) -> int:
+    """Items of one hardware input beat for an encoder of ``generators`` generators: ``2 * generators``
+    pixels (pixel input; each generator draws two 16-bit uniforms per cycle) or spike bits (frame input)."""
+    return 2 * generators
+
+
 @dataclass(frozen=True)
 class RateEncoder:
     """Bernoulli rate coding with ``generators`` parallel xorshift32 generators.
@@ -84,9 +90,14 @@ class RateEncoder:
         """Integer gain: threshold = pixel * gain_q, compared with a 16-bit uniform number."""
         return max(1, min(257, round(self.rate_gain * 65536 / 255)))
 
+    @property
+    def beat_width(self) -> int:
+        """Pixels (or spike bits) per hardware input beat (:func:`beat_width`)."""
+        return beat_width(self.generators)
+
     def rounds(self, n_pixels: int) -> int:
         """Generator rounds (clock cycles in hardware) per stimulus step."""
-        return -(-n_pixels // (2 * self.generators))
+        return -(-n_pixels // self.beat_width)
 
     def initial_states(self, seeds: np.ndarray) -> np.ndarray:
         """Generator states ``(batch, E)`` uint32 for per-sample ``seeds`` (31-bit integers)."""

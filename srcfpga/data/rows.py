@@ -24,6 +24,7 @@ import numpy as np
 
 from ..errors import ConfigError
 from .audio import LogMelFrontEnd
+from .encoder import beat_width
 
 
 @dataclass(frozen=True)
@@ -76,9 +77,14 @@ class RowEncoder:
             raise ConfigError(f"the row encoder emits {self.n_inputs} inputs per step "
                               f"({self.width} pixels x {len(self.levels)} levels), the first layer takes {input_size}")
 
+    @property
+    def beat_width(self) -> int:
+        """Spike bits per hardware frame beat (:func:`srcfpga.data.encoder.beat_width`)."""
+        return beat_width(self.generators)
+
     def rounds(self, n_inputs: int) -> int:
         """Frame beats per step in hardware."""
-        return -(-n_inputs // (2 * self.generators))
+        return -(-n_inputs // self.beat_width)
 
     def to_dict(self) -> dict:
         out = {"kind": self.kind, "rows": self.rows, "width": self.width, "levels": list(self.levels),

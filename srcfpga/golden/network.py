@@ -15,8 +15,10 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from ..cells import CELLS
+from ..cells.src.golden import NumpyOps
 from ..errors import ConfigError
 from ..quant.hwmodel import HardwareModel
+from .readout import readout_step
 
 
 @dataclass
@@ -90,23 +92,22 @@ def simulate(model: HardwareModel, frames: Iterable[np.ndarray], batch: int, tra
     spin on busy cores (benchmarks/README.md, "Golden speed").
 
     Each layer steps by its cell kind's golden part (:mod:`srcfpga.cells`).
-    The readout adds its optional bias at every accumulated step and, with a ``window``, accumulates
-    only the last ``window`` steps.
+    The readout steps by :func:`srcfpga.golden.readout.readout_step` at every accumulated step (with a
+    ``window``, only the last ``window`` steps).
     """
     cells = [CELLS[layer.kind].part("golden") for layer in model.layers]
     states = [cell.initial_state(layer, batch) for cell, layer in zip(cells, model.layers)]
     counts = [np.zeros((batch, layer.n_out), np.int64) for layer in model.layers]
-    acc_lo, acc_hi = model.readout.acc_range
     ro_weights = model.readout.weights.T.astype(np.float64)   # sums far below 2^53: exact
     acc = np.zeros((batch, model.readout.n_classes), np.int64)
     n_input = np.zeros(batch, np.int64)
     records: list[list[tuple]] = [[] for _ in model.layers]
     readout_records = []
     ro_bias = 0 if model.readout.bias is None else model.readout.bias.astype(np.int64)
-    first_counted = 0
+    total = None
     if model.readout.window:
         frames = list(frames)
-        first_counted = max(0, len(frames) - model.readout.window)
+        total = len(frames)
     for t, frame in enumerate(frames):
         n_input += np.count_nonzero(frame, axis=1)
         spikes = frame
@@ -115,8 +116,9 @@ def simulate(model: HardwareModel, frames: Iterable[np.ndarray], batch: int, tra
             counts[index] += spikes != 0
             if trace:
                 records[index].append(record)
-        if t >= first_counted:
-            acc = np.clip(acc + (spikes.astype(np.float64) @ ro_weights).astype(np.int64) + ro_bias, acc_lo, acc_hi)
+        if model.readout.counted(t, total):
+            acc = readout_step(NumpyOps, model.readout, acc, (spikes.astype(np.float64) @ ro_weights).astype(np.int64),
+                               ro_bias)
         if trace:
             readout_records.append(acc)
     result = GoldenResult(np.argmax(acc, axis=1), acc, counts, n_input)

@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass
 
 from ..errors import ConfigError
 from ..quant.hwmodel import HardwareModel
+from .layouts import lane_groups
 
 MEMORY_STYLES = ("auto", "block", "distributed")
 INPUT_KINDS = ("pixels", "frames")
@@ -79,7 +80,7 @@ def default_lanes(model: HardwareModel) -> int:
     budget = max(model.encoder.rounds(model.input_size), MIN_PASS_TARGET)
     widest = max(layer.n_out for layer in model.layers)
     lanes = 8
-    while lanes < widest and -(-widest // lanes) + 1 > budget:
+    while lanes < widest and lane_groups(widest, lanes) + 1 > budget:
         lanes *= 2
     return min(lanes, widest)
 

@@ -10,9 +10,15 @@ from amaranth.lib.wiring import In, Out
 
 from ..data.encoder import RateEncoder, generator_constant
 from .arith import const_mul
-from .layouts import SEED_BITS, STEP_BITS, index_bits, mask_layout
+from .layouts import (
+    PIXEL_BITS,
+    SEED_BITS,
+    STEP_BITS,
+    index_bits,
+    input_layout,
+    mask_layout,
+)
 
-PIXEL_BITS = 8
 FIFO_DEPTH = 4
 
 
@@ -36,11 +42,11 @@ class RateEncoderEngine(wiring.Component):
 
     def __init__(self, encoder: RateEncoder, n_in: int):
         self.encoder, self.n_in = encoder, n_in
-        self.width = 2 * encoder.generators
+        self.width = encoder.beat_width
         self.rounds = encoder.rounds(n_in)
         super().__init__({
             "begin": In(1), "seed": In(SEED_BITS), "blank": In(STEP_BITS), "steps": In(STEP_BITS),
-            "pixels": In(stream.Signature(unsigned(PIXEL_BITS * self.width))),
+            "pixels": In(stream.Signature(unsigned(input_layout("pixels", self.width).size))),
             "masks": Out(stream.Signature(mask_layout(self.width, index_bits(n_in)))),
         })
 

@@ -7,7 +7,7 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from .arith import const_mul
-from .layouts import STEP_BITS, index_bits, mask_layout
+from .layouts import STEP_BITS, index_bits, input_layout, mask_layout
 
 
 class FrameInput(wiring.Component):
@@ -21,7 +21,7 @@ class FrameInput(wiring.Component):
         self.beats = -(-n_in // width)
         super().__init__({
             "begin": In(1), "blank": In(STEP_BITS), "steps": In(STEP_BITS),
-            "frames": In(stream.Signature(unsigned(width))),
+            "frames": In(stream.Signature(unsigned(input_layout("frames", width).size))),
             "masks": Out(stream.Signature(mask_layout(width, index_bits(n_in)))),
         })
 

@@ -35,18 +35,18 @@ from ..quant.hwmodel import HardwareModel
 from .config import HdlConfig
 from .encoder import FIFO_DEPTH as ENCODER_FIFO_DEPTH
 from .extractor import EVENT_FIFO_DEPTH
-from .planes import PlaneCode
+from .layouts import lane_groups
+from .planes import output_code
 
 WRITE_BACK_DELAY = 3      # cycles from a state word's read to its write-back (the update pass's stages)
 PASS_FIFO_SLACK = 4       # an update pass's output FIFO holds groups + PASS_FIFO_SLACK masks
 
 
-def step_beats(spikes: np.ndarray, width: int, per_cycle: int) -> np.ndarray:
-    """Accumulator beats per step for boolean ``spikes`` ``(..., T, n)`` arriving as ``width``-bit masks:
-    ``ceil(popcount / per_cycle)`` per mask, at least one per step (a lower bound: an empty end-of-step
-    mask that arrives too late to be merged into the previous mask's last beat costs one more)."""
-    popcounts = mask_popcounts(spikes, width)
-    return np.maximum(1, (-(-popcounts // per_cycle)).sum(axis=-1))
+def step_beats(popcounts: np.ndarray, per_cycle: int) -> np.ndarray:
+    """Accumulator beats per step for the masks of popcounts ``(..., T, masks)``: ``ceil(popcount /
+    per_cycle)`` per mask, at least one per step (a lower bound: an empty end-of-step mask that arrives
+    too late to be merged into the previous mask's last beat costs one more)."""
+    return np.maximum(1, (-(-np.asarray(popcounts) // per_cycle)).sum(axis=-1))
 
 
 def mask_popcounts(spikes: np.ndarray, width: int) -> np.ndarray:
@@ -160,7 +160,7 @@ class LatencyModel:
 
     @property
     def mask_width(self) -> int:
-        return 2 * self.model.encoder.generators
+        return self.model.encoder.beat_width
 
     @property
     def rounds(self) -> int:
@@ -169,7 +169,20 @@ class LatencyModel:
     @property
     def groups(self) -> list[int]:
         """Update groups (cycles of the update pass) of each layer."""
-        return [-(-layer.n_out // self.config.lanes) for layer in self.model.layers]
+        return [lane_groups(layer.n_out, self.config.lanes) for layer in self.model.layers]
+
+    def output_popcounts(self, layer_spikes: list[np.ndarray]) -> list[np.ndarray]:
+        """Per layer, the popcount of each mask its outputs travel in, ``(B, T, groups)``: one mask per lane
+        group, holding every bit plane of the group's values (:func:`srcfpga.hdl.planes.output_code`)."""
+        codes = [output_code(layer, self.config.lanes) for layer in self.model.layers]
+        return [mask_popcounts(code.planes(values), code.mask_width) for code, values in zip(codes, layer_spikes)]
+
+    def accumulate_beats(self, input_spikes: np.ndarray, layer_spikes: list[np.ndarray]) -> np.ndarray:
+        """Accumulator beats (weight-ROM reads) per sample over all accumulators, layers' and readout's:
+        ``ceil(popcount / spikes_per_cycle)`` per mask, at least one per step (:func:`step_beats`)."""
+        k = self.config.spikes_per_cycle
+        popcounts = [mask_popcounts(input_spikes, self.mask_width)] + self.output_popcounts(layer_spikes)
+        return sum(step_beats(counts, k).sum(axis=-1) for counts in popcounts)
 
     @property
     def load_cycles(self) -> int:
@@ -181,7 +194,7 @@ class LatencyModel:
         CMRU counts)."""
         input_spikes = np.asarray(input_spikes, bool)
         batch, steps = input_spikes.shape[:2]
-        k, lanes, rounds, pixels = self.config.spikes_per_cycle, self.config.lanes, self.rounds, self.config.input == "pixels"
+        k, rounds, pixels = self.config.spikes_per_cycle, self.rounds, self.config.input == "pixels"
         rows = np.arange(batch)
 
         popcounts = mask_popcounts(input_spikes, self.mask_width)                     # (B, T, R)
@@ -192,11 +205,8 @@ class LatencyModel:
         else:                                # the host offers R frames per step, blank or not
             source = _Items(popcounts.reshape(batch, -1), np.tile(np.arange(rounds) == rounds - 1, steps))
         n_source = source.popcounts.shape[1]
-        outputs = []
-        for layer, values, groups in zip(self.model.layers, layer_spikes, self.groups):
-            code = PlaneCode(lanes, layer.output_range)      # CMRU counts: bit planes
-            outputs.append(_Items(mask_popcounts(code.planes(values), code.mask_width).reshape(batch, -1),
-                                  np.tile(np.arange(groups) == groups - 1, steps)))
+        outputs = [_Items(counts.reshape(batch, -1), np.tile(np.arange(groups) == groups - 1, steps))
+                   for counts, groups in zip(self.output_popcounts(layer_spikes), self.groups)]
         passes = [_UpdatePass(batch, groups, out) for groups, out in zip(self.groups, outputs)]
         extractors = [_Extractor(batch, k) for _ in range(len(passes) + 1)]
 

@@ -37,6 +37,16 @@ def layer_value_bits(layer) -> int:
     return value_bits(layer.output_range)
 
 
+def output_code(layer, lanes: int) -> "PlaneCode":
+    """How ``layer``'s outputs travel to its consumer: ``lanes`` units per mask, in bit planes."""
+    return PlaneCode(lanes, layer.output_range)
+
+
+def input_code(layer, lanes: int) -> "PlaneCode":
+    """How ``layer``'s inputs arrive from a producer of ``lanes`` lanes (a mirror of :func:`output_code`)."""
+    return PlaneCode(lanes, layer.input_range)
+
+
 @dataclass(frozen=True)
 class PlaneCode:
     """How the values of one layer output (``lanes`` units per group, values in ``value_range``) travel."""

@@ -11,12 +11,12 @@ import random
 from dataclasses import dataclass, field
 
 import numpy as np
-from amaranth import ClockDomain, Module
+from amaranth import ClockDomain, Module, Value
 from amaranth.sim import Simulator
 
 from ..quant.hwmodel import HardwareModel
 from .config import HdlConfig
-from .layouts import lane_states, lane_values, state_fields
+from .layouts import input_beats, lane_states, lane_values, start_beat, state_fields
 from .top import NetworkTop
 
 
@@ -31,18 +31,6 @@ class HardwareRun:
     cycles: np.ndarray                  # (batch,) cycles from start to result
     spike_counts: list[np.ndarray] = field(default_factory=list)
     states: list[dict[str, np.ndarray]] | None = None   # per layer, name -> (batch, T, n_out) int64 (trace_states)
-
-
-def pack_words(bits: np.ndarray, width: int, bits_per_item: int = 1) -> list[int]:
-    """Pack a 1-D array of items (bools or bytes) into integers of ``width`` items each, LSB first."""
-    items = np.asarray(bits).astype(np.int64)
-    words = []
-    for start in range(0, len(items), width):
-        value = 0
-        for offset, item in enumerate(items[start:start + width]):
-            value |= int(item) << (offset * bits_per_item)
-        words.append(value)
-    return words
 
 
 def run_amaranth(model: HardwareModel, config: HdlConfig, *, pixels: np.ndarray | None = None,
@@ -76,9 +64,9 @@ def run_amaranth(model: HardwareModel, config: HdlConfig, *, pixels: np.ndarray 
         while stall and rng.random() < stall:
             await ctx.tick()
 
-    async def put(ctx, port, payload):
+    async def put(ctx, port, payload: int):
         await wait_random(ctx)
-        ctx.set(port.payload, payload)
+        ctx.set(Value.cast(port.payload), payload)
         ctx.set(port.valid, 1)
         await ctx.tick().until(port.ready)
         ctx.set(port.valid, 0)
@@ -86,14 +74,11 @@ def run_amaranth(model: HardwareModel, config: HdlConfig, *, pixels: np.ndarray 
     async def run_batch(ctx):
         for sample in range(batch):
             current["sample"] = sample
-            await put(ctx, top.start, {"seed": int(seeds[sample]), "blank": blank, "steps": steps})
-            if cfg.input == "pixels":
-                for word in pack_words(pixels[sample], top.mask_width, 8):
-                    await put(ctx, top.pixels, word)
-            else:
-                for t in range(total):
-                    for word in pack_words(spikes[sample, t], top.mask_width):
-                        await put(ctx, top.frames, word)
+            await put(ctx, top.start, start_beat(seeds[sample], blank, steps))
+            port = getattr(top, cfg.input)
+            values = [pixels[sample]] if cfg.input == "pixels" else spikes[sample]
+            for word in (word for v in values for word in input_beats(cfg.input, top.mask_width, v)):
+                await put(ctx, port, word)
             await wait_random(ctx)
             ctx.set(top.result.ready, 1)
             *_, payload = await ctx.tick().sample(top.result.payload).until(top.result.valid)
@@ -102,7 +87,7 @@ def run_amaranth(model: HardwareModel, config: HdlConfig, *, pixels: np.ndarray 
 
     async def testbench(ctx):
         if reset_after is not None:
-            await put(ctx, top.start, {"seed": int(seeds[0]), "blank": blank, "steps": steps})
+            await put(ctx, top.start, start_beat(seeds[0], blank, steps))
             await ctx.tick().repeat(reset_after)
             ctx.set(domain.rst, 1)
             await ctx.tick()

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from amaranth import Array, C, Module, Signal, signed, unsigned
+from amaranth import Array, Module, Signal, Value, signed, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..quant.hwmodel import ReadoutQ, signed_bits
 from .accumulator import SynapticAccumulator
-from .arith import clamp
+from .arith import clamp, const_mul
 from .layouts import (
     LABEL_BITS,
     STEP_BITS,
@@ -21,7 +21,8 @@ from .planes import PlaneCode
 
 
 class ReadoutEngine(wiring.Component):
-    """``acc[c] = sat(acc[c] + sum_j W_ro[c, j] s_j, acc_bits)`` once per timestep, then the class.
+    """``acc[c] = sat(acc[c] - leak + sum_j W_ro[c, j] s_j + bias[c], acc_bits)`` once per counted timestep
+    (:func:`srcfpga.golden.readout.readout_step`), then the class.
 
     The step's exact sum comes from a :class:`SynapticAccumulator` (event-driven over the last
     layer's spikes) and is added in one cycle with saturation, exactly as the golden model does.
@@ -45,6 +46,14 @@ class ReadoutEngine(wiring.Component):
                 "label": unsigned(LABEL_BITS), "counts": data.ArrayLayout(signed(acc_bits), n_classes)}))),
         })
 
+    def leaked(self, count: Value) -> Value:
+        """``count - ((decay_num * count) >> decay_shift)`` for a leaky readout (shift-add, no multiplier),
+        else ``count``: the leak of :func:`srcfpga.golden.readout.readout_step`."""
+        ro = self.readout
+        if not ro.leaky:
+            return count
+        return count - (const_mul(count, ro.decay_num) >> ro.decay_shift)
+
     def elaborate(self, platform):
         m = Module()
         ro = self.readout
@@ -63,9 +72,9 @@ class ReadoutEngine(wiring.Component):
         m.d.comb += acc.sums.ready.eq(~scanning & ~self.done.valid)
         m.d.sync += self.trace.valid.eq(0)
         bias = [0] * n_classes if ro.bias is None else [int(b) for b in ro.bias]     # optional (BMRU models)
-        counted = (step + ro.window >= self.total_steps) if ro.window else C(1)       # readout window
+        counted = Value.cast(ro.counted(step, self.total_steps))                      # readout window
         with m.If(acc.sums.valid & acc.sums.ready & counted):
-            m.d.sync += [counts[c].eq(clamp(counts[c] + acc.sums.payload[c] + bias[c], lo, hi))
+            m.d.sync += [counts[c].eq(clamp(self.leaked(counts[c]) + acc.sums.payload[c] + bias[c], lo, hi))
                          for c in range(n_classes)]
         with m.If(acc.sums.valid & acc.sums.ready):
             m.d.sync += [step.eq(step + 1), self.trace.valid.eq(1), self.trace.payload.step.eq(step)]

@@ -9,12 +9,13 @@ from amaranth.lib.wiring import In, Out
 from ..cells import CELLS
 from ..quant.hwmodel import HardwareModel
 from .config import HdlConfig
-from .encoder import PIXEL_BITS, RateEncoderEngine
+from .encoder import RateEncoderEngine
 from .extractor import SpikeExtractor
 from .frames import FrameInput
 from .layouts import (
     CYCLE_BITS,
     index_bits,
+    input_layout,
     probe_signature,
     readout_layout,
     result_layout,
@@ -22,14 +23,13 @@ from .layouts import (
     state_trace_layout,
     trace_layout,
 )
-from .planes import PlaneCode, layer_value_bits
+from .planes import layer_value_bits, output_code
 from .readout import ReadoutEngine
 
 
 def input_beat_bits(model: HardwareModel, kind: str) -> int:
-    """Width of one ``pixels`` beat (``2E`` pixels of ``PIXEL_BITS``) or ``frames`` beat (``2E`` spike bits)."""
-    width = 2 * model.encoder.generators
-    return PIXEL_BITS * width if kind == "pixels" else width
+    """Width of one ``pixels`` or ``frames`` beat (:func:`srcfpga.hdl.layouts.input_layout`)."""
+    return input_layout(kind, model.encoder.beat_width).size
 
 
 def state_layouts(model: HardwareModel, lanes: int) -> list[data.ArrayLayout]:
@@ -54,7 +54,7 @@ class NetworkTop(wiring.Component):
     def __init__(self, model: HardwareModel, config: HdlConfig = HdlConfig()):
         self.model = model
         self.config = config = config.resolve(model)
-        self.mask_width = 2 * model.encoder.generators
+        self.mask_width = model.encoder.beat_width
         n_in, ro = model.input_size, model.readout
         ports = {"start": In(stream.Signature(start_layout())),
                  config.input: In(stream.Signature(input_beat_bits(model, config.input)))}
@@ -104,7 +104,7 @@ class NetworkTop(wiring.Component):
         last = model.layers[-1]
         m.submodules.extract_readout = extractor = SpikeExtractor(width, index_bits(n_prev), count)
         m.submodules.readout = readout = ReadoutEngine(model.readout, last.n_out, count, cfg.memory,
-                                                       PlaneCode(cfg.lanes, last.output_range))
+                                                       output_code(last, cfg.lanes))
         wiring.connect(m, masks, extractor.masks)
         wiring.connect(m, extractor.events, readout.events)
         wiring.connect(m, readout.trace, wiring.flipped(self.readout))

@@ -92,12 +92,19 @@ def check_steps(steps: int, blank: int) -> None:
 OPTIONAL = {"optional": True}   # field metadata: omitted from the file (and the hash) while None
 
 
+MAX_READOUT_DECAY_SHIFT = 16      # decay_num * acc stays below 2^47: exact in int64 and in float64 (QAT)
+
+
 @dataclass(frozen=True)
 class ReadoutQ:
-    """Readout: ``acc[c] = sat(acc[c] + sum_j weights[c, j] * s_j + bias[c], acc_bits)`` each step of
-    the window (the last ``window`` steps; 0: every step); class = argmax.
+    """Readout: each step of the window (the last ``window`` steps; 0: every step)::
 
-    ``bias`` and ``window`` are optional (SRC models have neither; files without them load unchanged).
+        acc[c] = sat(acc[c] - ((decay_num * acc[c]) >> decay_shift) + sum_j weights[c, j] * s_j + bias[c], acc_bits)
+
+    then class = argmax (:func:`srcfpga.golden.readout.readout_step` is the one definition). ``bias``,
+    ``window`` and the leak (``decay_num``, ``decay_shift``: a leaky integrator, the LI readout of NIR /
+    Norse; both or neither) are optional, and omitted from the file while unset (files without them load
+    unchanged and keep their hash).
     """
 
     weights: np.ndarray          # (n_classes, n_last)
@@ -106,6 +113,8 @@ class ReadoutQ:
     acc_bits: int = 24
     bias: np.ndarray | None = None   # (n_classes,) added at every accumulated step, or None (zero)
     window: int = 0                  # accumulate only the last ``window`` steps (0: all steps)
+    decay_num: int | None = field(default=None, metadata=OPTIONAL)     # leak: acc loses decay_num / 2^decay_shift
+    decay_shift: int | None = field(default=None, metadata=OPTIONAL)   # of itself per accumulated step (1..16)
 
     def __post_init__(self) -> None:
         weights = np.asarray(self.weights)
@@ -124,6 +133,33 @@ class ReadoutQ:
         if isinstance(self.window, bool) or not isinstance(self.window, (int, np.integer)) or self.window < 0:
             raise ConfigError(f"readout window must be an integer >= 0, got {self.window!r}")
         object.__setattr__(self, "window", int(self.window))
+        if (self.decay_num is None) != (self.decay_shift is None):
+            raise ConfigError("a leaky readout needs both decay_num and decay_shift (neither: no leak)")
+        if self.leaky:
+            for name in ("decay_num", "decay_shift"):
+                value = getattr(self, name)
+                if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+                    raise ConfigError(f"readout {name} must be an integer, got {value!r}")
+                object.__setattr__(self, name, int(value))
+            if not 1 <= self.decay_shift <= MAX_READOUT_DECAY_SHIFT:
+                raise ConfigError(f"readout decay_shift must be in 1..{MAX_READOUT_DECAY_SHIFT}, got {self.decay_shift}")
+            if not 0 <= self.decay_num <= 1 << self.decay_shift:
+                raise ConfigError(f"readout decay_num must be in 0..2^decay_shift = {1 << self.decay_shift}, "
+                                  f"got {self.decay_num}")
+
+    @property
+    def leaky(self) -> bool:
+        """True when the accumulators leak (``decay_num`` / ``decay_shift`` set)."""
+        return self.decay_shift is not None
+
+    def counted(self, step, total):
+        """Whether step ``step`` (from 0) of a ``total``-step inference is accumulated: ``step + window >=
+        total`` with a window, always without (integers, or Amaranth values in the HDL)."""
+        return step + self.window >= total if self.window else True
+
+    def counted_steps(self, total: int) -> int:
+        """How many of ``total`` steps are accumulated."""
+        return min(self.window, total) if self.window else total
 
     @property
     def n_classes(self) -> int:
@@ -157,6 +193,10 @@ class HardwareModel:
         if hasattr(self.encoder, "check_inputs"):
             self.encoder.check_inputs(self.input_size)
         for index, layer in enumerate(self.layers):
+            expected = CELLS[getattr(layer, "kind", None)].part("layer")     # an unknown kind: ConfigError
+            if type(layer) is not expected:
+                raise ConfigError(f"layer {index} is a {type(layer).__name__}, but {layer.kind!r} layers are "
+                                  f"{expected.__name__}")
             if layer.n_in != width:
                 raise ConfigError(f"layer {index} expects {layer.n_in} inputs but receives {width}")
             if layer.input_range != values:   # e.g. an SRC layer after a CMRU counter

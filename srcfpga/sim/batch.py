@@ -34,7 +34,16 @@ from amaranth.lib.wiring import In, Out
 
 from ..fileio import write_text_atomic
 from ..hdl import HdlConfig, NetworkTop
-from ..hdl.layouts import readout_layout, result_layout, start_layout, trace_layout
+from ..hdl.layouts import (
+    field_at,
+    input_beats,
+    lane_groups,
+    readout_layout,
+    result_layout,
+    start_beat,
+    start_layout,
+    trace_layout,
+)
 from ..hdl.planes import layer_value_bits
 from ..hdl.top import input_beat_bits
 from ..quant.hwmodel import HardwareModel
@@ -151,11 +160,12 @@ class BatchHarness(wiring.Component):
         return m
 
 
-def _field_bits(bits: np.ndarray, field, values: np.ndarray) -> None:
+def _field_bits(bits: np.ndarray, field: tuple, values: np.ndarray) -> None:
     """Write integer ``values`` (two's complement, the field's width) into the bit matrices ``bits``
-    (``(..., layout size)``) at the layout field's offset."""
-    for bit in range(field.width):
-        bits[..., field.offset + bit] = (values >> bit) & 1
+    (``(..., layout size)``) at a layout field (``(offset, shape)`` of :func:`srcfpga.hdl.layouts.field_at`)."""
+    offset, shape = field
+    for bit in range(shape.width):
+        bits[..., offset + bit] = (values >> bit) & 1
 
 
 def _fold_bits(bits: np.ndarray) -> np.ndarray:
@@ -190,26 +200,24 @@ def golden_digests(model: HardwareModel, config: HdlConfig, golden) -> tuple[np.
     traces = []
     for index, trace in enumerate(golden.traces):
         batch, total, n_out = trace.spikes.shape
-        groups, bits = -(-n_out // lanes), value_bits[index]
+        groups, bits = lane_groups(n_out, lanes), value_bits[index]
         values = np.zeros((batch, total, groups * lanes), np.int64)
         values[..., :n_out] = trace.spikes.astype(np.int64)
         lane_bits = (values.reshape(batch, total, groups, lanes, 1) >> np.arange(bits)) & 1
         beats = np.zeros((batch, total, groups, tlayout.size), bool)
-        at = tlayout["spikes"].offset
+        at, _ = field_at(tlayout, "spikes")
         beats[..., at:at + lanes * bits] = lane_bits.reshape(batch, total, groups, lanes * bits)
-        _field_bits(beats, tlayout["layer"], np.int64(index))
-        _field_bits(beats, tlayout["step"], np.arange(total)[None, :, None])
-        _field_bits(beats, tlayout["group"], np.arange(groups)[None, None, :])
+        _field_bits(beats, field_at(tlayout, "layer"), np.int64(index))
+        _field_bits(beats, field_at(tlayout, "step"), np.arange(total)[None, :, None])
+        _field_bits(beats, field_at(tlayout, "group"), np.arange(groups)[None, None, :])
         traces.append(_digest(_fold_bits(beats).reshape(batch, total * groups)))
     ro = model.readout
     rlayout = readout_layout(ro.n_classes, ro.acc_bits)
     batch, total, n_classes = golden.readout_trace.shape
     beats = np.zeros((batch, total, rlayout.size), bool)
-    _field_bits(beats, rlayout["step"], np.arange(total)[None, :])
-    counts = rlayout["counts"]
+    _field_bits(beats, field_at(rlayout, "step"), np.arange(total)[None, :])
     for c in range(n_classes):
-        element = data.Field(counts.shape.elem_shape, counts.offset + c * Shape.cast(counts.shape.elem_shape).width)
-        _field_bits(beats, element, golden.readout_trace[..., c])
+        _field_bits(beats, field_at(rlayout, "counts", c), golden.readout_trace[..., c])
     return np.stack(traces, axis=1), _digest(_fold_bits(beats))
 
 
@@ -286,18 +294,15 @@ def batch_words(model: HardwareModel, config: HdlConfig, *, pixels: np.ndarray |
                 blank: int) -> list[list[int]]:
     """Per sample, the input memory words (:func:`input_layout`): the ``start`` command, then the image's
     ``pixels`` beats or the ``frames`` beats of every step (``blank + steps`` frames given in ``spikes``)."""
-    from .regression import pack_frame, pack_pixels
-
     config = config.resolve(model)
     batch = len(pixels) if pixels is not None else len(spikes)
     seeds = np.zeros(batch, np.int64) if seeds is None else np.asarray(seeds, np.int64)
-    width, layout = 2 * model.encoder.generators, input_layout(model, config)
+    width, layout = model.encoder.beat_width, input_layout(model, config)
     words = []
     for b in range(batch):
-        start = start_layout().const({"seed": int(seeds[b]) & 0xFFFFFFFF, "blank": blank, "steps": steps})
-        beats = (pack_pixels(pixels[b], width) if config.input == "pixels"
-                 else [word for frame in spikes[b] for word in pack_frame(frame, width)])
-        words.append([layout.const({"beat": start.as_bits(), "start": 1}).as_bits()]
+        values = [pixels[b]] if config.input == "pixels" else spikes[b]
+        beats = [word for v in values for word in input_beats(config.input, width, v)]
+        words.append([layout.const({"beat": start_beat(seeds[b], blank, steps), "start": 1}).as_bits()]
                      + [layout.const({"beat": beat, "start": 0}).as_bits() for beat in beats])
     return words
 

@@ -10,12 +10,10 @@ sample agrees only when all are identical and the streams were well-formed (one 
 layer, step and lane group; one readout beat per step; one result). The report names the first
 diverging sample, layer, neuron and timestep.
 
-Port bit map (docs/hardware.md): ``start`` = seed[31:0] | blank[47:32] | steps[63:48];
-``pixels`` beat k = pixels k*W .. k*W+W-1, 8 bits each from bit 0 (W = 2 * encoder generators);
-``frames``: per step ceil(n_in / W) beats, bit j of beat k = input k*W + j; ``result`` =
-cycles[31:0] | label[39:32] | counts[c] at 40 + c*A; ``trace`` = layer[3:0] | step[19:4] |
-group[35:20] | spikes at 36 (P lanes of V bits, V = the manifest's ``value_bits`` of the layer: 1, or a
-CMRU layer's counter width, two's complement); ``readout`` = step[15:0] | counts[c] at 16 + c*A.
+Payloads are packed and decoded with the HDL's own layouts (:mod:`srcfpga.hdl.layouts`: ``start_layout``,
+``input_layout``, ``trace_layout``, ``readout_layout``, ``result_layout``), sized by the manifest of the
+Verilog (``mask_width``, ``lanes``, ``value_bits``, ``n_classes``, ``acc_bits``); docs/hardware.md lists
+the resulting bit positions.
 """
 
 from __future__ import annotations
@@ -37,9 +35,6 @@ from . import build as simbuild
 
 TOP = "srcfpga_net"
 TESTBENCH = "srcfpga.sim.tb_network"
-STEP_BITS, GROUP_BITS, LAYER_BITS = 16, 16, 4
-TRACE_SPIKES_AT = LAYER_BITS + STEP_BITS + GROUP_BITS        # 36
-RESULT_COUNTS_AT, READOUT_COUNTS_AT = 40, 16
 
 
 @dataclass(frozen=True)
@@ -249,40 +244,6 @@ def generate(model: HardwareModel, config, cache_dir: str | Path | None = None) 
     return text, manifest
 
 
-# ---- payload packing ----------------------------------------------------------------------------------
-
-def pack_pixels(image: np.ndarray, width: int) -> list[int]:
-    """Pixel beats: beat k holds pixels k*width .. k*width+width-1, 8 bits each from bit 0, zero padded."""
-    image = np.asarray(image, np.uint8)
-    beats = -(-len(image) // width)
-    padded = np.zeros(beats * width, np.uint8)
-    padded[:len(image)] = image
-    return [int.from_bytes(padded[k * width:(k + 1) * width].tobytes(), "little") for k in range(beats)]
-
-
-def pack_frame(frame: np.ndarray, width: int) -> list[int]:
-    """Frame beats of one step: bit j of beat k is input k*width + j, zero padded."""
-    frame = np.asarray(frame, bool)
-    beats = -(-len(frame) // width)
-    padded = np.zeros(beats * width, bool)
-    padded[:len(frame)] = frame
-    return [int.from_bytes(np.packbits(padded[k * width:(k + 1) * width], bitorder="little").tobytes(), "little")
-            for k in range(beats)]
-
-
-def start_payload(seed: int, blank: int, steps: int) -> int:
-    return (int(seed) & 0xFFFFFFFF) | (int(blank) << 32) | (int(steps) << 48)
-
-
-def _signed(value: int, bits: int) -> int:
-    value &= (1 << bits) - 1
-    return value - (1 << bits) if value >> (bits - 1) else value
-
-
-def _field(value: int, at: int, bits: int) -> int:
-    return (value >> at) & ((1 << bits) - 1)
-
-
 # ---- run --------------------------------------------------------------------------------------------------
 
 def _trace_ports(manifest: dict, n_layers: int) -> list[str]:
@@ -312,6 +273,7 @@ def run_rtl(model: HardwareModel, hdl_config=None, pixels: np.ndarray | None = N
     default, kept when waves are requested). ``seed`` seeds the testbench's gap pattern.
     """
     from ..hdl import HdlConfig
+    from ..hdl.layouts import STEP_BITS, input_beats, start_beat
 
     if (pixels is None) == (spikes is None):
         raise ConfigError("give exactly one of pixels or spikes")
@@ -359,11 +321,11 @@ def run_rtl(model: HardwareModel, hdl_config=None, pixels: np.ndarray | None = N
     sim_build = simbuild.build(verilog, manifest.get("top", TOP), simulator, waves=waves,
                                cache_dir=(Path(cache_dir) if cache_dir is not None else None))
 
-    starts = [start_payload(seeds[b], blank, steps) for b in range(batch)]
+    starts = [start_beat(seeds[b], blank, steps) for b in range(batch)]
     if kind == "pixels":
-        beats = [pack_pixels(pixels[b], width) for b in range(batch)]
+        beats = [input_beats(kind, width, pixels[b]) for b in range(batch)]
     else:
-        beats = [[word for t in range(total) for word in pack_frame(spikes[b, t], width)] for b in range(batch)]
+        beats = [[word for t in range(total) for word in input_beats(kind, width, spikes[b, t])] for b in range(batch)]
     sizes = [layer.n_out for layer in model.layers]
     if max_cycles is None:
         per_step = model.input_size + sum(sizes) + 8 * len(sizes) + 64
@@ -430,10 +392,10 @@ def _decode_states(model: HardwareModel, res: dict, layouts: list, batch: int, t
                    backpressure: Backpressure, problems: list[list[str]]) -> list[dict[str, np.ndarray]]:
     """The ``states<l>`` beats as arrays ``name -> (batch, T, n_out)``, decoded with the HDL's layouts
     (``layout.from_bits``); a missing or repeated beat is a protocol problem of its sample."""
-    from ..hdl.layouts import lane_states, state_fields
+    from ..hdl.layouts import lane_groups, lane_states, state_fields
 
     sizes = [layer.n_out for layer in model.layers]
-    groups = [-(-n // lanes) for n in sizes]
+    groups = [lane_groups(n, lanes) for n in sizes]
     states = [{name: np.zeros((batch, total, n), np.int64) for name in state_fields(layout.members["state"])}
               for layout, n in zip(layouts, sizes)]
     seen = [np.zeros((batch, total, g), np.int64) for g in groups]
@@ -460,19 +422,27 @@ def _decode_states(model: HardwareModel, res: dict, layouts: list, batch: int, t
 
 def _decode(model: HardwareModel, res: dict, manifest: dict, batch: int, total: int, lanes: int,
             backpressure: Backpressure) -> RtlRun:
-    from ..hdl.layouts import lane_values
+    from ..hdl.layouts import (
+        lane_groups,
+        lane_values,
+        read_field,
+        readout_layout,
+        result_layout,
+        trace_layout,
+    )
 
     layout = manifest["layout"]
     n_classes, acc_bits = int(layout["n_classes"]), int(layout["acc_bits"])
     sizes = [layer.n_out for layer in model.layers]
     value_bits = [int(v) for v in layout.get("value_bits", [1] * len(sizes))]
-    groups = [-(-n // lanes) for n in sizes]
+    groups = [lane_groups(n, lanes) for n in sizes]
     problems: list[list[str]] = [[] for _ in range(batch)]
     spikes = [np.zeros((batch, total, n), bool if v == 1 else np.int64) for n, v in zip(sizes, value_bits)]
     seen = [np.zeros((batch, total, g), np.int64) for g in groups]
     readout_trace = np.zeros((batch, total, n_classes), np.int64)
     readout_seen = np.zeros((batch, total), np.int64)
-    field_bits = lanes * max(value_bits)
+    tlayout = trace_layout(lanes * max(value_bits))
+    rlayout, xlayout = readout_layout(n_classes, acc_bits), result_layout(n_classes, acc_bits)
 
     def note(sample: int, text: str) -> None:
         if 0 <= sample < batch and len(problems[sample]) < 20:
@@ -481,10 +451,7 @@ def _decode(model: HardwareModel, res: dict, manifest: dict, batch: int, total: 
     per_layer_ports = len(_trace_ports(manifest, len(sizes))) > 1
     last: dict = {}
     for cycle, start_index, port, payload in res.get("trace", []):
-        layer = _field(payload, 0, LAYER_BITS)
-        step = _field(payload, LAYER_BITS, STEP_BITS)
-        group = _field(payload, LAYER_BITS + STEP_BITS, GROUP_BITS)
-        bits = payload >> TRACE_SPIKES_AT & ((1 << field_bits) - 1)
+        layer, step, group, bits = (read_field(payload, tlayout, name) for name in ("layer", "step", "group", "spikes"))
         sample = _owner(backpressure, start_index, (step, group), last, ("trace", port))
         if not 0 <= sample < batch:
             note(max(0, min(sample, batch - 1)), f"trace beat at cycle {cycle} outside any inference")
@@ -503,14 +470,13 @@ def _decode(model: HardwareModel, res: dict, manifest: dict, batch: int, total: 
         spikes[layer][sample, step, base:base + count] = lane_values(bits, lanes, value_bits[layer])[:count]
     last = {}
     for cycle, start_index, payload in res.get("readout", []):
-        step = _field(payload, 0, STEP_BITS)
+        step = read_field(payload, rlayout, "step")
         sample = _owner(backpressure, start_index, (step,), last, "readout")
         if not 0 <= sample < batch or step >= total:
             note(max(0, min(sample, batch - 1)), f"readout beat at cycle {cycle}: step {step} out of range")
             continue
         readout_seen[sample, step] += 1
-        readout_trace[sample, step] = [_signed(_field(payload, READOUT_COUNTS_AT + c * acc_bits, acc_bits), acc_bits)
-                                       for c in range(n_classes)]
+        readout_trace[sample, step] = [read_field(payload, rlayout, "counts", c) for c in range(n_classes)]
     for layer, count in enumerate(seen):
         for sample, step, group in zip(*np.nonzero(count != 1)):
             note(int(sample), f"layer {layer} step {step} group {group}: {count[sample, step, group]} trace beats "
@@ -523,10 +489,9 @@ def _decode(model: HardwareModel, res: dict, manifest: dict, batch: int, total: 
     cycles = np.zeros(batch, np.int64)
     results = res.get("results", [])
     for sample, (cycle, payload) in enumerate(results[:batch]):
-        cycles[sample] = _field(payload, 0, 32)
-        predictions[sample] = _field(payload, 32, 8)
-        readout[sample] = [_signed(_field(payload, RESULT_COUNTS_AT + c * acc_bits, acc_bits), acc_bits)
-                           for c in range(n_classes)]
+        cycles[sample] = read_field(payload, xlayout, "cycles")
+        predictions[sample] = read_field(payload, xlayout, "label")
+        readout[sample] = [read_field(payload, xlayout, "counts", c) for c in range(n_classes)]
     for sample in range(len(results), batch):
         note(sample, "no result")
     if len(results) > batch:

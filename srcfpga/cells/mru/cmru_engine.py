@@ -20,12 +20,13 @@ from amaranth.lib import data
 
 from ...hdl.arith import clamp
 from .engine import BMRULayerEngine
+from .layer import CMRULayerQ
 
 
 class CMRULayerEngine(BMRULayerEngine):
     """A time-multiplexed CMRU layer of ``n_out`` units, ``lanes`` updated per clock cycle."""
 
-    kind = "cmru"
+    layer_type = CMRULayerQ
 
     @classmethod
     def lane_state(cls, layer) -> data.StructLayout:

@@ -33,12 +33,13 @@ from ...hdl.accumulator import SynapticAccumulator
 from ...hdl.layouts import (
     event_layout,
     index_bits,
+    lane_groups,
     mask_layout,
     probe_signature,
     state_trace_layout,
     trace_layout,
 )
-from ...hdl.planes import PlaneCode
+from ...hdl.planes import input_code, output_code
 from ...hdl.update_pass import UpdatePass
 from ...quant.hwmodel import signed_bits
 from .layer import BMRULayerQ
@@ -58,16 +59,16 @@ class BMRULayerEngine(wiring.Component):
     ``states`` (with ``trace_states``): the group's new states ``q`` (:attr:`state_layout`), same cycle.
     """
 
-    kind = "bmru"
+    layer_type: type = BMRULayerQ       # the layers this engine builds
 
     def __init__(self, layer: BMRULayerQ, index: int, lanes: int, count: int, memory: str,
                  trace_states: bool = False):
-        if layer.kind != self.kind:
-            raise ConfigError(f"layer {index}: {type(self).__name__} builds {self.kind!r} layers, got {layer.kind!r}")
+        if type(layer) is not self.layer_type:
+            raise ConfigError(f"layer {index}: {type(self).__name__} builds {self.layer_type.__name__} layers, "
+                              f"got {type(layer).__name__}")
         self.layer, self.index, self.lanes = layer, index, lanes
-        self.groups = -(-layer.n_out // lanes)
-        self.input_code = PlaneCode(lanes, layer.input_range)
-        self.output_code = PlaneCode(lanes, layer.output_range)
+        self.groups = lane_groups(layer.n_out, lanes)
+        self.input_code, self.output_code = input_code(layer, lanes), output_code(layer, lanes)
         self.mask_width, self.addresses = self.output_code.mask_width, self.output_code.addresses(layer.n_out)
         self.value_bits = self.output_code.bits
         self._count, self._memory = count, memory

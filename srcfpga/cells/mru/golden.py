@@ -1,7 +1,7 @@
 """The BMRU / CMRU update in integer arithmetic: the executable specification.
 
 Written once against a small ``ops`` interface (like :mod:`srcfpga.cells.src.golden`) so that the QAT
-forward pass (:mod:`srcfpga.nn.mru_qat`) runs the very same operations on float64 tensors with
+forward pass (:mod:`srcfpga.cells.mru.qat`) runs the very same operations on float64 tensors with
 surrogate gradients. All values are integers: ``c`` and ``beta`` in the layer unit, ``q`` the state.
 """
 
@@ -55,13 +55,9 @@ def mru_compare(ops: MRUOps, layer: Any, syn_c: Any, syn_b: Any | None) -> tuple
 
 
 def mru_update(ops: MRUOps, layer: Any, q: Any, z: Any, up: Any) -> Any:
-    """The state update: BMRU ``q' = up if z else q``; CMRU ``q' = sat(q + z (2 up - 1))``.
-
-    Written as arithmetic (``z`` and ``up`` are 0/1) so that the QAT forward differentiates it.
-    """
-    if layer.kind == "cmru":
-        return ops.clip(q + z * (2 * up - 1), -layer.count_max, layer.count_max)
-    return z * up + (1 - z) * q
+    """The state update, the layer's own rule (:meth:`BMRULayerQ.update <srcfpga.cells.mru.layer.BMRULayerQ.update>`):
+    BMRU ``q' = up if z else q``; CMRU ``q' = sat(q + z (2 up - 1))``."""
+    return layer.update(ops, q, z, up)
 
 
 @dataclass
@@ -98,7 +94,7 @@ def mru_step(layer: Any, q: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.n
     ops = NumpyMRUOps()
     c, beta, z, up = mru_compare(ops, layer, *mru_synaptic_sums(layer, x))
     q = mru_update(ops, layer, q, z, up)
-    out = q.astype(bool) if layer.kind == "bmru" else q
+    out = layer.output(q)
     return q, out, (out, c, beta)
 
 

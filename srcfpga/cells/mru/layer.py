@@ -19,7 +19,7 @@ into the next layer's weights and bias (and the readout's), so every layer consu
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -127,6 +127,17 @@ class BMRULayerQ:
         lo, hi = self.output_range
         return 1 if lo == 0 and hi == 1 else signed_bits(lo, hi)
 
+    # ---- what differs between BMRU and CMRU: the state update and the output -----------------------
+
+    def update(self, ops: Any, q: Any, z: Any, up: Any) -> Any:
+        """``q' = up if z else q``, written as arithmetic (``z`` and ``up`` are 0/1) so that the QAT forward
+        (``ops`` on float64 tensors) differentiates it; the golden model runs it on int64 arrays."""
+        return z * up + (1 - z) * q
+
+    def output(self, q: np.ndarray) -> np.ndarray:
+        """The layer output of the golden model for state ``q``: the state bits (bool)."""
+        return q.astype(bool)
+
     def summary(self) -> str:
         return (f"{self.kind}{'' if self.gated else ' (constant thresholds)'}: state {self.state_bits} bit(s), "
                 f"c/beta {self.compare_bits} bits, accumulators {self.syn_bits} bits")
@@ -149,7 +160,16 @@ class CMRULayerQ(BMRULayerQ):
 
     @property
     def count_max(self) -> int:
+        """The counter's bound ``S = 2^(count_bits-1) - 1``: ``q`` saturates at ``+-S``."""
         return (1 << (self.count_bits - 1)) - 1
+
+    def update(self, ops: Any, q: Any, z: Any, up: Any) -> Any:
+        """``q' = sat(q + z (2 up - 1), +-count_max)`` (arithmetic, as :meth:`BMRULayerQ.update`)."""
+        return ops.clip(q + z * (2 * up - 1), -self.count_max, self.count_max)
+
+    def output(self, q: np.ndarray) -> np.ndarray:
+        """The layer output of the golden model for state ``q``: the signed count itself (int64)."""
+        return q
 
     @property
     def output_range(self) -> tuple[int, int]:

@@ -11,6 +11,7 @@ from ...hdl.accumulator import SynapticAccumulator
 from ...hdl.layouts import (
     event_layout,
     index_bits,
+    lane_groups,
     mask_layout,
     probe_signature,
     state_trace_layout,
@@ -40,7 +41,7 @@ class SRCLayerEngine(wiring.Component):
     def __init__(self, layer: SRCLayerQ, index: int, lanes: int, count: int, memory: str,
                  trace_states: bool = False):
         self.layer, self.index, self.lanes = layer, index, lanes
-        self.groups = -(-layer.n_out // lanes)
+        self.groups = lane_groups(layer.n_out, lanes)
         self.mask_width, self.addresses = lanes, layer.n_out     # one spike bit per neuron
         self._count, self._memory = count, memory
         self.state_layout = data.ArrayLayout(self.lane_state(layer), lanes)

@@ -1,7 +1,7 @@
 """The SRC neuron update in integer arithmetic: the executable specification.
 
 Written once against a tiny ``ops`` interface so the QAT forward pass in torch runs the very same
-sequence of operations (``srcfpga.nn.qat`` supplies float64 ops with straight-through gradients).
+sequence of operations (``srcfpga.cells.src.qat`` supplies float64 ops with straight-through gradients).
 All values are integers in the layer unit; ``>>`` is an arithmetic (floor) shift.
 """
 
@@ -31,7 +31,7 @@ class NumpyOps:
 
 
 def src_update(ops: IntOps, layer: Any, i: Any, h: Any, hs: Any, syn: Any) -> tuple[Any, Any, Any]:
-    """One timestep of one SRC layer; returns the new ``(i, h, hs)``. Spikes are ``h >= layer.half``.
+    """One timestep of one SRC layer; returns the new ``(i, h, hs)``. Spikes are :func:`spike` of ``h``.
 
     ``syn`` is the synaptic sum ``W s_in`` (integer weight units); ``layer`` provides the constants and
     the piecewise-linear ``tables`` of :class:`srcfpga.quant.SRCLayerQ`. Order of operations
@@ -52,6 +52,12 @@ def src_update(ops: IntOps, layer: Any, i: Any, h: Any, hs: Any, syn: Any) -> tu
     gate = tables["gate"].apply(ops, h)
     hs_next = hs + ops.floor_shift(gate * (h - hs), layer.gate_shift)
     return i, h_next, hs_next
+
+
+def spike(h: Any, half: Any) -> Any:
+    """The SRC spike threshold, ``s = h >= half``: for numpy arrays and torch tensors (the golden model, QAT's
+    forward) as for Amaranth values (the HDL neuron, :mod:`srcfpga.cells.src.neuron`)."""
+    return h >= half
 
 
 @dataclass
@@ -88,7 +94,7 @@ class SRCGolden:
         """One step of one layer for boolean inputs ``x`` ``(batch, n_in)``: the new state, the spikes and the
         trace record ``(spikes, i, h, hs)``."""
         i, h, hs = src_update(NumpyOps, layer, *state, synaptic_sum(layer, x))
-        spikes = h >= layer.half
+        spikes = spike(h, layer.half)
         return (i, h, hs), spikes, (spikes, i, h, hs)
 
     @staticmethod

@@ -193,6 +193,10 @@ class SRCLayerQ:
         wmax = (1 << (self.weight_bits - 1)) - 1
         return signed_bits(-wmax * self.n_in, wmax * self.n_in)
 
+    def summary(self) -> str:
+        """One line of widths for ``srcfpga quantize``."""
+        return f"h/hs {self.state_bits} bits, current {self.current_bits} bits, {self.segments}-piece tables"
+
     @cached_property
     def float32_exact(self) -> bool:
         """True when W s is exact in float32 for every binary s (max |sum| < 2^24)."""

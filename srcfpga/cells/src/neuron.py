@@ -25,6 +25,7 @@ from amaranth import Module, Mux, Value, signed
 from ...hdl.arith import clamp, const_mul, unsigned_mul
 from ...hdl.pwl import PiecewiseLinearUnit
 from ...quant.hwmodel import signed_bits
+from .golden import spike
 from .layer import SRCLayerQ
 
 
@@ -65,7 +66,7 @@ class SRCNeuronDatapath:
         x = self._table(m, "compression", lane, i_next, self.current_shape)
         pre = q.preactivation_bound
         h_next = self._table(m, "activation", lane, x + partial, signed(signed_bits(-pre, pre)))
-        return h_next, h_next >= q.half
+        return h_next, spike(h_next, q.half)
 
     def partial_shape(self):
         """Signed width holding ``p`` for any state and bias in range."""

@@ -6,7 +6,8 @@ Free inputs: the neuron ``neuron`` in ``[0, n_out)``, its state ``i`` in the cur
 Datapath: :class:`~srcfpga.cells.src.neuron.SRCNeuronDatapath` stage 1, the engine's stage registers
 (``i'``, ``p``, ``hs'``), stage 2; the state, the sum and the bias enter through words of the widths of the
 engine's state memory, accumulator and parameter memory. Specification: the golden ``src_update`` with the
-neuron's bias, and the spike ``h' >= half`` (docs/fixed-point.md, section 3, step 6). Outputs compared:
+neuron's bias, and the golden ``spike`` of ``h'`` (docs/fixed-point.md, section 3, step 6; the datapath uses
+the same rule, so the spike is proven through ``h'``). Outputs compared:
 ``i'``, ``h'``, ``hs'`` and the spike; the states' ranges are the invariant. Cut points, in this order,
 for every table the datapath instantiates as a unit (compression, the gate unless it is a step, activation): its
 input (``i'``, ``h``, the pre-activation ``x + r h + rs hs + bias``), then its output.
@@ -18,7 +19,7 @@ import numpy as np
 from amaranth import signed
 
 from ...verify.prove import Obligation, OneNeuron
-from .golden import NumpyOps, src_update
+from .golden import NumpyOps, spike, src_update
 from .neuron import SRCNeuronDatapath
 
 
@@ -40,7 +41,7 @@ def obligation(ob: Obligation) -> None:
     i_next, p, hs_next = neuron.stage1(m, 0, ob.word(current, i), ob.word(state, h), ob.word(state, hs),
                                        ob.word(signed(q.syn_bits), syn), ob.word(partial, bias))
     i2, p2, hs2 = ob.word(current, i_next, "i2"), ob.word(partial, p, "p2"), ob.word(state, hs_next, "hs2")
-    h_next, spike = neuron.stage2(m, 0, i2, p2)
+    h_next, fires = neuron.stage2(m, 0, i2, p2)
 
     tables = {name: _Probe(table) for name, table in q.tables.items()}
     spec_i, spec_h, spec_hs = src_update(ob.ops, OneNeuron(q, bias=bias, tables=tables), i, h, hs, syn)
@@ -51,7 +52,7 @@ def obligation(ob: Obligation) -> None:
     ob.check("i", i2, spec_i, state="i")
     ob.check("h", ob.word(state, h_next, "h3"), spec_h, state="h")
     ob.check("hs", hs2, spec_hs, state="hs")
-    ob.check("spike", spike, spec_h >= q.half)
+    ob.check("spike", fires, spike(spec_h, q.half))
     ob.reference = lambda values: reference(q, values)
 
 
@@ -72,4 +73,4 @@ def reference(layer, values: dict[str, int]) -> dict[str, int]:
     state = [np.array([values[name]], layer.init_i.dtype) for name in ("i", "h", "hs")]
     i, h, hs = src_update(NumpyOps, OneNeuron(layer, bias=layer.bias[n:n + 1]), *state,
                           np.array([values["syn"]], np.int32))
-    return {"i": int(i[0]), "h": int(h[0]), "hs": int(hs[0]), "spike": int(h[0] >= layer.half)}
+    return {"i": int(i[0]), "h": int(h[0]), "hs": int(hs[0]), "spike": int(spike(h[0], layer.half))}
