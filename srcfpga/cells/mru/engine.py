@@ -91,6 +91,38 @@ class BMRULayerEngine(wiring.Component):
         mag = np.abs(q.bias_b.astype(np.int64))
         return {"hi": mag - q.bias_c, "lo": -mag - q.bias_c}
 
+    def constant_shapes(self) -> dict[str, signed]:
+        """The signed width of each field of :meth:`constants` in the parameter memory."""
+        return {name: _signed_shape(values) for name, values in self.constants().items()}
+
+    # ---- the update datapath of one unit (stage 1, stage 2; srcfpga.verify.prove proves it) -------
+
+    def stage1_shapes(self) -> dict[str, signed]:
+        """Stage 1's registers of one unit: ``x`` (``c``, or ``syn_c << k``) and ``mag`` (``|beta|``) when gated,
+        else ``x`` and the thresholds ``hi``, ``lo``."""
+        compare = signed(self.layer.compare_bits + 1)
+        if self.layer.gated:
+            return {"x": compare, "mag": compare}
+        shapes = self.constant_shapes()
+        return {"x": compare, "hi": shapes["hi"], "lo": shapes["lo"]}
+
+    def compare_operands(self, syn_c: Value, syn_b: Value | None, p) -> dict[str, Value]:
+        """Stage 1 of one unit from its synaptic sums and its constants ``p[name]`` (:meth:`constants`), by
+        register name (:meth:`stage1_shapes`)."""
+        k = self.layer.frac_bits
+        if self.layer.gated:
+            beta = (syn_b << k) + p["bias_b"]
+            return {"x": (syn_c << k) + p["bias_c"], "mag": Mux(beta < 0, -beta, beta)}
+        return {"x": syn_c << k, "hi": p["hi"], "lo": p["lo"]}
+
+    def comparators(self, x: Value, mag: Value | None = None, hi: Value | None = None,
+                    lo: Value | None = None) -> tuple[Value, Value]:
+        """Stage 2's comparator pair ``(set, reset)`` from stage 1's registers: ``c > |beta|``, ``c < -|beta|``
+        (constant thresholds: ``u > hi``, ``u < lo``)."""
+        if self.layer.gated:
+            return x > mag, x < -mag
+        return x > hi, x < lo
+
     # ---- what differs between BMRU and CMRU: the state and how it leaves --------------------------
 
     @classmethod
@@ -117,7 +149,6 @@ class BMRULayerEngine(wiring.Component):
         m = Module()
         q, lanes, groups = self.layer, self.lanes, self.groups
         padded = groups * lanes
-        k = q.frac_bits
 
         columns = self.input_code.columns
         if q.gated:
@@ -132,8 +163,7 @@ class BMRULayerEngine(wiring.Component):
             index_bits(self.input_code.addresses(q.n_in)), self._count, self._memory, width=width)
         wiring.connect(m, wiring.flipped(self.events), acc.events)
 
-        consts = self.constants()
-        shapes = {name: _signed_shape(values) for name, values in consts.items()}
+        consts, shapes = self.constants(), self.constant_shapes()
         param_layout = data.ArrayLayout(data.StructLayout({**shapes, "init": self.state_shape}), lanes)
 
         def lane_values(n):
@@ -169,33 +199,23 @@ class BMRULayerEngine(wiring.Component):
         if q.gated:
             m.d.sync += syn_b1.eq(sums[control.group + groups])
 
-        # ---- stage 1: c and |beta| (gated) or the shifted sum (constant thresholds) ----------------
+        # ---- stage 1: c and |beta| (gated) or the shifted sum and the thresholds (constant) ---------
         old = Signal(state_layout)
         m.d.comb += old.eq(state_rd.data)
         with m.If(control.fresh):
             m.d.comb += [old[b].eq(params_rd.data[b].init) for b in range(lanes)]
-        compare = signed(q.compare_bits + 1)
-        x2 = Signal(data.ArrayLayout(compare, lanes))       # c (gated) or u = syn << k (constant)
-        mag2 = Signal(data.ArrayLayout(compare, lanes))     # |beta| (gated only)
-        hi2 = Signal(data.ArrayLayout(shapes.get("hi", signed(1)), lanes))
-        lo2 = Signal(data.ArrayLayout(shapes.get("lo", signed(1)), lanes))
+        stage2 = {name: Signal(data.ArrayLayout(shape, lanes), name=f"{name}2")
+                  for name, shape in self.stage1_shapes().items()}
         old2 = Signal(state_layout)
         for b in range(lanes):
-            p = params_rd.data[b]
-            if q.gated:
-                beta = (syn_b1[b] << k) + p.bias_b
-                m.d.sync += [x2[b].eq((syn_c1[b] << k) + p.bias_c), mag2[b].eq(Mux(beta < 0, -beta, beta))]
-            else:
-                m.d.sync += [x2[b].eq(syn_c1[b] << k), hi2[b].eq(p.hi), lo2[b].eq(p.lo)]
+            operands = self.compare_operands(syn_c1[b], syn_b1[b], params_rd.data[b])
+            m.d.sync += [stage2[name][b].eq(value) for name, value in operands.items()]
         m.d.sync += old2.eq(old)
 
         # ---- stage 2: the comparator pair and the new state ----------------------------------------
         q3 = Signal(state_layout)
         for b in range(lanes):
-            if q.gated:
-                set_, reset = x2[b] > mag2[b], x2[b] < -mag2[b]
-            else:
-                set_, reset = x2[b] > hi2[b], x2[b] < lo2[b]
+            set_, reset = self.comparators(**{name: register[b] for name, register in stage2.items()})
             m.d.sync += q3[b].eq(self.next_state(old2[b], set_, reset))
 
         # ---- stage 3: write-back, masks out (from registers only) ----------------------------------
