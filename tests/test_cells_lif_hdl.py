@@ -66,3 +66,65 @@ def test_lif_verilog_and_lint(tmp_path):
         lint(tmp_path / "srcfpga_net.v")
     except ToolNotFoundError as exc:
         pytest.skip(str(exc))
+
+
+# ---- mutants: each boundary of the LIF arithmetic is visited and checked -------------------------------------
+
+def _boundary_case():
+    """A recurrent 9 -> 6 -> 4 CubaLIF network (6-bit) on dense frames: ``v`` and ``i`` saturate at both ends, and
+    one neuron's threshold is moved onto a value its membrane reaches as a running maximum (its trajectory up to
+    there is unchanged), so ``v == threshold`` occurs: strict and inclusive comparisons differ."""
+    from dataclasses import replace
+
+    from srcfpga.golden import run_golden
+
+    model = random_lif_model(0, "cubalif", (9, 6, 4), 6, recurrent=True, reset="subtract")
+    spikes = np.random.default_rng(0).random((2, 12, 9)) < 0.6
+    layer = model.layers[0]
+    v = run_golden(model, spikes=spikes, trace=True).traces[0].v[0]
+    neuron, step = next((n, t) for n in range(layer.n_out) for t in range(len(v))
+                        if 0 < v[t, n] < layer.v_range[1] and v[t, n] == v[:t + 1, n].max())
+    threshold = layer.threshold.copy()
+    threshold[neuron] = v[step, neuron]
+    return model.replace(layers=(replace(layer, threshold=threshold), *model.layers[1:])), spikes
+
+
+def test_boundary_case_reaches_the_boundaries():
+    from srcfpga.golden import run_golden
+
+    model, spikes = _boundary_case()
+    layer, trace = model.layers[0], run_golden(model, spikes=spikes, trace=True).traces[0]
+    assert (trace.v == layer.v_range[0]).any() and (trace.v == layer.v_range[1]).any()
+    assert (trace.i == layer.current_range[0]).any() and (trace.i == layer.current_range[1]).any()
+    assert (trace.v == layer.threshold).any()
+
+
+MUTANTS = {
+    "spike > -> >=": ("neuron", "return words, v > mid.threshold", "return words, v >= mid.threshold"),
+    "reset > -> >=": ("neuron", "r = old.v > params.threshold", "r = old.v >= params.threshold"),
+    "v saturation hi - 1": ("neuron", "v = clamp(mid.lv + mid.drive, *q.v_range)",
+                            "v = clamp(mid.lv + mid.drive, q.v_range[0], q.v_range[1] - 1)"),
+    "i saturation lo + 1": ("neuron", "drive, *q.current_range)", "drive, q.current_range[0] + 1, q.current_range[1])"),
+    "leak shift + 1": ("neuron", "return value - (product >> shift)", "return value - (product >> (shift + 1))"),
+    "weight shift + 1": ("neuron", "drive = (syn << q.weight_shift)", "drive = (syn << (q.weight_shift + 1))"),
+    "feedback address offset": ("feedback", "own.payload.base + self.n_in", "own.payload.base + self.n_in - 1"),
+    "feedback in the last step": ("update_pass", "(tag3.step != self.steps - 1)", "(tag3.step != self.steps)"),
+}
+
+
+@pytest.mark.parametrize("name", list(MUTANTS))
+def test_mutant_is_caught(name, mutate, hdl_equals_golden):
+    from srcfpga.cells.lif import neuron
+    from srcfpga.hdl import feedback, update_pass
+
+    module, old, new = MUTANTS[name]
+    mutate({"neuron": neuron, "feedback": feedback, "update_pass": update_pass}[module], old, new)
+    model, spikes = _boundary_case()
+    with pytest.raises(AssertionError):
+        hdl_equals_golden(model, HdlConfig(lanes=4, input="frames", spikes_per_cycle=2), spikes.shape[1], 0,
+                          spikes=spikes)
+
+
+def test_boundary_case_passes_unmutated(hdl_equals_golden):
+    model, spikes = _boundary_case()
+    hdl_equals_golden(model, HdlConfig(lanes=4, input="frames", spikes_per_cycle=2), spikes.shape[1], 0, spikes=spikes)
