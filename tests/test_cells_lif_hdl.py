@@ -43,6 +43,20 @@ def test_recurrent_pixels_back_pressure_and_saturation(hdl_equals_golden, kind):
     assert v.min() == model.layers[0].v_range[0] or v.max() == model.layers[0].v_range[1]
 
 
+@pytest.mark.parametrize("steps", [1, 2])
+def test_short_inferences_and_mixed_recurrence(hdl_equals_golden, steps):
+    """One- and two-step inferences, one after the other (no own spikes left over from the previous inference),
+    a feed-forward layer below a recurrent one; cycle model exact."""
+    model = random_lif_model(4, "lif", (8, 6, 5), 6, recurrent=True)
+    model = model.replace(layers=(random_lif_model(4, "lif", (8, 6), 6).layers[0], model.layers[1]))
+    spikes = np.random.default_rng(steps).random((3, steps, 8)) < 0.6
+    config = HdlConfig(lanes=2, input="frames", spikes_per_cycle=1)
+    hardware, golden = hdl_equals_golden(model, config, steps, 0, spikes=spikes)
+    assert golden.traces[1].spikes.any()
+    predicted = LatencyModel(model, config).inference_cycles(spikes, [t.spikes for t in golden.traces], 0)
+    np.testing.assert_array_equal(predicted, hardware.cycles)
+
+
 def test_recurrence_matters():
     """The recurrent weights change the spikes (so the equality above is not vacuous for them)."""
     from dataclasses import replace
