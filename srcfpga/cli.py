@@ -137,7 +137,7 @@ def _add_quant_args(p: argparse.ArgumentParser, bits_required: bool) -> None:
 
 
 # train options that set a field of the cell kind's constants (passed when given; a kind without it says so)
-CELL_OPTIONS = ("variant", "count_bits", "relax_shift")
+CELL_OPTIONS = ("variant", "count_bits", "relax_shift", "beta", "alpha", "threshold", "reset", "recurrent")
 QUANT_OPTIONS = ("weight_bits", "state_frac_bits", "readout_bits", "clip", "encoder_generators", "segments")
 
 
@@ -293,6 +293,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--count-bits", type=int, help="cmru, alphacmru: counter width (saturating, default 6)")
     p.add_argument("--relax-shift", type=int, metavar="R",
                    help="alphacmru: relaxation 1 - 2^-R, the state's fractional bits (default 2)")
+    p.add_argument("--beta", type=float, help="lif/cubalif: membrane leak per step (default 0.9)")
+    p.add_argument("--alpha", type=float, help="cubalif: synaptic current leak per step (default 0.8)")
+    p.add_argument("--threshold", type=float, help="if/lif/cubalif: firing threshold (default 1.0)")
+    p.add_argument("--reset", choices=("subtract", "zero", "zero_after"),
+                   help="if/lif/cubalif: reset mechanism (default subtract; docs/fixed-point.md section 7)")
+    p.add_argument("--recurrent", action="store_true", default=None,
+                   help="if/lif/cubalif: all-to-all recurrent weights on the layer's previous spikes")
     p.add_argument("--rate-gain", type=float, default=0.25, help="rate encoder: spike probability per unit intensity")
     p.add_argument("--epochs", type=int, help="float training epochs (default 5; 0 with --init)")
     _add_quant_args(p, bits_required=False)   # --weight-bits: QAT epochs at this width, with these options

@@ -104,7 +104,9 @@ class CellKind:
     ``step(layer, state, x) -> (state, output, record)`` and ``trace(records)``, a trace with ``spikes`` (the
     output) and ``states()`` (name -> ``(batch, T, n_out)``, the names of the engine's ``lane_state``).
     ``engine``: the HDL layer engine (:mod:`srcfpga.hdl`), a ``wiring.Component`` built as
-    ``engine(layer, index, lanes, count, memory, trace_states)`` with ``lane_state(layer)``.
+    ``engine(layer, index, lanes, count, memory, trace_states)`` with ``lane_state(layer)``. A layer with
+    ``is_recurrent`` true feeds its own spikes of step t-1 into step t: its engine then has the ports ``steps``
+    and ``feedback`` (:class:`srcfpga.hdl.layer_engine.LayerEngine`), and its ``events`` address ``n_in + n_out``.
     ``config``, ``float``, ``quantizer``, ``qat``, ``defaults``: the nn parts (module docstring).
     ``prove`` (optional): the proof obligation (:mod:`srcfpga.verify.prove`), ``prove(obligation)`` filling an
     :class:`~srcfpga.verify.prove.Obligation` (``obligation.layer``) with the engine's update datapath, the
