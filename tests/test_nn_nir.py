@@ -1,0 +1,170 @@
+"""NIR import / export (:mod:`srcfpga.nn.nir`): graph analysis, the forward-Euler convention, and the round trip
+against snnTorch's own exporter and simulator (``snntorch_reference`` in conftest)."""
+
+from __future__ import annotations
+
+import nir
+import numpy as np
+import pytest
+
+from srcfpga.nn.nir import (
+    SNNTORCH_DT,
+    NirError,
+    decay_per_step,
+    read_network,
+    to_network,
+    unit_gain,
+)
+
+
+def _lif(n, tau=1e-3, r=None, threshold=1.0, **extra):
+    tau = np.full(n, tau)
+    return nir.LIF(tau=tau, r=tau / SNNTORCH_DT if r is None else np.full(n, r), v_leak=np.zeros(n),
+                   v_threshold=np.full(n, threshold), **extra)
+
+
+def _graph(nodes, edges):
+    return nir.NIRGraph(nodes=nodes, edges=edges)
+
+
+def _affine(rng, n_out, n_in):
+    return nir.Affine(weight=rng.normal(size=(n_out, n_in)), bias=rng.normal(size=n_out))
+
+
+def test_snntorch_export_recovers_its_parameters(snntorch_reference, tmp_path):
+    """beta, alpha, thresholds and weights of snnTorch's own export come back bit for bit (float32), the input
+    gains r dt / tau are 1, and RLeaky's recurrent Linear (with its bias) is the layer's recurrent matrix."""
+    ref = snntorch_reference
+    net = ref.build(7, [("leaky", 6), ("rleaky", 5), ("synaptic", 4)], seed=3)
+    network = read_network(ref.export(net, 7, tmp_path / "net.nir"), reset="subtract")
+    assert [layer.kind for layer in network.layers] == ["lif", "lif", "cubalif"]
+    assert network.sizes == (7, 6, 5, 4) and network.readout.name is None
+    modules = [m for m in net if not hasattr(m, "weight")]
+    linears = [m for m in net if hasattr(m, "weight")]
+    for layer, neuron, linear in zip(network.layers, modules, linears):
+        np.testing.assert_array_equal(layer.beta, neuron.beta.numpy())
+        np.testing.assert_array_equal(layer.threshold, neuron.threshold.numpy())
+        np.testing.assert_array_equal(layer.weight, linear.weight.detach().numpy())
+        assert layer.reset == "subtract"
+    rleaky = modules[1]
+    np.testing.assert_array_equal(network.layers[1].recurrent, rleaky.recurrent.weight.detach().numpy())
+    np.testing.assert_array_equal(network.layers[1].bias,
+                                  (linears[1].bias + rleaky.recurrent.bias).detach().numpy())
+    np.testing.assert_array_equal(network.layers[2].alpha, modules[2].alpha.numpy())
+    assert network.layers[0].recurrent is None
+
+
+def test_decay_recovers_float32_beta_exactly():
+    """snnTorch exports tau = dt / (1 - beta) in float32. For beta >= 0.5 (1 - beta exact), plain 1 - dt / tau
+    misses beta by 1 ulp for about 0.4 % of values, the exporter-consistent inversion for none; below 0.5 the
+    export itself drops bits of beta (several betas share one tau): within 2**-23."""
+    rng = np.random.default_rng(0)
+    beta = rng.uniform(0.5, 0.9999, 20000).astype(np.float32)
+    tau = SNNTORCH_DT / (1 - beta)
+    assert tau.dtype == np.float32
+    assert np.mean((1 - SNNTORCH_DT / tau.astype(np.float64)).astype(np.float32) != beta) > 0.001
+    np.testing.assert_array_equal(decay_per_step(SNNTORCH_DT, tau), beta)
+    np.testing.assert_array_equal(unit_gain((tau / SNNTORCH_DT).astype(np.float64) * SNNTORCH_DT / tau), 1)
+    low = rng.uniform(0.0, 0.5, 20000).astype(np.float32)
+    np.testing.assert_allclose(decay_per_step(SNNTORCH_DT, SNNTORCH_DT / (1 - low)), low, rtol=0, atol=2**-23)
+
+
+def test_discretization_of_each_neuron():
+    """Forward Euler: LIF beta = 1 - dt/tau, gain r dt/tau folded into W and b, v_leak a drift dt/tau v_leak;
+    IF beta 1, gain r dt; Threshold beta 0 with reset to zero; LI the readout with decay 1 - dt/tau."""
+    rng = np.random.default_rng(1)
+    dt = 1e-3
+    a1, a2, a3, a4 = _affine(rng, 4, 3), _affine(rng, 4, 4), _affine(rng, 5, 4), _affine(rng, 2, 5)
+    n = 4
+    nodes = {"in": nir.Input(np.array([3])), "a1": a1,
+             "lif": nir.LIF(tau=np.full(n, 4e-3), r=np.full(n, 2.0), v_leak=np.full(n, 0.5),
+                            v_threshold=np.full(n, 0.7)),
+             "a2": a2, "if": nir.IF(r=np.full(n, 3000.0), v_threshold=np.ones(n)),
+             "a3": a3, "th": nir.Threshold(threshold=np.full(5, 0.25)),
+             "a4": a4, "li": nir.LI(tau=np.full(2, 1e-2), r=np.ones(2), v_leak=np.zeros(2)),
+             "out": nir.Output(np.array([2]))}
+    names = list(nodes)
+    network = to_network(_graph(nodes, list(zip(names, names[1:]))), dt=dt)
+    lif, if_, th = network.layers
+    assert (lif.kind, if_.kind, th.kind) == ("lif", "if", "threshold")
+    np.testing.assert_allclose(lif.beta, 0.75, rtol=1e-7)
+    np.testing.assert_allclose(lif.weight, (a1.weight * 0.5).astype(np.float32), rtol=1e-6)
+    np.testing.assert_allclose(lif.bias, a1.bias * 0.5 + 0.25 * 0.5, rtol=1e-6)
+    np.testing.assert_array_equal(if_.beta, 1)
+    np.testing.assert_allclose(if_.weight, a2.weight * 3, rtol=1e-6)
+    np.testing.assert_array_equal(th.beta, 0)
+    assert th.reset == "zero" and lif.reset == "zero"
+    np.testing.assert_allclose(network.readout.decay, 0.9, rtol=1e-7)
+    np.testing.assert_allclose(network.readout.weight, a4.weight * 0.1, rtol=1e-6)
+    assert network.readout.name == "li"
+
+
+def test_scale_linear_and_nested_subgraph():
+    """Scale and consecutive Affine/Linear maps compose into the layer's weights; a recurrent layer written as
+    a nested subgraph (older snnTorch exports, snnTorch's importer) reads like the flat form."""
+    rng = np.random.default_rng(2)
+    w1, w2, rec = rng.normal(size=(4, 3)), rng.normal(size=(4, 4)), rng.normal(size=(4, 4))
+    scale = np.array([1.0, 2.0, 3.0])
+    sub = _graph({"input": nir.Input(np.array([4])), "lif": _lif(4), "w_rec": nir.Linear(weight=rec),
+                  "output": nir.Output(np.array([4]))},
+                 [("input", "lif"), ("lif", "w_rec"), ("w_rec", "lif"), ("lif", "output")])
+    nodes = {"input": nir.Input(np.array([3])), "s": nir.Scale(scale=scale), "l1": nir.Linear(weight=w1),
+             "l2": nir.Linear(weight=w2), "rnn": sub, "output": nir.Output(np.array([4]))}
+    network = to_network(_graph(nodes, [("input", "s"), ("s", "l1"), ("l1", "l2"), ("l2", "rnn"),
+                                        ("rnn", "output")]))
+    (layer,) = network.layers
+    assert layer.name == "rnn.lif"
+    np.testing.assert_allclose(layer.weight, w2 @ w1 * scale, rtol=1e-6)
+    np.testing.assert_array_equal(layer.recurrent, rec.astype(np.float32))
+    np.testing.assert_array_equal(network.readout.weight, np.eye(4))
+
+
+@pytest.mark.parametrize("case, message", [
+    ("delay", "'c' (Delay): is not supported"),
+    ("branch", "'a' (Affine): has 2 successors"),
+    ("li_middle", "'li' (LI): a non-spiking neuron"),
+    ("v_reset", "'lif' (LIF): v_reset must be 0"),
+    ("tau_below_dt", "'lif' (LIF): tau 5e-05 is below dt = 0.0001"),
+    ("cuba_leak", "'lif' (CubaLIF): v_leak must be 0"),
+    ("rec_into_li", "'w' (Linear): a recurrent loop through 'li' (LI)"),
+])
+def test_unsupported_graphs_name_node_type_and_why(case, message):
+    rng = np.random.default_rng(3)
+    nodes = {"input": nir.Input(np.array([3])), "a": _affine(rng, 4, 3), "lif": _lif(4),
+             "output": nir.Output(np.array([4]))}
+    edges = [("input", "a"), ("a", "lif"), ("lif", "output")]
+    if case == "delay":
+        nodes["c"] = nir.Delay(delay=np.ones(3))
+        edges = [("input", "c"), ("c", "a")] + edges[1:]
+    elif case == "branch":
+        nodes["lif2"] = _lif(4)
+        edges += [("a", "lif2"), ("lif2", "output")]
+    elif case == "li_middle":
+        nodes["li"] = nir.LI(tau=np.full(4, 1e-3), r=np.full(4, 10.0), v_leak=np.zeros(4))
+        edges = [("input", "a"), ("a", "li"), ("li", "lif"), ("lif", "output")]
+    elif case == "v_reset":
+        nodes["lif"] = _lif(4, v_reset=np.full(4, 0.1))
+    elif case == "tau_below_dt":
+        nodes["lif"] = _lif(4, tau=5e-5)
+    elif case == "cuba_leak":
+        nodes["lif"] = nir.CubaLIF(tau_syn=np.full(4, 1e-3), tau_mem=np.full(4, 1e-3), r=np.full(4, 10.0),
+                                   v_leak=np.ones(4), v_threshold=np.ones(4))
+    elif case == "rec_into_li":
+        nodes["li"] = nir.LI(tau=np.full(4, 1e-3), r=np.full(4, 10.0), v_leak=np.zeros(4))
+        nodes["w"] = nir.Linear(weight=np.eye(4))
+        edges += [("lif", "li"), ("li", "w"), ("w", "li")]
+        edges.remove(("lif", "output"))
+        edges.append(("li", "output"))
+    with pytest.raises(NirError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        to_network(_graph(nodes, edges))
+
+
+def test_unreadable_file_is_a_model_file_error(tmp_path):
+    from srcfpga.errors import ModelFileError
+
+    bad = tmp_path / "bad.nir"
+    bad.write_text("not hdf5")
+    with pytest.raises(ModelFileError, match="not a readable NIR graph"):
+        read_network(bad)
+    with pytest.raises(ModelFileError, match="does not exist"):
+        read_network(tmp_path / "missing.nir")
