@@ -15,5 +15,12 @@ CELLS.register(CellKind("bmru", "Bistable Memory Recurrent Unit", layer="srcfpga
 CELLS.register(CellKind("cmru", "Cumulative Memory Recurrent Unit", layer="srcfpga.cells.mru.layer:CMRULayerQ",
                         golden="srcfpga.cells.mru.golden:MRUGolden",
                         engine="srcfpga.cells.mru.cmru_engine:CMRULayerEngine"))
+CELLS.register(CellKind("if", "Integrate-and-fire (LIF without leak)", layer="srcfpga.cells.lif.layer:IFLayerQ",
+                        golden="srcfpga.cells.lif.golden:LIFGolden", engine="srcfpga.cells.lif.engine:LIFLayerEngine"))
+CELLS.register(CellKind("lif", "Leaky integrate-and-fire (snnTorch Leaky / RLeaky)", layer="srcfpga.cells.lif.layer:LIFLayerQ",
+                        golden="srcfpga.cells.lif.golden:LIFGolden", engine="srcfpga.cells.lif.engine:LIFLayerEngine"))
+CELLS.register(CellKind("cubalif", "Current-based LIF (snnTorch Synaptic / RSynaptic)",
+                        layer="srcfpga.cells.lif.layer:CubaLIFLayerQ", golden="srcfpga.cells.lif.golden:LIFGolden",
+                        engine="srcfpga.cells.lif.engine:LIFLayerEngine"))
 
 __all__ = ["CELLS", "CellKind", "CellRegistry"]
