@@ -86,7 +86,7 @@ def test_discretization_of_each_neuron():
     names = list(nodes)
     network = to_network(_graph(nodes, list(zip(names, names[1:]))), dt=dt)
     lif, if_, th = network.layers
-    assert (lif.kind, if_.kind, th.kind) == ("lif", "if", "threshold")
+    assert (lif.kind, if_.kind, th.kind) == ("lif", "if", "lif")
     np.testing.assert_allclose(lif.beta, 0.75, rtol=1e-7)
     np.testing.assert_allclose(lif.weight, (a1.weight * 0.5).astype(np.float32), rtol=1e-6)
     np.testing.assert_allclose(lif.bias, a1.bias * 0.5 + 0.25 * 0.5, rtol=1e-6)

@@ -1,7 +1,7 @@
 """NIR graphs (the Neuromorphic Intermediate Representation, ``nir`` on PyPI) in and out of srcfpga.
 
-Import reads a graph into a :class:`NirNetwork`: a feed-forward chain of spiking layers (LIF, CubaLIF, IF or
-a stateless Threshold), each with its input weights, an optional recurrent all-to-all matrix, and a readout
+Import reads a graph into a :class:`NirNetwork`: a feed-forward chain of spiking layers (LIF, CubaLIF, IF; a
+stateless Threshold is a LIF layer with ``beta = 0`` and reset to zero), each with its input weights, an optional recurrent all-to-all matrix, and a readout
 (LI or Integrator, or the spike counts of the last layer). NIR's neurons are continuous-time; forward Euler
 with step ``dt`` gives the discrete per-step constants, written down once in :func:`discretize` and in
 ``docs/nir.md``. :func:`to_float_model` turns that into a srcfpga float model of the LIF-family cells.
@@ -23,13 +23,13 @@ from pathlib import Path
 
 import numpy as np
 
+from ..cells.lif.layer import RESETS
 from ..errors import ConfigError, ModelFileError
 
 SNNTORCH_DT = 1e-4
 """The step snnTorch 1.0's ``export_to_nir`` fixes (``tau = dt / (1 - beta)``, ``r = tau / dt``)."""
 
-RESETS = ("zero", "subtract")
-SPIKING = ("lif", "cubalif", "if", "threshold")
+SPIKING = ("lif", "cubalif", "if")
 UNIT_GAIN_ULPS = 4
 """An input gain ``r dt / tau`` within this many float32 ulps of 1 is 1: the exporter's ``r = tau / dt``
 rounded twice (about 11 % of snnTorch's exported ``r`` are 1 ulp off), and a weight rescale by 1 - 1e-7 would
@@ -51,8 +51,9 @@ class SpikingLayer:
     ``i[t] = alpha i[t-1] + W x[t] + b + W_rec s[t-1]`` (CubaLIF; other kinds have no ``i``: ``i[t]`` is the
     sum itself), ``v[t] = beta v[t-1] + i[t]`` less the reset, ``s[t] = v[t] > threshold``; the input gains
     ``r dt / tau`` (and ``w_in dt / tau_syn``) are folded into ``weight``, ``bias`` and ``recurrent``.
-    ``reset``: ``"zero"`` (NIR's ``v = v_reset = 0``) or ``"subtract"`` (``v -= threshold``, snnTorch's default,
-    which its exporter does not record). ``name``: the NIR node it came from.
+    ``reset``: one of :data:`srcfpga.cells.lif.layer.RESETS`: ``"zero"`` (NIR's ``v = v_reset = 0``),
+    ``"subtract"`` (``v -= threshold``, snnTorch's default, which its exporter does not record) or ``"zero_after"``
+    (snnTorch RLeaky / Synaptic ``"zero"``). ``name``: the NIR node it came from.
     """
 
     name: str
@@ -73,9 +74,9 @@ class SpikingLayer:
         n_out = self.weight.shape[0]
         if self.weight.ndim != 2:
             raise NirError(f"layer {self.name!r}: weight must be 2-D, got shape {self.weight.shape}")
-        for key in ("bias", "beta", "threshold") + (("alpha",) if self.kind == "cubalif" else ()):
+        for key in ("bias", "beta", "threshold", "alpha"):
             value = getattr(self, key)
-            if value is None or value.shape != (n_out,):
+            if (value is None and key != "alpha") or (value is not None and value.shape != (n_out,)):
                 raise NirError(f"layer {self.name!r}: {key} must hold one value per neuron ({n_out}), got "
                                f"{None if value is None else value.shape}")
         if self.recurrent is not None and self.recurrent.shape != (n_out, n_out):
@@ -438,8 +439,9 @@ def to_network(graph, *, dt: float = SNNTORCH_DT, reset: str | None = None) -> N
                     raise _node_error(rec_name, rec_node, f"recurrent weights {rw.shape} for {n} neurons")
                 rec = _f32(rw * gain[:, None])
                 b_out = _f32(bias * gain + d.drift + rb * gain)
-            kind = {nir.LIF: "lif", nir.CubaLIF: "cubalif", nir.IF: "if", nir.Threshold: "threshold"}[type(node)]
-            layer_reset = "zero" if kind == "threshold" else reset or node.metadata.get("reset", "zero")
+            kind = {nir.LIF: "lif", nir.CubaLIF: "cubalif", nir.IF: "if", nir.Threshold: "lif"}[type(node)]
+            stateless = isinstance(node, nir.Threshold)
+            layer_reset = "zero" if stateless else reset or node.metadata.get("reset", "zero")
             layers.append(SpikingLayer(name, kind, w_out, b_out, d.beta, d.threshold, layer_reset, d.alpha, rec))
             weight, bias = np.eye(n), np.zeros(n)
         else:
