@@ -463,3 +463,74 @@ def read_network(path: str | Path, *, dt: float = SNNTORCH_DT, reset: str | None
         return to_network(graph, dt=dt, reset=reset)
     except NirError as exc:
         raise NirError(f"{path}: {exc}") from None
+
+
+# --- export ---------------------------------------------------------------------------------------------------
+
+def _time_constant(dt: float, decay: np.ndarray, name: str, key: str) -> np.ndarray:
+    decay = np.asarray(decay, np.float64)
+    if np.any(decay >= 1):
+        raise NirError(f"layer {name!r}: {key} = 1 has no time constant; NIR has no leaky node without leak")
+    return dt / (1.0 - decay)
+
+
+def to_graph(network: NirNetwork):
+    """The ``nir.NIRGraph`` of ``network``, the inverse of :func:`to_network` at ``network.dt``.
+
+    Per layer ``k``: ``layer{k}.affine`` (Affine ``W``, ``b`` with the recurrent bias folded in), the neuron
+    ``layer{k}.{lif|cubalif|if}`` with unit input gain (LIF ``tau = dt / (1 - beta)``, ``r = tau / dt``;
+    CubaLIF also ``tau_syn = dt / (1 - alpha)``, ``w_in = tau_syn / dt``; IF ``r = 1 / dt``), ``v_leak = 0``,
+    ``v_reset = 0`` and ``metadata["reset"]`` (NIR's own reset is to ``v_reset``: ``"zero"``), and for a
+    recurrent layer the loop through the Linear ``layer{k}.w_rec``. The readout is ``readout.affine`` into an LI
+    (decay < 1) or an Integrator ``I``. Parameters are float64, so re-import gives the float32 values back.
+    """
+    import nir
+
+    dt = network.dt
+    nodes = {"input": nir.Input(input_type=np.array([network.input_size]))}
+    edges, last = [], "input"
+    for k, layer in enumerate(network.layers):
+        affine, neuron = f"layer{k}.affine", f"layer{k}.{layer.kind}"
+        nodes[affine] = nir.Affine(weight=layer.weight.astype(np.float64), bias=layer.bias.astype(np.float64))
+        threshold, zeros = layer.threshold.astype(np.float64), np.zeros(layer.n_out)
+        meta = {"reset": layer.reset}
+        if layer.alpha is not None:
+            tau_syn = _time_constant(dt, layer.alpha, layer.name, "alpha")
+            tau_mem = _time_constant(dt, layer.beta, layer.name, "beta")
+            nodes[neuron] = nir.CubaLIF(tau_syn=tau_syn, tau_mem=tau_mem, r=tau_mem / dt, v_leak=zeros,
+                                        v_threshold=threshold, v_reset=zeros, w_in=tau_syn / dt, metadata=meta)
+        elif np.all(layer.beta == 1):
+            nodes[neuron] = nir.IF(r=np.full(layer.n_out, 1.0 / dt), v_threshold=threshold, v_reset=zeros,
+                                   metadata=meta)
+        else:
+            tau = _time_constant(dt, layer.beta, layer.name, "beta")
+            nodes[neuron] = nir.LIF(tau=tau, r=tau / dt, v_leak=zeros, v_threshold=threshold, v_reset=zeros,
+                                    metadata=meta)
+        edges += [(last, affine), (affine, neuron)]
+        if layer.recurrent is not None:
+            nodes[f"layer{k}.w_rec"] = nir.Linear(weight=layer.recurrent.astype(np.float64))
+            edges += [(neuron, f"layer{k}.w_rec"), (f"layer{k}.w_rec", neuron)]
+        last = neuron
+    readout = network.readout
+    n = readout.n_classes
+    nodes["readout.affine"] = nir.Affine(weight=readout.weight.astype(np.float64),
+                                         bias=readout.bias.astype(np.float64))
+    if np.all(readout.decay == 1):
+        nodes["readout"] = nir.I(r=np.full(n, 1.0 / dt))
+    else:
+        tau = _time_constant(dt, readout.decay, "readout", "decay")
+        nodes["readout"] = nir.LI(tau=tau, r=tau / dt, v_leak=np.zeros(n))
+    nodes["output"] = nir.Output(output_type=np.array([n]))
+    edges += [(last, "readout.affine"), ("readout.affine", "readout"), ("readout", "output")]
+    return nir.NIRGraph(nodes=nodes, edges=edges, metadata={"dt": dt, "exported_by": "srcfpga", **network.meta})
+
+
+def write_network(network: NirNetwork, path: str | Path) -> Path:
+    """Write :func:`to_graph` of ``network`` to ``path`` (``.nir``, HDF5)."""
+    import nir
+
+    from ..fileio import atomic_path
+
+    with atomic_path(path) as tmp:
+        nir.write(tmp, to_graph(network))
+    return Path(path)
