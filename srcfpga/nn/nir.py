@@ -534,3 +534,96 @@ def write_network(network: NirNetwork, path: str | Path) -> Path:
     with atomic_path(path) as tmp:
         nir.write(tmp, to_graph(network))
     return Path(path)
+
+
+# --- float models ---------------------------------------------------------------------------------------------
+
+LAYER_TENSORS = ("weight", "bias", "beta", "threshold", "alpha", "recurrent")
+"""The float LIF layer's tensors (``srcfpga.cells.lif.float``) that carry a :class:`SpikingLayer`'s arrays."""
+
+
+def _one(values, what: str) -> object:
+    values = set(values)
+    if len(values) != 1:
+        raise NirError(f"an srcfpga network has one {what} for all its layers; the graph has {sorted(values)}")
+    return values.pop()
+
+
+def to_net(network: NirNetwork, *, encoding: str | None = None, rate_gain: float | None = None,
+           steps: int | None = None, blank: int | None = None):
+    """The float :class:`srcfpga.nn.network.Net` of ``network`` (cell kind, reset and recurrence from its
+    layers), reading the input through ``encoding`` (default ``"rate"`` at ``rate_gain`` 0.25; ``"rows"``:
+    the row encoder at the default grey levels, one step per image row: ``input_size`` = width x levels,
+    ``steps`` = rows, required)."""
+    import torch
+
+    from .config import NetConfig, cell_constants
+    from .network import Net
+
+    kind = _one((layer.kind for layer in network.layers), "cell kind")
+    reset = _one((layer.reset for layer in network.layers), "reset")
+    recurrent = _one((layer.recurrent is not None for layer in network.layers), "recurrence (all layers or none)")
+    readout = network.readout
+    if np.any(readout.decay != 1):
+        raise NirError(f"readout {readout.name!r}: a leaky readout (LI, decay {readout.decay.min():g}) has no float "
+                       "model yet; the float network's readout integrates (an I node, or the spike counts)")
+    options = dict(encoding=encoding or "rate", rate_gain=0.25 if rate_gain is None else rate_gain,
+                   steps=steps, blank=blank)
+    if options["encoding"] == "rows":
+        levels = NetConfig.__dataclass_fields__["row_levels"].default
+        if steps is None or network.input_size % len(levels):
+            raise NirError(f"row encoding needs --steps (the image rows) and an input size that is a multiple of "
+                           f"{len(levels)} grey levels, got steps {steps} and {network.input_size} inputs")
+        options |= dict(image_shape=(steps, network.input_size // len(levels)), blank=blank or 0)
+    config = NetConfig(input_size=network.input_size, hidden=network.sizes[1:], n_classes=readout.n_classes,
+                       cell=kind, cell_config=cell_constants(kind, dict(reset=reset, recurrent=recurrent)), **options)
+    net = Net(config)
+    if readout.bias.any() and net.readout_bias is None:
+        raise NirError(f"readout {readout.name!r} has a bias; the {kind} network's readout has none")
+    with torch.no_grad():
+        for module, layer in zip(net.layers, network.layers):
+            for name in LAYER_TENSORS:
+                value = getattr(layer, name)
+                if value is not None:
+                    getattr(module, name).copy_(torch.from_numpy(value))
+        net.readout.copy_(torch.from_numpy(readout.weight))
+        if net.readout_bias is not None:
+            net.readout_bias.copy_(torch.from_numpy(readout.bias))
+    return net.eval()
+
+
+def from_net(net, dt: float = SNNTORCH_DT) -> NirNetwork:
+    """The :class:`NirNetwork` of a float network of ``lif``, ``cubalif`` or ``if`` cells (inverse of
+    :func:`to_net`); other kinds have no NIR node and are refused by name."""
+    config = net.config
+    if config.cell not in SPIKING:
+        raise NirError(f"cell kind {config.cell!r} has no NIR node; NIR export takes {', '.join(SPIKING)} networks")
+    layers = []
+    for index, module in enumerate(net.layers):
+        arrays = {name: getattr(module, name, None) for name in LAYER_TENSORS}
+        arrays = {name: None if value is None else value.detach().cpu().numpy().astype(np.float32)
+                  for name, value in arrays.items()}
+        if arrays["beta"] is None:   # an IF layer: no leak
+            arrays["beta"] = np.ones(module.n_out, np.float32)
+        layers.append(SpikingLayer(f"layer{index}", config.cell, reset=config.cell_config.reset, **arrays))
+    weight = net.readout.detach().cpu().numpy().astype(np.float32)
+    bias = (np.zeros(len(weight), np.float32) if net.readout_bias is None
+            else net.readout_bias.detach().cpu().numpy().astype(np.float32))
+    readout = Readout("readout", weight, bias, np.ones(len(weight), np.float32))
+    return NirNetwork(config.input_size, tuple(layers), readout, float(dt))
+
+
+def import_model(path: str | Path, *, dt: float | None = None, reset: str | None = None, **encoding):
+    """``srcfpga import model.nir``: :func:`read_network` then :func:`to_net` (``encoding``: its options)."""
+    network = read_network(path, dt=SNNTORCH_DT if dt is None else dt, reset=reset)
+    try:
+        return to_net(network, **encoding)
+    except ConfigError as exc:
+        raise NirError(f"{path}: {exc}") from None
+
+
+def export_model(net, path: str | Path, *, dt: float | None = None) -> NirNetwork:
+    """``srcfpga export --nir``: :func:`from_net` written with :func:`write_network`; returns the network."""
+    network = from_net(net, SNNTORCH_DT if dt is None else dt)
+    write_network(network, path)
+    return network
