@@ -195,3 +195,34 @@ def test_export_then_import_is_exact(snntorch_reference, tmp_path):
                     np.testing.assert_array_equal(x, y, err_msg=f"{a.name} {key}")
         assert [layer.reset for layer in back.layers] == ["subtract", "zero_after", "subtract"]
         assert [layer.kind for layer in back.layers] == ["lif", "cubalif", "lif"]
+
+
+def test_one_kind_reset_and_recurrence_per_network(snntorch_reference, tmp_path):
+    """An srcfpga network has one cell kind (and one reset, recurrence in all layers or none): a graph mixing
+    them is refused by name before any model is built."""
+    from srcfpga.nn.nir import to_net
+
+    ref = snntorch_reference
+    network = read_network(ref.export(ref.build(4, [("leaky", 3), ("synaptic", 2)]), 4, tmp_path / "m.nir"))
+    with pytest.raises(NirError, match=r"one cell kind .* \['cubalif', 'lif'\]"):
+        to_net(network)
+    network = read_network(ref.export(ref.build(4, [("rleaky", 3), ("leaky", 2)]), 4, tmp_path / "r.nir"))
+    with pytest.raises(NirError, match="one recurrence"):
+        to_net(network)
+
+
+def test_export_refuses_cells_without_nir_node():
+    from srcfpga.nn.nir import from_net
+    from srcfpga.testing import random_net
+
+    with pytest.raises(NirError, match="cell kind 'src' has no NIR node"):
+        from_net(random_net(0, (4, 3), n_classes=2))
+
+
+def test_cli_nir_options_do_not_apply_to_a_lab_export(tmp_path, capsys):
+    from srcfpga.cli import main
+
+    assert main(["import", str(tmp_path), "--dt", "1e-3", "-o", str(tmp_path / "m.pt")]) == 2
+    assert "--dt apply to NIR graphs" in capsys.readouterr().err
+    assert main(["import", str(tmp_path / "none.nir"), "-o", str(tmp_path / "m.pt")]) == 2
+    assert "does not exist" in capsys.readouterr().err

@@ -555,11 +555,6 @@ def to_net(network: NirNetwork, *, encoding: str | None = None, rate_gain: float
     layers), reading the input through ``encoding`` (default ``"rate"`` at ``rate_gain`` 0.25; ``"rows"``:
     the row encoder at the default grey levels, one step per image row: ``input_size`` = width x levels,
     ``steps`` = rows, required)."""
-    import torch
-
-    from .config import NetConfig, cell_constants
-    from .network import Net
-
     kind = _one((layer.kind for layer in network.layers), "cell kind")
     reset = _one((layer.reset for layer in network.layers), "reset")
     recurrent = _one((layer.recurrent is not None for layer in network.layers), "recurrence (all layers or none)")
@@ -567,6 +562,11 @@ def to_net(network: NirNetwork, *, encoding: str | None = None, rate_gain: float
     if np.any(readout.decay != 1):
         raise NirError(f"readout {readout.name!r}: a leaky readout (LI, decay {readout.decay.min():g}) has no float "
                        "model yet; the float network's readout integrates (an I node, or the spike counts)")
+    import torch
+
+    from .config import NetConfig, cell_constants
+    from .network import Net
+
     options = dict(encoding=encoding or "rate", rate_gain=0.25 if rate_gain is None else rate_gain,
                    steps=steps, blank=blank)
     if options["encoding"] == "rows":
