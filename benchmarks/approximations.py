@@ -115,7 +115,7 @@ def float_variant_predictions(net, frames, options: set[str]):
 
     from srcfpga.quant.ptq import leak_num, quantize_symmetric
 
-    cell = net.config.src
+    cell = net.config.cell_config
     alpha, z_hyp, z_dep = cell.alpha, cell.z_hyp, cell.z_dep
     if "shift_constants" in options:
         alpha, z_hyp, z_dep = (1 - leak_num(v, 5) / 32 for v in (alpha, z_hyp, z_dep))
@@ -223,7 +223,7 @@ TABLE_LABELS = {"compression": "rho tanh(i / rho)", "activation": "tanh(v)",
 
 def table_targets(q) -> dict:
     """The functions the tables approximate, in the layer's integers (as the quantizer fits them)."""
-    from srcfpga.nn import SRCCellConfig
+    from srcfpga.cells.src.config import SRCCellConfig
 
     cell = SRCCellConfig
     return {"compression": lambda i: q.rho * np.tanh(i / q.rho),

@@ -34,15 +34,16 @@ def unit_models(n: int, seed: int = 0):
     """SRC, gated BMRU, first-quadrant BMRU and CMRU (6-bit counters) networks 84 -> n -> 10 at 4-bit weights."""
     import torch
 
-    from srcfpga.nn.mru import MRUCellConfig, MRUNet, MRUNetConfig
+    from srcfpga.cells.mru.config import MRUCellConfig
+    from srcfpga.nn import Net, NetConfig
     from srcfpga.quant import QuantConfig, quantize_net
     from srcfpga.testing import random_hardware_model
 
     models = {"src": random_hardware_model(seed, (84, n), 4, n_classes=10)}
     for name, cell, variant in (("bmru", "bmru", "full"), ("bmru-first", "bmru", "first"), ("cmru", "cmru", "full")):
         torch.manual_seed(seed)
-        net = MRUNet(MRUNetConfig(input_size=84, hidden=(n,), n_classes=10, cell=cell,
-                                  mru=MRUCellConfig(variant=variant), encoding="frames", steps=28))
+        net = Net(NetConfig(input_size=84, hidden=(n,), n_classes=10, cell=cell,
+                            cell_config=MRUCellConfig(variant=variant), encoding="frames", steps=28))
         models[name] = quantize_net(net, QuantConfig(weight_bits=4))
     return models
 

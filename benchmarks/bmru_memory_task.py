@@ -41,42 +41,43 @@ SETTINGS = {"gated": 0.05, "delay": 0.0}
 def train_generic(net, task, epochs: int, batches: int, lr: float, seed: int) -> float:
     """Adam on fresh batches; after every epoch the model is validated (512 fresh samples) and the best
     epoch's weights are kept (SRC and LRU training is unstable at lr 1e-2; this gives every model its
-    best shot). A BMRU's eps is annealed per batch (``eps_schedule``) and validated at eps = 0."""
-    from srcfpga.nn.mru import MRUNet
-    from srcfpga.nn.mru_train import eps_schedule
+    best shot). A cell kind's schedule runs per batch (BMRU: eps annealed) and the model is validated at its
+    final value (eps = 0)."""
+    from srcfpga.nn import Net
+    from srcfpga.nn.train import schedule_hook
 
     torch.manual_seed(seed)
     optimizer = torch.optim.Adam(net.parameters(), lr=lr)
     started = time.perf_counter()
     best, best_state = -1.0, None
-    is_mru = isinstance(net, MRUNet)
+    hook = schedule_hook(net) if isinstance(net, Net) else None
     for epoch in range(epochs):
         net.train()
         for index, (frames, labels) in enumerate(task.batches(batches, 64, seed * 1000 + epoch)):
-            if is_mru:
-                net.set_eps(eps_schedule(net, (epoch * batches + index) / (epochs * batches)))
+            if hook is not None:
+                hook(net, (epoch * batches + index) / (epochs * batches))
             loss = torch.nn.functional.cross_entropy(net(frames), labels)
             optimizer.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
             optimizer.step()
             net.clamp_parameters()
-        if is_mru:
-            eps = float(net.eps)
-            net.set_eps(net.config.eps_final)
+        if hook is not None:
+            schedule = net.schedule()
+            net.finish_schedule()
         accuracy = test_accuracy(net, task, 512, seed=777)
         if accuracy >= best:
             best, best_state = accuracy, copy.deepcopy(net.state_dict())
-        if is_mru:
-            net.set_eps(eps)
+        if hook is not None:
+            net.set_schedule(**schedule)
     net.load_state_dict(best_state)
-    if is_mru:
-        net.set_eps(net.config.eps_final)
+    if hook is not None:
+        net.finish_schedule()
     return time.perf_counter() - started
 
 
 def test_accuracy(net, task, samples: int, seed: int = 424242) -> float:
-    from srcfpga.nn.mru_train import accuracy_on_batches
+    from srcfpga.nn.train import accuracy_on_batches
 
     return accuracy_on_batches(net, task.batches(max(1, samples // 256), min(256, samples), seed))
 
@@ -97,10 +98,9 @@ def main() -> int:
     torch.set_num_threads(1)
 
     from srcfpga.data.recall import RecallTask
+    from srcfpga.nn import Net, NetConfig
     from srcfpga.nn.baselines import LinearRecurrentNet, SRCTaskNet
-    from srcfpga.nn.mru import MRUCellConfig, MRUNet, MRUNetConfig
-    from srcfpga.nn.mru_train import train_on_batches
-    from srcfpga.nn.train import TrainConfig
+    from srcfpga.nn.train import TrainConfig, train_on_batches
     from srcfpga.quant import QuantConfig, quantize_net
 
     epochs, batches, samples = (2, 20, 256) if args.quick else (6, 50, 1024)
@@ -122,8 +122,8 @@ def main() -> int:
         for train_h in (10, 100):                       # memory cells: trained at min(H, 100)
             t = task(train_h)
             for cell in ("bmru", "cmru"):
-                net = MRUNet(MRUNetConfig(input_size=t.n_inputs, hidden=(HIDDEN,), n_classes=t.n_cues, cell=cell,
-                                          encoding="frames", steps=t.steps, readout_window=1, mru=MRUCellConfig()))
+                net = Net(NetConfig(input_size=t.n_inputs, hidden=(HIDDEN,), n_classes=t.n_cues, cell=cell,
+                                    encoding="frames", steps=t.steps, readout_window=1))
                 seconds = train_generic(net, t, epochs, batches, 1e-2, 1)
                 hw_ptq = quantize_net(net, QuantConfig(weight_bits=4))
                 qat = train_on_batches(copy.deepcopy(net), lambda e, g: t.batches(batches, 64, 5000 + e), batches,

@@ -47,9 +47,8 @@ def main() -> int:
     from srcfpga.data import load_dataset
     from srcfpga.evaluate import evaluate
     from srcfpga.nn import save_model
-    from srcfpga.nn.mru import mru_net_for_dataset
-    from srcfpga.nn.mru_train import train_mru
-    from srcfpga.nn.train import TrainConfig, seed_initialization
+    from srcfpga.nn.network import net_for_dataset
+    from srcfpga.nn.train import TrainConfig, seed_initialization, train
     from srcfpga.quant import QuantConfig, quantize_net
 
     data_dir = require(FASHION) if args.dataset == "fashion-mnist" else None
@@ -61,9 +60,9 @@ def main() -> int:
               "machine": machine()}
     for cell in args.cells:
         seed_initialization(0)
-        net = mru_net_for_dataset(train_set, cell, tuple(args.hidden),
-                                  variant=args.variant if cell == "bmru" else "full")
-        run = train_mru(net, train_set, TrainConfig(epochs=epochs, lr=1e-2), progress=False)
+        net = net_for_dataset(train_set, cell, tuple(args.hidden),
+                              cell_options={"variant": args.variant if cell == "bmru" else "full"})
+        run = train(net, train_set, TrainConfig(epochs=epochs, lr=1e-2), progress=False)
         entry = {"float": evaluate(net, test_set).accuracy, "train_seconds": round(run.seconds, 1), "ptq": {}}
         for bits in BITS:
             hw = quantize_net(net, QuantConfig(weight_bits=bits))
@@ -72,8 +71,8 @@ def main() -> int:
             entry.setdefault("golden_seconds", round(time.perf_counter() - started, 1))
         if args.qat_epochs:
             qat_net = copy.deepcopy(net)
-            qat = train_mru(qat_net, train_set, TrainConfig(epochs=0, qat_epochs=args.qat_epochs, weight_bits=4),
-                            progress=False)
+            qat = train(qat_net, train_set, TrainConfig(epochs=0, qat_epochs=args.qat_epochs, weight_bits=4),
+                        progress=False)
             hw = qat.model.hardware_model()
             entry["qat4"] = evaluate(hw, test_set).accuracy
             entry["qat_seconds"] = round(qat.seconds, 1)

@@ -42,14 +42,14 @@ def main() -> int:
 
     from srcfpga.data import load_dataset
     from srcfpga.evaluate import evaluate
-    from srcfpga.nn import NetConfig, SRCNet, save_model
+    from srcfpga.nn import Net, NetConfig, save_model
     from srcfpga.nn.train import TrainConfig, seed_initialization, train
     from srcfpga.quant import QuantConfig, quantize_net
 
     train_set = load_dataset("fashion-mnist", "train", require(FASHION), args.limit)
     test_set = load_dataset("fashion-mnist", "test", FASHION)
     seed_initialization(0)
-    net = SRCNet(NetConfig(input_size=train_set.n_pixels, hidden=tuple(args.hidden), n_classes=10,
+    net = Net(NetConfig(input_size=train_set.n_pixels, hidden=tuple(args.hidden), n_classes=10,
                            rate_gain=0.25, steps=args.steps, blank=args.blank))
     float_run = train(net, train_set, TrainConfig(epochs=args.epochs), progress=False)
     float_acc = evaluate(net, test_set).accuracy

@@ -58,7 +58,7 @@ def augmented(images: np.ndarray, shape: tuple[int, int], rng: np.random.Generat
 
 
 def batch_source(encoder, data, batch_size: int, augment: bool):
-    """``batches(epoch, generator)`` for :func:`srcfpga.nn.mru_train.train_on_batches`."""
+    """``batches(epoch, generator)`` for :func:`srcfpga.nn.train.train_on_batches`."""
     fixed = None if augment else torch.from_numpy(encoder.encode(data.images, encoder.rows, 0)).float()
 
     def batches(epoch: int, generator: torch.Generator):
@@ -79,11 +79,10 @@ def train_cell(cell, train, test, args, epochs: int, bits: tuple[int, ...], qat_
     """Float training, then QAT at each width from a copy of the float net; golden accuracy of each."""
     from srcfpga.evaluate import evaluate
     from srcfpga.golden import run_golden
-    from srcfpga.nn.mru import mru_net_for_dataset
-    from srcfpga.nn.mru_train import train_on_batches
-    from srcfpga.nn.train import TrainConfig
+    from srcfpga.nn.network import net_for_dataset
+    from srcfpga.nn.train import TrainConfig, train_on_batches
 
-    net = mru_net_for_dataset(train, cell, (args.hidden,), row_levels=tuple(args.levels))
+    net = net_for_dataset(train, cell, (args.hidden,), row_levels=tuple(args.levels))
     batches, count = batch_source(net.encoder(), train, args.batch_size, args.augment)
     run = train_on_batches(net, batches, count, TrainConfig(epochs=epochs, lr=args.lr, seed=args.seed),
                            progress=False)
@@ -108,7 +107,7 @@ def train_cell(cell, train, test, args, epochs: int, bits: tuple[int, ...], qat_
 def train_gru(train, test, args, epochs: int, levels) -> float:
     from srcfpga.data.rows import RowEncoder
     from srcfpga.nn.baselines import GRUNet
-    from srcfpga.nn.mru_train import _run_epoch, accuracy_on_batches
+    from srcfpga.nn.train import accuracy_on_batches, run_epoch
 
     encoder = RowEncoder(*train.image_shape, levels)
     torch.manual_seed(args.seed)
@@ -117,7 +116,7 @@ def train_gru(train, test, args, epochs: int, levels) -> float:
     optimizer = torch.optim.Adam(net.parameters(), lr=args.gru_lr)
     generator = torch.Generator().manual_seed(args.seed)
     for epoch in range(epochs):
-        _run_epoch(net, batches(epoch, generator), optimizer, f"gru {epoch}", False)
+        run_epoch(net, batches(epoch, generator), optimizer, f"gru {epoch}", False, grad_clip=1.0)
     frames = torch.from_numpy(encoder.encode(test.images, encoder.rows, 0)).float()
     return accuracy_on_batches(net, [(frames, test.labels)])
 

@@ -48,7 +48,7 @@ def main() -> int:
     args = parser.parse_args()
 
     from srcfpga.data import load_dataset
-    from srcfpga.nn import NetConfig, SRCNet, load_model, save_model
+    from srcfpga.nn import Net, NetConfig, load_model, save_model
     from srcfpga.nn.train import TrainConfig, seed_initialization, train
     from srcfpga.sweep import SweepConfig, parse_int_list, run_sweep
 
@@ -59,7 +59,7 @@ def main() -> int:
     if args.model is None and not model_path.exists():
         train_set = load_dataset("fashion-mnist", "train", data_dir, args.train_limit)
         seed_initialization(0)
-        net = SRCNet(NetConfig(input_size=train_set.n_pixels, hidden=tuple(args.hidden), n_classes=10,
+        net = Net(NetConfig(input_size=train_set.n_pixels, hidden=tuple(args.hidden), n_classes=10,
                                rate_gain=0.25, steps=args.steps, blank=args.blank))
         run = train(net, train_set, TrainConfig(epochs=args.epochs, batch_size=args.batch_size),
                     progress=not args.json)

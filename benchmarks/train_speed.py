@@ -37,7 +37,7 @@ def main() -> int:
     import torch
 
     from srcfpga.data import load_dataset
-    from srcfpga.nn import NetConfig, SRCNet
+    from srcfpga.nn import Net, NetConfig
     from srcfpga.nn.train import TrainConfig, seed_initialization, train
     from srcfpga.quant import QuantConfig
 
@@ -49,7 +49,7 @@ def main() -> int:
                        ("qat", TrainConfig(epochs=0, qat_epochs=1, weight_bits=args.weight_bits,
                                            batch_size=args.batch_size, threads=threads))):
         seed_initialization(0)
-        net = SRCNet(NetConfig(input_size=784, hidden=(100,), steps=40, blank=4))
+        net = Net(NetConfig(input_size=784, hidden=(100,), steps=40, blank=4))
         quant = QuantConfig(weight_bits=args.weight_bits, segments=args.segments)
         profiler = cProfile.Profile() if args.profile else None
         started = time.perf_counter()

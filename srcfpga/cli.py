@@ -15,6 +15,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from . import progress
+from .cells import CELLS
 from .errors import ConfigError, DegradedWarning, SrcFpgaError
 
 
@@ -133,6 +134,8 @@ def _add_quant_args(p: argparse.ArgumentParser, bits_required: bool) -> None:
                         "(default 1: hard clamps and a step gate); see docs/fixed-point.md")
 
 
+# train options that set a field of the cell kind's constants (passed when given; a kind without it says so)
+CELL_OPTIONS = ("variant", "count_bits")
 QUANT_OPTIONS = ("weight_bits", "state_frac_bits", "readout_bits", "clip", "encoder_generators", "segments")
 
 
@@ -218,7 +221,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 def cmd_train(args: argparse.Namespace) -> int:
     from .evaluate import evaluate
     from .nn import load_model, save_model
-    from .nn.network import src_net_for_dataset
+    from .nn.network import net_for_dataset
     from .nn.train import TrainConfig, seed_initialization, train, with_encoding
 
     quant = _quant_config(args) if any(getattr(args, name) is not None for name in QUANT_OPTIONS) else None
@@ -226,22 +229,15 @@ def cmd_train(args: argparse.Namespace) -> int:
     train_set = _load_split(args, args.split or "train", args.limit, args.speakers)
     test_dir = args.data_dir if args.test_data_dir is None else args.test_data_dir
     test_set = _load_split(args, args.test_split, args.test_limit, args.test_speakers or args.speakers, test_dir)
-    encoding = args.encoding or ("rate" if args.cell == "src" else "rows")
     seed_initialization(args.seed)
     if args.init:
         net, _ = load_model(args.init)
         net = with_encoding(net, args.steps, args.blank)
-    elif args.cell != "src":
-        from .nn.mru import mru_net_for_dataset
-
-        net = mru_net_for_dataset(train_set, args.cell, tuple(args.hidden), encoding=encoding,
-                                  variant=args.variant, row_levels=tuple(args.row_levels), steps=args.steps,
-                                  blank=args.blank, rate_gain=args.rate_gain, readout_window=args.readout_window,
-                                  count_bits=args.count_bits)
     else:
-        net = src_net_for_dataset(train_set, tuple(args.hidden), encoding=encoding,
-                                  row_levels=tuple(args.row_levels), steps=args.steps, blank=args.blank,
-                                  rate_gain=args.rate_gain)
+        cell_options = {name: getattr(args, name) for name in CELL_OPTIONS if getattr(args, name) is not None}
+        net = net_for_dataset(train_set, args.cell, tuple(args.hidden), encoding=args.encoding,
+                              row_levels=tuple(args.row_levels), steps=args.steps, blank=args.blank,
+                              rate_gain=args.rate_gain, readout_window=args.readout_window, cell_options=cell_options)
     epochs = args.epochs if args.epochs is not None else (0 if args.init else 5)
     qat_epochs = args.qat_epochs if args.qat_epochs is not None else (2 if args.weight_bits else 0)
     cfg = TrainConfig(epochs=epochs, qat_epochs=qat_epochs, weight_bits=args.weight_bits, batch_size=args.batch_size,
@@ -308,25 +304,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--test-speakers", help="fsdd: speakers scored after training (default: --speakers)")
     p.add_argument("--test-data-dir", type=Path, help="directory with the test IDX files (t10k-*), when they are "
                                                       "not in --data-dir (e.g. ../shared/data/mnist-test-b)")
-    p.add_argument("--cell", choices=("src", "bmru", "cmru"), default="src", help="recurrent cell kind")
+    p.add_argument("--cell", choices=CELLS.names(), default="src",
+                   help=f"recurrent cell kind ({'; '.join(f'{k.name}: {k.summary}' for k in CELLS)})")
     p.add_argument("--hidden", type=int, nargs="+", default=[128], help="layer sizes, e.g. --hidden 128 64")
     p.add_argument("--steps", type=int, help="stimulus steps (default 40; row encoding: the image rows)")
     p.add_argument("--blank", type=int, help="leading blank steps (default 4; row encoding: 0)")
     p.add_argument("--encoding", choices=("rows", "rate"),
-                   help="input: image rows (audio: frames), thermometer-coded (default for bmru/cmru), or "
-                        "rate-coded pixels (default for src)")
-    p.add_argument("--variant", choices=("full", "first"), default="full",
-                   help="bmru: s in {-1,+1} with gated thresholds (default) or first quadrant s in {0,1}")
+                   help="input: image rows (audio: frames), thermometer-coded, or rate-coded pixels (default: "
+                        "the cell kind's, rows for bmru/cmru, rate for src)")
+    p.add_argument("--variant", choices=("full", "first"),
+                   help="bmru: s in {-1,+1} with gated thresholds (default full) or first quadrant s in {0,1}")
     p.add_argument("--row-levels", type=int, nargs="+", default=[64, 128, 192], help="row encoding grey levels")
     p.add_argument("--readout-window", type=int, default=0,
                    help="bmru/cmru: read out the last N steps (default 0: all steps)")
-    p.add_argument("--count-bits", type=int, default=6, help="cmru: counter width (saturating, default 6)")
+    p.add_argument("--count-bits", type=int, help="cmru: counter width (saturating, default 6)")
     p.add_argument("--rate-gain", type=float, default=0.25, help="rate encoder: spike probability per unit intensity")
     p.add_argument("--epochs", type=int, help="float training epochs (default 5; 0 with --init)")
     _add_quant_args(p, bits_required=False)   # --weight-bits: QAT epochs at this width, with these options
     p.add_argument("--qat-epochs", type=int, help="QAT epochs after the float ones (default 2 with --weight-bits)")
     p.add_argument("--batch-size", type=int, default=64, help="training batch size")
-    p.add_argument("--lr", type=float, default=1e-2, help="Adam learning rate of the float epochs")
+    p.add_argument("--lr", type=float, help="Adam learning rate of the float epochs (default: the cell kind's, 1e-2)")
     p.add_argument("--qat-lr", type=float, default=1e-3, help="Adam learning rate of the QAT epochs")
     p.add_argument("--logit-scale", type=float, default=1.0,
                    help="multiply the logits inside the loss (about 10 for a fixed readout such as the imported "

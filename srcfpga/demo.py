@@ -15,7 +15,7 @@ from pathlib import Path
 from .data import load_dataset
 from .evaluate import evaluate
 from .fileio import write_text_atomic
-from .nn import NetConfig, SRCNet, load_model, save_model
+from .nn import Net, NetConfig, load_model, save_model
 from .nn.train import TrainConfig, seed_initialization, train
 from .progress import stage
 from .quant import QuantConfig, quantize_net
@@ -27,12 +27,12 @@ DEMO_BITS = (4, 5, 6, 7, 8)
 DEMO_RTL_SAMPLES = 20
 
 
-def demo_float_model(retrain: bool, progress: bool) -> SRCNet:
+def demo_float_model(retrain: bool, progress: bool) -> Net:
     """The shipped digits checkpoint, or a freshly trained one (same recipe, about 20 s)."""
     if not retrain and CHECKPOINT.is_file():
         return load_model(CHECKPOINT)[0]
     seed_initialization(DEMO_TRAINING.seed)
-    net = SRCNet(DEMO_NET)
+    net = Net(DEMO_NET)
     train(net, load_dataset("digits", "train"), DEMO_TRAINING, progress=progress)
     return net
 

@@ -19,7 +19,7 @@ from .data import Dataset, RateEncoder
 from .data.encoder import SEED_BITS
 from .errors import ConfigError, DatasetError, ModelFileError
 from .golden import run_golden
-from .nn import SRCNet, load_model
+from .nn import Net, load_model
 from .quant import HardwareModel
 from .quant.hwmodel import check_steps
 
@@ -71,7 +71,7 @@ def evaluate_hardware(model: HardwareModel, dataset: Dataset, steps: int | None 
     return EvalResult(correct / n, n, steps, blank, "golden", spikes / (n * (steps + blank)))
 
 
-def float_encoder(net: SRCNet, generators: int = 32):
+def float_encoder(net: Net, generators: int = 32):
     """The encoder that turns images into ``net``'s input frames (BMRU / CMRU: their own, rows or rate;
     SRC: the rate encoder). Raises :class:`ConfigError` for a network that takes frames only."""
     encoder = net.encoder(generators) if hasattr(net, "encoder") else RateEncoder(net.config.rate_gain, generators)
@@ -81,7 +81,7 @@ def float_encoder(net: SRCNet, generators: int = 32):
 
 
 @torch.no_grad()
-def evaluate_float(net: SRCNet, dataset: Dataset, steps: int | None = None, blank: int | None = None,
+def evaluate_float(net: Net, dataset: Dataset, steps: int | None = None, blank: int | None = None,
                    seed: int = 0, batch_size: int = 500, generators: int = 32,
                    progress: bool = False) -> EvalResult:
     """Float accuracy of ``net`` on ``dataset`` with the deterministic rate encoder."""
@@ -103,7 +103,7 @@ def evaluate_float(net: SRCNet, dataset: Dataset, steps: int | None = None, blan
     return EvalResult(correct / n, n, steps, blank, "float", spikes / (n * (steps + blank)))
 
 
-def load_any(path: str | Path) -> SRCNet | HardwareModel:
+def load_any(path: str | Path) -> Net | HardwareModel:
     """A ``.hw`` file as a HardwareModel, anything else as a float model file."""
     path = Path(path)
     if path.suffix == ".hw":
@@ -113,6 +113,6 @@ def load_any(path: str | Path) -> SRCNet | HardwareModel:
     return load_model(path)[0]
 
 
-def evaluate(model: SRCNet | HardwareModel, dataset: Dataset, **kwargs) -> EvalResult:
+def evaluate(model: Net | HardwareModel, dataset: Dataset, **kwargs) -> EvalResult:
     run: Callable = evaluate_hardware if isinstance(model, HardwareModel) else evaluate_float
     return run(model, dataset, **kwargs)

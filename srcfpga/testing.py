@@ -5,14 +5,15 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from .cells.mru.config import MRUCellConfig
+from .cells.src.config import SRCCellConfig
 from .cells.src.layer import SRCLayerQ
-from .nn import NetConfig, SRCCellConfig, SRCNet
-from .nn.mru import MRUCellConfig, MRUNet, MRUNetConfig
+from .nn import Net, NetConfig
 from .quant import HardwareModel, QuantConfig, quantize_net
 from .quant.pwl import INTERMEDIATE_LIMIT, MAX_SLOPE, PiecewiseLinear
 
 
-def random_net(seed: int, sizes: tuple[int, ...], n_classes: int = 4, drive: float = 1.0) -> SRCNet:
+def random_net(seed: int, sizes: tuple[int, ...], n_classes: int = 4, drive: float = 1.0) -> Net:
     """A float SRC network ``sizes[0] -> ... -> sizes[-1] -> n_classes`` with random weights.
 
     Weights are drawn so that neurons fire at moderate rates for inputs of spike density ~0.2
@@ -20,8 +21,8 @@ def random_net(seed: int, sizes: tuple[int, ...], n_classes: int = 4, drive: flo
     """
     generator = torch.Generator().manual_seed(seed)
     cell = SRCCellConfig(bias_init=-4.0)
-    net = SRCNet(NetConfig(input_size=sizes[0], hidden=tuple(sizes[1:]), n_classes=n_classes, src=cell,
-                           steps=8, blank=1))
+    net = Net(NetConfig(input_size=sizes[0], hidden=tuple(sizes[1:]), n_classes=n_classes, cell_config=cell,
+                        steps=8, blank=1))
     with torch.no_grad():
         for layer in net.layers:
             n_in = layer.n_in
@@ -36,13 +37,13 @@ def random_net(seed: int, sizes: tuple[int, ...], n_classes: int = 4, drive: flo
 
 
 def random_mru_net(seed: int, cell: str, variant: str = "full", sizes=(7, 6, 5), window: int = 0,
-                   count_bits: int = 4, drive: float = 1.0) -> MRUNet:
+                   count_bits: int = 4, drive: float = 1.0) -> Net:
     """A float BMRU / CMRU network ``sizes[0] -> ... -> sizes[-1] -> 3`` on spike frames with random
     weights (``drive`` scales ``Wc``), biases and output scales."""
     torch.manual_seed(seed)
-    net = MRUNet(MRUNetConfig(input_size=sizes[0], hidden=sizes[1:], n_classes=3, cell=cell,
-                              mru=MRUCellConfig(variant=variant, count_bits=count_bits), encoding="frames",
-                              steps=16, readout_window=window))
+    net = Net(NetConfig(input_size=sizes[0], hidden=sizes[1:], n_classes=3, cell=cell,
+                        cell_config=MRUCellConfig(variant=variant, count_bits=count_bits), encoding="frames",
+                        steps=16, readout_window=window))
     with torch.no_grad():
         for layer in net.layers:
             layer.weight_c.mul_(drive)

@@ -137,9 +137,9 @@ def test_activity_on_given_frames():
 def test_activity_of_a_row_encoded_model_reads_whole_images():
     """A BMRU model's row encoder takes 64-pixel digits to 24 inputs per step (3 levels x 8 columns)."""
     from srcfpga.hdl import default_input
-    from srcfpga.nn.mru import MRUNet, MRUNetConfig
+    from srcfpga.nn import Net, NetConfig
 
-    net = MRUNet(MRUNetConfig(input_size=24, hidden=(8,), image_shape=(8, 8), steps=8)).eval()
+    net = Net(NetConfig(input_size=24, hidden=(8,), cell="bmru", image_shape=(8, 8), steps=8)).eval()
     hw = quantize_net(net, QuantConfig(weight_bits=4))
     config = HdlConfig(input=default_input(hw)).resolve(hw)
     data = measure_activity(hw, config, dataset="digits", limit=4)

@@ -10,35 +10,34 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from srcfpga.cells import CELLS
+from srcfpga.cells.mru.config import MRUCellConfig
+from srcfpga.cells.mru.float import (
+    MRULayer,
+    anneal_eps,
+    clip_affine_scan,
+    clip_affine_sequential,
+    heaviside,
+    sign,
+    step0,
+)
 from srcfpga.cli import main
 from srcfpga.data import load_dataset
 from srcfpga.data.rows import RowEncoder
 from srcfpga.errors import ConfigError
 from srcfpga.evaluate import evaluate
-from srcfpga.nn import load_model, save_model
-from srcfpga.nn.mru import (
-    MRUCellConfig,
-    MRULayer,
-    MRUNet,
-    MRUNetConfig,
-    clip_affine_scan,
-    clip_affine_sequential,
-    heaviside,
-    mru_net_for_dataset,
-    sign,
-    step0,
-)
-from srcfpga.nn.mru_train import eps_schedule
+from srcfpga.nn import Net, NetConfig, load_model, save_model
+from srcfpga.nn.network import net_for_dataset
 
 
-def frames_config(cell="bmru", variant="full", hidden=(6,), n_in=5, **options) -> MRUNetConfig:
-    return MRUNetConfig(input_size=n_in, hidden=hidden, n_classes=3, cell=cell,
-                        mru=MRUCellConfig(variant=variant, **options.pop("mru", {})), encoding="frames",
-                        steps=12, **options)
+def frames_config(cell="bmru", variant="full", hidden=(6,), n_in=5, **options) -> NetConfig:
+    return NetConfig(input_size=n_in, hidden=hidden, n_classes=3, cell=cell,
+                     cell_config=MRUCellConfig(variant=variant, **options.pop("mru", {})), encoding="frames",
+                     steps=12, **options)
 
 
 def reference_states(layer: MRULayer, x: np.ndarray, eps: float) -> np.ndarray:
-    """Plain-Python transcription of the equations (module docstring of srcfpga.nn.mru), one sample."""
+    """Plain-Python transcription of the equations (module docstring of srcfpga.cells.mru.float), one sample."""
     wc = layer.weight_c.detach().double().numpy()
     bc = layer.bias_c.detach().double().numpy()
     wb = None if layer.weight_b is None else layer.weight_b.detach().double().numpy()
@@ -111,7 +110,7 @@ def test_scan_matches_sequential_for_fractional_eps_values_and_gradients():
                                                 ("cmru", "full", 1.0)])
 def test_layer_follows_the_equations(cell, variant, eps):
     torch.manual_seed(3)
-    layer = MRULayer(5, 4, cell, MRUCellConfig(variant=variant, count_bits=4))
+    layer = MRULayer(5, 4, cell == "cmru", MRUCellConfig(variant=variant, count_bits=4))
     with torch.no_grad():
         layer.bias_b.copy_(torch.tensor([0.2, 0.8, 0.05, 1.5]))
     x = (torch.rand(2, 30, 5) < 0.4).float()
@@ -128,15 +127,15 @@ def test_layer_follows_the_equations(cell, variant, eps):
 
 def test_scan_and_sequential_layers_agree():
     torch.manual_seed(0)
-    scan = MRULayer(6, 5, "cmru", MRUCellConfig(count_bits=3))
-    seq = MRULayer(6, 5, "cmru", MRUCellConfig(count_bits=3, scan=False))
+    scan = MRULayer(6, 5, True, MRUCellConfig(count_bits=3))
+    seq = MRULayer(6, 5, True, MRUCellConfig(count_bits=3, scan=False))
     seq.load_state_dict(scan.state_dict())
     x = (torch.rand(3, 200, 6) < 0.3).float()
     assert torch.equal(scan.states(x, 1.0), seq.states(x, 1.0))
 
 
 def test_first_quadrant_is_a_schmitt_trigger():
-    layer = MRULayer(1, 1, "bmru", MRUCellConfig(variant="first"))
+    layer = MRULayer(1, 1, False, MRUCellConfig(variant="first"))
     with torch.no_grad():
         layer.weight_c.fill_(1.0)
         layer.bias_c.fill_(-2.0)     # c = u - 2, |beta| = 1: set above b2 = 3, reset below b1 = 1
@@ -148,8 +147,8 @@ def test_first_quadrant_is_a_schmitt_trigger():
 
 def test_gradients_reach_every_parameter():
     torch.manual_seed(0)
-    net = MRUNet(frames_config(hidden=(6, 5)))
-    net.set_eps(0.3)
+    net = Net(frames_config(hidden=(6, 5)))
+    net.set_schedule(eps=0.3)
     loss = torch.nn.functional.cross_entropy(net((torch.rand(4, 12, 5) < 0.5).float()), torch.tensor([0, 1, 2, 0]))
     loss.backward()
     for name, p in net.named_parameters():
@@ -159,7 +158,7 @@ def test_gradients_reach_every_parameter():
 
 def test_readout_window_averages_the_last_steps():
     torch.manual_seed(0)
-    net = MRUNet(frames_config(readout_window=3))
+    net = Net(frames_config(readout_window=3))
     x = (torch.rand(2, 12, 5) < 0.5).float()
     logits, outputs = net(x, trace=True)
     expected = outputs[-1][:, -3:].mean(1) @ net.readout.T + net.readout_bias
@@ -167,19 +166,26 @@ def test_readout_window_averages_the_last_steps():
 
 
 def test_eps_schedule():
-    bmru = MRUNet(frames_config(mru={"eps_start": 1.0, "anneal": 0.5}))
-    assert [eps_schedule(bmru, p) for p in (0.0, 0.25, 0.5, 0.9)] == [1.0, 0.5, 0.0, 0.0]
-    assert eps_schedule(MRUNet(frames_config(cell="cmru")), 0.1) == 1.0
-    assert float(bmru.eps) == 0.0 and float(MRUNet(frames_config(cell="cmru")).eps) == 1.0
+    bmru = Net(frames_config(mru={"eps_start": 1.0, "anneal": 0.5}))
+    assert float(bmru.eps) == 0.0 and float(Net(frames_config(cell="cmru")).eps) == 1.0
+    seen = []
+    for progress in (0.0, 0.25, 0.5, 0.9):
+        anneal_eps(bmru, progress)
+        seen.append(float(bmru.eps))
+    assert seen == [1.0, 0.5, 0.0, 0.0]
+    bmru.finish_schedule()
+    assert bmru.schedule() == {"eps": 0.0}
+    assert CELLS["cmru"].defaults.schedule is None and Net(frames_config(cell="cmru")).schedule() == {"eps": 1.0}
 
 
 @pytest.mark.parametrize("changes, message", [
-    ({"cell": "lstm"}, "unknown memory cell"), ({"cell": "cmru", "variant": "first"}, "first-quadrant"),
+    ({"cell": "lstm"}, "unknown cell kind 'lstm'"), ({"cell": "cmru", "variant": "first"}, "first-quadrant"),
     ({"encoding": "morse"}, "encoding"), ({"encoding": "rows"}, "image_shape")])
 def test_config_validation(changes, message):
     variant = changes.pop("variant", "full")
     with pytest.raises(ConfigError, match=message):
-        MRUNetConfig(input_size=4, hidden=(3,), mru=MRUCellConfig(variant=variant), **{"encoding": "frames", **changes})
+        NetConfig(input_size=4, hidden=(3,), cell_config=MRUCellConfig(variant=variant),
+                  **{"cell": "bmru", "encoding": "frames", **changes})
 
 
 # ---- row encoder, datasets, training, files -------------------------------------------------------
@@ -201,7 +207,7 @@ def test_train_cli_bmru_digits_round_trip(tmp_path):
                  "--limit", "128", "--batch-size", "32", "-o", str(out), "--json"])
     assert code == 0
     net, meta = load_model(out)
-    assert isinstance(net, MRUNet) and net.config.encoding == "rows" and net.config.steps == 8
+    assert isinstance(net, Net) and net.config.cell == "bmru" and net.config.encoding == "rows" and net.config.steps == 8
     assert float(net.eps) == 0.0 and meta["dataset"] == "digits"
     test = load_dataset("digits", "test", limit=40)
     first = evaluate(net, test)
@@ -216,7 +222,7 @@ def test_cmru_first_quadrant_rejected_by_cli(tmp_path, capsys):
 
 
 def test_model_file_round_trip(tmp_path):
-    net = mru_net_for_dataset(load_dataset("digits", "test", limit=4), "cmru", (7, 5), readout_window=2)
+    net = net_for_dataset(load_dataset("digits", "test", limit=4), "cmru", (7, 5), readout_window=2)
     save_model(net, tmp_path / "m.pt")
     loaded, _ = load_model(tmp_path / "m.pt")
     assert loaded.config == net.config

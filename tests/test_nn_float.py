@@ -8,11 +8,12 @@ import numpy as np
 import pytest
 import torch
 
+from srcfpga.cells.src.config import SRCCellConfig
+from srcfpga.cells.src.float import SRCLayer, StraightThroughReLU, resting_state
 from srcfpga.data import RateEncoder
 from srcfpga.errors import ConfigError, ModelFileError
-from srcfpga.nn import NetConfig, SRCCellConfig, SRCNet, load_model, save_model
+from srcfpga.nn import Net, NetConfig, load_model, save_model
 from srcfpga.nn.checkpoint import FILE_FORMAT
-from srcfpga.nn.src import SRCLayer, StraightThroughReLU, resting_state
 from srcfpga.testing import random_net, random_spikes
 
 
@@ -104,17 +105,19 @@ def test_float_gradients_flow():
 
 
 def test_fixed_readout():
-    net = SRCNet(NetConfig(input_size=4, hidden=(3,), readout_trainable=False))
+    net = Net(NetConfig(input_size=4, hidden=(3,), readout_trainable=False))
     assert not net.readout.requires_grad
     assert net.readout.shape == (10, 3)
 
 
 @pytest.mark.parametrize("changes, message", [
     (dict(input_size=0), "invalid sizes"), (dict(hidden=()), "invalid sizes"), (dict(hidden=(4, 0)), "invalid sizes"),
-    (dict(n_classes=1), "invalid sizes"), (dict(cell="bmru"), "unknown cell 'bmru'"),
+    (dict(n_classes=1), "invalid sizes"), (dict(cell="lstm"), "unknown cell kind 'lstm'"),
     (dict(rate_gain=0.0), "rate_gain"), (dict(rate_gain=1.5), "rate_gain"),
     (dict(steps=0), "need steps >= 1"), (dict(blank=-1), "blank >= 0"),
-    (dict(encoding="frames"), "encoding must be one of rate, rows"),
+    (dict(encoding="frames"), "cell 'src' reads encodings rate, rows, got 'frames'"),
+    (dict(readout_window=2), "cell 'src' has no option readout_window"),
+    (dict(cell_config={"variant": "first"}), "cell 'src' has options alpha, .*; got variant"),
     (dict(encoding="rows"), "needs image_shape"),
     (dict(encoding="rows", image_shape=(5, 2), row_levels=(100,)), "emits 2 inputs per step"),
     (dict(encoding="rows", image_shape=(5, 4), row_levels=(100,)), "steps must equal that"),
@@ -135,13 +138,23 @@ def test_cell_config_validation(changes, message):
 
 
 def test_config_dict_round_trip():
-    config = NetConfig(input_size=5, hidden=[4, 3], n_classes=2, src=SRCCellConfig(alpha=0.8), steps=9, blank=0)
+    config = NetConfig(input_size=5, hidden=[4, 3], n_classes=2, cell_config=SRCCellConfig(alpha=0.8), steps=9, blank=0)
     assert config.hidden == (4, 3)
     data = config.to_dict()
     assert isinstance(data["src"], dict)
     assert NetConfig.from_dict(data) == config
     with pytest.raises(ConfigError, match="bad network config"):
         NetConfig.from_dict(data | {"colour": "red"})
+
+
+def test_config_dict_stores_the_kinds_constants_and_options_only():
+    """The rule that keeps model files and hashes as they were: a kind's constants under its key, and only
+    the network options the kind declares."""
+    src = NetConfig(input_size=5, hidden=(4,)).to_dict()
+    bmru = NetConfig(input_size=5, hidden=(4,), cell="bmru", encoding="frames").to_dict()
+    assert set(src) - set(bmru) == {"src", "readout_trainable"}
+    assert set(bmru) - set(src) == {"mru", "readout_window"}
+    assert NetConfig.from_dict(bmru).to_dict() == bmru
 
 
 # ---- model files -----------------------------------------------------------------------------------
@@ -160,7 +173,7 @@ def test_checkpoint_round_trip(tmp_path):
 
 
 def test_checkpoint_keeps_a_fixed_readout(tmp_path):
-    net = SRCNet(NetConfig(input_size=4, hidden=(3,), readout_trainable=False))
+    net = Net(NetConfig(input_size=4, hidden=(3,), readout_trainable=False))
     loaded, _ = load_model(save_model(net, tmp_path / "fixed.pt"))
     assert not loaded.readout.requires_grad and torch.equal(loaded.readout, net.readout)
 
@@ -245,6 +258,6 @@ def test_initial_states_are_saved(tmp_path):
 
 def test_row_encoded_src_net():
     config = NetConfig(input_size=4, hidden=(3,), encoding="rows", image_shape=[5, 2], row_levels=(64, 192), steps=5)
-    assert config.image_shape == (5, 2) and SRCNet(config).encoder().n_inputs == 4
+    assert config.image_shape == (5, 2) and Net(config).encoder().n_inputs == 4
     assert NetConfig.from_dict(config.to_dict()) == config
     assert isinstance(NetConfig(input_size=4, hidden=(3,)).encoder(), RateEncoder)    # default: rate-coded pixels

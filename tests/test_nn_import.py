@@ -72,7 +72,7 @@ def test_reference_shapes(reference, reference_dir):
 
 def test_reference_constants(reference):
     cfg = reference.config
-    cell = cfg.src
+    cell = cfg.cell_config
     assert cell.alpha == pytest.approx(0.9) and (cell.rho, cell.r, cell.rs) == (3.0, 2.0, -7.0)
     assert cell.z_hyp == pytest.approx(0.9) and cell.z_dep == 0.0
     assert (cell.bias_min, cell.bias_max) == (-6.0, -4.0)
@@ -117,7 +117,7 @@ def test_two_layer_export(tmp_path):
     for k, layer in enumerate(net.layers):
         np.testing.assert_array_equal(layer.weight.detach().numpy(), arrays[f"l{k}_forward_weights"])
         np.testing.assert_array_equal(layer.init_h.numpy(), arrays[f"l{k}_initial_h"])
-    assert cfg.src.bias_min == -5.5 and cfg.src.bias_max == -4.0
+    assert cfg.cell_config.bias_min == -5.5 and cfg.cell_config.bias_max == -4.0
     assert net(torch.zeros(1, 5, 6)).shape == (1, 2)
 
 
@@ -126,7 +126,7 @@ def test_bias_below_the_maximum_is_kept(tmp_path):
     arrays["l0_bias"] = np.array([-3.0, -8.0], np.float32)          # above bias_max and below -6
     net = import_ulg(write_export(tmp_path, arrays))
     assert net.layers[0].bias.tolist() == [-3.0, -8.0]
-    assert net.config.src.bias_min == -8.0
+    assert net.config.cell_config.bias_min == -8.0
 
 
 def _without(arrays, key):

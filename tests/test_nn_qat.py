@@ -23,7 +23,7 @@ def assert_qat_equals_golden(qat: QATNet, spikes: np.ndarray) -> None:
     for index, layer in enumerate(golden.traces):
         for name in ("spikes", "i", "h", "hs"):
             want = getattr(layer, name).astype(np.int64)
-            got = getattr(trace, name)[index].numpy()
+            got = (trace.spikes[index] if name == "spikes" else trace.states[index][name]).numpy()
             assert np.all(got == np.rint(got)), f"layer {index} {name} is not integral"
             mismatch = np.argwhere(got.astype(np.int64) != want)
             if len(mismatch):

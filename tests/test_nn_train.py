@@ -7,7 +7,7 @@ import torch
 
 from srcfpga.data import load_dataset
 from srcfpga.errors import ConfigError
-from srcfpga.nn import NetConfig, SRCNet
+from srcfpga.nn import Net, NetConfig
 from srcfpga.nn.train import TrainConfig, seed_initialization, train, with_encoding
 from srcfpga.quant import QuantConfig
 
@@ -25,17 +25,17 @@ def test_train_config_validation(changes, message):
 
 def test_training_uses_the_thread_limit_and_restores_it(monkeypatch):
     seen = []
-    monkeypatch.setattr(SRCNet, "clamp_parameters", lambda self: seen.append(torch.get_num_threads()))
+    monkeypatch.setattr(Net, "clamp_parameters", lambda self: seen.append(torch.get_num_threads()))
     before = torch.get_num_threads()
     data = load_dataset("digits", "train", limit=8)
     seed_initialization(0)
-    net = SRCNet(NetConfig(input_size=64, hidden=(4,), steps=2, blank=0))
+    net = Net(NetConfig(input_size=64, hidden=(4,), steps=2, blank=0))
     train(net, data, TrainConfig(epochs=1, batch_size=4, threads=1), progress=False)
     assert seen == [1, 1] and torch.get_num_threads() == before
 
 
 def test_with_encoding_replaces_steps_and_blank_only():
-    net = SRCNet(NetConfig(input_size=5, hidden=(3,), steps=200, blank=20))
+    net = Net(NetConfig(input_size=5, hidden=(3,), steps=200, blank=20))
     assert with_encoding(net) is net and (net.config.steps, net.config.blank) == (200, 20)
     with_encoding(net, 40, 4)
     assert (net.config.steps, net.config.blank, net.config.input_size) == (40, 4, 5)
@@ -48,7 +48,7 @@ def test_qat_fine_tuning_is_deterministic_and_exports_its_options():
     hashes = []
     for _ in range(2):
         seed_initialization(3)
-        net = SRCNet(NetConfig(input_size=64, hidden=(6,), steps=4, blank=1))
+        net = Net(NetConfig(input_size=64, hidden=(6,), steps=4, blank=1))
         run = train(net, data, TrainConfig(epochs=0, qat_epochs=1, weight_bits=5, batch_size=8, seed=3),
                     quant=QuantConfig(weight_bits=5, segments=8, state_frac_bits=9), progress=False)
         hw = run.model.export()

@@ -10,11 +10,10 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from srcfpga.cells.mru.quantize import fold_network
 from srcfpga.cli import main
 from srcfpga.golden import run_golden
 from srcfpga.nn import load_model
-from srcfpga.nn.mru_qat import MRUQATNet
+from srcfpga.nn.qat import QATNet
 from srcfpga.quant import HardwareModel, QuantConfig, quantize_net
 from srcfpga.testing import random_mru_net
 
@@ -22,7 +21,7 @@ from srcfpga.testing import random_mru_net
 def test_folding_is_exact_in_float():
     net = random_mru_net(0, "bmru")
     x = (torch.rand(3, 16, 7) < 0.4).float()
-    folded, ro_w, ro_b = fold_network(net)
+    folded, ro_w, ro_b = net.fold()
     with torch.no_grad():
         logits, outputs = net(x, trace=True)
         q_prev = x
@@ -46,7 +45,7 @@ def test_ptq_structure(cell, variant):
     assert (hw.layers[0].weights_b is None) == (variant == "first")
     assert hw.readout.window == 2 and hw.readout.bias is not None
     assert hw.layers[0].init.tolist() == [0] * 6
-    folded, _, _ = fold_network(net)
+    folded, _, _ = net.fold()
     for q, f in zip(hw.layers, folded):
         scale = q.unit * (1 << q.frac_bits)
         error = np.abs(q.weights_c * scale - f.weight_c.detach().double().numpy())
@@ -61,7 +60,7 @@ def test_ptq_structure(cell, variant):
 def test_qat_forward_equals_golden(seed, cell_variant, bits, window, density, drive):
     cell, variant = cell_variant
     net = random_mru_net(seed, cell, variant, window=window, drive=drive)
-    qat = MRUQATNet(net, QuantConfig(weight_bits=bits, readout_bits=6))
+    qat = QATNet(net, QuantConfig(weight_bits=bits, readout_bits=6))
     hw = qat.hardware_model()
     spikes = np.random.default_rng(seed).random((4, 16, 7)) < density
     logits, trace = qat(torch.from_numpy(spikes).float(), trace=True)
@@ -70,8 +69,8 @@ def test_qat_forward_equals_golden(seed, cell_variant, bits, window, density, dr
         q = trace.spikes[index].numpy().astype(np.int64)
         mismatch = np.argwhere(q != layer_trace.spikes.astype(np.int64))
         assert not len(mismatch), f"layer {index}: first (sample, step, unit) mismatch {mismatch[0]}"
-        np.testing.assert_array_equal(trace.c[index].numpy(), layer_trace.c)
-        np.testing.assert_array_equal(trace.beta[index].numpy(), layer_trace.beta)
+        np.testing.assert_array_equal(trace.states[index]["c"].numpy(), layer_trace.c)
+        np.testing.assert_array_equal(trace.states[index]["beta"].numpy(), layer_trace.beta)
     np.testing.assert_array_equal(trace.readout.numpy(), golden.readout_trace)
     np.testing.assert_array_equal(logits.argmax(1).numpy(), golden.predictions)
 
@@ -79,7 +78,7 @@ def test_qat_forward_equals_golden(seed, cell_variant, bits, window, density, dr
 @pytest.mark.parametrize("cell, variant", [("bmru", "full"), ("bmru", "first"), ("cmru", "full")])
 def test_qat_gradients(cell, variant):
     net = random_mru_net(2, cell, variant)
-    qat = MRUQATNet(net, QuantConfig(weight_bits=4))
+    qat = QATNet(net, QuantConfig(weight_bits=4))
     x = (torch.rand(5, 16, 7) < 0.4).float()
     torch.nn.functional.cross_entropy(qat(x).float(), torch.tensor([0, 1, 2, 0, 1])).backward()
     for name, p in net.named_parameters():
@@ -100,7 +99,7 @@ def test_train_qat_quantize_eval_round_trip(tmp_path):
     assert meta["quant"]["weight_bits"] == 4 and meta["test_path"] == "golden"
     assert main(["quantize", str(model), "-o", str(hw_path), "--json"]) == 0
     hw = HardwareModel.load(hw_path)
-    trained = MRUQATNet(net, QuantConfig(**meta["quant"])).hardware_model()
+    trained = QATNet(net, QuantConfig(**meta["quant"])).hardware_model()
     assert hw.replace(source={}).content_hash == trained.replace(source={}).content_hash
     assert hw.encoder.kind == "rows" and hw.steps == 8
     assert main(["eval", str(hw_path), "--dataset", "digits", "--json"]) == 0

@@ -14,10 +14,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from srcfpga.cells.src.golden import NumpyOps
+from srcfpga.cells.src.qat import TorchOps
 from srcfpga.errors import ConfigError, ModelFileError
 from srcfpga.golden import run_golden
 from srcfpga.nn import load_model
-from srcfpga.nn.qat import TorchOps
 from srcfpga.quant import HardwareModel, QuantConfig, quantize_net
 from srcfpga.quant.pwl import (
     MAX_SEGMENTS,

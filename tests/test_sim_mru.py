@@ -82,9 +82,9 @@ def test_cli_sim_rows_model(tmp_path, capsys):
 
     from srcfpga.cli import main
     from srcfpga.data import load_dataset
-    from srcfpga.nn.mru import mru_net_for_dataset
+    from srcfpga.nn.network import net_for_dataset
 
-    net = mru_net_for_dataset(load_dataset("digits", "train", None, 10), "bmru", (12,))
+    net = net_for_dataset(load_dataset("digits", "train", None, 10), "bmru", (12,))
     hw = quantize_net(net, QuantConfig(weight_bits=4)).save(tmp_path / "rows.hw")
     assert main(["sim", str(hw), "--dataset", "digits", "--limit", "3", "--lanes", "4", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)

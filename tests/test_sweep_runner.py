@@ -243,9 +243,9 @@ def test_qat_reads_training_images_from_their_own_directory(tmp_path, mnist_dir,
 def test_mru_networks_sweep_with_row_frames(tmp_path, cell):
     """BMRU / CMRU models: the host encodes image rows; golden rows equal direct evaluation, cycles come
     from the frame-input design's cycle model."""
-    from srcfpga.nn.mru import MRUNet, MRUNetConfig
+    from srcfpga.nn import Net, NetConfig
 
-    net = MRUNet(MRUNetConfig(input_size=24, hidden=(12,), cell=cell, image_shape=(8, 8), steps=8)).eval()
+    net = Net(NetConfig(input_size=24, hidden=(12,), cell=cell, image_shape=(8, 8), steps=8)).eval()
     result = run_sweep(net, config(weight_bits=(4,), steps=(8,)), tmp_path, executor="serial", progress=False,
                        plots=False)
     (row,) = result.rows

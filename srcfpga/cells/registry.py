@@ -3,6 +3,28 @@
 A kind names its parts stage by stage as ``"module:attribute"`` references, imported on first use: looking
 up a kind for the golden model imports neither torch nor Amaranth, and the registry imports no stage (so
 no stage import circles through it). ``docs/adding-a-cell.md`` says what each part must provide.
+
+nn parts (torch; :mod:`srcfpga.nn` looks them up, never branches on a kind):
+
+``config``: the cell-constants dataclass (frozen, validated), stored in a network config under
+``defaults.config_key``; built from keyword options (``cls(**options)``; its fields are the kind's cell
+options, e.g. ``srcfpga train --variant``) and ``check(cell)`` raises ConfigError when the constants do
+not suit the kind ``cell`` (e.g. CMRU has no first-quadrant variant).
+``float``: ``build(n_in, n_out, net_config) -> torch.nn.Module``, the float layer: ``n_in``, ``n_out``,
+``forward(x, **schedule) -> y`` over whole sequences ``(batch, T, n_in) -> (batch, T, n_out)`` from its
+initial state (buffers ``init_*``), ``schedule`` the network's schedule state (``defaults.schedule_state``);
+``clamp_parameters()`` after each optimizer step.
+``quantizer``: an object with ``fold(layer, fold_in) -> (folded, fold_out)`` (differentiable; ``fold_in``
+is ``None`` for the binary network input, else ``(gain, offset)`` tensors with real input ``gain * q +
+offset`` of the integer input ``q``; ``folded`` holds the real parameters acting on ``q``, ``fold_out`` the
+same for this layer's output: SRC's is ``None``, identity, BMRU's ``alpha * (2 q - 1)``),
+``quantize(folded, layer, input_range, net_config, qc) -> layer`` (a ``layer`` part) and
+``source(net_config, qc) -> dict``, what the HardwareModel's ``source`` records of the kind.
+``qat``: ``forward(folded, q, x, net_config) -> (y, states)``: the golden integer operations of layer ``q``
+on float64 tensors ``x`` ``(batch, T, n_in)`` of integers, with straight-through gradients to ``folded``;
+``y`` ``(batch, T, n_out)`` equals the golden output bit for bit, ``states`` names ``(batch, T, n_out)``
+tensors for traces.
+``defaults``: :class:`NetDefaults`, typed: no import.
 """
 
 from __future__ import annotations
@@ -13,7 +35,54 @@ from typing import Any
 
 from ..errors import ConfigError
 
-PARTS = ("layer", "golden", "engine")
+PARTS = ("layer", "golden", "engine", "config", "float", "quantizer", "qat")
+NET_OPTIONS = ("readout_trainable", "readout_window")
+
+
+def resolve(reference: str) -> Any:
+    """The object a ``"module:attribute"`` reference names, imported now."""
+    module, _, attribute = reference.partition(":")
+    return getattr(importlib.import_module(module), attribute)
+
+
+@dataclass(frozen=True)
+class NetDefaults:
+    """What a kind's networks and their training take by default.
+
+    ``config_key``: the key of the cell constants in a network config (``"src"``, ``"mru"``).
+    ``encodings``: the input encodings the kind reads (``"rate"``, ``"rows"``, ``"frames"``), the default
+    first. ``steps``, ``blank``: stimulus and leading blank steps of a config that names none.
+    ``options``: the network options (of :data:`NET_OPTIONS`) the kind has; a config stores exactly
+    these, and another option away from its default is an error. ``readout_bias``: the readout has a
+    trained bias. ``lr``: Adam's learning rate of the float epochs; ``grad_clip``: the gradient norm
+    is clipped to it (None: no clipping). ``schedule``: ``"module:attr"`` of ``hook(net, progress)``,
+    called before each float training batch (``progress`` in [0, 1)); ``schedule_state``: ``(name,
+    final value)`` of the network buffers it sets (passed to the float layers by name, reset to the
+    final value after the float epochs; without a hook they stay at that value).
+    """
+
+    config_key: str
+    encodings: tuple[str, ...]
+    steps: int
+    blank: int
+    options: tuple[str, ...] = ()
+    readout_bias: bool = False
+    lr: float = 1e-2
+    grad_clip: float | None = None
+    schedule: str | None = None
+    schedule_state: tuple[tuple[str, float], ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.encodings or set(self.encodings) - {"rate", "rows", "frames"}:
+            raise ConfigError(f"encodings must be some of rate, rows, frames, got {self.encodings}")
+        if unknown := set(self.options) - set(NET_OPTIONS):
+            raise ConfigError(f"unknown network options {sorted(unknown)}; known: {', '.join(NET_OPTIONS)}")
+        if self.steps < 1 or self.blank < 0 or not self.lr > 0:
+            raise ConfigError("need steps >= 1, blank >= 0 and lr > 0")
+        if self.grad_clip is not None and not self.grad_clip > 0:
+            raise ConfigError(f"grad_clip must be positive or None, got {self.grad_clip}")
+        if self.schedule and not self.schedule_state:
+            raise ConfigError("a schedule hook needs the schedule state it sets")
 
 
 @dataclass(frozen=True)
@@ -29,6 +98,7 @@ class CellKind:
     output) and ``states()`` (name -> ``(batch, T, n_out)``, the names of the engine's ``lane_state``).
     ``engine``: the HDL layer engine (:mod:`srcfpga.hdl`), a ``wiring.Component`` built as
     ``engine(layer, index, lanes, count, memory, trace_states)`` with ``lane_state(layer)``.
+    ``config``, ``float``, ``quantizer``, ``qat``, ``defaults``: the nn parts (module docstring).
     """
 
     name: str
@@ -36,13 +106,17 @@ class CellKind:
     layer: str
     golden: str
     engine: str
+    config: str
+    float: str
+    quantizer: str
+    qat: str
+    defaults: NetDefaults
 
     def part(self, part: str) -> Any:
         """The object a part reference names, imported now."""
         if part not in PARTS:
             raise ConfigError(f"a cell kind has no part {part!r}; parts are {', '.join(PARTS)}")
-        module, _, attribute = getattr(self, part).partition(":")
-        return getattr(importlib.import_module(module), attribute)
+        return resolve(getattr(self, part))
 
 
 class CellRegistry:

@@ -35,6 +35,7 @@ from ..quant.hwmodel import HardwareModel
 from .config import HdlConfig
 from .encoder import FIFO_DEPTH as ENCODER_FIFO_DEPTH
 from .extractor import EVENT_FIFO_DEPTH
+from .feedback import is_recurrent
 from .planes import PlaneCode
 
 WRITE_BACK_DELAY = 3      # cycles from a state word's read to its write-back (the update pass's stages)
@@ -61,11 +62,12 @@ def mask_popcounts(spikes: np.ndarray, width: int) -> np.ndarray:
 
 class _Items:
     """A stream of masks per sample: popcounts ``(B, N)``, end-of-step flags ``(N,)``; the FIFO
-    between producer and consumer holds the masks that are sent (non-empty or end of step) in order."""
+    between producer and consumer holds the masks that are sent (non-empty or end of step, and ``keep``) in
+    order."""
 
-    def __init__(self, popcounts: np.ndarray, last: np.ndarray):
+    def __init__(self, popcounts: np.ndarray, last: np.ndarray, keep: np.ndarray | bool = True):
         self.popcounts, self.last = popcounts, np.broadcast_to(last, popcounts.shape)
-        self.sent = (popcounts > 0) | self.last
+        self.sent = ((popcounts > 0) | self.last) & keep
         batch = popcounts.shape[0]
         order = np.argsort(~self.sent, axis=1, kind="stable")               # sent masks first, in order
         self.sent_popcounts = np.take_along_axis(popcounts, order, axis=1)
@@ -122,11 +124,39 @@ class _Extractor:
         return in_ready
 
 
-class _UpdatePass:
-    """:class:`srcfpga.hdl.update_pass.UpdatePass` of a layer engine: issue, three stages, output FIFO."""
+class _Merge:
+    """:class:`srcfpga.hdl.feedback.FeedbackMerge` of a recurrent layer: its own masks (``own``, the layer's
+    feedback FIFO) and the upstream masks into one stream, a step ending when both have ended theirs."""
 
-    def __init__(self, batch: int, groups: int, out: _Items):
-        self.groups, self.out = groups, out
+    def __init__(self, batch: int, own: _Items):
+        self.own = own
+        self.own_done, self.up_done = np.ones(batch, bool), np.zeros(batch, bool)
+
+    def offer(self, valid, popcount, last):
+        """The merged mask offered this cycle, from the upstream's offer."""
+        own_popcount, own_last = self.own.head()
+        self.pick_own = (self.own.level > 0) & ~self.own_done
+        self.up_valid = valid
+        return (self.pick_own | (valid & ~self.up_done), np.where(self.pick_own, own_popcount, popcount),
+                np.where(self.pick_own, own_last & self.up_done, last & self.own_done)), own_last, last
+
+    def take(self, ready, own_last, up_last) -> np.ndarray:
+        """Updates the flags for the extractor's ``ready``; returns the upstream's ``taken``."""
+        own_taken = ready & self.pick_own
+        up_taken = ready & ~self.pick_own & ~self.up_done & self.up_valid
+        self.own.read += own_taken
+        closes = (own_taken & own_last & self.up_done) | (up_taken & up_last & self.own_done)
+        self.own_done = (self.own_done | (own_taken & own_last)) & ~closes
+        self.up_done = (self.up_done | (up_taken & up_last)) & ~closes
+        return up_taken
+
+
+class _UpdatePass:
+    """:class:`srcfpga.hdl.update_pass.UpdatePass` of a layer engine: issue, three stages, output FIFOs (the
+    masks, and the feedback of a recurrent layer)."""
+
+    def __init__(self, batch: int, groups: int, outs: list[_Items]):
+        self.groups, self.outs = groups, outs
         self.running = np.zeros(batch, bool)
         self.group = np.zeros(batch, np.int64)
         self.step = np.zeros(batch, np.int64)
@@ -135,14 +165,15 @@ class _UpdatePass:
     def tick(self, sums_valid) -> np.ndarray:
         """Issue this cycle (as ``sums.ready``: issue of the last group); advances the pass."""
         in_flight = sum(valid.astype(np.int64) for valid, _ in self.stages)
-        room = self.out.level + in_flight <= PASS_FIFO_SLACK
+        room = np.logical_and.reduce([out.level + in_flight <= PASS_FIFO_SLACK for out in self.outs])
         start = sums_valid & ~self.running & room
         if self.groups <= WRITE_BACK_DELAY:
             start &= in_flight == 0
         issue = self.running | start
         last_group = self.group == self.groups - 1
         written, index = self.stages[-1]
-        self.out.written += written & self.out.sent[self.out.rows, np.minimum(index, self.out.sent.shape[1] - 1)]
+        for out in self.outs:
+            out.written += written & out.sent[out.rows, np.minimum(index, out.sent.shape[1] - 1)]
         self.stages = [(issue, self.step * self.groups + self.group)] + self.stages[:-1]
         self.running = (self.running | start) & ~(issue & last_group)
         self.step += issue & last_group
@@ -192,12 +223,16 @@ class LatencyModel:
         else:                                # the host offers R frames per step, blank or not
             source = _Items(popcounts.reshape(batch, -1), np.tile(np.arange(rounds) == rounds - 1, steps))
         n_source = source.popcounts.shape[1]
-        outputs = []
+        outputs, passes, merges = [], [], []
         for layer, values, groups in zip(self.model.layers, layer_spikes, self.groups):
             code = PlaneCode(lanes, layer.output_range)      # CMRU counts: bit planes
-            outputs.append(_Items(mask_popcounts(code.planes(values), code.mask_width).reshape(batch, -1),
-                                  np.tile(np.arange(groups) == groups - 1, steps)))
-        passes = [_UpdatePass(batch, groups, out) for groups, out in zip(self.groups, outputs)]
+            popcounts = mask_popcounts(code.planes(values), code.mask_width).reshape(batch, -1)
+            last = np.tile(np.arange(groups) == groups - 1, steps)
+            outputs.append(_Items(popcounts, last))
+            own = [_Items(popcounts, last, np.arange(steps * groups) < (steps - 1) * groups)] \
+                if is_recurrent(layer) else []          # no feedback in the last step
+            passes.append(_UpdatePass(batch, groups, [outputs[-1], *own]))
+            merges.append(_Merge(batch, own[0]) if own else None)
         extractors = [_Extractor(batch, k) for _ in range(len(passes) + 1)]
 
         issued = np.zeros(batch, np.int64)            # source masks issued by the encoder / offered by the host
@@ -220,11 +255,18 @@ class LatencyModel:
                 send = source.sent[rows, index] & (issued < n_source)
                 offered, offered_popcount, offered_last = send, source.popcounts[rows, index], source.last[rows, index]
             inputs = [(offered, offered_popcount, offered_last)] + [(out.level > 0, *out.head()) for out in outputs]
+            offers = [None if merge is None else merge.offer(*inp) for merge, inp in zip(merges + [None], inputs)]
             sums_ready = [p.tick(e.sums_valid) for p, e in zip(passes, extractors)]
             readout_sums = extractors[-1].sums_valid
             readout_ready = (scan < 0) & (cycles < 0)
             sums_ready.append(readout_ready)
-            taken = [e.tick(*inp, ready) & inp[0] for e, inp, ready in zip(extractors, inputs, sums_ready)]
+            taken = []
+            for e, inp, ready, merge, offer in zip(extractors, inputs, sums_ready, merges + [None], offers):
+                if merge is None:
+                    taken.append(e.tick(*inp, ready) & inp[0])
+                else:
+                    merged, own_last, up_last = offer
+                    taken.append(merge.take(e.tick(*merged, ready) & merged[0], own_last, up_last))
             # registers
             for out, took in zip(outputs, taken[1:]):
                 out.read += took

@@ -11,6 +11,7 @@ from ..quant.hwmodel import HardwareModel
 from .config import HdlConfig
 from .encoder import PIXEL_BITS, RateEncoderEngine
 from .extractor import SpikeExtractor
+from .feedback import FeedbackMerge
 from .frames import FrameInput
 from .layouts import (
     CYCLE_BITS,
@@ -87,10 +88,22 @@ class NetworkTop(wiring.Component):
             wiring.connect(m, wiring.flipped(self.frames), source.frames)
         m.d.comb += [source.begin.eq(begin), source.blank.eq(command.blank), source.steps.eq(command.steps)]
 
+        total = Signal.like(command.steps)
+        with m.If(begin):
+            m.d.sync += total.eq(command.blank + command.steps)
+
         masks, width, n_prev = source.masks, self.mask_width, model.input_size
         for index, layer in enumerate(model.layers):
-            extractor = SpikeExtractor(width, index_bits(n_prev), count)
             engine = CELLS[layer.kind].part("engine")(layer, index, cfg.lanes, count, cfg.memory, cfg.trace_states)
+            if "feedback" in engine.signature.members:      # recurrent: own spikes of step t - 1 join step t
+                merge = FeedbackMerge(width, index_bits(n_prev), cfg.lanes, index_bits(layer.n_out), n_prev,
+                                      layer.n_out)
+                m.submodules[f"feedback{index}"] = merge
+                wiring.connect(m, masks, merge.upstream)
+                wiring.connect(m, engine.feedback, merge.own)
+                m.d.comb += [merge.begin.eq(begin), engine.steps.eq(total)]
+                masks, width, n_prev = merge.masks, merge.width, n_prev + layer.n_out
+            extractor = SpikeExtractor(width, index_bits(n_prev), count)
             m.submodules[f"extract{index}"], m.submodules[f"layer{index}"] = extractor, engine
             wiring.connect(m, masks, extractor.masks)
             wiring.connect(m, extractor.events, engine.events)
@@ -108,9 +121,6 @@ class NetworkTop(wiring.Component):
         wiring.connect(m, masks, extractor.masks)
         wiring.connect(m, extractor.events, readout.events)
         wiring.connect(m, readout.trace, wiring.flipped(self.readout))
-        total = Signal.like(command.steps)
-        with m.If(begin):
-            m.d.sync += total.eq(command.blank + command.steps)
         m.d.comb += [readout.begin.eq(begin), readout.total_steps.eq(total)]
 
         cycles = Signal(CYCLE_BITS)

@@ -48,14 +48,20 @@ class UpdatePass(wiring.Component):
     stage 3 (layer ``index``, step counted from ``begin``, group, ``values``). With a ``state_layout``
     (``HdlConfig(trace_states=True)``), ``states`` shows the group's new state words, presented by the
     engine on ``state`` at stage 3, in the same cycle (``state_trace_layout(state_layout)``).
+
+    With ``feedback`` (a recurrent layer), a second FIFO of the same depth receives the same beats, except in
+    the inference's last step (``steps - 1``, ``steps`` counted from ``begin``), and feeds ``feedback``; a pass
+    then also waits for room in it.
     """
 
     def __init__(self, index: int, groups: int, mask_width: int, base_bits: int, trace_width: int,
-                 state_layout: data.ArrayLayout | None = None):
+                 state_layout: data.ArrayLayout | None = None, feedback: bool = False):
         self.index, self.groups, self.mask_width = index, groups, mask_width
         self.fifo_depth = groups + PASS_FIFO_SLACK
         states = {} if state_layout is None else {
             "state": In(state_layout), "states": Out(probe_signature(state_trace_layout(state_layout)))}
+        if feedback:
+            states |= {"steps": In(STEP_BITS), "feedback": Out(stream.Signature(mask_layout(mask_width, base_bits)))}
         super().__init__({
             "begin": In(1),
             "sums_valid": In(1),
@@ -75,17 +81,21 @@ class UpdatePass(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         groups = self.groups
-        m.submodules.fifo = fifo = SyncFIFO(width=len(self.masks.payload.as_value()), depth=self.fifo_depth)
-        m.d.comb += [
-            self.masks.payload.eq(fifo.r_data), self.masks.valid.eq(fifo.r_rdy), fifo.r_en.eq(self.masks.ready),
-        ]
+        fifos = [("fifo", self.masks)] + ([("feedback_fifo", self.feedback)] if "feedback" in self.signature.members
+                                          else [])
+        for name, port in fifos:
+            m.submodules[name] = fifo = SyncFIFO(width=len(port.payload.as_value()), depth=self.fifo_depth)
+            m.d.comb += [port.payload.eq(fifo.r_data), port.valid.eq(fifo.r_rdy), fifo.r_en.eq(port.ready)]
+        fifo = m.submodules.fifo
 
         # ---- issue: one lane group per cycle -----------------------------------------------------
         running, group, step, fresh = Signal(), Signal(range(groups)), Signal(STEP_BITS), Signal()
         valid1, valid2, valid3 = Signal(), Signal(), Signal()
         in_flight = valid1 + valid2 + valid3
         hazard = (valid1 | valid2 | valid3) if groups <= WRITE_BACK_DELAY else C(0)
-        room = fifo.level + in_flight <= self.fifo_depth - groups
+        room = 1
+        for name, _ in fifos:
+            room = room & (m.submodules[name].level + in_flight <= self.fifo_depth - groups)
         start = self.sums_valid & ~running & room & ~hazard
         issue = running | start
         last_group = group == groups - 1
@@ -109,13 +119,17 @@ class UpdatePass(wiring.Component):
 
         # ---- stage 3: masks to the FIFO, trace ------------------------------------------------------
         out = data.View(self.masks.payload.shape(), fifo.w_data)
+        send = valid3 & (self.mask.any() | tag3.last)
         m.d.comb += [
             out.mask.eq(self.mask), out.base.eq(const_mul(tag3.group, self.mask_width)), out.last.eq(tag3.last),
-            fifo.w_en.eq(valid3 & (self.mask.any() | tag3.last)),
+            fifo.w_en.eq(send),
             self.trace.valid.eq(valid3),
             self.trace.payload.layer.eq(self.index), self.trace.payload.step.eq(tag3.step),
             self.trace.payload.group.eq(tag3.group), self.trace.payload.spikes.eq(self.values),
         ]
+        if "feedback" in self.signature.members:      # the same beats, but none in the last step
+            back = m.submodules.feedback_fifo
+            m.d.comb += [back.w_data.eq(fifo.w_data), back.w_en.eq(send & (tag3.step != self.steps - 1))]
         if "states" in self.signature.members:
             m.d.comb += [self.states.valid.eq(valid3), self.states.payload.step.eq(tag3.step),
                          self.states.payload.group.eq(tag3.group), self.states.payload.state.eq(self.state)]

@@ -1,8 +1,8 @@
-"""Float and quantization-aware torch models, training and import."""
+"""Float and quantization-aware torch models of every cell kind, training and import."""
 
 from .checkpoint import load_model, save_model
-from .config import NetConfig, SRCCellConfig
+from .config import NetConfig
 from .importer import import_ulg
-from .network import SRCNet
+from .network import Net
 
-__all__ = ["NetConfig", "SRCCellConfig", "SRCNet", "import_ulg", "load_model", "save_model"]
+__all__ = ["Net", "NetConfig", "import_ulg", "load_model", "save_model"]

@@ -1,8 +1,8 @@
 """Float baselines: the SRC cell, an LRU-like linear recurrent cell and a GRU, all with the
-same windowed readout as :class:`srcfpga.nn.mru.MRUNet` (logits = readout averaged over the last
+same windowed readout as :class:`srcfpga.nn.Net` (logits = readout averaged over the last
 ``window`` steps, plus a bias).
 
-* :class:`SRCTaskNet`: :class:`srcfpga.nn.src.SRCLayer` stack (paper constants, trained weights and
+* :class:`SRCTaskNet`: :class:`srcfpga.cells.src.float.SRCLayer` stack (paper constants, trained weights and
   biases), readout of the output spikes.
 * :class:`LinearRecurrentNet`: an LRU-like cell (Orvieto et al. 2023) without any nonlinearity:
   ``h[t] = lambda * h[t-1] + gamma * (B x[t])`` with complex diagonal ``lambda = exp(-exp(nu) + i theta)``,
@@ -18,8 +18,8 @@ import math
 import torch
 from torch import nn
 
-from .config import SRCCellConfig
-from .src import SRCLayer
+from ..cells.src.config import SRCCellConfig
+from ..cells.src.float import SRCLayer
 
 
 class SRCTaskNet(nn.Module):

@@ -14,8 +14,7 @@ import torch
 
 from ..errors import ConfigError, ModelFileError
 from ..fileio import atomic_path
-from .mru import build_net
-from .network import SRCNet
+from .network import Net, build_net
 
 FILE_FORMAT = "srcfpga-float-model"
 VERSION = 1
@@ -32,7 +31,7 @@ def weights_hash(config: dict, weights: Mapping[str, np.ndarray]) -> str:
 
 
 def model_hash(net) -> str:
-    """:func:`weights_hash` of a float network (SRCNet or MRUNet): equal before saving and after loading."""
+    """:func:`weights_hash` of a float network: equal before saving and after loading."""
     return weights_hash(net.config.to_dict(), {k: v.detach().cpu().numpy() for k, v in net.state_dict().items()})
 
 
@@ -45,7 +44,7 @@ def quantize_model(net, quant):
     return quantize_net(net, quant, source={"float_model_hash": model_hash(net)})
 
 
-def save_model(net: SRCNet, path: str | Path, meta: dict | None = None) -> Path:
+def save_model(net: Net, path: str | Path, meta: dict | None = None) -> Path:
     """Write ``net`` with its config; ``meta`` records e.g. training accuracy or QAT weight bits."""
     payload = {"format": FILE_FORMAT, "version": VERSION, "config": net.config.to_dict(),
                "state_dict": net.state_dict(), "meta": dict(meta or {})}
@@ -54,7 +53,7 @@ def save_model(net: SRCNet, path: str | Path, meta: dict | None = None) -> Path:
     return Path(path)
 
 
-def load_model(path: str | Path) -> tuple[SRCNet, dict]:  # or an MRUNet (cell bmru / cmru)
+def load_model(path: str | Path) -> tuple[Net, dict]:
     """Load a float model file; returns the network (eval mode) and its metadata."""
     path = Path(path)
     if not path.is_file():

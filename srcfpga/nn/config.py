@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from typing import ClassVar
+from dataclasses import asdict, dataclass, fields
+from typing import Any
 
+from ..cells import CELLS
+from ..cells.registry import NET_OPTIONS
 from ..errors import ConfigError
-
-CELLS = ("src",)
-SRC_ENCODINGS = ("rate", "rows")
 
 
 def input_encoder(cfg, generators: int = 32):
-    """The input encoder a network config names (SRC and BMRU / CMRU alike): ``"rows"`` the row encoder
+    """The input encoder a network config names: ``"rows"`` the row encoder
     (with the audio front end when ``cfg.front_end`` is set), ``"rate"`` the rate encoder, ``"frames"`` None."""
     from ..data.encoder import RateEncoder
     from ..data.rows import RowEncoder
@@ -34,88 +33,108 @@ def check_row_encoding(cfg) -> None:
 
 
 @dataclass(frozen=True)
-class SRCCellConfig:
-    """Constants of the Spiking Recurrent Cell (De Geeter, Ernst, Drion); ``bias`` is trained in
-    ``[bias_min, bias_max]``, everything else is fixed."""
-
-    alpha: float = 0.9        # current leak per step
-    rho: float = 3.0          # input compression x = rho * tanh(i / rho)
-    r: float = 2.0            # fast positive feedback of h
-    rs: float = -7.0          # slow negative feedback of hs
-    z_hyp: float = 0.9        # hs gate when h is low (hyperpolarized)
-    z_dep: float = 0.0        # hs gate when h is high (depolarized)
-    bias_init: float = -5.0
-    bias_min: float = -6.0
-    bias_max: float = -4.0
-    gate_slope: ClassVar[float] = 10.0    # zs = z_hyp - (z_hyp - z_dep) sigmoid(gate_slope (h - gate_center))
-    gate_center: ClassVar[float] = 0.5
-
-    def __post_init__(self) -> None:
-        if not 0.0 <= self.alpha < 1.0:
-            raise ConfigError(f"alpha must be in [0, 1), got {self.alpha}")
-        if self.rho <= 0:
-            raise ConfigError(f"rho must be positive, got {self.rho}")
-        for name in ("z_hyp", "z_dep"):
-            if not 0.0 <= getattr(self, name) <= 1.0:
-                raise ConfigError(f"{name} must be in [0, 1], got {getattr(self, name)}")
-        if not self.bias_min <= self.bias_init <= self.bias_max:
-            raise ConfigError("need bias_min <= bias_init <= bias_max")
-
-
-@dataclass(frozen=True)
 class NetConfig:
-    """A feed-forward stack of recurrent layers read out by summed output spikes.
+    """A feed-forward stack of recurrent layers of one cell kind (``cell``, :data:`srcfpga.cells.CELLS`)
+    with a linear readout of the last layer's outputs.
 
-    ``readout_trainable``: a learnt ``(n_classes, hidden[-1])`` matrix, or a fixed one (imported models).
-    ``rate_gain``, ``steps`` and ``blank`` describe the input encoding the model was trained for;
-    ``encoding`` ``"rows"`` replaces the rate encoder by the row encoder (``image_shape``, ``row_levels``,
-    ``front_end``: as in :class:`srcfpga.nn.mru.MRUNetConfig`), e.g. for audio frames.
+    ``cell_config``: the kind's cell constants (its ``config`` part; a dict is converted, None: its
+    defaults); a config dict stores them under the kind's ``config_key``. ``encoding``: how images become
+    input frames - ``"rate"`` (Bernoulli spikes, ``input_size`` = pixels, ``rate_gain``), ``"rows"`` (one
+    step per image row, pixels thermometer-coded at ``row_levels``, ``input_size = width *
+    len(row_levels)``, ``image_shape`` (rows, width), ``front_end``: the audio front end's parameters
+    (:class:`srcfpga.data.audio.LogMelFrontEnd` as a dict) when the rows are audio frames) or ``"frames"``
+    (binary frames given directly, e.g. the recall task); the kind says which it reads. ``steps`` and
+    ``blank``: stimulus and leading blank steps (None: the kind's defaults).
+
+    Network options, each a kind's only when it declares it (``NetDefaults.options``; a config dict stores
+    exactly the kind's): ``readout_trainable`` (a learnt readout matrix, or a fixed one: imported models),
+    ``readout_window`` (logits average the readout over the last ``readout_window`` steps; 0: all steps).
     """
 
     input_size: int
     hidden: tuple[int, ...]
     n_classes: int = 10
     cell: str = "src"
-    src: SRCCellConfig = field(default_factory=SRCCellConfig)
-    readout_trainable: bool = True
-    rate_gain: float = 0.25
-    steps: int = 40
-    blank: int = 4
-    encoding: str = "rate"
+    cell_config: Any = None
+    encoding: str | None = None
     image_shape: tuple[int, int] | None = None
     row_levels: tuple[int, ...] = (64, 128, 192)
+    rate_gain: float = 0.25
+    steps: int | None = None
+    blank: int | None = None
     front_end: dict | None = None
+    readout_trainable: bool = True
+    readout_window: int = 0
 
     def __post_init__(self) -> None:
+        kind = CELLS[self.cell]
+        defaults = kind.defaults
         object.__setattr__(self, "hidden", tuple(int(n) for n in self.hidden))
         object.__setattr__(self, "row_levels", tuple(int(v) for v in self.row_levels))
         if self.image_shape is not None:
             object.__setattr__(self, "image_shape", tuple(int(v) for v in self.image_shape))
-        if isinstance(self.src, dict):
-            object.__setattr__(self, "src", SRCCellConfig(**self.src))
-        if self.cell not in CELLS:
-            raise ConfigError(f"unknown cell {self.cell!r}; choose one of {', '.join(CELLS)}")
+        config_cls = kind.part("config")
+        if self.cell_config is None or isinstance(self.cell_config, dict):
+            object.__setattr__(self, "cell_config", cell_constants(self.cell, self.cell_config or {}))
+        if not isinstance(self.cell_config, config_cls):
+            raise ConfigError(f"cell {self.cell!r} takes a {config_cls.__name__}, got {type(self.cell_config).__name__}")
+        self.cell_config.check(self.cell)
+        for name, default in (("encoding", defaults.encodings[0]), ("steps", defaults.steps),
+                              ("blank", defaults.blank)):
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, default)
+        for option in NET_OPTIONS:
+            if option not in defaults.options and getattr(self, option) != NET_OPTION_DEFAULTS[option]:
+                raise ConfigError(f"cell {self.cell!r} has no option {option} (its network options: "
+                                  f"{', '.join(defaults.options) or 'none'})")
         if self.input_size < 1 or not self.hidden or min(self.hidden) < 1 or self.n_classes < 2:
             raise ConfigError(f"invalid sizes: input {self.input_size}, hidden {self.hidden}, "
                               f"classes {self.n_classes}")
         if not 0.0 < self.rate_gain <= 1.0:
             raise ConfigError(f"rate_gain must be in (0, 1], got {self.rate_gain}")
-        if self.steps < 1 or self.blank < 0:
-            raise ConfigError(f"need steps >= 1 and blank >= 0, got {self.steps}, {self.blank}")
-        if self.encoding not in SRC_ENCODINGS:
-            raise ConfigError(f"encoding must be one of {', '.join(SRC_ENCODINGS)}, got {self.encoding!r}")
+        if self.steps < 1 or self.blank < 0 or self.readout_window < 0:
+            raise ConfigError(f"need steps >= 1, blank >= 0 and readout_window >= 0, got {self.steps}, "
+                              f"{self.blank}, {self.readout_window}")
+        if self.encoding not in defaults.encodings:
+            raise ConfigError(f"cell {self.cell!r} reads encodings {', '.join(defaults.encodings)}, "
+                              f"got {self.encoding!r}")
         if self.encoding == "rows":
             check_row_encoding(self)
 
     def encoder(self, generators: int = 32):
+        """The input encoder (``None`` for ``"frames"``)."""
         return input_encoder(self, generators)
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """The config as stored: common fields, the cell constants under the kind's key and the kind's options."""
+        defaults = CELLS[self.cell].defaults
+        data = asdict(self)
+        data[defaults.config_key] = data.pop("cell_config")
+        for option in NET_OPTIONS:
+            if option not in defaults.options:
+                del data[option]
+        return data
 
     @classmethod
     def from_dict(cls, data: dict) -> "NetConfig":
+        data = dict(data)
+        key = CELLS[data.get("cell", "src")].defaults.config_key
+        if key in data:
+            data["cell_config"] = data.pop(key)
         try:
             return cls(**data)
         except TypeError as exc:
             raise ConfigError(f"bad network config: {exc}") from None
+
+
+NET_OPTION_DEFAULTS = {field.name: field.default for field in fields(NetConfig) if field.name in NET_OPTIONS}
+
+
+def cell_constants(cell: str, options: dict):
+    """The cell constants of kind ``cell`` from keyword ``options`` (the fields of its ``config`` part)."""
+    config_cls = CELLS[cell].part("config")
+    try:
+        return config_cls(**options)
+    except TypeError:
+        known = ", ".join(f.name for f in fields(config_cls))
+        raise ConfigError(f"cell {cell!r} has options {known}; got {', '.join(sorted(options))}") from None

@@ -15,10 +15,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..cells.src.config import SRCCellConfig
 from ..errors import ConfigError, ModelFileError
 from ..quant.ptq import _uniform
-from .config import NetConfig, SRCCellConfig
-from .network import SRCNet
+from .config import NetConfig
+from .network import Net
 
 
 def _layer_count(arrays) -> int:
@@ -28,8 +29,8 @@ def _layer_count(arrays) -> int:
     return count
 
 
-def import_ulg(directory: str | Path) -> SRCNet:
-    """Build a float :class:`SRCNet` from a reference export directory."""
+def import_ulg(directory: str | Path) -> Net:
+    """Build a float :class:`Net` from a reference export directory."""
     directory = Path(directory)
     try:
         config = json.loads((directory / "config.json").read_text())
@@ -47,7 +48,7 @@ def import_ulg(directory: str | Path) -> SRCNet:
         raise ModelFileError(f"{directory}: {exc}") from None
 
 
-def _build(config: dict, arrays: dict) -> SRCNet:
+def _build(config: dict, arrays: dict) -> Net:
     cell_cfg, data_cfg = config["cell_config"], config["dataset_config"]
     if cell_cfg["type"] != "src":
         raise ConfigError(f"cell type {cell_cfg['type']!r} is not supported by this importer")
@@ -88,9 +89,9 @@ def _build(config: dict, arrays: dict) -> SRCNet:
                          **cells[0])
     net_config = NetConfig(
         input_size=weights[0].shape[1], hidden=tuple(w.shape[0] for w in weights), n_classes=readout.shape[0],
-        src=cell, readout_trainable=False, rate_gain=float(data_cfg["rate_gain"]),
+        cell_config=cell, readout_trainable=False, rate_gain=float(data_cfg["rate_gain"]),
         steps=int(data_cfg["seq_length"]), blank=int(data_cfg["prefix_length"]))
-    net = SRCNet(net_config)
+    net = Net(net_config)
     with torch.no_grad():
         for k, layer in enumerate(net.layers):
             n_out = layer.n_out

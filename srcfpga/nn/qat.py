@@ -1,11 +1,10 @@
-"""Quantization-aware forward pass whose values equal the golden model bit for bit.
+"""Quantization-aware forward pass of every cell kind, equal to the golden model bit for bit.
 
-Every forward derives the integer parameters with the very functions of :mod:`srcfpga.quant.ptq`
-(the exported HardwareModel is exactly what this forward computed with) and runs
-:func:`srcfpga.golden.src_update` on float64 tensors holding integers (exact below 2^53).
-Gradients pass straight through the rounding of weights and biases and the floor shifts, through the clamps
-as for hardtanh, and through the spike threshold with a triangular surrogate; h and hs are detached
-in time as in the float cell.
+Every forward quantizes the current float weights with :func:`srcfpga.quant.network.quantize_net` (the exported
+HardwareModel is exactly what this forward computed with) and runs each layer through its kind's ``qat``
+part: the golden model's own integer operations on float64 tensors holding integers (exact below 2^53),
+with straight-through gradients (:mod:`srcfpga.nn.ste`) to the folded real parameters (:meth:`srcfpga.nn.Net.fold`).
+The readout accumulates as :class:`srcfpga.quant.ReadoutQ` states, here once for every kind.
 """
 
 from __future__ import annotations
@@ -15,86 +14,48 @@ from dataclasses import dataclass, replace
 import torch
 from torch import nn
 
-from ..cells.src.golden import src_update
-from ..cells.src.layer import SRCLayerQ
-from ..quant.hwmodel import HardwareModel
-from ..quant.ptq import QuantConfig, quantize_net
+from ..cells import CELLS
+from ..quant.hwmodel import HardwareModel, ReadoutQ
+from ..quant.network import quantize_net
+from ..quant.ptq import QuantConfig
 from .checkpoint import quantize_model
-from .network import SRCNet
-
-
-def as_tensor(array) -> torch.Tensor:
-    """A float64 copy of an integer numpy array."""
-    return torch.tensor(array, dtype=torch.float64)
-
-
-def straight_through(exact: torch.Tensor, surrogate: torch.Tensor) -> torch.Tensor:
-    """Value of ``exact``, gradient of ``surrogate``."""
-    return surrogate + (exact - surrogate).detach()
-
-
-class TorchOps:
-    """float64 integer arithmetic with straight-through floor shifts."""
-
-    @staticmethod
-    def floor_shift(value: torch.Tensor, shift: int) -> torch.Tensor:
-        scaled = value / (1 << shift)
-        return straight_through(torch.floor(scaled), scaled)
-
-    clip = staticmethod(torch.clamp)
-
-    @staticmethod
-    def where(cond: torch.Tensor, a: torch.Tensor | int, b: torch.Tensor | int) -> torch.Tensor:
-        return torch.where(cond, torch.as_tensor(a, dtype=torch.float64), torch.as_tensor(b, dtype=torch.float64))
-
-
-class SpikeFn(torch.autograd.Function):
-    """``h >= half`` forward; gradient ``max(0, 1 - |h - half| / half) / half``."""
-
-    @staticmethod
-    def forward(ctx, h: torch.Tensor, half: int) -> torch.Tensor:
-        ctx.save_for_backward(h)
-        ctx.half = half
-        return (h >= half).double()
-
-    @staticmethod
-    def backward(ctx, grad):
-        (h,) = ctx.saved_tensors
-        surrogate = torch.clamp(1.0 - (h - ctx.half).abs() / ctx.half, min=0.0) / ctx.half
-        return grad * surrogate, None
+from .network import Net
+from .ste import ste
 
 
 @dataclass
 class QATTrace:
-    """Per-layer ``(batch, T, n)`` tensors of spikes and states, and the readout after each step."""
+    """Per layer the ``(batch, T, n)`` integer outputs and the kind's named states; the readout after each step."""
 
     spikes: list[torch.Tensor]
-    i: list[torch.Tensor]
-    h: list[torch.Tensor]
-    hs: list[torch.Tensor]
+    states: list[dict[str, torch.Tensor]]
     readout: torch.Tensor
 
 
-class _TorchLayerConstants:
-    """The constants of an :class:`SRCLayerQ`, with the per-neuron bias as a float64 tensor."""
-
-    def __init__(self, layer: SRCLayerQ, bias: torch.Tensor):
-        self._layer = layer
-        self.bias = bias
-
-    def __getattr__(self, name):
-        return getattr(self._layer, name)
-
-
-def _ste_weights(weight: torch.Tensor, integers, scale: float) -> torch.Tensor:
-    """Integer weights in value, ``weight / scale`` in gradient."""
-    return straight_through(as_tensor(integers), weight.double() / scale)
+def readout(x: torch.Tensor, weights: torch.Tensor, bias: torch.Tensor | None,
+            ro: ReadoutQ) -> tuple[torch.Tensor, torch.Tensor]:
+    """The readout of ``ro`` on the last layer's integer outputs ``x`` ``(batch, T, n)``, weights and bias
+    straight through from their real values: ``(logits, accumulators after each step)``; logits =
+    accumulators * scale / window length."""
+    weights = ste(weights, ro.weights, ro.scale)
+    bias = None if ro.bias is None else ste(bias, ro.bias, ro.scale)
+    lo, hi = ro.acc_range
+    batch, steps, _ = x.shape
+    first = max(0, steps - ro.window) if ro.window else 0
+    acc = torch.zeros(batch, ro.n_classes, dtype=torch.float64)
+    after = []
+    for t in range(steps):
+        if t >= first:
+            drive = x[:, t] @ weights.T
+            acc = torch.clamp(acc + drive if bias is None else acc + drive + bias, lo, hi)
+        after.append(acc)
+    return acc * (ro.scale / (steps - first)), torch.stack(after, dim=1)
 
 
 class QATNet(nn.Module):
-    """Wraps a float :class:`SRCNet`; forward runs the hardware arithmetic of ``quant``."""
+    """Wraps a float :class:`~srcfpga.nn.Net`; forward runs the hardware arithmetic of ``quant``."""
 
-    def __init__(self, net: SRCNet, quant: QuantConfig):
+    def __init__(self, net: Net, quant: QuantConfig):
         super().__init__()
         self.net = net
         self.quant = quant
@@ -102,6 +63,9 @@ class QATNet(nn.Module):
     @property
     def config(self):
         return self.net.config
+
+    def encoder(self, generators: int = 32):
+        return self.net.encoder(generators)
 
     def hardware_model(self) -> HardwareModel:
         """The HardwareModel this forward pass computes with (PTQ of the current weights)."""
@@ -115,43 +79,24 @@ class QATNet(nn.Module):
     def clamp_parameters(self) -> None:
         self.net.clamp_parameters()
 
-    def forward(self, spikes: torch.Tensor, trace: bool = False):
-        """``spikes``: ``(batch, T, n_in)`` binary; returns logits (and a :class:`QATTrace` if ``trace``).
-
-        logits = readout accumulators * readout scale / T; their argmax is the hardware's class.
-        """
+    def forward(self, frames: torch.Tensor, trace: bool = False):
+        """``frames``: ``(batch, T, n_in)`` binary; returns logits (and a :class:`QATTrace` if ``trace``);
+        their argmax is the hardware's class."""
         hw = self.hardware_model()
-        ops = TorchOps()
-        batch, steps, _ = spikes.shape
-        consts = [_TorchLayerConstants(q, _ste_weights(layer.bias, q.bias, q.unit))  # bias trains like weights
-                  for layer, q in zip(self.net.layers, hw.layers)]
-        weights = [_ste_weights(layer.weight, q.weights, q.unit * (1 << q.weight_shift))
-                   for layer, q in zip(self.net.layers, hw.layers)]
-        readout = _ste_weights(self.net.readout, hw.readout.weights, hw.readout.scale)
-        states = [tuple(as_tensor(v).expand(batch, -1) for v in (q.init_i, q.init_h, q.init_hs))
-                  for q in hw.layers]
-        acc_lo, acc_hi = hw.readout.acc_range
-        acc = torch.zeros(batch, hw.readout.n_classes, dtype=torch.float64)
-        records = [[] for _ in hw.layers]
-        readouts = []
-        inputs = spikes.double()
-        for t in range(steps):
-            s = inputs[:, t]
-            for index, (c, w) in enumerate(zip(consts, weights)):
-                i, h, hs = states[index]
-                i, h_next, hs_next = src_update(ops, c, i, h.detach(), hs.detach(), s @ w.T)
-                states[index] = (i, h_next, hs_next)
-                s = SpikeFn.apply(h_next, c.half)
-                if trace:
-                    records[index].append((s, i, h_next, hs_next))
-            acc = torch.clamp(acc + s @ readout.T, acc_lo, acc_hi)
-            if trace:
-                readouts.append(acc)
-        logits = acc * (hw.readout.scale / steps)
+        folded, weights, bias = self.net.fold()
+        layer_forward = CELLS[self.config.cell].part("qat")
+        x = frames.double()
+        spikes, states = [], []
+        for layer_f, q in zip(folded, hw.layers):
+            x, named = layer_forward(layer_f, q, x, self.config)
+            spikes.append(x)
+            states.append(named)
+        logits, after = readout(x, weights, bias, hw.readout)
         if not trace:
             return logits
-        columns = [[torch.stack(col, dim=1).detach() for col in zip(*rec)] for rec in records]
-        return logits, QATTrace(*(list(c) for c in zip(*columns)), readout=torch.stack(readouts, dim=1).detach())
+        return logits, QATTrace([s.detach() for s in spikes],
+                                [{name: v.detach() for name, v in named.items()} for named in states],
+                                after.detach())
 
 
 def with_bits(qat: QATNet, weight_bits: int) -> QATNet:

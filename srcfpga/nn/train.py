@@ -1,27 +1,37 @@
-"""Training of float and quantization-aware SRC networks (Adam, cross-entropy on the readout)."""
+"""Training of float and quantization-aware networks of every cell kind (Adam, cross-entropy on the readout).
+
+Two entry points: :func:`train` on an image :class:`~srcfpga.data.Dataset` (frames from the network's
+encoder) and :func:`train_on_batches` on any stream of ``(frames, labels)`` batches (the recall task,
+benchmarks/kws.py); both run :func:`run_epoch`.
+"""
 
 from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass, replace
+from typing import Callable, Iterable, Iterator
 
-import numpy as np
 import torch
 from torch import nn
 from tqdm import tqdm
 
+from ..cells import CELLS
+from ..cells.registry import resolve
 from ..data import Dataset
 from ..errors import ConfigError
 from ..quant.hwmodel import check_weight_bits
 from ..quant.ptq import QuantConfig
 from ..threads import thread_limit
-from .network import SRCNet
+from .network import Net, images_to_frames
 from .qat import QATNet
 
 
 @dataclass(frozen=True)
 class TrainConfig:
     """``epochs`` float epochs, then ``qat_epochs`` quantization-aware epochs at ``weight_bits``.
+
+    ``lr``: Adam's learning rate of the float epochs (None: the cell kind's default), ``qat_lr`` of the
+    QAT epochs.
 
     ``logit_scale``: the logits are multiplied by it inside the cross-entropy only (the class, an argmax, does
     not change). A model with a fixed readout (the imported reference: +1 / -0.1 on spike rates) has logits
@@ -37,7 +47,7 @@ class TrainConfig:
     qat_epochs: int = 0
     weight_bits: int | None = None
     batch_size: int = 64
-    lr: float = 1e-2
+    lr: float | None = None
     qat_lr: float = 1e-3
     seed: int = 0
     threads: int | None = 1
@@ -50,7 +60,7 @@ class TrainConfig:
             raise ConfigError("QAT epochs need weight bits (--weight-bits)")
         if self.weight_bits is not None:
             check_weight_bits(self.weight_bits)  # before the float epochs, not after them
-        if self.batch_size < 1 or self.lr <= 0 or self.qat_lr <= 0:
+        if self.batch_size < 1 or (self.lr is not None and self.lr <= 0) or self.qat_lr <= 0:
             raise ConfigError("batch_size and learning rates must be positive")
         if not self.logit_scale > 0:
             raise ConfigError(f"logit_scale must be positive, got {self.logit_scale}")
@@ -60,12 +70,12 @@ class TrainConfig:
 
 @dataclass
 class TrainResult:
-    model: nn.Module                  # SRCNet, or QATNet after QAT epochs
+    model: nn.Module                  # Net, or QATNet after QAT epochs
     history: list[dict]
     seconds: float
 
     @property
-    def net(self) -> SRCNet:
+    def net(self) -> Net:
         return self.model.net if isinstance(self.model, QATNet) else self.model
 
     def meta(self) -> dict:
@@ -90,76 +100,119 @@ def seed_initialization(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def rate_spikes(images: np.ndarray, net_config, steps: int, blank: int, generator: torch.Generator) -> torch.Tensor:
-    """Random Bernoulli spikes with the hardware encoder's probability ``pixel * gain_q / 2^16``."""
-    from ..data.encoder import RateEncoder
-
-    gain_q = RateEncoder(net_config.rate_gain).gain_q
-    p = torch.from_numpy(images.astype(np.float32)) * (gain_q / 65536.0)
-    stim = (torch.rand((len(images), steps, images.shape[1]), generator=generator) < p[:, None, :]).float()
-    return torch.cat([torch.zeros(len(images), blank, images.shape[1]), stim], dim=1)
+Batches = Callable[[int, torch.Generator], Iterable[tuple[torch.Tensor, torch.Tensor]]]
 
 
-def _epoch(model: nn.Module, data: Dataset, optimizer, cfg: TrainConfig, generator: torch.Generator,
-           label: str, progress: bool) -> dict:
-    from .mru import images_to_frames
-
+def run_epoch(model: nn.Module, batches: Iterable, optimizer, label: str, progress: bool = True, *,
+              logit_scale: float = 1.0, grad_clip: float | None = None,
+              on_batch: Callable[[int], None] | None = None) -> dict:
+    """One epoch of Adam on cross-entropy over ``(frames, labels)`` batches: ``on_batch(index)`` before each
+    batch (a schedule), the gradient norm clipped to ``grad_clip`` (None: not clipped), the model's
+    parameter clamps after each step. Returns the epoch's history record."""
     model.train()
     started = time.perf_counter()
-    order = torch.randperm(len(data), generator=generator).numpy()
     loss_fn = nn.CrossEntropyLoss()
+    params = [p for p in model.parameters() if p.requires_grad]
     total = correct = 0
     loss_sum = 0.0
-    bar = tqdm(range(0, len(order), cfg.batch_size), desc=label, unit="batch", disable=None if progress else True,
-               leave=False)
-    for start in bar:
-        index = order[start:start + cfg.batch_size]
-        spikes = images_to_frames(model, data.images[index], generator)
-        labels = torch.from_numpy(data.labels[index])
-        logits = model(spikes)
-        loss = loss_fn(logits.float() * cfg.logit_scale, labels)
+    bar = tqdm(batches, desc=label, unit="batch", disable=None if progress else True, leave=False)
+    for index, (frames, labels) in enumerate(bar):
+        if on_batch is not None:
+            on_batch(index)
+        logits = model(frames)
+        loss = loss_fn(logits.float() * logit_scale, labels)
         optimizer.zero_grad()
         loss.backward()
+        if grad_clip is not None:
+            nn.utils.clip_grad_norm_(params, grad_clip)
         optimizer.step()
         model.clamp_parameters()
-        loss_sum += loss.item() * len(index)
+        loss_sum += loss.item() * len(labels)
         correct += int((logits.argmax(1) == labels).sum())
-        total += len(index)
+        total += len(labels)
         bar.set_postfix(loss=f"{loss_sum / total:.3f}", acc=f"{correct / total:.3f}")
     seconds = time.perf_counter() - started
-    return {"phase": label, "loss": loss_sum / total, "train_accuracy": correct / total, "seconds": round(seconds, 1),
-            "images_per_second": round(total / seconds, 1)}
+    return {"phase": label, "loss": loss_sum / max(total, 1), "train_accuracy": correct / max(total, 1),
+            "seconds": round(seconds, 1), "images_per_second": round(total / max(seconds, 1e-9), 1)}
 
 
-def train(net: SRCNet, data: Dataset, cfg: TrainConfig, quant: QuantConfig | None = None,
-          progress: bool = True) -> TrainResult:
-    """Train ``net`` in place on ``data``: float epochs, then QAT epochs (``quant`` or ``weight_bits``)."""
+def schedule_hook(net: Net) -> Callable[[Net, float], None] | None:
+    """The kind's per-batch schedule ``hook(net, progress)`` of float training (None: the kind has none)."""
+    schedule = CELLS[net.config.cell].defaults.schedule
+    return None if schedule is None else resolve(schedule)
+
+
+def train_on_batches(net: Net, batches: Batches, n_batches: int, cfg: TrainConfig, quant: QuantConfig | None = None,
+                     progress: bool = True) -> TrainResult:
+    """Train ``net`` in place; ``batches(epoch, generator)`` yields ``n_batches`` ``(frames, labels)`` per epoch.
+
+    Float epochs call the kind's schedule hook before each batch (e.g. BMRU's eps anneal) and end with the
+    schedule state at its final values; QAT epochs (``cfg.qat_epochs``, at ``quant`` or ``cfg.weight_bits``)
+    run the hardware arithmetic (:class:`srcfpga.nn.qat.QATNet`). Learning rate (``cfg.lr`` None) and
+    gradient clipping: the kind's defaults.
+    """
+    defaults = CELLS[net.config.cell].defaults
+    hook = schedule_hook(net)
+    options = dict(logit_scale=cfg.logit_scale, grad_clip=defaults.grad_clip)
     with thread_limit(cfg.threads):
-        if getattr(net.config, "cell", "src") != "src":   # BMRU / CMRU: srcfpga.nn.mru_train
-            from .mru_train import train_mru
-            return train_mru(net, data, cfg, quant, progress)
-        return _train_src(net, data, cfg, quant, progress)
+        torch.manual_seed(cfg.seed)
+        generator = torch.Generator().manual_seed(cfg.seed)
+        started = time.perf_counter()
+        history = []
+        params = [p for p in net.parameters() if p.requires_grad]
+        optimizer = torch.optim.Adam(params, lr=defaults.lr if cfg.lr is None else cfg.lr)
+        total_batches = max(1, cfg.epochs * n_batches)
+        for epoch in range(cfg.epochs):
+            def schedule(index: int, epoch=epoch) -> None:
+                hook(net, (epoch * n_batches + index) / total_batches)
+            history.append(run_epoch(net, batches(epoch, generator), optimizer, f"float {epoch + 1}/{cfg.epochs}",
+                                     progress, on_batch=None if hook is None else schedule, **options))
+            history[-1].update({f"{name}_end": value for name, value in net.schedule().items()})
+        net.finish_schedule()
+        model: nn.Module = net
+        if cfg.qat_epochs:
+            quant = quant or QuantConfig(weight_bits=cfg.weight_bits)
+            model = QATNet(net, quant)
+            optimizer = torch.optim.Adam(params, lr=cfg.qat_lr)
+            for epoch in range(cfg.qat_epochs):
+                history.append(run_epoch(model, batches(cfg.epochs + epoch, generator), optimizer,
+                                         f"qat{quant.weight_bits} {epoch + 1}/{cfg.qat_epochs}", progress, **options))
+        net.eval()
+        return TrainResult(model, history, time.perf_counter() - started)
 
 
-def _train_src(net: SRCNet, data: Dataset, cfg: TrainConfig, quant: QuantConfig | None, progress: bool) -> TrainResult:
-    pixels = getattr(net.encoder(), "n_pixels", net.config.input_size)
+def dataset_batches(net: Net, data: Dataset, batch_size: int) -> Batches:
+    """Shuffled mini-batches of ``data`` encoded by the network's encoder (rows: encoded once)."""
+    cached = images_to_frames(net, data.images) if net.config.encoding == "rows" else None
+
+    def batches(epoch: int, generator: torch.Generator) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        order = torch.randperm(len(data), generator=generator).numpy()
+        for start in range(0, len(order), batch_size):
+            index = order[start:start + batch_size]
+            frames = cached[index] if cached is not None else images_to_frames(net, data.images[index], generator)
+            yield frames, torch.from_numpy(data.labels[index])
+    return batches
+
+
+def train(net: Net, data: Dataset, cfg: TrainConfig, quant: QuantConfig | None = None,
+          progress: bool = True) -> TrainResult:
+    """Train ``net`` in place on an image dataset: float epochs, then QAT epochs (``quant`` or ``weight_bits``)."""
+    encoder = net.encoder()
+    if encoder is None:
+        raise ConfigError("a network with encoding 'frames' cannot be trained on an image dataset")
+    pixels = getattr(encoder, "n_pixels", net.config.input_size)
     if data.n_pixels != pixels:
         raise ConfigError(f"dataset has {data.n_pixels} inputs, the network expects {pixels}")
-    torch.manual_seed(cfg.seed)
-    generator = torch.Generator().manual_seed(cfg.seed)
-    started = time.perf_counter()
-    history = []
-    params = [p for p in net.parameters() if p.requires_grad]
-    optimizer = torch.optim.Adam(params, lr=cfg.lr)
-    for epoch in range(cfg.epochs):
-        history.append(_epoch(net, data, optimizer, cfg, generator, f"float {epoch + 1}/{cfg.epochs}", progress))
-    model: nn.Module = net
-    if cfg.qat_epochs:
-        quant = quant or QuantConfig(weight_bits=cfg.weight_bits)
-        model = QATNet(net, quant)
-        optimizer = torch.optim.Adam(params, lr=cfg.qat_lr)
-        for epoch in range(cfg.qat_epochs):
-            history.append(_epoch(model, data, optimizer, cfg, generator,
-                                  f"qat{quant.weight_bits} {epoch + 1}/{cfg.qat_epochs}", progress))
-    net.eval()
-    return TrainResult(model, history, time.perf_counter() - started)
+    n_batches = -(-len(data) // cfg.batch_size)
+    return train_on_batches(net, dataset_batches(net, data, cfg.batch_size), n_batches, cfg, quant, progress)
+
+
+def accuracy_on_batches(model: nn.Module, batches: Iterable) -> float:
+    """Fraction of correct argmax predictions over ``(frames, labels)`` batches (no gradients)."""
+    correct = total = 0
+    model.eval()
+    with torch.no_grad():
+        for frames, labels in batches:
+            correct += int((model(frames).argmax(1) == torch.as_tensor(labels)).sum())
+            total += len(labels)
+    return correct / max(total, 1)

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from ..errors import ConfigError
-from .hwmodel import HardwareModel, ReadoutQ, check_weight_bits
+from .hwmodel import ReadoutQ, check_weight_bits
 from .pwl import MAX_SEGMENTS
 
 CLIP_MODES = ("max", "mse")
@@ -113,23 +113,13 @@ def _uniform(name: str, values: np.ndarray) -> float:
     return float(values[0])
 
 
-def quantize_readout(weight: np.ndarray, qc: QuantConfig) -> ReadoutQ:
-    scale = weight_scale(weight, qc.readout_bits, "max")
-    return ReadoutQ(quantize_symmetric(weight, scale, qc.readout_bits), qc.readout_bits, scale, qc.readout_acc_bits)
-
-
-def quantize_net(net, qc: QuantConfig, source: dict | None = None) -> HardwareModel:
-    """PTQ of a float :class:`srcfpga.nn.SRCNet` into a :class:`HardwareModel` (BMRU / CMRU networks:
-    :func:`srcfpga.cells.mru.quantize.quantize_mru_net`)."""
-    cfg = net.config
-    if getattr(cfg, "cell", "src") != "src":
-        from ..cells.mru.quantize import quantize_mru_net
-        return quantize_mru_net(net, qc, source)
-    from ..cells.src.quantize import quantize_src_layer, src_layer_arrays
-
-    layers = tuple(quantize_src_layer(*src_layer_arrays(layer), cfg.src, qc) for layer in net.layers)
-    readout = quantize_readout(net.readout.detach().cpu().double().numpy(), qc)
-    return HardwareModel(
-        input_size=cfg.input_size, encoder=cfg.encoder(qc.encoder_generators),
-        layers=layers, readout=readout, steps=cfg.steps, blank=cfg.blank,
-        source={"quant": qc.source(), **(source or {})})
+def quantize_readout(weights: np.ndarray, qc: QuantConfig, bias: np.ndarray | None = None,
+                     window: int = 0) -> ReadoutQ:
+    """Readout weights at ``readout_bits`` (one scale, from the largest weight), the bias (None: none) at
+    the same scale, saturated to the accumulator, and the readout window."""
+    scale = weight_scale(weights, qc.readout_bits, "max")
+    if bias is not None:
+        limit = (1 << (qc.readout_acc_bits - 2)) - 1
+        bias = np.clip(np.rint(np.asarray(bias, np.float64) / scale), -limit, limit)
+    return ReadoutQ(quantize_symmetric(weights, scale, qc.readout_bits), qc.readout_bits, scale,
+                    qc.readout_acc_bits, bias=bias, window=window)

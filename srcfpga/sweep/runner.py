@@ -142,7 +142,7 @@ def run_sweep(model: str | Path | torch.nn.Module, config: SweepConfig, out_dir:
               anchors: Sequence[Anchor] = (), progress: bool = True, plots: bool = True,
               title: str | None = None, meta: dict | None = None) -> SweepResult:
     """Run (or resume) the sweep ``config`` of the float ``model`` (a ``.pt`` file or an in-memory
-    :class:`~srcfpga.nn.SRCNet` / BMRU / CMRU network).
+    :class:`~srcfpga.nn.Net` of any cell kind).
 
     ``executor``: ``None`` / ``"local"`` (process pool, ``workers`` = cores), ``"serial"``,
     ``"dask://host:port"``, or any :class:`concurrent.futures.Executor` (left running).

@@ -17,9 +17,9 @@ import torch
 
 from ..data import Dataset, load_dataset
 from ..evaluate import evaluate_float, evaluate_hardware
-from ..nn import SRCNet
+from ..nn import Net
 from ..nn.checkpoint import quantize_model, weights_hash
-from ..nn.mru import build_net
+from ..nn.network import build_net
 from ..quant import HardwareModel
 from ..threads import thread_limit
 from .config import SweepPoint
@@ -35,11 +35,11 @@ class ModelPayload:
     meta: dict = field(default_factory=dict)
 
     @classmethod
-    def from_net(cls, net: SRCNet, meta: dict | None = None) -> "ModelPayload":
+    def from_net(cls, net: Net, meta: dict | None = None) -> "ModelPayload":
         weights = {k: v.detach().cpu().numpy().copy() for k, v in net.state_dict().items()}
         return cls(net.config.to_dict(), weights, dict(meta or {}))
 
-    def net(self) -> SRCNet:          # or an MRUNet
+    def net(self) -> Net:
         net = build_net(self.config)
         net.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in self.weights.items()})
         return net.eval()
@@ -131,7 +131,7 @@ def _quant_config(job: WidthJob):
     return QuantConfig(weight_bits=job.weight_bits, segments=job.segments, **job.quant)
 
 
-def _qat(job: WidthJob, net: SRCNet) -> tuple[HardwareModel, float, list[dict]]:
+def _qat(job: WidthJob, net: Net) -> tuple[HardwareModel, float, list[dict]]:
     from ..nn.train import TrainConfig, train
 
     result = train(net, job.train_data.load(), TrainConfig(epochs=0, qat_epochs=job.qat_epochs,

@@ -25,7 +25,14 @@ from typing import ClassVar
 import numpy as np
 
 from ...errors import ConfigError
-from ...quant.hwmodel import FLOAT32_EXACT, OPTIONAL, _check_range, _int_array, check_weight_bits, signed_bits
+from ...quant.hwmodel import (
+    FLOAT32_EXACT,
+    OPTIONAL,
+    _check_range,
+    _int_array,
+    check_weight_bits,
+    signed_bits,
+)
 
 RESETS = ("subtract", "zero", "zero_after")
 """Reset mechanisms: ``subtract`` (snnTorch ``"subtract"``: v - threshold), ``zero`` (snnTorch Leaky ``"zero"``,

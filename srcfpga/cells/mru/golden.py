@@ -1,7 +1,7 @@
 """The BMRU / CMRU update in integer arithmetic: the executable specification.
 
 Written once against a small ``ops`` interface (like :mod:`srcfpga.cells.src.golden`) so that the QAT
-forward pass (:mod:`srcfpga.nn.mru_qat`) runs the very same operations on float64 tensors with
+forward pass (:mod:`srcfpga.cells.mru.qat`) runs the very same operations on float64 tensors with
 surrogate gradients. All values are integers: ``c`` and ``beta`` in the layer unit, ``q`` the state.
 """
 

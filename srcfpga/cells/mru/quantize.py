@@ -1,73 +1,30 @@
-"""Post-training quantization of float BMRU / CMRU networks into :mod:`srcfpga.cells.mru.layer` layers."""
+"""Post-training quantization of float BMRU / CMRU layers into :mod:`srcfpga.cells.mru.layer` layers (the
+``quantizer`` part of both kinds; the network: :func:`srcfpga.quant.network.quantize_net`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from ...errors import ConfigError
-from ...quant.hwmodel import HardwareModel, ReadoutQ
+from ...quant.ptq import quantize_symmetric, weight_scale
 from .layer import MRU_FRAC_BITS, BMRULayerQ, CMRULayerQ
 
-# ---- from the float network: folding (torch, shared with QAT) and quantization --------------------
 
 @dataclass
 class FoldedLayer:
-    """Real-valued parameters of one layer acting on the integer outputs ``q`` of the layer below."""
+    """Real-valued parameters of one layer acting on the integer outputs ``q`` of the layer below (torch tensors)."""
 
-    weight_c: "torch.Tensor"
-    bias_c: "torch.Tensor"
-    weight_b: "torch.Tensor | None"
-    bias_b: "torch.Tensor"
-
-
-def fold_network(net) -> tuple[list[FoldedLayer], "torch.Tensor", "torch.Tensor"]:
-    """Fold each layer's ``alpha * (gain * q + offset)`` output into the next layer and the readout.
-
-    Differentiable (QAT uses it for the straight-through gradients); returns the layers and the
-    readout ``(weights, bias)``, all acting on integer inputs.
-    """
-    folded = []
-    scale_in = offset_in = None           # the first layer reads the binary frames as they are
-    for layer in net.layers:
-        def fold(weight, bias):
-            if scale_in is None:
-                return weight, bias
-            return weight * scale_in, bias + weight @ offset_in
-        wc, bc = fold(layer.weight_c, layer.bias_c)
-        if layer.weight_b is not None:
-            wb, bb = fold(layer.weight_b, layer.bias_b)
-        else:
-            wb, bb = None, layer.bias_b
-        folded.append(FoldedLayer(wc, bc, wb, bb))
-        gain, offset = layer.output_map()
-        scale_in, offset_in = layer.alpha * gain, layer.alpha * offset
-    readout = net.readout * scale_in
-    return folded, readout, net.readout_bias + net.readout @ offset_in
+    weight_c: Any
+    bias_c: Any
+    weight_b: Any | None
+    bias_b: Any
 
 
-def _np(t: "torch.Tensor") -> np.ndarray:
+def _np(t) -> np.ndarray:
     return t.detach().cpu().double().numpy()
-
-
-def quantize_mru_layer(layer_f: FoldedLayer, cell: str, init_q: np.ndarray, input_range: tuple[int, int],
-                       weight_bits: int, clip: str, count_bits: int, frac_bits: int = MRU_FRAC_BITS):
-    """One folded layer -> :class:`BMRULayerQ` / :class:`CMRULayerQ` (one scale for Wc and Wb)."""
-    from ...quant.ptq import quantize_symmetric, weight_scale
-
-    wc = _np(layer_f.weight_c)
-    wb = None if layer_f.weight_b is None else _np(layer_f.weight_b)
-    both = wc if wb is None else np.concatenate([wc, wb])
-    scale = weight_scale(both, weight_bits, clip)
-    unit = scale / (1 << frac_bits)
-    args = dict(weights_c=quantize_symmetric(wc, scale, weight_bits), bias_c=np.rint(_np(layer_f.bias_c) / unit),
-                weights_b=None if wb is None else quantize_symmetric(wb, scale, weight_bits),
-                bias_b=np.rint(_np(layer_f.bias_b) / unit), init=init_q, weight_bits=weight_bits,
-                frac_bits=frac_bits, unit=unit, input_min=input_range[0], input_max=input_range[1])
-    if cell == "cmru":
-        return CMRULayerQ(**args, count_bits=count_bits)
-    return BMRULayerQ(**args)
 
 
 def initial_q(layer) -> np.ndarray:
@@ -76,39 +33,48 @@ def initial_q(layer) -> np.ndarray:
     return np.rint((_np(layer.init_s) - offset) / gain).astype(np.int64)
 
 
-def quantize_readout_mru(weights: np.ndarray, bias: np.ndarray, qc, window: int) -> ReadoutQ:
-    """Readout weights at ``readout_bits`` (one scale), the bias at the same scale, the window."""
-    from ...quant.ptq import quantize_symmetric, weight_scale
+@dataclass(frozen=True)
+class MRUQuantizer:
+    """The ``quantizer`` part of the BMRU and CMRU kinds (``layer_type``: :class:`BMRULayerQ` or
+    :class:`CMRULayerQ`, the latter with the config's ``count_bits``)."""
 
-    scale = weight_scale(weights, qc.readout_bits, "max")
-    lim = (1 << (qc.readout_acc_bits - 2)) - 1
-    bias_q = np.clip(np.rint(np.asarray(bias, np.float64) / scale), -lim, lim)
-    return ReadoutQ(quantize_symmetric(weights, scale, qc.readout_bits), qc.readout_bits, scale,
-                    qc.readout_acc_bits, bias=bias_q, window=window)
+    layer_type: type
+    counter: bool
+
+    @staticmethod
+    def fold(layer, fold_in):
+        """Fold the incoming ``(gain, offset)`` into ``Wc``/``bc`` and ``Wb``/``bb``; this layer's output is
+        ``alpha * (gain * q + offset)`` with the float layer's :meth:`~srcfpga.cells.mru.float.MRULayer.output_map`."""
+        def fold(weight, bias):
+            if fold_in is None:                 # the first layer reads the binary frames as they are
+                return weight, bias
+            return weight * fold_in[0], bias + weight @ fold_in[1]
+        wc, bc = fold(layer.weight_c, layer.bias_c)
+        wb, bb = fold(layer.weight_b, layer.bias_b) if layer.weight_b is not None else (None, layer.bias_b)
+        gain, offset = layer.output_map()
+        return FoldedLayer(wc, bc, wb, bb), (layer.alpha * gain, layer.alpha * offset)
+
+    def quantize(self, folded: FoldedLayer, layer, input_range: tuple[int, int], config, qc):
+        """One folded layer -> :attr:`layer_type` (one scale for Wc and Wb)."""
+        if qc.segments != 1:
+            raise ConfigError(f"segments={qc.segments}: {config.cell.upper()} layers approximate no smooth "
+                              "function (comparators and counters only), so they have no tables; use segments 1")
+        wc = _np(folded.weight_c)
+        wb = None if folded.weight_b is None else _np(folded.weight_b)
+        both = wc if wb is None else np.concatenate([wc, wb])
+        scale = weight_scale(both, qc.weight_bits, qc.clip)
+        unit = scale / (1 << MRU_FRAC_BITS)
+        counter = {"count_bits": config.cell_config.count_bits} if self.counter else {}
+        return self.layer_type(
+            weights_c=quantize_symmetric(wc, scale, qc.weight_bits), bias_c=np.rint(_np(folded.bias_c) / unit),
+            weights_b=None if wb is None else quantize_symmetric(wb, scale, qc.weight_bits),
+            bias_b=np.rint(_np(folded.bias_b) / unit), init=initial_q(layer), weight_bits=qc.weight_bits,
+            frac_bits=MRU_FRAC_BITS, unit=unit, input_min=input_range[0], input_max=input_range[1], **counter)
+
+    @staticmethod
+    def source(config, qc) -> dict:
+        return {"cell": config.cell, "variant": config.cell_config.variant, "frac_bits": MRU_FRAC_BITS}
 
 
-def quantize_mru_net(net, qc, source: dict | None = None, frac_bits: int = MRU_FRAC_BITS) -> HardwareModel:
-    """PTQ of a float :class:`srcfpga.nn.mru.MRUNet` into a :class:`HardwareModel`.
-
-    The result computes the finished cell (``eps`` = 0 for BMRU, 1 for CMRU) whatever ``net.eps`` is.
-    """
-    cfg = net.config
-    if qc.segments != 1:
-        raise ConfigError(f"segments={qc.segments}: {cfg.cell.upper()} layers approximate no smooth function "
-                          "(comparators and counters only), so they have no tables; use segments 1")
-    folded, ro_w, ro_b = fold_network(net)
-    layers, input_range = [], (0, 1)
-    for layer, layer_f in zip(net.layers, folded):
-        q = quantize_mru_layer(layer_f, cfg.cell, initial_q(layer), input_range, qc.weight_bits, qc.clip,
-                               cfg.mru.count_bits, frac_bits)
-        layers.append(q)
-        input_range = q.output_range
-    readout = quantize_readout_mru(_np(ro_w), _np(ro_b), qc, cfg.readout_window)
-    encoder = cfg.encoder(qc.encoder_generators)
-    if encoder is None:                      # spike-frame networks: the encoder is never used
-        from ...data.encoder import RateEncoder
-        encoder = RateEncoder(cfg.rate_gain, qc.encoder_generators)
-    return HardwareModel(input_size=cfg.input_size, encoder=encoder, layers=tuple(layers), readout=readout,
-                         steps=cfg.steps, blank=cfg.blank,
-                         source={"quant": qc.source(), "cell": cfg.cell, "variant": cfg.mru.variant,
-                                 "frac_bits": frac_bits, **(source or {})})
+BMRU_QUANTIZER = MRUQuantizer(BMRULayerQ, counter=False)
+CMRU_QUANTIZER = MRUQuantizer(CMRULayerQ, counter=True)

@@ -1,7 +1,7 @@
 """The SRC neuron update in integer arithmetic: the executable specification.
 
 Written once against a tiny ``ops`` interface so the QAT forward pass in torch runs the very same
-sequence of operations (``srcfpga.nn.qat`` supplies float64 ops with straight-through gradients).
+sequence of operations (``srcfpga.cells.src.qat`` supplies float64 ops with straight-through gradients).
 All values are integers in the layer unit; ``>>`` is an arithmetic (floor) shift.
 """
 

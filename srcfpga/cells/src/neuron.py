@@ -20,7 +20,10 @@ explicit saturations clip.
 
 from __future__ import annotations
 
+from typing import Any
+
 from amaranth import Module, Mux, Value, signed
+from amaranth.lib import data
 
 from ...hdl.arith import clamp, const_mul, unsigned_mul
 from ...hdl.pwl import PiecewiseLinearUnit
@@ -29,13 +32,35 @@ from .layer import SRCLayerQ
 
 
 class SRCNeuronDatapath:
-    """The arithmetic of one SRC layer's neuron, for the constants and tables of ``layer``."""
+    """The arithmetic of one SRC layer's neuron, for the constants and tables of ``layer``
+    (a :class:`srcfpga.hdl.layer_engine.NeuronDatapath`: state ``i``, ``h``, ``hs``; constants ``bias`` and the
+    initial state ``init``; stage 1 hands ``i'``, ``p`` and ``hs'`` to stage 2)."""
 
     def __init__(self, layer: SRCLayerQ):
         self.layer = layer
         self.state_shape = signed(layer.state_bits)
         self.current_shape = signed(layer.current_bits)
         self.gate_step = layer.tables["gate"].as_step(-layer.one, layer.one)
+        self.state_layout = data.StructLayout({"i": self.current_shape, "h": self.state_shape, "hs": self.state_shape})
+        self.param_layout = data.StructLayout({"bias": self.partial_shape(), "init": self.state_layout})
+        self.mid_layout = data.StructLayout({"i": self.current_shape, "p": self.partial_shape(),
+                                             "hs": self.state_shape})
+        self.columns, self.weight_bits, self.syn_bits = layer.weights, layer.weight_bits, layer.syn_bits
+
+    def lane_params(self, n: int) -> dict[str, Any]:
+        """Bias and initial state of neuron ``n`` (zeros for a padding lane)."""
+        q = self.layer
+        if n >= q.n_out:
+            return {"bias": 0, "init": {"i": 0, "h": 0, "hs": 0}}
+        return {"bias": int(q.bias[n]), "init": {"i": int(q.init_i[n]), "h": int(q.init_h[n]), "hs": int(q.init_hs[n])}}
+
+    def update1(self, m: Module, lane: int, old: Value, syn: Value, params: Value) -> dict[str, Value]:
+        i_next, partial, hs_next = self.stage1(m, lane, old.i, old.h, old.hs, syn, params.bias)
+        return {"i": i_next, "p": partial, "hs": hs_next}
+
+    def update2(self, m: Module, lane: int, mid: Value) -> tuple[dict[str, Value], Value]:
+        h_next, spike = self.stage2(m, lane, mid.i, mid.p)
+        return {"i": mid.i, "h": h_next, "hs": mid.hs}, spike
 
     def _table(self, m: Module, name: str, lane: int, value: Value, in_shape) -> Value:
         unit = m.submodules[f"{name}{lane}"] = PiecewiseLinearUnit(self.layer.tables[name], in_shape)

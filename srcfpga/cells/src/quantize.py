@@ -7,6 +7,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from ...errors import ConfigError
 from ...quant.hwmodel import signed_bits
 from ...quant.ptq import (
     QuantConfig,
@@ -71,3 +72,24 @@ def src_layer_arrays(layer) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, .
     return arr(layer.weight), arr(layer.bias), (arr(layer.init_i), arr(layer.init_h), arr(layer.init_hs))
 
 
+
+
+class SRCQuantizer:
+    """The ``quantizer`` part of the SRC kind: an SRC layer reads spikes and writes spikes (fold: identity)."""
+
+    @staticmethod
+    def fold(layer, fold_in):
+        if fold_in is not None:
+            raise ConfigError("an SRC layer reads spikes: it cannot follow a layer with scaled integer outputs")
+        return layer, None
+
+    @staticmethod
+    def quantize(folded, layer, input_range: tuple[int, int], config, qc: QuantConfig) -> SRCLayerQ:
+        return quantize_src_layer(*src_layer_arrays(layer), config.cell_config, qc)
+
+    @staticmethod
+    def source(config, qc: QuantConfig) -> dict:
+        return {}
+
+
+QUANTIZER = SRCQuantizer()

@@ -1,4 +1,4 @@
-"""Float SRC layer in torch, with the paper's equations (De Geeter, Ernst, Drion).
+"""Float SRC layer in torch (the ``float`` part of the SRC kind), with the paper's equations (De Geeter, Ernst, Drion).
 
 Per step, for input spikes ``s_in`` (any real values; binary from the encoder)::
 
@@ -45,7 +45,8 @@ def resting_state(cell: SRCCellConfig, bias: float) -> float:
 
 
 class SRCLayer(nn.Module):
-    """``n_in -> n_out`` SRC neurons; state is ``(i, h, hs)``, each ``(batch, n_out)``."""
+    """``n_in -> n_out`` SRC neurons; state is ``(i, h, hs)``, each ``(batch, n_out)``, from the buffers
+    ``init_i``, ``init_h``, ``init_hs``."""
 
     def __init__(self, n_in: int, n_out: int, cell: SRCCellConfig):
         super().__init__()
@@ -69,6 +70,15 @@ class SRCLayer(nn.Module):
     def initial_state(self, batch: int) -> tuple[torch.Tensor, ...]:
         return tuple(v.expand(batch, -1) for v in (self.init_i, self.init_h, self.init_hs))
 
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Output spikes ``(batch, T, n_out)`` of input spikes ``x`` ``(batch, T, n_in)`` from the initial state."""
+        state = self.initial_state(x.shape[0])
+        spikes = []
+        for t in range(x.shape[1]):
+            s, state = self.step(x[:, t], state)
+            spikes.append(s)
+        return torch.stack(spikes, dim=1)
+
     def step(self, s_in: torch.Tensor, state: tuple[torch.Tensor, ...]):
         c = self.cell
         i, h, hs = state
@@ -83,3 +93,8 @@ class SRCLayer(nn.Module):
     @torch.no_grad()
     def clamp_parameters(self) -> None:
         self.bias.clamp_(self.cell.bias_min, self.cell.bias_max)
+
+
+def src_layer(n_in: int, n_out: int, config) -> SRCLayer:
+    """The SRC layer of a network config (:class:`srcfpga.nn.NetConfig` with SRC constants)."""
+    return SRCLayer(n_in, n_out, config.cell_config)

@@ -1,0 +1,50 @@
+"""Constants and training options of BMRU / CMRU layers, as a network config stores them (key ``"mru"``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ...errors import ConfigError
+
+VARIANTS = ("full", "first")
+
+
+@dataclass(frozen=True)
+class MRUCellConfig:
+    """Constants and training options of a BMRU / CMRU layer.
+
+    ``variant``: ``"full"`` (s in {-1, +1}, input-dependent beta) or ``"first"`` (first quadrant:
+    s in {0, 1}, constant per-unit beta; BMRU only). ``surrogate``: the width parameter ``a``.
+    ``eps_start``: BMRU's eps at the start of training, annealed linearly to 0 over the first
+    ``anneal`` fraction of the float epochs. ``count_bits``: the state saturates at
+    ``+-(2^(count_bits-1) - 1)`` (CMRU's counter; irrelevant for a trained BMRU).
+    ``scan``: parallel-scan forward (``False``: the sequential loop, same values).
+    """
+
+    variant: str = "full"
+    surrogate: float = 1.0
+    eps_start: float = 1.0
+    anneal: float = 0.5
+    count_bits: int = 6
+    alpha_init: float = 1.0
+    beta_init: float = 0.5
+    scan: bool = True
+
+    def __post_init__(self) -> None:
+        if self.variant not in VARIANTS:
+            raise ConfigError(f"variant must be one of {', '.join(VARIANTS)}, got {self.variant!r}")
+        if self.surrogate <= 0:
+            raise ConfigError(f"surrogate width must be positive, got {self.surrogate}")
+        if not 0.0 <= self.eps_start <= 1.0 or not 0.0 <= self.anneal <= 1.0:
+            raise ConfigError("need 0 <= eps_start <= 1 and 0 <= anneal <= 1")
+        if not 2 <= self.count_bits <= 16:
+            raise ConfigError(f"count_bits must be in 2..16, got {self.count_bits}")
+
+    def check(self, cell: str) -> None:
+        """The first-quadrant variant exists for the BMRU only."""
+        if cell != "bmru" and self.variant != "full":
+            raise ConfigError(f"the first-quadrant variant exists for the BMRU only, not {cell!r}")
+
+    @property
+    def bound(self) -> int:
+        return (1 << (self.count_bits - 1)) - 1
