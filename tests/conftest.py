@@ -312,7 +312,8 @@ class SnnTorchReference:
 
     ``build(n_in, layers, seed, reset)``: an ``nn.Sequential`` of ``Linear`` + neuron pairs, ``layers`` a list of
     ``(kind, size)`` with kind ``"leaky"``, ``"rleaky"`` (all-to-all recurrent) or ``"synaptic"``; per-neuron
-    random ``beta`` (and ``alpha``) in [0.5, 0.98] and thresholds in [0.5, 1.5] (snnTorch's export passes NIR
+    random ``beta`` (and ``alpha``) in [0.5, 0.98], thresholds in [0.5, 1.5], torch's default ``Linear`` weights
+    times ``gain``, recurrent ones unscaled (snnTorch's export passes NIR
     type inference only with per-neuron vectors). ``export(net, n_in, path)``: snnTorch's own
     ``export_to_nir`` written with ``nir.write``. ``spikes(net, x)``: snnTorch's forward pass on ``x``
     ``(batch, T, n_in)``, the spikes of every neuron layer as ``(batch, T, n)`` numpy arrays.
@@ -324,7 +325,7 @@ class SnnTorchReference:
         pytest.importorskip("nirtorch", reason="snnTorch's NIR export needs nirtorch: pip install -e '.[test]'")
         self.nir = pytest.importorskip("nir")
 
-    def build(self, n_in: int, layers, seed: int = 0, reset: str = "subtract"):
+    def build(self, n_in: int, layers, seed: int = 0, reset: str = "subtract", gain: float = 1.0):
         torch, snn = self.torch, self.snn
         generator = torch.Generator().manual_seed(seed)
 
@@ -335,6 +336,8 @@ class SnnTorchReference:
         torch.manual_seed(seed)
         for kind, n in layers:
             modules.append(torch.nn.Linear(size, n))
+            with torch.no_grad():
+                modules[-1].weight.mul_(gain)
             common = dict(beta=uniform(n, 0.5, 0.98), threshold=uniform(n, 0.5, 1.5), init_hidden=True,
                           reset_mechanism=reset)
             if kind == "leaky":

@@ -48,9 +48,11 @@ def _node_error(name: str, node, why: str) -> NirError:
 class SpikingLayer:
     """One spiking layer in per-step (discrete) form, float32 throughout, one value per neuron.
 
-    ``i[t] = alpha i[t-1] + W x[t] + b + W_rec s[t-1]`` (CubaLIF; other kinds have no ``i``: ``i[t]`` is the
-    sum itself), ``v[t] = beta v[t-1] + i[t]`` less the reset, ``s[t] = v[t] > threshold``; the input gains
-    ``r dt / tau`` (and ``w_in dt / tau_syn``) are folded into ``weight``, ``bias`` and ``recurrent``.
+    ``i[t] = alpha i[t-1] + W x[t] + b + W_rec s[t-1] + b_rec`` (CubaLIF; other kinds have no ``i``: ``i[t]``
+    is the sum itself), ``v[t] = beta v[t-1] + i[t]`` less the reset, ``s[t] = v[t] > threshold``; the input
+    gains ``r dt / tau`` (and ``w_in dt / tau_syn``) are folded into ``weight``, ``bias``, ``recurrent`` and
+    ``recurrent_bias`` (the float layer adds the recurrent term last, as snnTorch does: the two biases stay
+    apart so that the float sums round as there).
     ``reset``: one of :data:`srcfpga.cells.lif.layer.RESETS`: ``"zero"`` (NIR's ``v = v_reset = 0``),
     ``"subtract"`` (``v -= threshold``, snnTorch's default, which its exporter does not record) or ``"zero_after"``
     (snnTorch RLeaky / Synaptic ``"zero"``). ``name``: the NIR node it came from.
@@ -65,6 +67,7 @@ class SpikingLayer:
     reset: str
     alpha: np.ndarray | None = None       # synaptic decay per step (cubalif only)
     recurrent: np.ndarray | None = None   # (n_out, n_out): spikes of step t-1 into step t
+    recurrent_bias: np.ndarray | None = None   # (n_out,) with ``recurrent``
 
     def __post_init__(self) -> None:
         if self.kind not in SPIKING:
@@ -79,9 +82,10 @@ class SpikingLayer:
             if (value is None and key != "alpha") or (value is not None and value.shape != (n_out,)):
                 raise NirError(f"layer {self.name!r}: {key} must hold one value per neuron ({n_out}), got "
                                f"{None if value is None else value.shape}")
-        if self.recurrent is not None and self.recurrent.shape != (n_out, n_out):
-            raise NirError(f"layer {self.name!r}: recurrent weights must be ({n_out}, {n_out}), got "
-                           f"{self.recurrent.shape}")
+        if self.recurrent is not None and (self.recurrent.shape != (n_out, n_out) or self.recurrent_bias is None
+                                           or self.recurrent_bias.shape != (n_out,)):
+            raise NirError(f"layer {self.name!r}: recurrent weights must be ({n_out}, {n_out}) with {n_out} biases, "
+                           f"got {self.recurrent.shape}")
         for key in ("beta", "alpha"):
             value = getattr(self, key)
             if value is not None and not ((value >= 0) & (value <= 1)).all():
@@ -431,18 +435,18 @@ def to_network(graph, *, dt: float = SNNTORCH_DT, reset: str | None = None) -> N
                                                   "the last node before Output")
                 readout = Readout(name, w_out, b_out, d.beta)
                 continue
-            rec = None
+            rec = rec_bias = None
             if name in recurrent:
                 rec_name, rec_node = recurrent[name]
                 rw, rb = _matrix(rec_name, rec_node)
                 if rw.shape != (n, n):
                     raise _node_error(rec_name, rec_node, f"recurrent weights {rw.shape} for {n} neurons")
-                rec = _f32(rw * gain[:, None])
-                b_out = _f32(bias * gain + d.drift + rb * gain)
+                rec, rec_bias = _f32(rw * gain[:, None]), _f32(rb * gain)
             kind = {nir.LIF: "lif", nir.CubaLIF: "cubalif", nir.IF: "if", nir.Threshold: "lif"}[type(node)]
             stateless = isinstance(node, nir.Threshold)
             layer_reset = "zero" if stateless else reset or node.metadata.get("reset", "zero")
-            layers.append(SpikingLayer(name, kind, w_out, b_out, d.beta, d.threshold, layer_reset, d.alpha, rec))
+            layers.append(SpikingLayer(name, kind, w_out, b_out, d.beta, d.threshold, layer_reset, d.alpha, rec,
+                                       rec_bias))
             weight, bias = np.eye(n), np.zeros(n)
         else:
             raise _node_error(name, node, "is not supported (supported: Input, Affine, Linear, Scale, LIF, CubaLIF, "
@@ -477,11 +481,11 @@ def _time_constant(dt: float, decay: np.ndarray, name: str, key: str) -> np.ndar
 def to_graph(network: NirNetwork):
     """The ``nir.NIRGraph`` of ``network``, the inverse of :func:`to_network` at ``network.dt``.
 
-    Per layer ``k``: ``layer{k}.affine`` (Affine ``W``, ``b`` with the recurrent bias folded in), the neuron
+    Per layer ``k``: ``layer{k}.affine`` (Affine ``W``, ``b``), the neuron
     ``layer{k}.{lif|cubalif|if}`` with unit input gain (LIF ``tau = dt / (1 - beta)``, ``r = tau / dt``;
     CubaLIF also ``tau_syn = dt / (1 - alpha)``, ``w_in = tau_syn / dt``; IF ``r = 1 / dt``), ``v_leak = 0``,
     ``v_reset = 0`` and ``metadata["reset"]`` (NIR's own reset is to ``v_reset``: ``"zero"``), and for a
-    recurrent layer the loop through the Linear ``layer{k}.w_rec``. The readout is ``readout.affine`` into an LI
+    recurrent layer the loop through the Affine ``layer{k}.w_rec`` (as snnTorch writes RLeaky). The readout is ``readout.affine`` into an LI
     (decay < 1) or an Integrator ``I``. Parameters are float64, so re-import gives the float32 values back.
     """
     import nir
@@ -508,7 +512,8 @@ def to_graph(network: NirNetwork):
                                     metadata=meta)
         edges += [(last, affine), (affine, neuron)]
         if layer.recurrent is not None:
-            nodes[f"layer{k}.w_rec"] = nir.Linear(weight=layer.recurrent.astype(np.float64))
+            nodes[f"layer{k}.w_rec"] = nir.Affine(weight=layer.recurrent.astype(np.float64),
+                                                  bias=layer.recurrent_bias.astype(np.float64))
             edges += [(neuron, f"layer{k}.w_rec"), (f"layer{k}.w_rec", neuron)]
         last = neuron
     readout = network.readout
@@ -538,8 +543,11 @@ def write_network(network: NirNetwork, path: str | Path) -> Path:
 
 # --- float models ---------------------------------------------------------------------------------------------
 
-LAYER_TENSORS = ("weight", "bias", "beta", "threshold", "alpha", "recurrent")
-"""The float LIF layer's tensors (``srcfpga.cells.lif.float``) that carry a :class:`SpikingLayer`'s arrays."""
+LAYER_TENSORS = (("weight", "fc.weight"), ("bias", "fc.bias"), ("recurrent", "recurrent.weight"),
+                 ("recurrent_bias", "recurrent.bias"), ("beta", "beta"), ("alpha", "alpha"),
+                 ("threshold", "threshold"))
+""":class:`SpikingLayer` fields and the float layer's tensors (:class:`srcfpga.cells.lif.float.LIFLayer`) that
+hold them."""
 
 
 def _one(values, what: str) -> object:
@@ -551,13 +559,19 @@ def _one(values, what: str) -> object:
 
 def to_net(network: NirNetwork, *, encoding: str | None = None, rate_gain: float | None = None,
            steps: int | None = None, blank: int | None = None):
-    """The float :class:`srcfpga.nn.network.Net` of ``network`` (cell kind, reset and recurrence from its
-    layers), reading the input through ``encoding`` (default ``"rate"`` at ``rate_gain`` 0.25; ``"rows"``:
-    the row encoder at the default grey levels, one step per image row: ``input_size`` = width x levels,
-    ``steps`` = rows, required)."""
+    """The float :class:`srcfpga.nn.network.Net` of ``network`` (cell kind and reset from its layers),
+    reading the input through ``encoding`` (default ``"rate"`` at ``rate_gain`` 0.25; ``"rows"``: the row
+    encoder at the default grey levels, one step per image row: ``input_size`` = width x levels, ``steps`` =
+    rows, required).
+
+    A network's layers are all recurrent or none (:class:`srcfpga.cells.lif.config.LIFCellConfig`): when
+    only some layers of the graph are (snnTorch's RLeaky hidden layer and Leaky output), the others get zero
+    recurrent weights and bias, which change no float sum (``x + 0.0 == x``) nor spike; they cost accumulator
+    visits in hardware.
+    """
     kind = _one((layer.kind for layer in network.layers), "cell kind")
     reset = _one((layer.reset for layer in network.layers), "reset")
-    recurrent = _one((layer.recurrent is not None for layer in network.layers), "recurrence (all layers or none)")
+    recurrent = any(layer.recurrent is not None for layer in network.layers)
     readout = network.readout
     if np.any(readout.decay != 1):
         raise NirError(f"readout {readout.name!r}: a leaky readout (LI, decay {readout.decay.min():g}) has no float "
@@ -580,15 +594,21 @@ def to_net(network: NirNetwork, *, encoding: str | None = None, rate_gain: float
     net = Net(config)
     if readout.bias.any() and net.readout_bias is None:
         raise NirError(f"readout {readout.name!r} has a bias; the {kind} network's readout has none")
-    with torch.no_grad():
-        for module, layer in zip(net.layers, network.layers):
-            for name in LAYER_TENSORS:
-                value = getattr(layer, name)
-                if value is not None:
-                    getattr(module, name).copy_(torch.from_numpy(value))
-        net.readout.copy_(torch.from_numpy(readout.weight))
-        if net.readout_bias is not None:
-            net.readout_bias.copy_(torch.from_numpy(readout.bias))
+    state = {}
+    for index, layer in enumerate(network.layers):
+        for field_name, tensor in LAYER_TENSORS:
+            value = getattr(layer, field_name)
+            if value is None and recurrent and field_name.startswith("recurrent"):
+                value = np.zeros((layer.n_out, layer.n_out) if field_name == "recurrent" else layer.n_out, np.float32)
+            if value is not None:
+                state[f"layers.{index}.{tensor}"] = torch.from_numpy(value)
+    state["readout"] = torch.from_numpy(readout.weight)
+    if net.readout_bias is not None:
+        state["readout_bias"] = torch.from_numpy(readout.bias)
+    missing, unexpected = net.load_state_dict(state, strict=False)
+    if unexpected or [name for name in missing if not name.startswith("_")]:
+        raise NirError(f"the {kind} float layers do not take the imported tensors (missing {missing}, "
+                       f"unexpected {unexpected})")
     return net.eval()
 
 
@@ -598,17 +618,13 @@ def from_net(net, dt: float = SNNTORCH_DT) -> NirNetwork:
     config = net.config
     if config.cell not in SPIKING:
         raise NirError(f"cell kind {config.cell!r} has no NIR node; NIR export takes {', '.join(SPIKING)} networks")
+    state = {name: value.detach().cpu().numpy().astype(np.float32) for name, value in net.state_dict().items()}
     layers = []
-    for index, module in enumerate(net.layers):
-        arrays = {name: getattr(module, name, None) for name in LAYER_TENSORS}
-        arrays = {name: None if value is None else value.detach().cpu().numpy().astype(np.float32)
-                  for name, value in arrays.items()}
-        if arrays["beta"] is None:   # an IF layer: no leak
-            arrays["beta"] = np.ones(module.n_out, np.float32)
+    for index in range(len(net.layers)):
+        arrays = {field_name: state.get(f"layers.{index}.{tensor}") for field_name, tensor in LAYER_TENSORS}
         layers.append(SpikingLayer(f"layer{index}", config.cell, reset=config.cell_config.reset, **arrays))
-    weight = net.readout.detach().cpu().numpy().astype(np.float32)
-    bias = (np.zeros(len(weight), np.float32) if net.readout_bias is None
-            else net.readout_bias.detach().cpu().numpy().astype(np.float32))
+    weight = state["readout"]
+    bias = state.get("readout_bias", np.zeros(len(weight), np.float32))
     readout = Readout("readout", weight, bias, np.ones(len(weight), np.float32))
     return NirNetwork(config.input_size, tuple(layers), readout, float(dt))
 
