@@ -319,3 +319,35 @@ def test_imported_recurrent_snntorch_network_rtl_equals_golden_verilator(snntorc
     assert report.agreement == 1.0, report.summary()
     assert report.latency_model_exact == 1.0
     assert not rtl.errors and all(s.any() for s in rtl.spikes)
+
+
+def test_cli_import_eval_quantize_sweep_export(snntorch_reference, tmp_path, capsys):
+    """`srcfpga import model.nir` gives a model that eval, quantize and sweep run on an image data set at once
+    (rate encoder), and `srcfpga export --nir` writes it back: re-imported, the same model hash."""
+    import json
+
+    from srcfpga.cli import main
+    from srcfpga.nn import load_model
+    from srcfpga.nn.checkpoint import model_hash
+
+    ref = snntorch_reference
+    graph = ref.export(ref.build(64, [("rleaky", 16), ("leaky", 10)], seed=1, gain=2.0), 64, tmp_path / "d.nir")
+    model, back, hw = tmp_path / "d.pt", tmp_path / "back.nir", tmp_path / "d.hw"
+
+    def run(*args):
+        code = main([str(a) for a in args] + ["--json"])
+        out = capsys.readouterr().out
+        assert code == 0, out
+        return json.loads(out)
+
+    assert run("import", graph, "--reset", "subtract", "--steps", 12, "--blank", 1, "-o", model)["sizes"] == [64, 16, 10]
+    net, meta = load_model(model)
+    assert net.config.cell == "lif" and net.config.encoding == "rate" and meta["imported_from"] == str(graph)
+    assert run("eval", model, "--dataset", "digits", "--limit", 20)["samples"] == 20
+    run("quantize", model, "--weight-bits", 6, "-o", hw)
+    assert run("eval", hw, "--dataset", "digits", "--limit", 20)["path"] == "golden"
+    run("sweep", model, "--weight-bits", 6, "--steps", 12, "--dataset", "digits", "--limit", 10,
+        "--latency-samples", 0, "--executor", "serial", "-o", tmp_path / "sweep")
+    assert run("export", "--nir", model, "-o", back)["sizes"] == [64, 16, 10]
+    run("import", back, "--steps", 12, "--blank", 1, "-o", tmp_path / "again.pt")
+    assert model_hash(load_model(tmp_path / "again.pt")[0]) == model_hash(net)
