@@ -157,12 +157,12 @@ NIR_IMPORT_OPTIONS = ("dt", "reset", "encoding", "rate_gain", "steps", "blank")
 def cmd_import(args: argparse.Namespace) -> int:
     from .nn import save_model
 
-    if args.source.is_dir():
+    if args.source.suffix != ".nir" and not args.source.is_file():   # a lab export directory
         from .nn import import_ulg
 
         given = [f"--{name.replace('_', '-')}" for name in NIR_IMPORT_OPTIONS if getattr(args, name) is not None]
         if given:
-            raise _UsageError(f"{', '.join(given)} apply to NIR graphs; {args.source} is a directory (a lab export)")
+            raise _UsageError(f"{', '.join(given)} apply to NIR graphs (.nir files), not to the lab export {args.source}")
         net = import_ulg(args.source)
     else:
         from .nn.nir import import_model
