@@ -162,7 +162,8 @@ def cmd_import(args: argparse.Namespace) -> int:
 
         given = [f"--{name.replace('_', '-')}" for name in NIR_IMPORT_OPTIONS if getattr(args, name) is not None]
         if given:
-            raise _UsageError(f"{', '.join(given)} apply to NIR graphs (.nir files), not to the lab export {args.source}")
+            raise _UsageError(f"{', '.join(given)} apply to NIR graphs (.nir files), not to the lab export "
+                              f"{args.source}")
         net = import_ulg(args.source)
     else:
         from .nn.nir import import_model

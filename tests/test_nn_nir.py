@@ -340,7 +340,8 @@ def test_cli_import_eval_quantize_sweep_export(snntorch_reference, tmp_path, cap
         assert code == 0, out
         return json.loads(out)
 
-    assert run("import", graph, "--reset", "subtract", "--steps", 12, "--blank", 1, "-o", model)["sizes"] == [64, 16, 10]
+    imported = run("import", graph, "--reset", "subtract", "--steps", 12, "--blank", 1, "-o", model)
+    assert imported["sizes"] == [64, 16, 10]
     net, meta = load_model(model)
     assert net.config.cell == "lif" and net.config.encoding == "rate" and meta["imported_from"] == str(graph)
     assert run("eval", model, "--dataset", "digits", "--limit", 20)["samples"] == 20

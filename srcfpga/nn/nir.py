@@ -1,11 +1,13 @@
 """NIR graphs (the Neuromorphic Intermediate Representation, ``nir`` on PyPI) in and out of srcfpga.
 
 Import reads a graph into a :class:`NirNetwork`: a feed-forward chain of spiking layers (LIF, CubaLIF, IF; a
-stateless Threshold is a LIF layer with ``beta = 0`` and reset to zero), each with its input weights, an optional recurrent all-to-all matrix, and a readout
-(LI or Integrator, or the spike counts of the last layer). NIR's neurons are continuous-time; forward Euler
-with step ``dt`` gives the discrete per-step constants, written down once in :func:`discretize` and in
-``docs/nir.md``. :func:`to_float_model` turns that into a srcfpga float model of the LIF-family cells.
-Export (:func:`export_graph`) is the inverse map for models whose cells NIR expresses.
+stateless Threshold is a LIF layer with ``beta = 0`` and reset to zero), each with its input weights, an
+optional recurrent all-to-all matrix, and a readout (LI or Integrator, or the spike counts of the last layer).
+NIR's neurons are continuous-time; forward Euler with step ``dt`` gives the discrete per-step constants,
+written down once in :func:`discretize` and in ``docs/nir.md``. :func:`to_net` turns that into a float
+:class:`srcfpga.nn.network.Net` of the LIF-family cells (:mod:`srcfpga.cells.lif`). Export (:func:`from_net`,
+:func:`to_graph`) is the inverse map for models whose cells NIR expresses. The CLI calls
+:func:`import_model` and :func:`export_model`.
 
 Structure accepted (after nested graphs are inlined and Input/Output/Identity/Flatten pass-throughs removed)::
 
@@ -219,7 +221,8 @@ def discretize(name: str, node, dt: float) -> Discrete:
         value = getattr(node, key, None)
         if value is not None and np.any(np.asarray(value) != 0):
             raise _node_error(name, node, f"{key} must be 0 (got {np.asarray(value).ravel()[:4]} ...): srcfpga's "
-                                          f"integer cells {'reset to 0' if key == 'v_reset' else 'have no leak voltage'}")
+                                          f"integer cells "
+                                          f"{'reset to 0' if key == 'v_reset' else 'have no leak voltage'}")
 
     def per_step(tau, key: str) -> np.ndarray:
         tau = np.asarray(tau)
@@ -485,7 +488,8 @@ def to_graph(network: NirNetwork):
     ``layer{k}.{lif|cubalif|if}`` with unit input gain (LIF ``tau = dt / (1 - beta)``, ``r = tau / dt``;
     CubaLIF also ``tau_syn = dt / (1 - alpha)``, ``w_in = tau_syn / dt``; IF ``r = 1 / dt``), ``v_leak = 0``,
     ``v_reset = 0`` and ``metadata["reset"]`` (NIR's own reset is to ``v_reset``: ``"zero"``), and for a
-    recurrent layer the loop through the Affine ``layer{k}.w_rec`` (as snnTorch writes RLeaky). The readout is ``readout.affine`` into an LI
+    recurrent layer the loop through the Affine ``layer{k}.w_rec`` (as snnTorch writes RLeaky). The readout is
+    ``readout.affine`` into an LI
     (decay < 1) or an Integrator ``I``. Parameters are float64, so re-import gives the float32 values back.
     """
     import nir
