@@ -150,11 +150,8 @@ class NirNetwork:
 
 # --- discretization -------------------------------------------------------------------------------------------
 
-def _f32(value, n: int | None = None) -> np.ndarray:
-    array = np.asarray(value, dtype=np.float64)
-    if n is not None and array.size == 1:
-        array = np.full(n, array.reshape(()))
-    return array.astype(np.float32)
+def _f32(value) -> np.ndarray:
+    return np.asarray(value, dtype=np.float64).astype(np.float32)
 
 
 def decay_per_step(dt: float, tau) -> np.ndarray:
