@@ -352,3 +352,13 @@ def test_cli_import_eval_quantize_sweep_export(snntorch_reference, tmp_path, cap
     assert run("export", "--nir", model, "-o", back)["sizes"] == [64, 16, 10]
     run("import", back, "--steps", 12, "--blank", 1, "-o", tmp_path / "again.pt")
     assert model_hash(load_model(tmp_path / "again.pt")[0]) == model_hash(net)
+
+
+def test_flatten_input_counts_every_pixel():
+    """Input of shape (1, 4, 4) -> Flatten -> Affine: the network takes 16 inputs (row-major pixels)."""
+    rng = np.random.default_rng(6)
+    nodes = {"input": nir.Input(np.array([1, 4, 4])),
+             "flat": nir.Flatten(input_type={"input": np.array([1, 4, 4])}, start_dim=0, end_dim=-1),
+             "a": _affine(rng, 5, 16), "lif": _lif(5), "output": nir.Output(np.array([5]))}
+    network = to_network(_graph(nodes, [("input", "flat"), ("flat", "a"), ("a", "lif"), ("lif", "output")]))
+    assert network.sizes == (16, 5)
