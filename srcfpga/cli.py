@@ -350,8 +350,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="NIR: input encoder of the imported model (default rate)")
     p.add_argument("--rate-gain", type=float, help="NIR: rate encoder spike probability per unit "
                                                                  "intensity (default 0.25)")
-    p.add_argument("--steps", type=int, help="NIR: stimulus steps (default 40; row encoding: the image rows)")
-    p.add_argument("--blank", type=int, help="NIR: leading blank steps (default 4; row encoding: 0)")
+    p.add_argument("--steps", type=int, help="NIR: stimulus steps (default: the cell kind's, 25 for the LIF family; "
+                                             "row encoding: the image rows, required)")
+    p.add_argument("--blank", type=int, help="NIR: leading blank steps (default: the cell kind's, 0 for the LIF "
+                                             "family)")
     p.add_argument("-o", "--output", type=Path, required=True, help="the float model (.pt) to write")
     _add_json_arg(p)
     p.set_defaults(func=cmd_import)
