@@ -362,3 +362,25 @@ def test_flatten_input_counts_every_pixel():
              "a": _affine(rng, 5, 16), "lif": _lif(5), "output": nir.Output(np.array([5]))}
     network = to_network(_graph(nodes, [("input", "flat"), ("flat", "a"), ("a", "lif"), ("lif", "output")]))
     assert network.sizes == (16, 5)
+
+
+@pytest.mark.parametrize("readout, message", [
+    (nir.LI(tau=np.full(2, 1e-3), r=np.full(2, 10.0), v_leak=np.zeros(2)), "a leaky readout"),
+    (nir.I(r=np.full(2, 1e4)), "has a bias; the lif network's readout has none"),
+])
+def test_readouts_the_float_network_cannot_hold(readout, message):
+    """An I readout without bias maps onto the float network's integrating readout; a leaking LI readout and a
+    readout bias are refused by name when the float model is built."""
+    from srcfpga.nn.nir import to_net
+
+    rng = np.random.default_rng(8)
+    nodes = {"input": nir.Input(np.array([3])), "a": _affine(rng, 4, 3), "lif": _lif(4), "ro": _affine(rng, 2, 4),
+             "readout": readout, "output": nir.Output(np.array([2]))}
+    names = list(nodes)
+    network = to_network(_graph(nodes, list(zip(names, names[1:]))))
+    with pytest.raises(NirError, match=f"readout 'readout'.*{message}"):
+        to_net(network)
+    nodes["ro"] = nir.Linear(weight=rng.normal(size=(2, 4)))
+    nodes["readout"] = nir.I(r=np.full(2, 1e4))
+    net = to_net(to_network(_graph(nodes, list(zip(names, names[1:])))))
+    np.testing.assert_array_equal(net.readout.detach().numpy(), nodes["ro"].weight.astype(np.float32))
