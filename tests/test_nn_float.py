@@ -117,7 +117,7 @@ def test_fixed_readout():
     (dict(steps=0), "need steps >= 1"), (dict(blank=-1), "blank >= 0"),
     (dict(encoding="frames"), "cell 'src' reads encodings rate, rows, got 'frames'"),
     (dict(readout_window=2), "cell 'src' has no option readout_window"),
-    (dict(cell_config={"variant": "first"}), "cell 'src' has options alpha, .*; got variant"),
+    (dict(cell_config={"variant": "first"}), "cell 'src' has no option variant \\(its options: alpha, rho"),
     (dict(encoding="rows"), "needs image_shape"),
     (dict(encoding="rows", image_shape=(5, 2), row_levels=(100,)), "emits 2 inputs per step"),
     (dict(encoding="rows", image_shape=(5, 4), row_levels=(100,)), "steps must equal that"),

@@ -66,7 +66,8 @@ def measure_activity(model: HardwareModel, config, steps: int | None = None, bla
     ``steps`` then defaults to the frames' count minus ``blank``."""
     from ..golden import run_golden
     from ..hdl import LatencyModel
-    from ..hdl.latency import step_beats
+    from ..hdl.feedback import is_recurrent
+    from ..hdl.latency import mask_popcounts, step_beats
 
     if frames is not None:
         frames = np.asarray(frames, bool)
@@ -91,8 +92,11 @@ def measure_activity(model: HardwareModel, config, steps: int | None = None, bla
     cfg = latency.config
     first = step_beats(frames, latency.mask_width, cfg.spikes_per_cycle).sum(axis=-1).astype(float)
     beats = first.copy()
-    for spikes in layer_spikes:
+    for layer, spikes in zip(model.layers, layer_spikes):
         beats = beats + step_beats(spikes, cfg.lanes, cfg.spikes_per_cycle).sum(axis=-1)
+        if is_recurrent(layer):      # its own spikes of step t - 1 are accumulated again in step t
+            own = mask_popcounts(spikes[:, :-1], cfg.lanes)
+            beats = beats + (-(-own // cfg.spikes_per_cycle)).sum(axis=(-1, -2))
     rounds = latency.rounds * steps + blank + latency.load_cycles     # encoder rounds incl. the image load
     busy = np.minimum(1.0, np.maximum(rounds, first) / cycles)
     return Activity(

@@ -23,8 +23,15 @@ same for this layer's output: SRC's is ``None``, identity, BMRU's ``alpha * (2 q
 ``qat``: ``forward(folded, q, x, net_config) -> (y, states)``: the golden integer operations of layer ``q``
 on float64 tensors ``x`` ``(batch, T, n_in)`` of integers, with straight-through gradients to ``folded``;
 ``y`` ``(batch, T, n_out)`` equals the golden output bit for bit, ``states`` names ``(batch, T, n_out)``
-tensors for traces.
+tensors for traces, at least those of the golden trace's ``states()``, equal to them bit for bit.
 ``defaults``: :class:`NetDefaults`, typed: no import.
+Not parts, one for every kind: the network (:class:`srcfpga.nn.Net`: layers, readout ``mean_w(out) Wout^T
+(+ bout)``, schedule buffers, :meth:`~srcfpga.nn.Net.fold`), its config (:class:`srcfpga.nn.NetConfig`, which
+stores the common fields, the constants under ``config_key`` and exactly the kind's ``options``: model
+files and hashes of a kind never change when another kind adds an option), the training loop
+(:mod:`srcfpga.nn.train`), PTQ of the network and the readout (:mod:`srcfpga.quant.network`), the QAT
+network and readout (:mod:`srcfpga.nn.qat`) and the straight-through helpers of ``qat`` parts
+(:mod:`srcfpga.nn.ste`).
 """
 
 from __future__ import annotations

@@ -133,8 +133,7 @@ NET_OPTION_DEFAULTS = {field.name: field.default for field in fields(NetConfig) 
 def cell_constants(cell: str, options: dict):
     """The cell constants of kind ``cell`` from keyword ``options`` (the fields of its ``config`` part)."""
     config_cls = CELLS[cell].part("config")
-    try:
-        return config_cls(**options)
-    except TypeError:
-        known = ", ".join(f.name for f in fields(config_cls))
-        raise ConfigError(f"cell {cell!r} has options {known}; got {', '.join(sorted(options))}") from None
+    known = [f.name for f in fields(config_cls)]
+    if unknown := sorted(set(options) - set(known)):
+        raise ConfigError(f"cell {cell!r} has no option {', '.join(unknown)} (its options: {', '.join(known)})")
+    return config_cls(**options)

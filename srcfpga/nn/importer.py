@@ -21,6 +21,10 @@ from ..quant.ptq import _uniform
 from .config import NetConfig
 from .network import Net
 
+# the reference lab's name of the Spiking Recurrent Cell in its exports (its own vocabulary, not a kind lookup:
+# the importer builds SRC networks only)
+EXPORT_CELL_TYPE = "src"
+
 
 def _layer_count(arrays) -> int:
     count = 0
@@ -50,7 +54,7 @@ def import_ulg(directory: str | Path) -> Net:
 
 def _build(config: dict, arrays: dict) -> Net:
     cell_cfg, data_cfg = config["cell_config"], config["dataset_config"]
-    if cell_cfg["type"] != "src":
+    if cell_cfg["type"] != EXPORT_CELL_TYPE:
         raise ConfigError(f"cell type {cell_cfg['type']!r} is not supported by this importer")
     if data_cfg["encoding"] != "rate":
         raise ConfigError(f"encoding {data_cfg['encoding']!r} is not supported (only rate)")

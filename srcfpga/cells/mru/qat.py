@@ -51,7 +51,7 @@ class TorchMRUOps:
 def forward(folded, q, x: torch.Tensor, config) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """Integer outputs ``(batch, T, n_out)`` of the BMRU / CMRU layer ``q`` for integer inputs ``x``, weights
     and biases straight through from the :class:`~srcfpga.cells.mru.quantize.FoldedLayer` ``folded``;
-    states ``c``, ``beta``."""
+    states ``q`` (the outputs), ``c``, ``beta``."""
     scale = q.unit * (1 << q.frac_bits)
     wc = ste(folded.weight_c, q.weights_c, scale)
     wb = None if q.weights_b is None else ste(folded.weight_b, q.weights_b, scale)
@@ -64,4 +64,5 @@ def forward(folded, q, x: torch.Tensor, config) -> tuple[torch.Tensor, dict[str,
     for t in range(x.shape[1]):
         state = mru_update(ops, consts, state, z[:, t], up[:, t])
         outputs.append(state)
-    return torch.stack(outputs, dim=1), {"c": c, "beta": beta}
+    q_all = torch.stack(outputs, dim=1)
+    return q_all, {"q": q_all, "c": c, "beta": beta}
