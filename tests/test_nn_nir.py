@@ -8,6 +8,8 @@ from dataclasses import replace
 import nir
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from srcfpga.nn.nir import (
     SNNTORCH_DT,
@@ -384,3 +386,46 @@ def test_readouts_the_float_network_cannot_hold(readout, message):
     nodes["readout"] = nir.I(r=np.full(2, 1e4))
     net = to_net(to_network(_graph(nodes, list(zip(names, names[1:])))))
     np.testing.assert_array_equal(net.readout.detach().numpy(), nodes["ro"].weight.astype(np.float32))
+
+
+def test_decay_inversion_mutant_is_caught(mutate):
+    """Without the exporter-consistent choice, plain rounding of 1 - dt / tau misses snnTorch's beta."""
+    import srcfpga.nn.nir as nir_module
+
+    beta = np.random.default_rng(0).uniform(0.5, 0.9999, 20000).astype(np.float32)
+    tau = SNNTORCH_DT / (1 - beta)
+    np.testing.assert_array_equal(nir_module.decay_per_step(SNNTORCH_DT, tau), beta)
+    mutate(nir_module, "found = _exports_to(dt, decay, tau)", "found = np.ones(decay.shape, bool)")
+    assert np.any(nir_module.decay_per_step(SNNTORCH_DT, tau) != beta)
+
+
+@settings(max_examples=25)
+@given(seed=st.integers(0, 2**16), sizes=st.lists(st.integers(1, 6), min_size=2, max_size=4),
+       kind=st.sampled_from(["lif", "cubalif", "if"]), recurrent=st.booleans(),
+       reset=st.sampled_from(["zero", "subtract", "zero_after"]), dt=st.sampled_from([1e-4, 1e-3, 0.5]),
+       leaky_readout=st.booleans())
+def test_to_graph_then_to_network_is_exact(seed, sizes, kind, recurrent, reset, dt, leaky_readout):
+    """Any network of float32 parameters survives to_graph -> to_network bit for bit, at any dt."""
+    from srcfpga.nn.nir import NirNetwork, Readout, SpikingLayer, to_graph
+
+    rng = np.random.default_rng(seed)
+
+    def f32(*shape, low=-2.0, high=2.0):
+        return rng.uniform(low, high, shape).astype(np.float32)
+
+    layers = tuple(SpikingLayer(f"l{k}", kind, f32(n_out, n_in), f32(n_out),
+                                np.ones(n_out, np.float32) if kind == "if" else f32(n_out, low=0.0, high=0.999),
+                                f32(n_out, low=0.0, high=3.0), reset,
+                                f32(n_out, low=0.0, high=0.999) if kind == "cubalif" else None,
+                                f32(n_out, n_out) if recurrent else None, f32(n_out) if recurrent else None)
+                   for k, (n_in, n_out) in enumerate(zip(sizes, sizes[1:])))
+    decay = f32(3, low=0.0, high=0.999) if leaky_readout else np.ones(3, np.float32)
+    network = NirNetwork(sizes[0], layers, Readout("ro", f32(3, sizes[-1]), f32(3), decay), dt)
+    back = to_network(to_graph(network), dt=dt)
+    for a, b in zip(network.layers + (network.readout,), back.layers + (back.readout,)):
+        for key in ("weight", "bias", "beta", "threshold", "alpha", "recurrent", "recurrent_bias", "decay"):
+            x, y = getattr(a, key, None), getattr(b, key, None)
+            assert (x is None) == (y is None), key
+            if x is not None:
+                np.testing.assert_array_equal(x, y, err_msg=f"{a.name} {key}")
+        assert getattr(a, "reset", None) == getattr(b, "reset", None) and getattr(a, "kind", 0) == getattr(b, "kind", 0)
