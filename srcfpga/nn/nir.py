@@ -394,7 +394,7 @@ def to_network(graph, *, dt: float = SNNTORCH_DT, reset: str | None = None) -> N
     """A NIR graph in discrete form (see :func:`analyze` for the structure and :func:`discretize` for ``dt``).
 
     ``reset``: the reset of every spiking layer; ``None`` takes a node's ``metadata["reset"]`` (written by
-    :func:`export_graph`), else ``"zero"`` as NIR defines it. snnTorch's default ``reset_mechanism="subtract"``
+    :func:`to_graph`), else ``"zero"`` as NIR defines it. snnTorch's default ``reset_mechanism="subtract"``
     is not in its export: import such graphs with ``reset="subtract"``.
     """
     import nir
