@@ -346,8 +346,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reset", choices=("zero", "subtract", "zero_after"),
                    help="NIR: reset of every spiking layer (default: the nodes' metadata, else zero as NIR "
                         "defines it; snnTorch's default is subtract, which its export does not record)")
-    p.add_argument("--encoding", choices=("rate", "rows"),
-                   help="NIR: input encoder of the imported model (default rate)")
+    p.add_argument("--encoding", choices=("rate", "rows", "frames"),
+                   help="NIR: input encoder of the imported model: rate-coded pixels (default), image rows, or "
+                        "spike frames given as they are")
     p.add_argument("--rate-gain", type=float, help="NIR: rate encoder spike probability per unit "
                                                                  "intensity (default 0.25)")
     p.add_argument("--steps", type=int, help="NIR: stimulus steps (default: the cell kind's, 25 for the LIF family; "

@@ -563,7 +563,7 @@ def to_net(network: NirNetwork, *, encoding: str | None = None, rate_gain: float
     """The float :class:`srcfpga.nn.network.Net` of ``network`` (cell kind and reset from its layers),
     reading the input through ``encoding`` (default ``"rate"`` at ``rate_gain`` 0.25; ``"rows"``: the row
     encoder at the default grey levels, one step per image row: ``input_size`` = width x levels, ``steps`` =
-    rows, required).
+    rows, required; ``"frames"``: spike frames given as they are).
 
     A network's layers are all recurrent or none (:class:`srcfpga.cells.lif.config.LIFCellConfig`): when
     only some layers of the graph are (snnTorch's RLeaky hidden layer and Leaky output), the others get zero
