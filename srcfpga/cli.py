@@ -153,14 +153,41 @@ def _quant_config(args: argparse.Namespace, base: dict | None = None):
     return QuantConfig(**options)
 
 
-def cmd_import(args: argparse.Namespace) -> int:
-    from .nn import import_ulg, save_model
+NIR_IMPORT_OPTIONS = ("dt", "reset", "encoding", "rate_gain", "steps", "blank")
 
-    net = import_ulg(args.directory)
-    save_model(net, args.output, meta={"imported_from": str(args.directory)})
-    _emit(args, {"output": str(args.output), "sizes": [net.config.input_size, *net.config.hidden]},
-          f"imported {args.directory} ({net.config.input_size} -> {' -> '.join(map(str, net.config.hidden))}"
-          f" -> readout {net.config.n_classes}) to {args.output}")
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from .nn import save_model
+
+    if args.source.suffix != ".nir" and not args.source.is_file():   # a lab export directory
+        from .nn import import_ulg
+
+        given = [f"--{name.replace('_', '-')}" for name in NIR_IMPORT_OPTIONS if getattr(args, name) is not None]
+        if given:
+            raise _UsageError(f"{', '.join(given)} apply to NIR graphs (.nir files), not to the lab export "
+                              f"{args.source}")
+        net = import_ulg(args.source)
+    else:
+        from .nn.nir import import_model
+
+        net = import_model(args.source, dt=args.dt, reset=args.reset, encoding=args.encoding,
+                           rate_gain=args.rate_gain, steps=args.steps, blank=args.blank)
+    save_model(net, args.output, meta={"imported_from": str(args.source)})
+    sizes = [net.config.input_size, *net.config.hidden]
+    _emit(args, {"output": str(args.output), "sizes": sizes},
+          f"imported {args.source} ({' -> '.join(map(str, sizes))} -> readout {net.config.n_classes}) to {args.output}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from .nn import load_model
+    from .nn.nir import export_model
+
+    net, _ = load_model(args.nir)
+    network = export_model(net, args.output, dt=args.dt)
+    _emit(args, {"output": str(args.output), "sizes": list(network.sizes), "dt": network.dt},
+          f"exported {args.nir} ({' -> '.join(map(str, network.sizes))} -> readout {network.readout.n_classes}) "
+          f"as NIR (dt {network.dt:g}) to {args.output}")
     return 0
 
 
@@ -318,11 +345,35 @@ def build_parser() -> argparse.ArgumentParser:
     _add_json_arg(p)
     p.set_defaults(func=cmd_train)
 
-    p = sub.add_parser("import", help="import a reference lab export (arrays.npz + config.json)")
-    p.add_argument("directory", type=Path, help="the export: a directory with arrays.npz and config.json")
+    p = sub.add_parser("import", help="import a NIR graph (.nir) of LIF-family neurons, or a reference lab export "
+                                      "(a directory with arrays.npz + config.json); see docs/nir.md")
+    p.add_argument("source", type=Path, help="a .nir file, or a directory with arrays.npz and config.json")
+    p.add_argument("--dt", type=float,
+                   help="NIR: the exporter's time step; forward Euler at dt gives the per-step constants "
+                        "(default 1e-4, snnTorch's)")
+    p.add_argument("--reset", choices=("zero", "subtract", "zero_after"),
+                   help="NIR: reset of every spiking layer (default: the nodes' metadata, else zero as NIR "
+                        "defines it; snnTorch's default is subtract, which its export does not record)")
+    p.add_argument("--encoding", choices=("rate", "rows", "frames"),
+                   help="NIR: input encoder of the imported model: rate-coded pixels (default), image rows, or "
+                        "spike frames given as they are")
+    p.add_argument("--rate-gain", type=float, help="NIR: rate encoder spike probability per unit "
+                                                                 "intensity (default 0.25)")
+    p.add_argument("--steps", type=int, help="NIR: stimulus steps (default: the cell kind's, 25 for the LIF family; "
+                                             "row encoding: the image rows, required)")
+    p.add_argument("--blank", type=int, help="NIR: leading blank steps (default: the cell kind's, 0 for the LIF "
+                                             "family)")
     p.add_argument("-o", "--output", type=Path, required=True, help="the float model (.pt) to write")
     _add_json_arg(p)
     p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser("export", help="export a float model of lif / cubalif / if cells as a NIR graph")
+    p.add_argument("--nir", type=Path, required=True, metavar="MODEL", help="the float .pt model to export")
+    p.add_argument("--dt", type=float, default=1e-4, help="time step of the written time constants (default 1e-4, "
+                                                          "snnTorch's)")
+    p.add_argument("-o", "--output", type=Path, required=True, help="the NIR graph (.nir) to write")
+    _add_json_arg(p)
+    p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("quantize", help="post-training quantization of a float model to a .hw HardwareModel")
     p.add_argument("model", type=Path, help="a float .pt model (train, import)")

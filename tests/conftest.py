@@ -16,6 +16,7 @@ import inspect
 import os
 import sys
 import types
+import warnings
 from dataclasses import replace
 from pathlib import Path
 
@@ -352,3 +353,80 @@ def fake_fsdd(tmp_path: Path, tone):
             for take in range(6):
                 write_wav(folder / f"{digit}_{speaker}_{take}.wav", tone(base * (digit + 1), 0.3 + 0.05 * take))
     return folder.parent
+
+
+class SnnTorchReference:
+    """snnTorch (PyPI) as the reference exporter and simulator of the NIR tests.
+
+    ``build(n_in, layers, seed, reset)``: an ``nn.Sequential`` of ``Linear`` + neuron pairs, ``layers`` a list of
+    ``(kind, size)`` with kind ``"leaky"``, ``"rleaky"`` (all-to-all recurrent) or ``"synaptic"``; per-neuron
+    random ``beta`` (and ``alpha``) in [0.5, 0.98], thresholds in [0.5, 1.5], torch's default ``Linear`` weights
+    times ``gain``, recurrent ones unscaled (snnTorch's export passes NIR
+    type inference only with per-neuron vectors). ``export(net, n_in, path)``: snnTorch's own
+    ``export_to_nir`` written with ``nir.write``. ``spikes(net, x)``: snnTorch's forward pass on ``x``
+    ``(batch, T, n_in)``, the spikes of every neuron layer as ``(batch, T, n)`` numpy arrays.
+    """
+
+    def __init__(self):
+        self.torch = pytest.importorskip("torch")
+        self.snn = pytest.importorskip("snntorch", reason="snnTorch is a test extra: pip install -e '.[test]'")
+        pytest.importorskip("nirtorch", reason="snnTorch's NIR export needs nirtorch: pip install -e '.[test]'")
+        self.nir = pytest.importorskip("nir")
+
+    def build(self, n_in: int, layers, seed: int = 0, reset: str = "subtract", gain: float = 1.0):
+        torch, snn = self.torch, self.snn
+        generator = torch.Generator().manual_seed(seed)
+
+        def uniform(n, low, high):
+            return low + (high - low) * torch.rand(n, generator=generator)
+
+        modules, size = [], n_in
+        torch.manual_seed(seed)
+        for kind, n in layers:
+            modules.append(torch.nn.Linear(size, n))
+            with torch.no_grad():
+                modules[-1].weight.mul_(gain)
+            common = dict(beta=uniform(n, 0.5, 0.98), threshold=uniform(n, 0.5, 1.5), init_hidden=True,
+                          reset_mechanism=reset)
+            if kind == "leaky":
+                modules.append(snn.Leaky(**common))
+            elif kind == "rleaky":
+                modules.append(snn.RLeaky(**common, linear_features=n, all_to_all=True))
+            elif kind == "synaptic":
+                modules.append(snn.Synaptic(alpha=uniform(n, 0.5, 0.98), **common))
+            else:
+                raise ValueError(f"unknown snnTorch layer kind {kind!r}")
+            size = n
+        return torch.nn.Sequential(*modules)
+
+    def export(self, net, n_in: int, path):
+        from snntorch.export_nir import export_to_nir
+
+        with warnings.catch_warnings():   # snnTorch 1.0 calls nirtorch's deprecated extract_nir_graph
+            warnings.simplefilter("ignore", DeprecationWarning)
+            graph = export_to_nir(net, self.torch.zeros(n_in))   # no batch dimension: NIR types are per sample
+        self.nir.write(path, graph)
+        return path
+
+    def spikes(self, net, x):
+        torch = self.torch
+        from snntorch.utils import reset
+
+        reset(net)
+        records = [[] for m in net if isinstance(m, self.snn.SpikingNeuron)]
+        with torch.no_grad():
+            for t in range(x.shape[1]):
+                h, index = torch.as_tensor(x[:, t], dtype=torch.float32), 0
+                for module in net:
+                    h = module(h)
+                    if isinstance(module, self.snn.SpikingNeuron):
+                        h = h[0] if isinstance(h, tuple) else h
+                        records[index].append(h.numpy().copy())
+                        index += 1
+        return [np.stack(r, axis=1) for r in records]
+
+
+@pytest.fixture(scope="session")
+def snntorch_reference():
+    """:class:`SnnTorchReference`; skips with the install hint where snnTorch or nirtorch is missing."""
+    return SnnTorchReference()
