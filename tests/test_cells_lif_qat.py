@@ -18,11 +18,12 @@ from srcfpga.nn.qat import QATNet
 from srcfpga.quant import QuantConfig
 
 
-def lif_net(seed: int, kind: str, sizes: tuple[int, ...], recurrent: bool, reset: str, drive: float = 2.0) -> Net:
+def lif_net(seed: int, kind: str, sizes: tuple[int, ...], recurrent, reset: str, drive: float = 2.0,
+            readout_decay: float | None = None) -> Net:
     torch.manual_seed(seed)
     net = Net(NetConfig(input_size=sizes[0], hidden=sizes[1:], n_classes=3, cell=kind, encoding="frames", steps=12,
                         cell_config={"recurrent": recurrent, "reset": reset, "threshold": 0.5, "beta": 0.85,
-                                     "alpha": 0.7}))
+                                     "alpha": 0.7}, readout_decay=readout_decay))
     with torch.no_grad():
         for layer in net.layers:
             layer.fc.weight.mul_(drive)
@@ -34,10 +35,12 @@ def lif_net(seed: int, kind: str, sizes: tuple[int, ...], recurrent: bool, reset
 @settings(max_examples=30)
 @given(seed=st.integers(0, 2**16), kind=st.sampled_from(["if", "lif", "cubalif"]), recurrent=st.booleans(),
        reset=st.sampled_from(RESETS), bits=st.integers(4, 8), frac=st.integers(4, 9),
-       sizes=st.sampled_from([(10, 8, 6), (5, 3), (12, 9)]), density=st.sampled_from([0.2, 0.5]))
-def test_qat_equals_golden(seed, kind, recurrent, reset, bits, frac, sizes, density):
-    net = lif_net(seed, kind, sizes, recurrent, reset)
-    qat = QATNet(net, QuantConfig(weight_bits=bits, state_frac_bits=frac))
+       sizes=st.sampled_from([(10, 8, 6), (5, 3), (12, 9)]), density=st.sampled_from([0.2, 0.5]),
+       readout_decay=st.sampled_from([None, 0.0, 0.5, 0.9, 0.97]), decay_shift=st.integers(2, 8))
+def test_qat_equals_golden(seed, kind, recurrent, reset, bits, frac, sizes, density, readout_decay, decay_shift):
+    """Every spike, state word and readout accumulator, with an integrating or a leaky (LI) readout."""
+    net = lif_net(seed, kind, sizes, recurrent, reset, readout_decay=readout_decay)
+    qat = QATNet(net, QuantConfig(weight_bits=bits, state_frac_bits=frac, decay_shift=decay_shift))
     frames = torch.from_numpy(np.random.default_rng(seed).random((3, 12, sizes[0])) < density).float()
     logits, trace = qat(frames, trace=True)
     golden = run_golden(qat.hardware_model(), spikes=frames.numpy().astype(bool), trace=True)
@@ -73,3 +76,29 @@ def test_quantizer_constants():
     np.testing.assert_allclose(q.bias * q.unit, bias, atol=q.unit / 2 + 1e-12)
     with pytest.raises(ConfigError, match="reset must be one of"):
         NetConfig(input_size=4, hidden=(3,), cell="lif", cell_config={"reset": "none"})
+
+
+def test_leaky_readout_quantizes_and_scales_logits():
+    """readout_decay d becomes 1 - n / 2^decay_shift (the cells' leak rounding); QAT's logits are the accumulator
+    over the window's geometric gain, close to the float logits; the config stores the option only when set."""
+    from srcfpga.quant.hwmodel import readout_gain
+    from srcfpga.quant.ptq import leak_num
+
+    net = lif_net(3, "lif", (10, 8), False, "subtract", drive=3.0, readout_decay=0.9)
+    qat = QATNet(net, QuantConfig(weight_bits=8, decay_shift=6))
+    ro = qat.hardware_model().readout
+    assert (ro.decay_num, ro.decay_shift) == (leak_num(0.9, 6), 6) == (6, 6)
+    frames = torch.from_numpy(np.random.default_rng(3).random((8, 12, 10)) < 0.4).float()
+    with torch.no_grad():
+        logits, trace = qat(frames, trace=True)
+        real = net(frames)
+    np.testing.assert_allclose(logits.numpy(), trace.readout[:, -1].numpy() * ro.scale / readout_gain(1 - 6 / 64, 12))
+    assert np.abs(logits.numpy() - real.numpy()).max() < 0.1 * np.abs(real.numpy()).max()
+    assert net.config.to_dict()["readout_decay"] == 0.9
+    assert "readout_decay" not in lif_net(3, "lif", (10, 8), False, "subtract").config.to_dict()
+    assert NetConfig.from_dict(net.config.to_dict()) == net.config
+    for bad in (1.0, -0.1, "0.5"):
+        with pytest.raises(ConfigError, match="readout_decay must be a number in"):
+            NetConfig(input_size=4, hidden=(3,), cell="lif", readout_decay=bad)
+    with pytest.raises(ConfigError, match="cell 'src' has no option readout_decay"):
+        NetConfig(input_size=4, hidden=(3,), cell="src", readout_decay=0.5)

@@ -43,7 +43,7 @@ from typing import Any
 from ..errors import ConfigError
 
 PARTS = ("layer", "golden", "engine", "config", "float", "quantizer", "qat", "prove")
-NET_OPTIONS = ("readout_trainable", "readout_window")
+NET_OPTIONS = ("readout_trainable", "readout_window", "readout_decay")
 
 
 def resolve(reference: str) -> Any:
@@ -60,7 +60,8 @@ class NetDefaults:
     ``encodings``: the input encodings the kind reads (``"rate"``, ``"rows"``, ``"frames"``), the default
     first. ``steps``, ``blank``: stimulus and leading blank steps of a config that names none.
     ``options``: the network options (of :data:`NET_OPTIONS`) the kind has; a config stores exactly
-    these, and another option away from its default is an error. ``readout_bias``: the readout has a
+    these (an option that is None, e.g. an unset ``readout_decay``, is left out), and another option away
+    from its default is an error. ``readout_bias``: the readout has a
     trained bias. ``lr``: Adam's learning rate of the float epochs; ``grad_clip``: the gradient norm
     is clipped to it (None: no clipping). ``schedule``: ``"module:attr"`` of ``hook(net, progress)``,
     called before each float training batch (``progress`` in [0, 1)); ``schedule_state``: ``(name,

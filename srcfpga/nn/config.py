@@ -48,7 +48,9 @@ class NetConfig:
 
     Network options, each a kind's only when it declares it (``NetDefaults.options``; a config dict stores
     exactly the kind's): ``readout_trainable`` (a learnt readout matrix, or a fixed one: imported models),
-    ``readout_window`` (logits average the readout over the last ``readout_window`` steps; 0: all steps).
+    ``readout_window`` (logits average the readout over the last ``readout_window`` steps; 0: all steps),
+    ``readout_decay`` (a leaky readout, NIR's LI: ``v[t] = readout_decay * v[t-1] + W s[t] + b`` over the window,
+    in [0, 1); None, the default and left out of the stored config: the integrating readout).
     """
 
     input_size: int
@@ -65,6 +67,7 @@ class NetConfig:
     front_end: dict | None = None
     readout_trainable: bool = True
     readout_window: int = 0
+    readout_decay: float | None = None
 
     def __post_init__(self) -> None:
         kind = CELLS[self.cell]
@@ -95,6 +98,11 @@ class NetConfig:
         if self.steps < 1 or self.blank < 0 or self.readout_window < 0:
             raise ConfigError(f"need steps >= 1, blank >= 0 and readout_window >= 0, got {self.steps}, "
                               f"{self.blank}, {self.readout_window}")
+        if self.readout_decay is not None:
+            if isinstance(self.readout_decay, bool) or not isinstance(self.readout_decay, (int, float)) \
+                    or not 0.0 <= self.readout_decay < 1.0:
+                raise ConfigError(f"readout_decay must be a number in [0, 1) (None: no leak), got {self.readout_decay!r}")
+            object.__setattr__(self, "readout_decay", float(self.readout_decay))
         if self.encoding not in defaults.encodings:
             raise ConfigError(f"cell {self.cell!r} reads encodings {', '.join(defaults.encodings)}, "
                               f"got {self.encoding!r}")
@@ -106,12 +114,13 @@ class NetConfig:
         return input_encoder(self, generators)
 
     def to_dict(self) -> dict:
-        """The config as stored: common fields, the cell constants under the kind's key and the kind's options."""
+        """The config as stored: common fields, the cell constants under the kind's key and the kind's options
+        (those that are not None: an unset option is absent, so files from before it hash as they did)."""
         defaults = CELLS[self.cell].defaults
         data = asdict(self)
         data[defaults.config_key] = data.pop("cell_config")
         for option in NET_OPTIONS:
-            if option not in defaults.options:
+            if option not in defaults.options or data[option] is None:
                 del data[option]
         return data
 

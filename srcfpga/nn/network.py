@@ -11,13 +11,16 @@ from torch import nn
 
 from ..cells import CELLS
 from ..errors import ConfigError
+from ..quant.hwmodel import readout_gain
 from .config import NetConfig, cell_constants
 
 
 class Net(nn.Module):
     """Stack of the kind's float layers; ``forward(frames)`` returns logits ``mean_w(out[t]) Wout^T + bout``
     over the last ``w`` steps (the readout window; all steps when 0), ``bout`` only where the kind has a
-    readout bias. The kind's schedule state (e.g. BMRU's ``eps``) are buffers of the network, passed to
+    readout bias. A leaky readout (``config.readout_decay`` = ``d``) runs ``v[t] = d v[t-1] + Wout out[t] + bout``
+    over the window from 0 and returns ``v[T] / sum_{k<w} d^k`` (:func:`srcfpga.quant.hwmodel.readout_gain`): the
+    exponentially weighted mean, the integer accumulator times a positive constant after quantization. The kind's schedule state (e.g. BMRU's ``eps``) are buffers of the network, passed to
     every layer by name."""
 
     def __init__(self, config: NetConfig):
@@ -66,10 +69,22 @@ class Net(nn.Module):
         for layer in self.layers:
             x = layer(x, **schedule)
             outputs.append(x)
-        logits = x[:, -self.window(x.shape[1]):].mean(dim=1) @ self.readout.T
-        if self.readout_bias is not None:
-            logits = logits + self.readout_bias
+        logits = self.read_out(x[:, -self.window(x.shape[1]):])
         return (logits, outputs) if trace else logits
+
+    def read_out(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits of the last layer's outputs over the window ``x`` ``(batch, w, n)`` (class docstring)."""
+        decay = self.config.readout_decay
+        if decay is None:
+            logits = x.mean(dim=1) @ self.readout.T
+            return logits if self.readout_bias is None else logits + self.readout_bias
+        syn = x @ self.readout.T
+        if self.readout_bias is not None:
+            syn = syn + self.readout_bias
+        v = torch.zeros_like(syn[:, 0])
+        for t in range(syn.shape[1]):
+            v = decay * v + syn[:, t]
+        return v / readout_gain(decay, syn.shape[1])
 
     def clamp_parameters(self) -> None:
         for layer in self.layers:

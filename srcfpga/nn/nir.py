@@ -558,6 +558,19 @@ def _one(values, what: str) -> object:
     return values.pop()
 
 
+def readout_decay(readout: Readout) -> float | None:
+    """The float network's ``readout_decay`` of a NIR readout: None for an integrator (decay 1), else the one
+    decay of every class (an LI node whose ``tau`` differs between classes is refused: the hardware's leaky
+    readout has one leak)."""
+    decay = readout.decay
+    if np.all(decay == 1):
+        return None
+    if np.any(decay != decay[0]):
+        raise NirError(f"readout {readout.name!r}: the LI time constant differs between classes (per-step decay "
+                       f"{decay.min():g} .. {decay.max():g}); srcfpga's leaky readout has one decay for all classes")
+    return float(decay[0])
+
+
 def to_net(network: NirNetwork, *, encoding: str | None = None, rate_gain: float | None = None,
            steps: int | None = None, blank: int | None = None):
     """The float :class:`srcfpga.nn.network.Net` of ``network`` (cell kind and reset from its layers),
@@ -574,9 +587,7 @@ def to_net(network: NirNetwork, *, encoding: str | None = None, rate_gain: float
     reset = _one((layer.reset for layer in network.layers), "reset")
     recurrent = any(layer.recurrent is not None for layer in network.layers)
     readout = network.readout
-    if np.any(readout.decay != 1):
-        raise NirError(f"readout {readout.name!r}: a leaky readout (LI, decay {readout.decay.min():g}) has no float "
-                       "model yet; the float network's readout integrates (an I node, or the spike counts)")
+    decay = readout_decay(readout)
     import torch
 
     from .config import NetConfig, cell_constants
@@ -591,7 +602,8 @@ def to_net(network: NirNetwork, *, encoding: str | None = None, rate_gain: float
                            f"{len(levels)} grey levels, got steps {steps} and {network.input_size} inputs")
         options |= dict(image_shape=(steps, network.input_size // len(levels)), blank=blank or 0)
     config = NetConfig(input_size=network.input_size, hidden=network.sizes[1:], n_classes=readout.n_classes,
-                       cell=kind, cell_config=cell_constants(kind, dict(reset=reset, recurrent=recurrent)), **options)
+                       cell=kind, cell_config=cell_constants(kind, dict(reset=reset, recurrent=recurrent)),
+                       readout_decay=decay, **options)
     net = Net(config)
     if readout.bias.any() and net.readout_bias is None:
         raise NirError(f"readout {readout.name!r} has a bias; the {kind} network's readout has none")
@@ -626,7 +638,8 @@ def from_net(net, dt: float = SNNTORCH_DT) -> NirNetwork:
         layers.append(SpikingLayer(f"layer{index}", config.cell, reset=config.cell_config.reset, **arrays))
     weight = state["readout"]
     bias = state.get("readout_bias", np.zeros(len(weight), np.float32))
-    readout = Readout("readout", weight, bias, np.ones(len(weight), np.float32))
+    decay = 1.0 if config.readout_decay is None else config.readout_decay
+    readout = Readout("readout", weight, bias, np.full(len(weight), decay, np.float32))
     return NirNetwork(config.input_size, tuple(layers), readout, float(dt))
 
 

@@ -37,7 +37,8 @@ def readout(x: torch.Tensor, weights: torch.Tensor, bias: torch.Tensor | None,
             ro: ReadoutQ) -> tuple[torch.Tensor, torch.Tensor]:
     """The readout of ``ro`` on the last layer's integer outputs ``x`` ``(batch, T, n)``, weights and bias
     straight through from their real values: ``(logits, accumulators after each step)``; logits =
-    accumulators * scale / window length."""
+    accumulators * :meth:`~srcfpga.quant.ReadoutQ.logit_scale` (scale over the window length, or over the
+    leaky readout's geometric gain)."""
     weights = ste(weights, ro.weights, ro.scale)
     bias = None if ro.bias is None else ste(bias, ro.bias, ro.scale)
     batch, steps, _ = x.shape
@@ -47,7 +48,7 @@ def readout(x: torch.Tensor, weights: torch.Tensor, bias: torch.Tensor | None,
         if ro.counted(t, steps):
             acc = readout_step(TorchOps, ro, acc, x[:, t] @ weights.T, 0 if bias is None else bias)
         after.append(acc)
-    return acc * (ro.scale / ro.counted_steps(steps)), torch.stack(after, dim=1)
+    return acc * ro.logit_scale(steps), torch.stack(after, dim=1)
 
 
 class QATNet(nn.Module):

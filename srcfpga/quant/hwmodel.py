@@ -92,6 +92,15 @@ def check_steps(steps: int, blank: int) -> None:
 OPTIONAL = {"optional": True}   # field metadata: omitted from the file (and the hash) while None
 
 
+def readout_gain(keep: float | None, steps: int) -> float:
+    """What a readout accumulates of a constant input over ``steps`` steps, its logits' divisor: ``steps``
+    (integrating, ``keep`` None) or ``sum_{k < steps} keep^k`` (leaky, ``v = keep v + x``). Logits are the
+    accumulator over this gain: the mean of ``W s + b`` over the window, exponentially weighted when leaky."""
+    if keep is None:
+        return steps
+    return float(sum(keep ** k for k in range(steps)))
+
+
 MAX_READOUT_DECAY_SHIFT = 16      # decay_num * acc stays below 2^47: exact in int64 and in float64 (QAT)
 
 
@@ -160,6 +169,16 @@ class ReadoutQ:
     def counted_steps(self, total: int) -> int:
         """How many of ``total`` steps are accumulated."""
         return min(self.window, total) if self.window else total
+
+    @property
+    def keep(self) -> float | None:
+        """What the accumulator keeps of itself per step, ``1 - decay_num / 2^decay_shift`` (None: no leak)."""
+        return 1.0 - self.decay_num / (1 << self.decay_shift) if self.leaky else None
+
+    def logit_scale(self, total: int) -> float:
+        """Real value of one accumulator LSB in the logits of a ``total``-step inference: ``scale`` over the
+        window's :func:`readout_gain` (a positive constant: the class is the argmax of the accumulator)."""
+        return self.scale / readout_gain(self.keep, self.counted_steps(total))
 
     @property
     def n_classes(self) -> int:

@@ -32,7 +32,8 @@ def quantize_net(net, qc: QuantConfig, source: dict | None = None) -> HardwareMo
     for layer, layer_f in zip(net.layers, folded):
         layers.append(quantizer.quantize(layer_f, layer, input_range, cfg, qc))
         input_range = layers[-1].output_range
-    readout = quantize_readout(_numpy(weights), qc, None if bias is None else _numpy(bias), cfg.readout_window)
+    readout = quantize_readout(_numpy(weights), qc, None if bias is None else _numpy(bias), cfg.readout_window,
+                               cfg.readout_decay)
     # spike-frame networks: the encoder is never used, but a HardwareModel names one
     encoder = cfg.encoder(qc.encoder_generators)
     if encoder is None:

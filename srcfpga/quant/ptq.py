@@ -93,9 +93,15 @@ def weight_scale(w: np.ndarray, bits: int, clip: str) -> float:
     return float(candidates[int(np.argmin(errors))])
 
 
+def leak_nums(keep, shift: int) -> np.ndarray:
+    """Per value ``n`` such that ``1 - n / 2^shift`` is nearest to ``keep`` (ties to even ``n``), in
+    ``0..2^shift`` (a ``keep`` outside [0, 1] is clamped, as snnTorch clamps beta): the rounding of every leak."""
+    return np.clip(np.rint((1.0 - np.asarray(keep, np.float64)) * (1 << shift)), 0, 1 << shift).astype(np.int64)
+
+
 def leak_num(keep: float, shift: int) -> int:
-    """``n`` such that ``1 - n / 2^shift`` is nearest to ``keep``."""
-    return int(np.clip(round((1.0 - keep) * (1 << shift)), 0, 1 << shift))
+    """:func:`leak_nums` of one value."""
+    return int(leak_nums(keep, shift))
 
 
 def _integer(name: str, value: float) -> int:
@@ -114,12 +120,15 @@ def _uniform(name: str, values: np.ndarray) -> float:
 
 
 def quantize_readout(weights: np.ndarray, qc: QuantConfig, bias: np.ndarray | None = None,
-                     window: int = 0) -> ReadoutQ:
+                     window: int = 0, decay: float | None = None) -> ReadoutQ:
     """Readout weights at ``readout_bits`` (one scale, from the largest weight), the bias (None: none) at
-    the same scale, saturated to the accumulator, and the readout window."""
+    the same scale, saturated to the accumulator, the readout window, and the leak of a leaky readout
+    (``decay`` per step, None: none) as ``1 - decay_num / 2^decay_shift`` at the cells' ``qc.decay_shift``."""
     scale = weight_scale(weights, qc.readout_bits, "max")
     if bias is not None:
         limit = (1 << (qc.readout_acc_bits - 2)) - 1
         bias = np.clip(np.rint(np.asarray(bias, np.float64) / scale), -limit, limit)
     return ReadoutQ(quantize_symmetric(weights, scale, qc.readout_bits), qc.readout_bits, scale,
-                    qc.readout_acc_bits, bias=bias, window=window)
+                    qc.readout_acc_bits, bias=bias, window=window,
+                    decay_num=None if decay is None else leak_num(decay, qc.decay_shift),
+                    decay_shift=None if decay is None else qc.decay_shift)

@@ -8,7 +8,7 @@ import numpy as np
 
 from ...errors import ConfigError
 from ...quant.hwmodel import signed_bits
-from ...quant.ptq import QuantConfig, quantize_symmetric, weight_scale
+from ...quant.ptq import QuantConfig, leak_nums, quantize_symmetric, weight_scale
 from .layer import CubaLIFLayerQ, IFLayerQ, LIFLayerQ
 
 LAYER_TYPES = {"if": IFLayerQ, "lif": LIFLayerQ, "cubalif": CubaLIFLayerQ}
@@ -16,12 +16,6 @@ LAYER_TYPES = {"if": IFLayerQ, "lif": LIFLayerQ, "cubalif": CubaLIFLayerQ}
 
 def _np(tensor) -> np.ndarray:
     return tensor.detach().cpu().double().numpy()
-
-
-def leak_nums(keep: np.ndarray, shift: int) -> np.ndarray:
-    """Per neuron ``n`` such that ``1 - n / 2^shift`` is nearest to ``keep`` (clamped to [0, 1] as snnTorch does)."""
-    keep = np.clip(np.asarray(keep, np.float64), 0.0, 1.0)
-    return np.clip(np.rint((1.0 - keep) * (1 << shift)), 0, 1 << shift).astype(np.int64)
 
 
 def quantize_lif_layer(layer, qc: QuantConfig) -> IFLayerQ:
