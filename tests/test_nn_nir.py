@@ -366,26 +366,102 @@ def test_flatten_input_counts_every_pixel():
     assert network.sizes == (16, 5)
 
 
-@pytest.mark.parametrize("readout, message", [
-    (nir.LI(tau=np.full(2, 1e-3), r=np.full(2, 10.0), v_leak=np.zeros(2)), "a leaky readout"),
-    (nir.I(r=np.full(2, 1e4)), "has a bias; the lif network's readout has none"),
-])
-def test_readouts_the_float_network_cannot_hold(readout, message):
-    """An I readout without bias maps onto the float network's integrating readout; a leaking LI readout and a
-    readout bias are refused by name when the float model is built."""
-    from srcfpga.nn.nir import to_net
+def _li(n, tau, r=None):
+    tau = np.broadcast_to(np.asarray(tau, np.float64), (n,)).copy()
+    return nir.LI(tau=tau, r=tau / SNNTORCH_DT if r is None else np.full(n, r), v_leak=np.zeros(n))
 
-    rng = np.random.default_rng(8)
-    nodes = {"input": nir.Input(np.array([3])), "a": _affine(rng, 4, 3), "lif": _lif(4), "ro": _affine(rng, 2, 4),
+
+def _readout_graph(rng, readout, affine=False):
+    nodes = {"input": nir.Input(np.array([3])), "a": _affine(rng, 4, 3), "lif": _lif(4),
+             "ro": _affine(rng, 2, 4) if affine else nir.Linear(weight=rng.normal(size=(2, 4))),
              "readout": readout, "output": nir.Output(np.array([2]))}
     names = list(nodes)
-    network = to_network(_graph(nodes, list(zip(names, names[1:]))))
+    return _graph(nodes, list(zip(names, names[1:])))
+
+
+@pytest.mark.parametrize("readout, affine, message", [
+    (_li(2, [1e-3, 2e-3]), False, "the LI time constant differs between classes"),
+    (_li(2, 1e-3), True, "has a bias; the lif network's readout has none"),
+    (nir.I(r=np.full(2, 1e4)), True, "has a bias; the lif network's readout has none"),
+])
+def test_readouts_the_float_network_cannot_hold(readout, affine, message):
+    """An LI readout needs one tau for all classes (the hardware's leaky readout has one leak); the LIF family's
+    readout has no bias: both are refused by name when the float model is built."""
+    from srcfpga.nn.nir import to_net
+
     with pytest.raises(NirError, match=f"readout 'readout'.*{message}"):
-        to_net(network)
-    nodes["ro"] = nir.Linear(weight=rng.normal(size=(2, 4)))
-    nodes["readout"] = nir.I(r=np.full(2, 1e4))
-    net = to_net(to_network(_graph(nodes, list(zip(names, names[1:])))))
-    np.testing.assert_array_equal(net.readout.detach().numpy(), nodes["ro"].weight.astype(np.float32))
+        to_net(to_network(_readout_graph(np.random.default_rng(8), readout, affine)))
+
+
+@pytest.mark.parametrize("readout, decay", [(nir.I(r=np.full(2, 1e4)), None), (_li(2, 1e-3), 0.9),
+                                            (_li(2, 4e-4, r=2.0), 0.75)])
+def test_li_and_integrator_readouts_map_onto_the_float_readout(readout, decay):
+    """An I readout is the integrating readout; an LI readout (uniform tau) is the leaky readout with decay
+    1 - dt / tau, its input gain r dt / tau folded into the readout weights. The float logits are the LI
+    membrane after the last step over the window's geometric gain, and export writes the LI node back."""
+    import torch
+
+    from srcfpga.nn.nir import from_net, to_graph, to_net
+    from srcfpga.quant.hwmodel import readout_gain
+
+    rng = np.random.default_rng(8)
+    graph = _readout_graph(rng, readout)
+    net = to_net(to_network(graph))
+    assert net.config.readout_decay == (None if decay is None else pytest.approx(decay, rel=1e-6))
+    gain = 1.0 if isinstance(readout, nir.I) else float(np.asarray(readout.r)[0] * SNNTORCH_DT / readout.tau[0])
+    np.testing.assert_allclose(net.readout.detach().numpy(), graph.nodes["ro"].weight * gain, rtol=1e-6)
+    spikes = torch.from_numpy(rng.random((5, 10, 3)) < 0.5).float()
+    with torch.no_grad():
+        logits, (out,) = net(spikes, trace=True)
+    d = 1.0 if decay is None else net.config.readout_decay
+    v = np.zeros((5, 2))
+    for t in range(10):
+        v = d * v + out[:, t].numpy() @ net.readout.detach().numpy().T
+    np.testing.assert_allclose(logits.numpy(), v / readout_gain(None if decay is None else d, 10), rtol=1e-5)
+    back = to_network(to_graph(from_net(net)))
+    assert isinstance(to_graph(from_net(net)).nodes["readout"], type(readout))
+    np.testing.assert_array_equal(back.readout.decay, np.float32(d))
+
+
+def test_cli_li_readout_round_trip(tmp_path, capsys):
+    """A hand-built graph ending in an LI readout (the shape Norse writes for a LILinear classifier head):
+    `srcfpga import` gives a leaky-readout model, `quantize` a HardwareModel with the readout leak
+    1 - n / 2^decay_shift, `export --nir` writes the LI back and re-importing it gives the same model hash."""
+    import json
+
+    from srcfpga.cli import main
+    from srcfpga.nn import load_model
+    from srcfpga.nn.checkpoint import model_hash
+    from srcfpga.quant import HardwareModel
+    from srcfpga.quant.ptq import leak_num
+
+    rng = np.random.default_rng(9)
+    nodes = {"input": nir.Input(np.array([64])), "a": nir.Affine(weight=rng.normal(size=(16, 64)) * 0.6,
+                                                                  bias=rng.normal(size=16) * 0.1),
+             "lif": _lif(16, tau=5e-4, threshold=0.8), "ro": nir.Linear(weight=rng.normal(size=(10, 16))),
+             "readout": _li(10, 1e-3), "output": nir.Output(np.array([10]))}
+    names = list(nodes)
+    graph = tmp_path / "li.nir"
+    nir.write(graph, _graph(nodes, list(zip(names, names[1:]))))
+    model, back, hw = tmp_path / "li.pt", tmp_path / "back.nir", tmp_path / "li.hw"
+
+    def run(*args):
+        code = main([str(a) for a in args] + ["--json"])
+        out = capsys.readouterr().out
+        assert code == 0, out
+        return json.loads(out)
+
+    run("import", graph, "--reset", "subtract", "--steps", 12, "-o", model)
+    net = load_model(model)[0]
+    assert net.config.readout_decay == pytest.approx(0.9, rel=1e-6)
+    run("quantize", model, "--weight-bits", 6, "-o", hw)
+    readout = HardwareModel.load(hw).readout
+    assert readout.leaky and readout.decay_num == leak_num(net.config.readout_decay, readout.decay_shift)
+    assert run("eval", hw, "--dataset", "digits", "--limit", 10)["samples"] == 10
+    run("export", "--nir", model, "-o", back)
+    assert isinstance(nir.read(back).nodes["readout"], nir.LI)
+    run("import", back, "--steps", 12, "-o", tmp_path / "again.pt")
+    assert model_hash(load_model(tmp_path / "again.pt")[0]) == model_hash(net)
 
 
 def test_decay_inversion_mutant_is_caught(mutate):
