@@ -30,7 +30,8 @@ def test_config_stores_the_kinds_constants_and_round_trips(kind):
     config = small_config(kind)
     data = config.to_dict()
     assert isinstance(data[kind.defaults.config_key], dict) and "cell_config" not in data
-    assert set(kind.defaults.options) <= set(data)
+    assert {option for option in kind.defaults.options if getattr(config, option) is not None} <= set(data)
+    assert not {option for option in kind.defaults.options if getattr(config, option) is None} & set(data)
     assert NetConfig.from_dict(data) == config
     assert isinstance(config.cell_config, kind.part("config"))
 

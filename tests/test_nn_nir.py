@@ -201,7 +201,7 @@ def test_export_then_import_is_exact(snntorch_reference, tmp_path):
 
 def test_one_kind_and_reset_per_network(snntorch_reference, tmp_path):
     """An srcfpga network has one cell kind and one reset: a graph mixing them is refused by name before any
-    model is built. Recurrence may differ: the layers without get zero recurrent weights."""
+    model is built. Recurrence may differ: it is per layer."""
     from srcfpga.nn.nir import to_net
 
     ref = snntorch_reference
@@ -212,7 +212,53 @@ def test_one_kind_and_reset_per_network(snntorch_reference, tmp_path):
     with pytest.raises(NirError, match=r"one reset .* \['subtract', 'zero'\]"):
         to_net(replace(network, layers=(network.layers[0], replace(network.layers[1], reset="subtract"))))
     net = to_net(network)
-    assert net.layers[1].recurrent.weight.abs().sum() == 0 and net.layers[1].recurrent.bias.abs().sum() == 0
+    assert net.config.cell_config.recurrent == (True, False)
+    assert net.layers[0].recurrent is not None and net.layers[1].recurrent is None
+
+
+def test_per_layer_recurrence_saves_cycles_and_rom(snntorch_reference, tmp_path):
+    """snnTorch's RLeaky hidden layer + Leaky output imports as a recurrent layer and a plain one. Against the
+    same network with zero recurrent weights in the output layer (what a network-wide recurrence forced): the same
+    float spikes and golden outputs, 10 x 10 fewer stored weights, and fewer cycles in the cycle model (the
+    output layer's accumulator no longer visits its own spikes)."""
+    from dataclasses import replace as replace_dc
+
+    import torch
+
+    from srcfpga.golden import run_golden
+    from srcfpga.hdl import HdlConfig, LatencyModel
+    from srcfpga.nn.checkpoint import quantize_model
+    from srcfpga.nn.network import Net
+    from srcfpga.quant import QuantConfig
+
+    model = _import_snntorch(snntorch_reference, tmp_path, "rleaky", encoding="frames", steps=16, blank=0)
+    assert [layer.recurrent is not None for layer in model.layers] == [True, False]
+    config = model.config
+    dense = Net(replace_dc(config, cell_config=replace_dc(config.cell_config, recurrent=True)))
+    state = dict(model.state_dict())
+    state |= {"layers.1.recurrent.weight": torch.zeros(10, 10), "layers.1.recurrent.bias": torch.zeros(10)}
+    dense.load_state_dict(state)
+    spikes = np.random.default_rng(4).random((8, 16, 30)) < 0.3
+    with torch.no_grad():
+        for a, b in zip(model(torch.from_numpy(spikes).float(), trace=True)[1],
+                        dense(torch.from_numpy(spikes).float(), trace=True)[1]):
+            np.testing.assert_array_equal(a.numpy(), b.numpy())
+    cycles, hws = [], []
+    for net in (model, dense):
+        hw = quantize_model(net, QuantConfig(weight_bits=6))
+        result = run_golden(hw, spikes=spikes, trace=True)
+        hws.append((hw, result))
+        cycles.append(LatencyModel(hw, HdlConfig(input="frames")).inference_cycles(
+            spikes, [trace.spikes for trace in result.traces], 0))
+    (sparse_hw, sparse), (dense_hw, full) = hws
+    assert [layer.is_recurrent for layer in sparse_hw.layers] == [True, False]
+    assert [layer.is_recurrent for layer in dense_hw.layers] == [True, True]
+    assert sparse_hw.layers[1].weight_count == dense_hw.layers[1].weight_count - 100
+    np.testing.assert_array_equal(sparse.readout_trace, full.readout_trace)
+    for a, b in zip(sparse.traces, full.traces):
+        np.testing.assert_array_equal(a.spikes, b.spikes)
+    assert sparse.spike_counts[1].sum() > 0
+    assert np.all(cycles[0] <= cycles[1]) and cycles[0].sum() < cycles[1].sum(), (cycles[0], cycles[1])
 
 
 SNNTORCH_NETS = {

@@ -8,9 +8,13 @@ nn parts (torch; :mod:`srcfpga.nn` looks them up, never branches on a kind):
 
 ``config``: the cell-constants dataclass (frozen, validated), stored in a network config under
 ``defaults.config_key``; built from keyword options (``cls(**options)``; its fields are the kind's cell
-options, e.g. ``srcfpga train --variant``) and ``check(cell)`` raises ConfigError when the constants do
-not suit the kind ``cell`` (e.g. CMRU has no first-quadrant variant).
-``float``: ``build(n_in, n_out, net_config) -> torch.nn.Module``, the float layer: ``n_in``, ``n_out``,
+options, e.g. ``srcfpga train --variant``) and ``check(cell, layers)`` raises ConfigError when the constants
+do not suit the kind ``cell`` in a network of ``layers`` layers (e.g. CMRU has no first-quadrant variant; a
+LIF family's per-layer ``recurrent`` names every layer). A per-layer property (whether layer ``index`` has
+recurrent weights) lives in the constants and is read by the ``float`` part; the HardwareModel layer then
+carries it (``is_recurrent``), which is all golden, QAT and HDL look at.
+``float``: ``build(n_in, n_out, net_config, index) -> torch.nn.Module``, the float layer ``index`` (from 0):
+``n_in``, ``n_out``,
 ``forward(x, **schedule) -> y`` over whole sequences ``(batch, T, n_in) -> (batch, T, n_out)`` from its
 initial state (buffers ``init_*``), ``schedule`` the network's schedule state (``defaults.schedule_state``);
 ``clamp_parameters()`` after each optimizer step.
@@ -26,7 +30,7 @@ on float64 tensors ``x`` ``(batch, T, n_in)`` of integers, with straight-through
 tensors for traces, at least those of the golden trace's ``states()``, equal to them bit for bit.
 ``defaults``: :class:`NetDefaults`, typed: no import.
 Not parts, one for every kind: the network (:class:`srcfpga.nn.Net`: layers, readout ``mean_w(out) Wout^T
-(+ bout)``, schedule buffers, :meth:`~srcfpga.nn.Net.fold`), its config (:class:`srcfpga.nn.NetConfig`, which
+(+ bout)`` or, with the network option ``readout_decay``, the leaky (LI) readout, schedule buffers, :meth:`~srcfpga.nn.Net.fold`), its config (:class:`srcfpga.nn.NetConfig`, which
 stores the common fields, the constants under ``config_key`` and exactly the kind's ``options``: model
 files and hashes of a kind never change when another kind adds an option), the training loop
 (:mod:`srcfpga.nn.train`), PTQ of the network and the readout (:mod:`srcfpga.quant.network`), the QAT

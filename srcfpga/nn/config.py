@@ -81,7 +81,7 @@ class NetConfig:
             object.__setattr__(self, "cell_config", cell_constants(self.cell, self.cell_config or {}))
         if not isinstance(self.cell_config, config_cls):
             raise ConfigError(f"cell {self.cell!r} takes a {config_cls.__name__}, got {type(self.cell_config).__name__}")
-        self.cell_config.check(self.cell)
+        self.cell_config.check(self.cell, len(self.hidden))
         for name, default in (("encoding", defaults.encodings[0]), ("steps", defaults.steps),
                               ("blank", defaults.blank)):
             if getattr(self, name) is None:

@@ -29,7 +29,8 @@ class Net(nn.Module):
         kind = CELLS[config.cell]
         build = kind.part("float")
         sizes = (config.input_size,) + config.hidden
-        self.layers = nn.ModuleList(build(n_in, n_out, config) for n_in, n_out in zip(sizes, sizes[1:]))
+        self.layers = nn.ModuleList(build(n_in, n_out, config, index)
+                                    for index, (n_in, n_out) in enumerate(zip(sizes, sizes[1:])))
         self.readout = nn.Parameter(torch.randn(config.n_classes, sizes[-1]) / math.sqrt(sizes[-1]),
                                     requires_grad=config.readout_trainable)
         bias = nn.Parameter(torch.zeros(config.n_classes)) if kind.defaults.readout_bias else None

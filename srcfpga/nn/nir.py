@@ -578,14 +578,13 @@ def to_net(network: NirNetwork, *, encoding: str | None = None, rate_gain: float
     encoder at the default grey levels, one step per image row: ``input_size`` = width x levels, ``steps`` =
     rows, required; ``"frames"``: spike frames given as they are).
 
-    A network's layers are all recurrent or none (:class:`srcfpga.cells.lif.config.LIFCellConfig`): when
-    only some layers of the graph are (snnTorch's RLeaky hidden layer and Leaky output), the others get zero
-    recurrent weights and bias, which change no float sum (``x + 0.0 == x``) nor spike; they cost accumulator
-    visits in hardware.
+    Recurrence is per layer (``LIFCellConfig.recurrent``, one bool per layer when the graph mixes them, as
+    snnTorch's RLeaky hidden layer and Leaky output do): a layer has recurrent weights exactly when its node has
+    a recurrent loop. An LI readout becomes the leaky readout (:func:`readout_decay`).
     """
     kind = _one((layer.kind for layer in network.layers), "cell kind")
     reset = _one((layer.reset for layer in network.layers), "reset")
-    recurrent = any(layer.recurrent is not None for layer in network.layers)
+    recurrent = [layer.recurrent is not None for layer in network.layers]
     readout = network.readout
     decay = readout_decay(readout)
     import torch
@@ -611,8 +610,6 @@ def to_net(network: NirNetwork, *, encoding: str | None = None, rate_gain: float
     for index, layer in enumerate(network.layers):
         for field_name, tensor in LAYER_TENSORS:
             value = getattr(layer, field_name)
-            if value is None and recurrent and field_name.startswith("recurrent"):
-                value = np.zeros((layer.n_out, layer.n_out) if field_name == "recurrent" else layer.n_out, np.float32)
             if value is not None:
                 state[f"layers.{index}.{tensor}"] = torch.from_numpy(value)
     state["readout"] = torch.from_numpy(readout.weight)

@@ -16,7 +16,9 @@ class LIFCellConfig:
     ``beta``: membrane leak per step (LIF, CubaLIF; IF has none and ignores it). ``alpha``: synaptic current leak
     (CubaLIF only). ``threshold``: firing threshold (> 0). ``reset``: one of
     :data:`srcfpga.cells.lif.layer.RESETS`. ``recurrent``: all-to-all recurrent weights (with bias) on the layer's
-    previous spikes. ``surrogate``: the slope ``a`` of snnTorch's arctan surrogate gradient
+    previous spikes, in every layer (``True``), none (``False``) or per layer (a tuple of bools, one per layer, e.g.
+    ``(True, False)`` for snnTorch's RLeaky hidden layer and Leaky output; a tuple of equal values is stored as
+    that bool, so a config has one form). ``surrogate``: the slope ``a`` of snnTorch's arctan surrogate gradient
     (``a / 2 / (1 + (pi a x / 2)^2)``).
     """
 
@@ -24,7 +26,7 @@ class LIFCellConfig:
     alpha: float = 0.8
     threshold: float = 1.0
     reset: str = "subtract"
-    recurrent: bool = False
+    recurrent: bool | tuple[bool, ...] = False
     surrogate: float = 2.0
 
     def __post_init__(self) -> None:
@@ -35,10 +37,25 @@ class LIFCellConfig:
             raise ConfigError(f"threshold must be positive, got {self.threshold}")
         if self.reset not in RESETS:
             raise ConfigError(f"reset must be one of {', '.join(RESETS)}, got {self.reset!r}")
-        if not isinstance(self.recurrent, bool):
-            raise ConfigError(f"recurrent must be True or False, got {self.recurrent!r}")
+        recurrent = self.recurrent
+        if isinstance(recurrent, (list, tuple)):
+            recurrent = tuple(recurrent)
+            if not recurrent or not all(isinstance(value, bool) for value in recurrent):
+                raise ConfigError(f"recurrent per layer must be a non-empty list of True / False, got {self.recurrent!r}")
+            if len(set(recurrent)) == 1:
+                recurrent = recurrent[0]
+            object.__setattr__(self, "recurrent", recurrent)
+        elif not isinstance(recurrent, bool):
+            raise ConfigError(f"recurrent must be True, False or one of them per layer, got {self.recurrent!r}")
         if not self.surrogate > 0:
             raise ConfigError(f"surrogate slope must be positive, got {self.surrogate}")
 
-    def check(self, cell: str) -> None:
-        """Every LIF-family kind takes these constants (IF ignores beta and alpha, LIF alpha)."""
+    def check(self, cell: str, layers: int) -> None:
+        """Every LIF-family kind takes these constants (IF ignores beta and alpha, LIF alpha); a per-layer
+        ``recurrent`` names each of the ``layers`` layers."""
+        if isinstance(self.recurrent, tuple) and len(self.recurrent) != layers:
+            raise ConfigError(f"recurrent names {len(self.recurrent)} layers, the network has {layers}")
+
+    def layer_recurrent(self, index: int) -> bool:
+        """Whether layer ``index`` (from 0) has recurrent weights."""
+        return self.recurrent[index] if isinstance(self.recurrent, tuple) else self.recurrent

@@ -128,8 +128,8 @@ class LIFLayer(nn.Module):
         """Nothing to clamp: beta, alpha and threshold are buffers (snnTorch clamps beta and alpha when used)."""
 
 
-def lif_layer(n_in: int, n_out: int, config) -> LIFLayer:
-    """The layer of a network config (:class:`srcfpga.nn.NetConfig` with :class:`LIFCellConfig` constants)."""
+def lif_layer(n_in: int, n_out: int, config, index: int) -> LIFLayer:
+    """Layer ``index`` of a network config (:class:`srcfpga.nn.NetConfig` with :class:`LIFCellConfig` constants)."""
     c = config.cell_config
     return LIFLayer(n_in, n_out, config.cell, beta=c.beta, alpha=c.alpha, threshold=c.threshold, reset=c.reset,
-                    recurrent=c.recurrent, surrogate=c.surrogate)
+                    recurrent=c.layer_recurrent(index), surrogate=c.surrogate)

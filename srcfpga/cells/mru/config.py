@@ -40,7 +40,7 @@ class MRUCellConfig:
         if not 2 <= self.count_bits <= 16:
             raise ConfigError(f"count_bits must be in 2..16, got {self.count_bits}")
 
-    def check(self, cell: str) -> None:
+    def check(self, cell: str, layers: int) -> None:
         """The first-quadrant variant exists for the BMRU only."""
         if cell != "bmru" and self.variant != "full":
             raise ConfigError(f"the first-quadrant variant exists for the BMRU only, not {cell!r}")

@@ -167,12 +167,12 @@ class MRULayer(nn.Module):
         return 1, 0
 
 
-def bmru_layer(n_in: int, n_out: int, config) -> MRULayer:
+def bmru_layer(n_in: int, n_out: int, config, index: int) -> MRULayer:
     """The BMRU layer of a network config (:class:`srcfpga.nn.NetConfig` with MRU constants)."""
     return MRULayer(n_in, n_out, False, config.cell_config)
 
 
-def cmru_layer(n_in: int, n_out: int, config) -> MRULayer:
+def cmru_layer(n_in: int, n_out: int, config, index: int) -> MRULayer:
     """The CMRU layer of a network config."""
     return MRULayer(n_in, n_out, True, config.cell_config)
 
@@ -198,7 +198,7 @@ class AlphaCMRULayer(MRULayer):
         return 2.0 ** -self.cfg.relax_shift, 0
 
 
-def alphacmru_layer(n_in: int, n_out: int, config) -> AlphaCMRULayer:
+def alphacmru_layer(n_in: int, n_out: int, config, index: int) -> AlphaCMRULayer:
     """The alphaCMRU layer of a network config."""
     return AlphaCMRULayer(n_in, n_out, config.cell_config)
 

@@ -36,5 +36,5 @@ class SRCCellConfig:
         if not self.bias_min <= self.bias_init <= self.bias_max:
             raise ConfigError("need bias_min <= bias_init <= bias_max")
 
-    def check(self, cell: str) -> None:
-        """Every SRC kind takes these constants."""
+    def check(self, cell: str, layers: int) -> None:
+        """Every SRC kind takes these constants, in any number of layers."""

@@ -95,6 +95,6 @@ class SRCLayer(nn.Module):
         self.bias.clamp_(self.cell.bias_min, self.cell.bias_max)
 
 
-def src_layer(n_in: int, n_out: int, config) -> SRCLayer:
+def src_layer(n_in: int, n_out: int, config, index: int) -> SRCLayer:
     """The SRC layer of a network config (:class:`srcfpga.nn.NetConfig` with SRC constants)."""
     return SRCLayer(n_in, n_out, config.cell_config)
