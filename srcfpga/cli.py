@@ -237,7 +237,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         cell_options = {name: getattr(args, name) for name in CELL_OPTIONS if getattr(args, name) is not None}
         net = net_for_dataset(train_set, args.cell, tuple(args.hidden), encoding=args.encoding,
                               row_levels=tuple(args.row_levels), steps=args.steps, blank=args.blank,
-                              rate_gain=args.rate_gain, readout_window=args.readout_window, cell_options=cell_options)
+                              rate_gain=args.rate_gain, readout_window=args.readout_window,
+                              readout_decay=args.readout_decay, cell_options=cell_options)
     epochs = args.epochs if args.epochs is not None else (0 if args.init else 5)
     qat_epochs = args.qat_epochs if args.qat_epochs is not None else (2 if args.weight_bits else 0)
     cfg = TrainConfig(epochs=epochs, qat_epochs=qat_epochs, weight_bits=args.weight_bits, batch_size=args.batch_size,
@@ -317,6 +318,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--row-levels", type=int, nargs="+", default=[64, 128, 192], help="row encoding grey levels")
     p.add_argument("--readout-window", type=int, default=0,
                    help="bmru/cmru: read out the last N steps (default 0: all steps)")
+    p.add_argument("--readout-decay", type=float,
+                   help="if/lif/cubalif: a leaky (LI) readout keeping this fraction per step, in [0, 1) "
+                        "(default: the integrating readout)")
     p.add_argument("--count-bits", type=int, help="cmru, alphacmru: counter width (saturating, default 6)")
     p.add_argument("--relax-shift", type=int, metavar="R",
                    help="alphacmru: relaxation 1 - 2^-R, the state's fractional bits (default 2)")

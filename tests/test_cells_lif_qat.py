@@ -33,12 +33,15 @@ def lif_net(seed: int, kind: str, sizes: tuple[int, ...], recurrent, reset: str,
 
 
 @settings(max_examples=30)
-@given(seed=st.integers(0, 2**16), kind=st.sampled_from(["if", "lif", "cubalif"]), recurrent=st.booleans(),
+@given(seed=st.integers(0, 2**16), kind=st.sampled_from(["if", "lif", "cubalif"]),
+       recurrent=st.sampled_from([False, True, (True, False), (False, True)]),
        reset=st.sampled_from(RESETS), bits=st.integers(4, 8), frac=st.integers(4, 9),
        sizes=st.sampled_from([(10, 8, 6), (5, 3), (12, 9)]), density=st.sampled_from([0.2, 0.5]),
        readout_decay=st.sampled_from([None, 0.0, 0.5, 0.9, 0.97]), decay_shift=st.integers(2, 8))
 def test_qat_equals_golden(seed, kind, recurrent, reset, bits, frac, sizes, density, readout_decay, decay_shift):
-    """Every spike, state word and readout accumulator, with an integrating or a leaky (LI) readout."""
+    """Every spike, state word and readout accumulator, with an integrating or a leaky (LI) readout, recurrent
+    in every layer, none, or some (per layer)."""
+    recurrent = recurrent[:len(sizes) - 1] if isinstance(recurrent, tuple) else recurrent
     net = lif_net(seed, kind, sizes, recurrent, reset, readout_decay=readout_decay)
     qat = QATNet(net, QuantConfig(weight_bits=bits, state_frac_bits=frac, decay_shift=decay_shift))
     frames = torch.from_numpy(np.random.default_rng(seed).random((3, 12, sizes[0])) < density).float()

@@ -377,6 +377,19 @@ def test_train_bad_network(capsys, outdir):
     assert_no_output(outdir)
 
 
+def test_train_leaky_readout(capsys, tmp_path, outdir):
+    """--readout-decay: a LIF network with the leaky (LI) readout, stored in its config; a kind without the
+    option refuses it by name."""
+    out = tmp_path / "li.pt"
+    code, _, err = run(capsys, "train", "--dataset", "digits", "--cell", "lif", "--limit", 20, "--test-limit", 10,
+                       "--epochs", 1, "--hidden", 8, "--steps", 4, "--readout-decay", 0.8, "-o", out, "--json")
+    assert code == 0, err
+    assert load_model(out)[0].config.readout_decay == 0.8
+    code, _, err = run(capsys, "train", "--dataset", "digits", "--readout-decay", 0.8, "-o", outdir / "m.pt")
+    assert_one_error_line(code, err, "cell 'src' has no option readout_decay")
+    assert_no_output(outdir)
+
+
 def test_import_missing_directory(capsys, tmp_path, outdir):
     code, _, err = run(capsys, "import", tmp_path / "nothing", "-o", outdir / "ref.pt")
     assert_one_error_line(code, err, "is not a reference export")

@@ -116,14 +116,15 @@ def build_net(config_dict: dict) -> Net:
 def net_for_dataset(dataset, cell: str, hidden: tuple[int, ...], *, encoding: str | None = None,
                     row_levels: tuple[int, ...] = (64, 128, 192), steps: int | None = None,
                     blank: int | None = None, rate_gain: float = 0.25, readout_window: int = 0,
-                    cell_options: dict | None = None) -> Net:
+                    readout_decay: float | None = None, cell_options: dict | None = None) -> Net:
     """A fresh :class:`Net` of kind ``cell`` sized for an image ``dataset``: ``encoding`` (default: the
     kind's first) ``"rate"`` (rate-coded pixels, default 4 blank + 40 steps) or ``"rows"`` (one step per
     image row; audio: per frame, the front end recorded). ``cell_options``: fields of the kind's cell
     constants (e.g. BMRU's ``variant``)."""
     encoding = encoding or CELLS[cell].defaults.encodings[0]
     common = dict(hidden=hidden, n_classes=dataset.n_classes, cell=cell,
-                  cell_config=cell_constants(cell, cell_options or {}), readout_window=readout_window)
+                  cell_config=cell_constants(cell, cell_options or {}), readout_window=readout_window,
+                  readout_decay=readout_decay)
     if encoding != "rows":
         return Net(NetConfig(input_size=dataset.n_pixels, encoding=encoding, rate_gain=rate_gain,
                              steps=40 if steps is None else steps, blank=4 if blank is None else blank, **common))
