@@ -105,3 +105,22 @@ def test_leaky_readout_quantizes_and_scales_logits():
             NetConfig(input_size=4, hidden=(3,), cell="lif", readout_decay=bad)
     with pytest.raises(ConfigError, match="cell 'src' has no option readout_decay"):
         NetConfig(input_size=4, hidden=(3,), cell="src", readout_decay=0.5)
+
+
+def test_per_layer_recurrent_config():
+    """``recurrent`` is one bool for every layer (as model files before per-layer recurrence store it, unchanged)
+    or one per layer; a tuple of equal values is that bool (one stored form, one hash); the tuple names every
+    layer."""
+    config = {"input_size": 4, "hidden": (3, 2), "cell": "lif", "encoding": "frames"}
+    mixed = NetConfig(**config, cell_config={"recurrent": [True, False]})
+    assert mixed.cell_config.recurrent == (True, False)
+    assert [layer.recurrent is not None for layer in Net(mixed).layers] == [True, False]
+    assert NetConfig.from_dict(mixed.to_dict()) == mixed
+    uniform = NetConfig(**config, cell_config={"recurrent": (True, True)})
+    assert uniform.to_dict()["lif"]["recurrent"] is True
+    assert uniform == NetConfig(**config, cell_config={"recurrent": True})
+    with pytest.raises(ConfigError, match="recurrent names 3 layers, the network has 2"):
+        NetConfig(**config, cell_config={"recurrent": (True, False, True)})
+    for bad in ((), (1, 0), "yes"):
+        with pytest.raises(ConfigError, match="recurrent"):
+            NetConfig(**config, cell_config={"recurrent": bad})
