@@ -9,9 +9,8 @@ import numpy as np
 from ...errors import ConfigError
 from ...quant.hwmodel import signed_bits
 from ...quant.ptq import QuantConfig, leak_nums, quantize_symmetric, weight_scale
+from .. import CELLS
 from .layer import CubaLIFLayerQ, IFLayerQ, LIFLayerQ
-
-LAYER_TYPES = {"if": IFLayerQ, "lif": LIFLayerQ, "cubalif": CubaLIFLayerQ}
 
 
 def _np(tensor) -> np.ndarray:
@@ -46,12 +45,13 @@ def quantize_lif_layer(layer, qc: QuantConfig) -> IFLayerQ:
                   recurrent=None if recurrent is None else quantize_symmetric(recurrent, scale, qc.weight_bits),
                   bias=np.rint(bias / unit), threshold=np.rint(threshold / unit), weight_bits=qc.weight_bits,
                   weight_shift=shift, unit=unit, v_bits=bits, reset=layer.reset)
-    if layer.kind in ("lif", "cubalif"):
+    layer_type = CELLS[layer.kind].part("layer")
+    if issubclass(layer_type, LIFLayerQ):           # a membrane leak (LIF, CubaLIF)
         params |= dict(decay_num=leak_nums(_np(layer.beta), qc.decay_shift), decay_shift=qc.decay_shift)
-    if layer.kind == "cubalif":
+    if issubclass(layer_type, CubaLIFLayerQ):       # a synaptic current
         params |= dict(syn_decay_num=leak_nums(_np(layer.alpha), qc.gate_shift), syn_decay_shift=qc.gate_shift,
                        current_bits=bits)
-    return LAYER_TYPES[layer.kind](**params)
+    return layer_type(**params)
 
 
 class LIFQuantizer:

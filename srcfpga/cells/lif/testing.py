@@ -6,9 +6,8 @@ import numpy as np
 
 from ...data.encoder import RateEncoder
 from ...quant.hwmodel import HardwareModel, ReadoutQ, signed_bits
+from .. import CELLS
 from .layer import CubaLIFLayerQ, IFLayerQ, LIFLayerQ
-
-LAYER_TYPES = {"if": IFLayerQ, "lif": LIFLayerQ, "cubalif": CubaLIFLayerQ}
 
 
 def random_lif_layer(rng: np.random.Generator, kind: str, n_in: int, n_out: int, weight_bits: int,
@@ -27,14 +26,15 @@ def random_lif_layer(rng: np.random.Generator, kind: str, n_in: int, n_out: int,
         threshold=rng.integers(theta // 2, theta + 1, n_out),
         weight_bits=weight_bits, weight_shift=shift, unit=1.0 / theta, v_bits=bits, reset=reset,
         recurrent=rng.integers(-wmax, wmax + 1, (n_out, n_out)) if recurrent else None)
-    if kind in ("lif", "cubalif"):
+    layer_type = CELLS[kind].part("layer")
+    if issubclass(layer_type, LIFLayerQ):
         shift_v = int(rng.integers(2, 6))
         params |= dict(decay_num=rng.integers(0, (1 << shift_v) // 2 + 1, n_out), decay_shift=shift_v)
-    if kind == "cubalif":
+    if issubclass(layer_type, CubaLIFLayerQ):
         shift_i = int(rng.integers(1, 5))
         params |= dict(syn_decay_num=rng.integers(0, (1 << shift_i) + 1, n_out), syn_decay_shift=shift_i,
                        current_bits=max(2, bits - int(rng.integers(0, 2))))
-    return LAYER_TYPES[kind](**params)
+    return layer_type(**params)
 
 
 def random_lif_model(seed: int, kind: str, sizes: tuple[int, ...], weight_bits: int, n_classes: int = 3,
