@@ -57,6 +57,21 @@ def test_short_inferences_and_mixed_recurrence(hdl_equals_golden, steps):
     np.testing.assert_array_equal(predicted, hardware.cycles)
 
 
+@pytest.mark.parametrize("pack_masks", [False, True])
+@pytest.mark.parametrize("kind", ["lif", "cubalif"])
+def test_recurrent_layers_with_mask_packing(hdl_equals_golden, kind, pack_masks):
+    """Two recurrent layers, lanes not dividing the layer sizes, the extractors packing a step's spikes across
+    masks (``pack_masks``) or not: every state word equals golden and the cycle model is exact; dense inputs so
+    that beats take spikes from several masks, and the own spikes come back every step."""
+    model = random_lif_model(3, kind, (9, 7, 5), 5, recurrent=True)
+    spikes = np.random.default_rng(3).random((2, 6, 9)) < 0.7
+    config = HdlConfig(lanes=2, input="frames", spikes_per_cycle=2, pack_masks=pack_masks)
+    hardware, golden = hdl_equals_golden(model, config, spikes.shape[1], 0, spikes=spikes)
+    assert all(trace.spikes[:, :-1].any() for trace in golden.traces)
+    predicted = LatencyModel(model, config).inference_cycles(spikes, [t.spikes for t in golden.traces], 0)
+    np.testing.assert_array_equal(predicted, hardware.cycles)
+
+
 def test_recurrence_matters():
     """The recurrent weights change the spikes (so the equality above is not vacuous for them)."""
     from dataclasses import replace

@@ -1,8 +1,9 @@
 """``srcfpga prove``: the SMT proof that each layer's update datapath equals the golden step.
 
-The default run proves small SRC, BMRU and CMRU layers, shows seeded HDL mutations refuted with a counterexample
-that the golden model and the datapath confirm, and runs the command line; the slow run proves the reference
-model, the demo models, layers with piecewise-linear tables, and refutes every mutant of the list.
+The default run proves small SRC, BMRU, CMRU, alphaCMRU, recurrent LIF and CubaLIF layers, shows seeded HDL
+mutations refuted with a counterexample that the golden model and the datapath confirm, and runs the command
+line; the slow run proves the reference model, the demo models, layers with piecewise-linear tables, every LIF
+kind in every reset mode, and refutes every mutant of the list.
 """
 
 from __future__ import annotations
@@ -10,9 +11,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from srcfpga.cells.mru import cmru_engine
+from srcfpga.cells.lif import neuron as lif_neuron
+from srcfpga.cells.lif.testing import random_lif_model
+from srcfpga.cells.mru import alpha_engine, cmru_engine
 from srcfpga.cells.mru import engine as bmru_engine
 from srcfpga.cells.src import neuron as src_neuron
 from srcfpga.cli import main
@@ -38,8 +42,22 @@ MUTANTS = {
     "bmru comparator > -> >=": (bmru_engine, "return x > mag,", "return x >= mag,", "bmru"),
     "bmru frac shift on beta": (bmru_engine, "beta = (syn_b << k) + p[", "beta = (syn_b << (k + 1)) + p[", "bmru"),
     "cmru saturation - 1": (cmru_engine, "-limit, limit)", "-limit, limit - 1)", "cmru"),
+    "lif spike comparator > -> >=": (lif_neuron, "return words, v > mid.threshold", "return words, v >= mid.threshold",
+                                     "lif"),
+    "lif reset comparator > -> >=": (lif_neuron, "r = old.v > params.threshold", "r = old.v >= params.threshold",
+                                     "lif"),
+    "lif leak shift + 1": (lif_neuron, "return value - (product >> shift)", "return value - (product >> (shift + 1))",
+                           "lif"),
+    "cubalif current saturation hi - 1": (lif_neuron, '"syn_decay", params) + drive, *q.current_range)',
+                                          '"syn_decay", params) + drive, q.current_range[0], q.current_range[1] - 1)',
+                                          "cubalif"),
+    "alphacmru leak shift + 1": (alpha_engine, "leaked = q - (q >> r)", "leaked = q - (q >> (r + 1))", "alphacmru"),
+    "alphacmru saturation - 1": (alpha_engine, "clamp(leaked, -limit, limit)", "clamp(leaked, -limit, limit - 1)",
+                                 "alphacmru"),
 }
-FAST_MUTANTS = ("current saturation hi - 1", "bmru comparator > -> >=", "cmru saturation - 1")
+FAST_MUTANTS = ("current saturation hi - 1", "bmru comparator > -> >=", "cmru saturation - 1",
+                "lif spike comparator > -> >=", "cubalif current saturation hi - 1", "alphacmru leak shift + 1")
+LIF_KINDS = ("if", "lif", "cubalif")
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -50,11 +68,22 @@ def tools():
         pytest.skip(str(exc))
 
 
-def small_layer(cell: str):
-    """A small layer of each kind (SRC 4-bit 6 -> 5; gated BMRU / 3-bit CMRU 5-bit 7 -> 6)."""
+def small_model(cell: str):
+    """A small model of each kind: SRC 4-bit 6 -> 5; gated BMRU, 3-bit CMRU, 4-bit alphaCMRU (relax shift 2) 5-bit
+    7 -> 6 -> 5; LIF recurrent with subtract reset, IF recurrent with zero reset, CubaLIF with zero-after reset,
+    4-bit 8 -> 6 -> 5."""
     if cell == "src":
-        return random_hardware_model(0, (6, 5), 4, n_classes=3).layers[0]
-    return quantize_net(random_mru_net(1, cell, sizes=(7, 6, 5), count_bits=3), QuantConfig(weight_bits=5)).layers[0]
+        return random_hardware_model(0, (6, 5), 4, n_classes=3)
+    if cell in LIF_KINDS:
+        recurrent, reset = {"if": (True, "zero"), "lif": (True, "subtract"), "cubalif": (False, "zero_after")}[cell]
+        return random_lif_model(0, cell, (8, 6, 5), 4, recurrent=recurrent, reset=reset)
+    count_bits = 4 if cell == "alphacmru" else 3
+    return quantize_net(random_mru_net(1, cell, sizes=(7, 6, 5), count_bits=count_bits), QuantConfig(weight_bits=5))
+
+
+def small_layer(cell: str):
+    """The first layer of :func:`small_model`."""
+    return small_model(cell).layers[0]
 
 
 def test_src_layer_is_proved():
@@ -77,6 +106,35 @@ def test_gated_bmru_model_is_proved():
 def test_mru_models_are_proved(cell):
     model = quantize_net(random_mru_net(1, cell, sizes=(7, 6, 5), count_bits=3), QuantConfig(weight_bits=5))
     assert prove_model(model).passed
+
+
+@pytest.mark.parametrize("cell", ["lif", "cubalif", "alphacmru"])
+def test_lif_and_alphacmru_models_are_proved(cell):
+    """A recurrent LIF (subtract reset), a CubaLIF (current, zero-after reset), an alphaCMRU: every layer."""
+    report = prove_model(small_model(cell))
+    assert report.passed, report.summary()
+    statement = report.layers[0].statement
+    assert {"lif": "v in [", "cubalif": "i in [", "alphacmru": "q in [-7, 7]"}[cell] in statement
+    assert "spike" in statement or cell == "alphacmru"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("recurrent", [False, True])
+@pytest.mark.parametrize("reset", ["subtract", "zero", "zero_after"])
+@pytest.mark.parametrize("cell", LIF_KINDS)
+def test_every_lif_kind_and_reset_is_proved(cell, reset, recurrent):
+    model = random_lif_model(0, cell, (8, 6, 5), 4, recurrent=recurrent, reset=reset)
+    assert prove_model(model).passed
+
+
+def test_lif_layer_with_uniform_leaks_is_proved():
+    """Leaks common to every neuron are constant shift-adds of the circuit (not parameter memory words)."""
+    from dataclasses import replace
+
+    layer = small_layer("cubalif")
+    layer = replace(layer, decay_num=np.full(layer.n_out, 3), syn_decay_num=np.full(layer.n_out, 1))
+    proof = prove_layer(layer)
+    assert proof.status == "proved", proof.describe()
 
 
 def test_constant_threshold_bmru_is_proved():
@@ -110,9 +168,22 @@ def test_current_saturation_mutant_is_refuted_at_the_bound(mutate):
     assert "layer 0 (src): datapath != specification at neuron=" in proof.describe()
 
 
-@pytest.mark.parametrize("name", ["bmru comparator > -> >=", "cmru saturation - 1"])
+@pytest.mark.parametrize("name", ["bmru comparator > -> >=", "cmru saturation - 1", "alphacmru leak shift + 1"])
 def test_mru_mutant_is_refuted(name, mutate):
     refute(name, mutate)
+
+
+def test_lif_spike_comparator_mutant_is_refuted_at_the_threshold(mutate):
+    """``v' > threshold`` -> ``>=``: only the spike differs, where ``v'`` equals the neuron's threshold."""
+    found = refute("lif spike comparator > -> >=", mutate).counterexample
+    assert found.failed == ["spike"] and (found.expected["spike"], found.got["spike"]) == (0, 1)
+    assert found.expected["v"] == small_layer("lif").threshold[found.inputs["neuron"]]
+
+
+def test_cubalif_current_saturation_mutant_is_refuted_at_the_bound(mutate):
+    found = refute("cubalif current saturation hi - 1", mutate).counterexample
+    hi = small_layer("cubalif").current_range[1]
+    assert "i" in found.failed and found.expected["i"] == hi and found.got["i"] == hi - 1
 
 
 @pytest.mark.slow

@@ -37,11 +37,12 @@ CELLS.register(CellKind("alphacmru", "Relaxed Cumulative Memory Recurrent Unit (
                         layer=f"{_MRU}.layer:AlphaCMRULayerQ", golden=f"{_MRU}.golden:MRUGolden",
                         engine=f"{_MRU}.alpha_engine:AlphaCMRULayerEngine", config=f"{_MRU}.config:AlphaCMRUCellConfig",
                         qat=f"{_MRU}.qat:forward", float=f"{_MRU}.float:alphacmru_layer",
-                        quantizer=f"{_MRU}.quantize:ALPHACMRU_QUANTIZER", defaults=_mru_defaults()))
+                        quantizer=f"{_MRU}.quantize:ALPHACMRU_QUANTIZER", defaults=_mru_defaults(),
+                        prove=f"{_MRU}.spec:obligation"))
 _LIF = "srcfpga.cells.lif"
 _LIF_PARTS = dict(golden=f"{_LIF}.golden:LIFGolden", engine=f"{_LIF}.engine:LIFLayerEngine",
                   config=f"{_LIF}.config:LIFCellConfig", float=f"{_LIF}.float:lif_layer",
-                  quantizer=f"{_LIF}.quantize:QUANTIZER", qat=f"{_LIF}.qat:forward",
+                  quantizer=f"{_LIF}.quantize:QUANTIZER", qat=f"{_LIF}.qat:forward", prove=f"{_LIF}.spec:obligation",
                   defaults=NetDefaults(config_key="lif", encodings=("rate", "rows", "frames"), steps=25, blank=0,
                                        options=("readout_window", "readout_decay"), lr=5e-3, grad_clip=1.0))
 CELLS.register(CellKind("if", "Integrate-and-fire (LIF without leak)", layer=f"{_LIF}.layer:IFLayerQ", **_LIF_PARTS))

