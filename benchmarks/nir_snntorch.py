@@ -15,8 +15,8 @@ form of ``srcfpga import model.nir --reset subtract --rate-gain G --steps T --bl
   gain and epochs (= ``srcfpga train --dataset mnist --limit N --hidden H --steps T --blank 0 --rate-gain G
   --epochs E``), its float and golden accuracies at the same ``--weight-bits``;
 - ``--hardware``: for both models at the first ``--weight-bits``, the board estimate on ``--board`` (=
-  ``srcfpga estimate M.hw --board B --dataset mnist --limit --activity``) and the Verilator agreement with
-  golden on the first ``--rtl-samples`` test images (= ``srcfpga sim M.hw --limit --rtl-samples``).
+  ``srcfpga estimate M.hw --board B --dataset mnist --limit A``, A = ``--activity``) and the Verilator agreement
+  with golden on the first ``--rtl-samples`` test images (= ``srcfpga sim M.hw --limit R``).
 
     nice python benchmarks/nir_snntorch.py [--hidden 128] [--steps 25] [--limit 10000] [--epochs 1]
         [--weight-bits 6 8] [--src] [--hardware] [--out benchmarks/out] [--json]
