@@ -10,10 +10,16 @@ form of ``srcfpga import model.nir --reset subtract --rate-gain G --steps T --bl
 - float equality: snnTorch's spikes against the imported model's, every neuron of both layers at every step,
   on the same random frames (fraction equal, expected 1.0);
 - accuracy of snnTorch (random frames), of the imported float model (srcfpga's deterministic rate encoder), and
-  of the golden model of its PTQ at each ``--weight-bits`` (default QuantConfig otherwise).
+  of the golden model of its PTQ at each ``--weight-bits`` (default QuantConfig otherwise);
+- ``--src``: the like-for-like SRC, ``784 -> --hidden SRC -> 10`` trained by srcfpga on the same images, steps,
+  gain and epochs (= ``srcfpga train --dataset mnist --limit N --hidden H --steps T --blank 0 --rate-gain G
+  --epochs E``), its float and golden accuracies at the same ``--weight-bits``;
+- ``--hardware``: for both models at the first ``--weight-bits``, the board estimate on ``--board`` (=
+  ``srcfpga estimate M.hw --board B --dataset mnist --limit A``, A = ``--activity``) and the Verilator agreement
+  with golden on the first ``--rtl-samples`` test images (= ``srcfpga sim M.hw --limit R``).
 
     nice python benchmarks/nir_snntorch.py [--hidden 128] [--steps 25] [--limit 10000] [--epochs 1]
-        [--weight-bits 6 8] [--out benchmarks/out] [--json]
+        [--weight-bits 6 8] [--src] [--hardware] [--out benchmarks/out] [--json]
 """
 
 from __future__ import annotations
@@ -85,6 +91,41 @@ def train(net, dataset, cfg, epochs: int, batch: int, seed: int) -> float:
     return time.time() - start
 
 
+def train_src(train_set, args):
+    """The SRC of the same size, trained as ``srcfpga train`` does (float epochs only, default learning rate)."""
+    from srcfpga.nn.network import net_for_dataset
+    from srcfpga.nn.train import TrainConfig, seed_initialization, train
+
+    seed_initialization(args.seed)
+    net = net_for_dataset(train_set, "src", (args.hidden,), encoding="rate", steps=args.steps, blank=0,
+                          rate_gain=args.rate_gain)
+    result = train(net, train_set, TrainConfig(epochs=args.epochs, seed=args.seed), progress=False)
+    return result.net, result.seconds
+
+
+def hardware(hw, test_set, args) -> dict:
+    """Board estimate (activity of the first ``--activity`` test images) and Verilator agreement with golden."""
+    from srcfpga.boards import estimate
+    from srcfpga.evaluate import sample_seeds
+    from srcfpga.hdl import HdlConfig, default_input
+    from srcfpga.sim.regression import NO_GAPS, regress
+
+    n = min(args.activity, len(test_set))
+    frames = hw.encoder.encode(test_set.images[:n], hw.steps, hw.blank, sample_seeds(0, 0, n))
+    est = estimate(hw, args.board, limit=n, frames=frames)
+    row = {k: getattr(est, k) for k in ("lut", "ff", "bram36", "fmax_mhz", "cycles_per_inference", "power_w",
+                                        "energy_uj")} | {"summary": est.summary()}
+    m = min(args.rtl_samples, len(test_set))
+    seeds, labels = sample_seeds(0, 0, m), test_set.labels[:m]
+    if default_input(hw) == "pixels":       # as srcfpga sim: the on-chip encoder, else host-encoded frames
+        sim, _ = regress(hw, HdlConfig(), pixels=test_set.images[:m], seeds=seeds, labels=labels, backpressure=NO_GAPS)
+    else:
+        sim, _ = regress(hw, HdlConfig(input="frames"), spikes=hw.encoder.encode(test_set.images[:m], hw.steps,
+                         hw.blank, seeds), labels=labels, backpressure=NO_GAPS)
+    return row | {"rtl_samples": sim.samples, "agreement": sim.agreement,
+                  "rtl_cycles_per_inference": sim.cycles_per_inference}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--hidden", type=int, default=128)
@@ -96,6 +137,12 @@ def main() -> int:
     parser.add_argument("--batch-size", type=int, default=100)
     parser.add_argument("--weight-bits", type=int, nargs="+", default=[6, 8])
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--src", action="store_true", help="also train and score the SRC of the same size")
+    parser.add_argument("--hardware", action="store_true",
+                        help="estimate and Verilator-simulate the model(s) at the first --weight-bits")
+    parser.add_argument("--board", default="arty-a7-35")
+    parser.add_argument("--activity", type=int, default=64, help="test images for the estimate's activity")
+    parser.add_argument("--rtl-samples", type=int, default=8, help="test images simulated in Verilator")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/out"))
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
@@ -135,9 +182,21 @@ def main() -> int:
               "hidden": args.hidden, "steps": args.steps, "rate_gain": args.rate_gain, "train_seconds": seconds,
               "spikes_equal": equal, "snntorch_accuracy": snn_accuracy,
               "float_accuracy": evaluate_float(model, test_set).accuracy, "golden_accuracy": {}}
+    models = {"lif": {}}
     for bits in args.weight_bits:
         hw = quantize_net(model, QuantConfig(weight_bits=bits), source={"float_model": str(graph)})
+        models["lif"][bits] = hw
         result["golden_accuracy"][bits] = evaluate_hardware(hw, test_set).accuracy
+    if args.src:
+        src_net, src_seconds = train_src(train_set, args)
+        models["src"] = {bits: quantize_net(src_net, QuantConfig(weight_bits=bits)) for bits in args.weight_bits}
+        result["src"] = {"train_seconds": src_seconds, "float_accuracy": evaluate_float(src_net, test_set).accuracy,
+                         "golden_accuracy": {bits: evaluate_hardware(hw, test_set).accuracy
+                                             for bits, hw in models["src"].items()}}
+    if args.hardware:
+        bits = args.weight_bits[0]
+        result["hardware"] = {name: {"bits": bits, "hash": hws[bits].content_hash[:12]} |
+                              hardware(hws[bits], test_set, args) for name, hws in models.items()}
     if args.json:
         print(json.dumps(result, indent=2))
     else:
@@ -145,6 +204,16 @@ def main() -> int:
               f"output): {equal}\naccuracy on {len(test_set)}: snnTorch {100 * snn_accuracy:.2f} %, imported float "
               f"{100 * result['float_accuracy']:.2f} %, golden " +
               ", ".join(f"{b} bits {100 * a:.2f} %" for b, a in result["golden_accuracy"].items()))
+        if "src" in result:
+            src = result["src"]
+            print(f"SRC {args.hidden} trained in {src['train_seconds']:.0f} s: float {100 * src['float_accuracy']:.2f} "
+                  "%, golden " + ", ".join(f"{b} bits {100 * a:.2f} %" for b, a in src["golden_accuracy"].items()))
+        for name, row in result.get("hardware", {}).items():
+            print(f"{name} {row['bits']} bits (hash {row['hash']}) on {args.board}: LUT {row['lut']}, FF {row['ff']}, "
+                  f"BRAM36 {row['bram36']}, Fmax {row['fmax_mhz']:.1f} MHz, {row['cycles_per_inference']:.0f} "
+                  f"cycles/inference, {row['power_w']:.3f} W, {row['energy_uj']:.2f} uJ/inference; Verilator "
+                  f"agreement {row['agreement']:.3f} on {row['rtl_samples']} images, "
+                  f"{row['rtl_cycles_per_inference']:.1f} cycles/inference")
     return 0
 
 
