@@ -152,8 +152,8 @@ def float_variant_predictions(net, frames, options: set[str]):
 
 def accuracy_ablation(limit: int | None) -> list[dict]:
     import torch
-
     from _common import reference_hw, reference_net
+
     from srcfpga.data import RateEncoder, load_dataset
     from srcfpga.evaluate import evaluate_hardware, sample_seeds
 
@@ -187,9 +187,10 @@ def accuracy_ablation(limit: int | None) -> list[dict]:
 def integer_effects(limit: int = 200, bits: int = 5) -> dict:
     """Floor-shift drift of the current and saturation counts, from golden traces of the reference model."""
     from _common import reference_hw
+
     from srcfpga.data import load_dataset
     from srcfpga.golden import run_golden
-    from srcfpga.golden.network import synaptic_sum
+    from srcfpga.golden.arith import synaptic_sum
 
     data = load_dataset("mnist", "test", MNIST_B, limit)
     hw = reference_hw(bits)

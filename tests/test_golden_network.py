@@ -5,11 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from srcfpga.cells.src.golden import NumpyOps, src_update, synaptic_sum
+from srcfpga.cells.src.golden import NumpyOps, src_update
 from srcfpga.cells.src.layer import SRCLayerQ
 from srcfpga.data import RateEncoder
 from srcfpga.errors import ConfigError
 from srcfpga.golden import run_golden, simulate
+from srcfpga.golden.arith import synaptic_sum
 from srcfpga.golden.network import input_frames
 from srcfpga.quant import HardwareModel, ReadoutQ
 from srcfpga.testing import random_hardware_model, random_spikes

@@ -15,8 +15,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from srcfpga.cells.src.golden import NumpyOps, SRCGolden, src_update, synaptic_sum
+from srcfpga.cells.src.golden import NumpyOps, SRCGolden, src_update
 from srcfpga.cells.src.layer import SRCLayerQ
+from srcfpga.golden.arith import synaptic_sum
 from srcfpga.quant import signed_bits
 from srcfpga.testing import with_random_tables
 

@@ -15,9 +15,9 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from ..cells import CELLS
-from ..cells.src.golden import NumpyOps
 from ..errors import ConfigError
 from ..quant.hwmodel import HardwareModel
+from .arith import NumpyOps
 from .readout import readout_step
 
 

@@ -62,6 +62,13 @@ def _check_range(name: str, array: np.ndarray, lo: int, hi: int) -> None:
         raise ConfigError(f"{name} has values in [{array.min()}, {array.max()}], outside [{lo}, {hi}]")
 
 
+def spike_weights_t(matrix: np.ndarray) -> np.ndarray:
+    """``matrix.T`` ``(n_in, n_out)`` in the dtype of its exact product with binary inputs: float32 when every
+    row's absolute sum is below ``FLOAT32_EXACT`` (float32 BLAS is then exact), else int64."""
+    exact = int(np.abs(matrix.astype(np.int64)).sum(axis=1).max()) < FLOAT32_EXACT
+    return np.ascontiguousarray(matrix.T, np.float32 if exact else np.int64)
+
+
 def check_weight_bits(bits: int) -> int:
     if not isinstance(bits, (int, np.integer)) or not MIN_WEIGHT_BITS <= bits <= MAX_WEIGHT_BITS:
         raise ConfigError(f"weight bits must be an integer in {MIN_WEIGHT_BITS}..{MAX_WEIGHT_BITS} "

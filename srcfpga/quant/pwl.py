@@ -133,7 +133,7 @@ class PiecewiseLinear:
 
     def as_step(self, v_lo: int, v_hi: int) -> tuple[int, int, int] | None:
         """``(threshold, below, above)`` when the table is a single step on ``[v_lo, v_hi]``, else None."""
-        from ..cells.src.golden import NumpyOps
+        from ..golden.arith import NumpyOps
 
         v = np.arange(v_lo, v_hi + 1, dtype=np.int64)
         y = self.apply(NumpyOps(), v)
@@ -255,7 +255,7 @@ def fit(target: Callable[[np.ndarray], np.ndarray], v_lo: int, v_hi: int, lo: in
 def max_error(table: PiecewiseLinear, target: Callable[[np.ndarray], np.ndarray], v_lo: int,
               v_hi: int) -> tuple[float, int]:
     """``(max |table(v) - target(v)|, argmax v)`` over the integers of ``[v_lo, v_hi]`` (output LSBs)."""
-    from ..cells.src.golden import NumpyOps
+    from ..golden.arith import NumpyOps
 
     v = np.arange(v_lo, v_hi + 1, dtype=np.int64)
     err = np.abs(table.apply(NumpyOps(), v) - np.asarray(target(v.astype(np.float64)), np.float64))

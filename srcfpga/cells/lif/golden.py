@@ -12,6 +12,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from ...golden.arith import NumpyOps, synaptic_sum
+
 
 class LIFOps(Protocol):
     def floor_shift(self, value: Any, shift: int) -> Any: ...   # value >> shift (floor division by 2^shift)
@@ -20,14 +22,8 @@ class LIFOps(Protocol):
     def detach(self, value: Any) -> Any: ...                    # no gradient through (snnTorch's reset)
 
 
-class NumpyLIFOps:
-    """Integer numpy arrays (int64): the golden model's arithmetic."""
-
-    @staticmethod
-    def floor_shift(value: np.ndarray, shift: int) -> np.ndarray:
-        return value >> shift
-
-    clip = staticmethod(np.clip)
+class NumpyLIFOps(NumpyOps):
+    """Integer numpy arrays (int64): the golden model's arithmetic, with the LIF spike."""
 
     @staticmethod
     def spike(value: np.ndarray) -> np.ndarray:
@@ -88,16 +84,6 @@ class LIFLayerTrace:
         return {"v": self.v} if self.i is None else {"v": self.v, "i": self.i}
 
 
-def synaptic_sum(layer: Any, spikes: np.ndarray, own: np.ndarray | None) -> np.ndarray:
-    """``W s_in (+ W_rec s_prev)`` for boolean ``spikes`` ``(batch, n_in)`` and the layer's previous spikes
-    ``own`` (recurrent layers), exactly, as int64."""
-    inputs = spikes if own is None else np.concatenate([spikes, own], axis=1)
-    weights_t = layer.synaptic_weights_t
-    if not inputs.any():
-        return np.zeros((len(inputs), layer.n_out), np.int64)
-    return (inputs.astype(weights_t.dtype) @ weights_t).astype(np.int64)
-
-
 class LIFGolden:
     """The golden part of the ``if``, ``lif`` and ``cubalif`` kinds (:class:`srcfpga.cells.CellKind`): state
     ``(v, i)`` (``i`` is ``None`` without a current), output spikes ``v' > threshold``."""
@@ -112,7 +98,8 @@ class LIFGolden:
         """One step for boolean inputs ``x`` ``(batch, n_in)``: the new state, the spikes, the record ``(s, v, i)``."""
         v, i = state
         own = v > layer.threshold if layer.is_recurrent else None     # s_prev: the previous step's spikes
-        v, i, s = lif_update(NumpyLIFOps, layer, v, i, synaptic_sum(layer, x, own))
+        inputs = x if own is None else np.concatenate([x, own], axis=1)     # own: the spikes of step t - 1
+        v, i, s = lif_update(NumpyLIFOps, layer, v, i, synaptic_sum(layer, inputs, np.int64))
         spikes = s.astype(bool)
         return (v, i), spikes, (spikes, v, i)
 

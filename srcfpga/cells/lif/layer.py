@@ -26,12 +26,12 @@ import numpy as np
 
 from ...errors import ConfigError
 from ...quant.hwmodel import (
-    FLOAT32_EXACT,
     OPTIONAL,
     _check_range,
     _int_array,
     check_weight_bits,
     signed_bits,
+    spike_weights_t,
 )
 
 RESETS = ("subtract", "zero", "zero_after")
@@ -178,13 +178,9 @@ class IFLayerQ:
         return (self.syn_bound << self.weight_shift) + self.bias_bound
 
     @cached_property
-    def float32_exact(self) -> bool:
-        return self.syn_bound < FLOAT32_EXACT
-
-    @cached_property
     def synaptic_weights_t(self) -> np.ndarray:
-        """``columns.T`` in the dtype of the exact synaptic matmul (float32 when exact, else int64)."""
-        return np.ascontiguousarray(self.columns.T, np.float32 if self.float32_exact else np.int64)
+        """``columns.T`` in the dtype of the exact synaptic matmul (:func:`srcfpga.quant.hwmodel.spike_weights_t`)."""
+        return spike_weights_t(self.columns)
 
     def summary(self) -> str:
         rec = ", recurrent" if self.is_recurrent else ""

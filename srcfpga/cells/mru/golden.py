@@ -12,6 +12,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from ...golden.arith import NumpyOps
+
 
 class MRUOps(Protocol):
     def step(self, value: Any) -> Any: ...          # 1 where value > 0 else 0
@@ -21,8 +23,8 @@ class MRUOps(Protocol):
     def shift_right(self, value: Any, shift: int) -> Any: ...   # floor(value / 2^shift) (arithmetic shift)
 
 
-class NumpyMRUOps:
-    """Integer numpy arrays (int64): the golden model's arithmetic."""
+class NumpyMRUOps(NumpyOps):
+    """Integer numpy arrays (int64): the golden model's arithmetic, with the comparator steps."""
 
     @staticmethod
     def step(value: np.ndarray) -> np.ndarray:
@@ -33,7 +35,6 @@ class NumpyMRUOps:
         return (value >= 0).astype(np.int64)
 
     abs = staticmethod(np.abs)
-    clip = staticmethod(np.clip)
 
     @staticmethod
     def shift_right(value: np.ndarray, shift: int) -> np.ndarray:

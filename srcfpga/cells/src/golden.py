@@ -12,22 +12,13 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from ...golden.arith import NumpyOps, synaptic_sum
+
 
 class IntOps(Protocol):
     def floor_shift(self, value: Any, shift: int) -> Any: ...
     def clip(self, value: Any, lo: Any, hi: Any) -> Any: ...
     def where(self, cond: Any, a: Any, b: Any) -> Any: ...
-
-
-class NumpyOps:
-    """Integer numpy arrays (int32): the golden model's arithmetic."""
-
-    @staticmethod
-    def floor_shift(value: np.ndarray, shift: int) -> np.ndarray:
-        return value >> shift
-
-    clip = staticmethod(np.clip)
-    where = staticmethod(np.where)
 
 
 def src_update(ops: IntOps, layer: Any, i: Any, h: Any, hs: Any, syn: Any) -> tuple[Any, Any, Any]:
@@ -72,14 +63,6 @@ class LayerTrace:
     def states(self) -> dict[str, np.ndarray]:
         """The neuron state words after each step, named like the HDL's state trace fields."""
         return {"i": self.i, "h": self.h, "hs": self.hs}
-
-def synaptic_sum(layer, spikes: np.ndarray) -> np.ndarray:
-    """``W s`` for boolean ``spikes`` ``(batch, n_in)`` as int32, exactly (float32 BLAS when provably exact)."""
-    if not spikes.any():
-        return np.zeros((len(spikes), layer.n_out), np.int32)
-    weights_t = layer.synaptic_weights_t
-    return (spikes.astype(weights_t.dtype) @ weights_t).astype(np.int32)
-
 
 class SRCGolden:
     """The golden part of the SRC kind (:class:`srcfpga.cells.CellKind`): state ``(i, h, hs)``, output

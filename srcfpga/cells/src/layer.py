@@ -10,12 +10,12 @@ import numpy as np
 
 from ...errors import ConfigError
 from ...quant.hwmodel import (
-    FLOAT32_EXACT,
     OPTIONAL,
     _check_range,
     _int_array,
     check_weight_bits,
     signed_bits,
+    spike_weights_t,
 )
 from ...quant.pwl import PiecewiseLinear
 
@@ -198,12 +198,11 @@ class SRCLayerQ:
         return f"h/hs {self.state_bits} bits, current {self.current_bits} bits, {self.segments}-piece tables"
 
     @cached_property
+    def synaptic_weights_t(self) -> np.ndarray:
+        """``weights.T`` in the dtype of the exact synaptic matmul (:func:`srcfpga.quant.hwmodel.spike_weights_t`)."""
+        return spike_weights_t(self.weights)
+
+    @property
     def float32_exact(self) -> bool:
         """True when W s is exact in float32 for every binary s (max |sum| < 2^24)."""
-        return int(np.abs(self.weights).sum(axis=1).max()) < FLOAT32_EXACT
-
-    @cached_property
-    def synaptic_weights_t(self) -> np.ndarray:
-        """``weights.T`` ``(n_in, n_out)`` in the dtype of the exact synaptic matmul: float32 when
-        :attr:`float32_exact`, else int64."""
-        return np.ascontiguousarray(self.weights.T, np.float32 if self.float32_exact else np.int64)
+        return self.synaptic_weights_t.dtype == np.float32
