@@ -136,8 +136,6 @@ def _add_quant_args(p: argparse.ArgumentParser, bits_required: bool) -> None:
                         "(default 1: hard clamps and a step gate); see docs/fixed-point.md")
 
 
-# train options that set a field of the cell kind's constants (passed when given; a kind without it says so)
-CELL_OPTIONS = ("variant", "count_bits", "relax_shift", "beta", "alpha", "threshold", "reset", "recurrent")
 QUANT_OPTIONS = ("weight_bits", "state_frac_bits", "readout_bits", "clip", "encoder_generators", "segments")
 
 
@@ -218,6 +216,19 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cell_options(args: argparse.Namespace) -> dict:
+    """The cell constants given on the command line for a new network of kind ``args.cell``; one the kind does
+    not have, or any with ``--init`` (the model keeps its constants), is an error."""
+    given = [option for option in CELLS.options() if getattr(args, option.name) is not None]
+    if given and args.init:
+        raise _UsageError(f"{', '.join(option.flag for option in given)}: cell constants of a new network; "
+                          f"--init {args.init} keeps its own")
+    if wrong := [option for option in given if args.cell not in option.kinds]:
+        raise _UsageError("; ".join(f"{option.flag} applies to {'/'.join(option.kinds)}, not to --cell {args.cell}"
+                                    for option in wrong))
+    return {option.name: getattr(args, option.name) for option in given}
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from .evaluate import evaluate
     from .nn import load_model, save_model
@@ -229,12 +240,12 @@ def cmd_train(args: argparse.Namespace) -> int:
     train_set = _load_split(args, args.split or "train", args.limit, args.speakers)
     test_dir = args.data_dir if args.test_data_dir is None else args.test_data_dir
     test_set = _load_split(args, args.test_split, args.test_limit, args.test_speakers or args.speakers, test_dir)
+    cell_options = _cell_options(args)
     seed_initialization(args.seed)
     if args.init:
         net, _ = load_model(args.init)
         net = with_encoding(net, args.steps, args.blank)
     else:
-        cell_options = {name: getattr(args, name) for name in CELL_OPTIONS if getattr(args, name) is not None}
         net = net_for_dataset(train_set, args.cell, tuple(args.hidden), encoding=args.encoding,
                               row_levels=tuple(args.row_levels), steps=args.steps, blank=args.blank,
                               rate_gain=args.rate_gain, readout_window=args.readout_window,
@@ -313,24 +324,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--encoding", choices=("rows", "rate"),
                    help="input: image rows (audio: frames), thermometer-coded, or rate-coded pixels (default: "
                         "the cell kind's, rows for bmru/cmru, rate for src)")
-    p.add_argument("--variant", choices=("full", "first"),
-                   help="bmru: s in {-1,+1} with gated thresholds (default full) or first quadrant s in {0,1}")
     p.add_argument("--row-levels", type=int, nargs="+", default=[64, 128, 192], help="row encoding grey levels")
     p.add_argument("--readout-window", type=int, default=0,
                    help="bmru/cmru: read out the last N steps (default 0: all steps)")
     p.add_argument("--readout-decay", type=float,
                    help="if/lif/cubalif: a leaky (LI) readout keeping this fraction per step, in [0, 1) "
                         "(default: the integrating readout)")
-    p.add_argument("--count-bits", type=int, help="cmru, alphacmru: counter width (saturating, default 6)")
-    p.add_argument("--relax-shift", type=int, metavar="R",
-                   help="alphacmru: relaxation 1 - 2^-R, the state's fractional bits (default 2)")
-    p.add_argument("--beta", type=float, help="lif/cubalif: membrane leak per step (default 0.9)")
-    p.add_argument("--alpha", type=float, help="cubalif: synaptic current leak per step (default 0.8)")
-    p.add_argument("--threshold", type=float, help="if/lif/cubalif: firing threshold (default 1.0)")
-    p.add_argument("--reset", choices=("subtract", "zero", "zero_after"),
-                   help="if/lif/cubalif: reset mechanism (default subtract; docs/fixed-point.md section 7)")
-    p.add_argument("--recurrent", action="store_true", default=None,
-                   help="if/lif/cubalif: all-to-all recurrent weights on the layer's previous spikes")
+    for option in CELLS.options():   # the kinds' cell constants (srcfpga.cells.cli_option fields)
+        p.add_argument(option.flag, **(option.argparse | {"help": f"{'/'.join(option.kinds)}: "
+                                                                  f"{option.argparse['help']}"}))
     p.add_argument("--rate-gain", type=float, default=0.25, help="rate encoder: spike probability per unit intensity")
     p.add_argument("--epochs", type=int, help="float training epochs (default 5; 0 with --init)")
     _add_quant_args(p, bits_required=False)   # --weight-bits: QAT epochs at this width, with these options

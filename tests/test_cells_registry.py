@@ -6,14 +6,15 @@ from __future__ import annotations
 import gc
 import json
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 import srcfpga
-from srcfpga.cells import CELLS, CellRegistry
+from srcfpga.cells import CELLS, CellRegistry, cli_option
+from srcfpga.cli import _cell_options, build_parser, main
 from srcfpga.errors import ConfigError, ModelFileError
 from srcfpga.quant import HardwareModel
 from srcfpga.testing import random_hardware_model, random_spikes
@@ -134,3 +135,43 @@ def test_the_kind_grep_sees_comparisons(tmp_path):
     (package / "cells" / "c.py").write_text('if kind == "src":\n    pass\n')
     assert kind_comparisons(tmp_path) == {"srcfpga/a.py": ['1: if layer.kind == "cmru":',
                                                           '3: ok = kind in ("src", "bmru")']}
+
+
+def test_cell_options_come_from_the_kinds_constants(capsys):
+    """`srcfpga train` offers exactly the cli_option fields of the registered kinds' constants, each naming
+    the kinds that have it, and builds a network with the given values."""
+    options = {option.name: option.kinds for option in CELLS.options()}
+    assert options["relax_shift"] == ("alphacmru",) and options["beta"] == ("if", "lif", "cubalif")
+    assert options["count_bits"] == ("bmru", "cmru", "alphacmru")
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["train", "--help"])
+    assert " ".join(capsys.readouterr().out.split()).count("--beta BETA if/lif/cubalif: membrane leak per step") == 1
+    args = build_parser().parse_args(["train", "--dataset", "digits", "--cell", "lif", "--beta", "0.5",
+                                      "--reset", "zero", "-o", "x.pt"])
+    assert _cell_options(args) == {"beta": 0.5, "reset": "zero"}
+
+
+def test_a_cell_option_of_another_kind_or_with_init_is_a_usage_error(tmp_path, capsys):
+    assert main(["train", "--dataset", "digits", "--cell", "src", "--beta", "0.5", "-o", str(tmp_path / "x.pt")]) == 2
+    assert "--beta applies to if/lif/cubalif, not to --cell src" in capsys.readouterr().err
+    assert main(["train", "--dataset", "digits", "--init", str(tmp_path / "m.pt"), "--recurrent",
+                 "-o", str(tmp_path / "x.pt")]) == 2
+    assert "--recurrent: cell constants of a new network" in capsys.readouterr().err
+    assert not (tmp_path / "x.pt").exists()
+
+
+def test_kinds_sharing_an_option_must_declare_it_alike():
+    @dataclass(frozen=True)
+    class Loose:
+        beta: float = field(default=0.9, metadata=cli_option("another beta", type=str))
+
+        def check(self, cell, layers):
+            pass
+
+    registry = CellRegistry()
+    lif = CELLS["lif"]
+    registry.register(lif)
+    registry.register(replace(lif, name="loose", config=f"{__name__}:_LOOSE"))
+    globals()["_LOOSE"] = Loose
+    with pytest.raises(ConfigError, match="cell option 'beta' of 'loose' differs from that of lif"):
+        registry.options()

@@ -4,7 +4,7 @@
 :class:`~srcfpga.errors.ConfigError` naming the known kinds.
 """
 
-from .registry import CellKind, CellRegistry, NetDefaults
+from .registry import CellKind, CellOption, CellRegistry, NetDefaults, cli_option
 
 CELLS = CellRegistry()
 
@@ -51,4 +51,4 @@ CELLS.register(CellKind("lif", "Leaky integrate-and-fire (snnTorch Leaky, RLeaky
 CELLS.register(CellKind("cubalif", "Current-based LIF (snnTorch Synaptic, RSynaptic)",
                         layer=f"{_LIF}.layer:CubaLIFLayerQ", **_LIF_PARTS))
 
-__all__ = ["CELLS", "CellKind", "CellRegistry", "NetDefaults"]
+__all__ = ["CELLS", "CellKind", "CellOption", "CellRegistry", "NetDefaults", "cli_option"]

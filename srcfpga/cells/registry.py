@@ -13,6 +13,8 @@ do not suit the kind ``cell`` in a network of ``layers`` layers (e.g. CMRU has n
 LIF family's per-layer ``recurrent`` names every layer). A per-layer property (whether layer ``index`` has
 recurrent weights) lives in the constants and is read by the ``float`` part; the HardwareModel layer then
 carries it (``is_recurrent``), which is all golden, QAT and HDL look at.
+A field of the constants whose metadata is :func:`cli_option`'s is a ``srcfpga train`` option
+(``--count-bits`` for ``count_bits``): the command line lists exactly the fields the kinds declare so.
 ``float``: ``build(n_in, n_out, net_config, index) -> torch.nn.Module``, the float layer ``index`` (from 0):
 ``n_in``, ``n_out``,
 ``forward(x, **schedule) -> y`` over whole sequences ``(batch, T, n_in) -> (batch, T, n_out)`` from its
@@ -41,13 +43,34 @@ network and readout (:mod:`srcfpga.nn.qat`) and the straight-through helpers of 
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 from ..errors import ConfigError
 
 PARTS = ("layer", "golden", "engine", "config", "float", "quantizer", "qat", "prove")
 NET_OPTIONS = ("readout_trainable", "readout_window", "readout_decay")
+CLI_OPTION = "srcfpga.cli_option"   # field metadata key of a cell constant set on the command line
+
+
+def cli_option(help: str, **argparse_options: Any) -> dict:
+    """Metadata of a cell-constants field that ``srcfpga train`` sets (``dataclasses.field(metadata=...)``):
+    ``help`` says what it is (the kinds having it are prefixed), ``argparse_options`` are
+    ``add_argument``'s keywords (``type``, ``choices``, ``action``)."""
+    return {CLI_OPTION: {"help": help, **argparse_options}}
+
+
+@dataclass(frozen=True)
+class CellOption:
+    """A cell constant set on the command line: the field ``name`` of the ``config`` part of ``kinds``."""
+
+    name: str
+    kinds: tuple[str, ...]
+    argparse: dict
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
 
 
 def resolve(reference: str) -> Any:
@@ -166,3 +189,20 @@ class CellRegistry:
 
     def names(self) -> tuple[str, ...]:
         return tuple(self._kinds)
+
+    def options(self) -> tuple[CellOption, ...]:
+        """The command-line cell options (:func:`cli_option` fields), each with the kinds whose constants have
+        it; kinds sharing a name must declare it alike (one ``--name`` serves them all)."""
+        found: dict[str, CellOption] = {}
+        for kind in self:
+            for field in fields(kind.part("config")):
+                if CLI_OPTION not in field.metadata:
+                    continue
+                spec = field.metadata[CLI_OPTION]
+                known = found.get(field.name)
+                if known is not None and known.argparse != spec:
+                    raise ConfigError(f"cell option {field.name!r} of {kind.name!r} differs from that of "
+                                      f"{', '.join(known.kinds)}: one command-line option cannot serve both")
+                kinds = (*known.kinds, kind.name) if known else (kind.name,)
+                found[field.name] = CellOption(field.name, kinds, spec)
+        return tuple(found.values())

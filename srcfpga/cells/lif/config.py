@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ...errors import ConfigError
+from ..registry import cli_option
 from .layer import RESETS
 
 
@@ -22,11 +23,16 @@ class LIFCellConfig:
     (``a / 2 / (1 + (pi a x / 2)^2)``).
     """
 
-    beta: float = 0.9
-    alpha: float = 0.8
-    threshold: float = 1.0
-    reset: str = "subtract"
-    recurrent: bool | tuple[bool, ...] = False
+    beta: float = field(default=0.9, metadata=cli_option("membrane leak per step (LIF, CubaLIF; default 0.9)",
+                                                         type=float))
+    alpha: float = field(default=0.8, metadata=cli_option("synaptic current leak per step (CubaLIF; default 0.8)",
+                                                          type=float))
+    threshold: float = field(default=1.0, metadata=cli_option("firing threshold (default 1.0)", type=float))
+    reset: str = field(default="subtract", metadata=cli_option(
+        "reset mechanism (default subtract; docs/fixed-point.md section 7)", choices=RESETS))
+    recurrent: bool | tuple[bool, ...] = field(default=False, metadata=cli_option(
+        "all-to-all recurrent weights on the layer's previous spikes, in every layer", action="store_true",
+        default=None))
     surrogate: float = 2.0
 
     def __post_init__(self) -> None:

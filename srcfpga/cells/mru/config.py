@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ...errors import ConfigError
+from ..registry import cli_option
 
 VARIANTS = ("full", "first")
 
@@ -21,11 +22,14 @@ class MRUCellConfig:
     ``scan``: parallel-scan forward (``False``: the sequential loop, same values).
     """
 
-    variant: str = "full"
+    variant: str = field(default="full", metadata=cli_option(
+        "s in {-1,+1} with gated thresholds (default full) or first quadrant s in {0,1} (BMRU only)",
+        choices=VARIANTS))
     surrogate: float = 1.0
     eps_start: float = 1.0
     anneal: float = 0.5
-    count_bits: int = 6
+    count_bits: int = field(default=6, metadata=cli_option("state counter width, saturating (CMRU, alphaCMRU; "
+                                                           "default 6)", type=int))
     alpha_init: float = 1.0
     beta_init: float = 0.5
     scan: bool = True
@@ -63,8 +67,8 @@ class AlphaCMRUCellConfig(MRUCellConfig):
     The relaxation is a per-layer constant (a hyperparameter, not trained): docs/fixed-point.md, section 6.
     """
 
-    count_bits: int = 6
-    relax_shift: int = 2
+    relax_shift: int = field(default=2, metadata=cli_option(
+        "relaxation 1 - 2^-R, the state's fractional bits (default 2)", type=int, metavar="R"))
 
     def __post_init__(self) -> None:
         super().__post_init__()
