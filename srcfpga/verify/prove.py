@@ -102,8 +102,6 @@ class SymbolicOps:
     def floor_shift(self, value, shift: int) -> Signal:
         return self._wire(Value.cast(value) >> shift)
 
-    shift_right = floor_shift       # the MRU ops' name
-
     @staticmethod
     def detach(value):
         """No gradient to stop: the value itself."""

@@ -12,22 +12,15 @@ import math
 
 import torch
 
-from ...nn.ste import Constants, as_tensor, ste, straight_through
+from ...nn.ste import Constants, TorchOps, as_tensor, ste
 from .golden import lif_update
 
 
-class TorchLIFOps:
+class TorchLIFOps(TorchOps):
     """float64 integer arithmetic with straight-through floor shifts and a surrogate spike gradient."""
 
     def __init__(self, unit: float, slope: float):
         self.unit, self.slope = unit, slope
-
-    @staticmethod
-    def floor_shift(value: torch.Tensor, shift: int) -> torch.Tensor:
-        scaled = value / (1 << shift)
-        return straight_through(torch.floor(scaled), scaled)
-
-    clip = staticmethod(torch.clamp)
 
     def spike(self, value: torch.Tensor) -> torch.Tensor:
         return SpikeFn.apply(value, self.unit, self.slope)

@@ -20,7 +20,7 @@ class MRUOps(Protocol):
     def step0(self, value: Any) -> Any: ...         # 1 where value >= 0 else 0
     def abs(self, value: Any) -> Any: ...
     def clip(self, value: Any, lo: Any, hi: Any) -> Any: ...
-    def shift_right(self, value: Any, shift: int) -> Any: ...   # floor(value / 2^shift) (arithmetic shift)
+    def floor_shift(self, value: Any, shift: int) -> Any: ...   # floor(value / 2^shift) (arithmetic shift)
 
 
 class NumpyMRUOps(NumpyOps):
@@ -35,10 +35,6 @@ class NumpyMRUOps(NumpyOps):
         return (value >= 0).astype(np.int64)
 
     abs = staticmethod(np.abs)
-
-    @staticmethod
-    def shift_right(value: np.ndarray, shift: int) -> np.ndarray:
-        return value >> shift
 
 
 def mru_compare(ops: MRUOps, layer: Any, syn_c: Any, syn_b: Any | None) -> tuple[Any, Any, Any, Any]:

@@ -203,5 +203,5 @@ class AlphaCMRULayerQ(CMRULayerQ):
     def update(self, ops: Any, q: Any, z: Any, up: Any) -> Any:
         """``q' = sat(q + z ((2 up - 1) 2^r - (q >> r)), +-count_max)`` (arithmetic, as :meth:`BMRULayerQ.update`)."""
         one = 1 << self.relax_shift
-        return ops.clip(q + z * ((2 * up - 1) * one - ops.shift_right(q, self.relax_shift)),
+        return ops.clip(q + z * ((2 * up - 1) * one - ops.floor_shift(q, self.relax_shift)),
                         -self.count_max, self.count_max)

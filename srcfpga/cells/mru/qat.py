@@ -14,7 +14,7 @@ import math
 
 import torch
 
-from ...nn.ste import Constants, as_tensor, ste
+from ...nn.ste import Constants, TorchOps, as_tensor, ste
 from .golden import mru_compare, mru_update
 
 
@@ -32,8 +32,9 @@ class _SurrogateStep(torch.autograd.Function):
         return grad * (a * unit / (1.0 + (math.pi * a * unit * v) ** 2)), None, None
 
 
-class TorchMRUOps:
-    """float64 integer arithmetic; the steps have the float cell's surrogate, measured in real units."""
+class TorchMRUOps(TorchOps):
+    """float64 integer arithmetic (straight-through floor shifts: the alphaCMRU leak stays differentiable); the
+    steps have the float cell's surrogate, measured in real units."""
 
     def __init__(self, surrogate: float, unit: float):
         self.width = (surrogate, unit)
@@ -45,13 +46,6 @@ class TorchMRUOps:
         return _SurrogateStep.apply(value, self.width, True)
 
     abs = staticmethod(torch.abs)
-    clip = staticmethod(torch.clamp)
-
-    @staticmethod
-    def shift_right(value, shift: int):
-        """``floor(value / 2^shift)`` exactly; the gradient of ``value / 2^shift`` (the leak stays differentiable)."""
-        scaled = value / (1 << shift)
-        return scaled + (torch.floor(scaled) - scaled).detach()
 
 
 def forward(folded, q, x: torch.Tensor, config) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
