@@ -6,7 +6,10 @@ command, run in process with ``--json`` (so the README's commands are exactly wh
 
     srcfpga train --dataset mnist --data-dir ../shared/data/mnist-train \\
         --test-data-dir ../shared/data/mnist-test-b --hidden 128 --steps 25 --blank 0 --rate-gain 0.5 \\
-        --epochs 8 --lr-schedule cosine -o mnist_float.pt
+        --epochs 8 --lr-schedule cosine -o mnist_float8.pt
+    srcfpga train --dataset mnist --data-dir ../shared/data/mnist-train \\
+        --test-data-dir ../shared/data/mnist-test-b --init mnist_float8.pt --epochs 3 --lr 2e-3 \\
+        --lr-schedule cosine --seed 1 -o mnist_float.pt          # 3 more float epochs at a smaller lr
     srcfpga quantize mnist_float.pt --weight-bits 4 -o mnist_ptq4.hw            # PTQ, for comparison
     srcfpga train --dataset mnist --data-dir ../shared/data/mnist-train \\
         --test-data-dir ../shared/data/mnist-test-b --init mnist_float.pt --epochs 0 --weight-bits 4 \\
@@ -21,11 +24,11 @@ The accuracy / energy trade-off evaluates the QAT model at fewer stimulus steps 
 weights are those trained at ``--steps``) and estimates each on the board (one Yosys synthesis per HDL
 configuration, cached; the step count only changes the cycle count and activity).
 ``--float-model`` / ``--qat-model`` reuse models written by an earlier run (their training is then not
-timed here). Training takes about 10 CPU-minutes of float epochs and 5 of QAT on an idle core; Yosys
-5-15 minutes per configuration.
+timed here; the models store their own training times). Training took 20 + 10 minutes of float epochs and 3
+of QAT on 2 shared cores (README); Yosys 5-15 minutes per HDL configuration.
 
     python benchmarks/mnist_scratch.py [--epochs 8] [--qat-limit 20000] [--float-model PT] [--qat-model PT]
-        [--trade-steps 25 20 15 10] [--spikes-per-cycle 2 4] [--rtl-samples 20] [--no-estimate] [--json]
+        [--trade-steps 20 15 10] [--spikes-per-cycle 2 4] [--rtl-samples 20] [--no-estimate] [--json]
 """
 
 from __future__ import annotations
@@ -68,6 +71,8 @@ def main() -> int:
     parser.add_argument("--rate-gain", type=float, default=0.5)
     parser.add_argument("--epochs", type=int, default=8)
     parser.add_argument("--lr", type=float, default=1e-2)
+    parser.add_argument("--refine-epochs", type=int, default=3, help="more float epochs from the first ones (0: none)")
+    parser.add_argument("--refine-lr", type=float, default=2e-3)
     parser.add_argument("--weight-bits", type=int, default=4)
     parser.add_argument("--qat-epochs", type=int, default=1)
     parser.add_argument("--qat-lr", type=float, default=2e-4)
@@ -96,9 +101,13 @@ def main() -> int:
 
     float_pt = args.float_model or args.out / "mnist_float.pt"
     if args.float_model is None:
-        report["float_train"] = cli("train", *data, "--hidden", args.hidden, "--steps", args.steps,
-                                    "--blank", args.blank, "--rate-gain", args.rate_gain, "--epochs", args.epochs,
-                                    "--lr", args.lr, "--lr-schedule", "cosine", "-o", float_pt)
+        first_pt = args.out / f"mnist_float{args.epochs}.pt" if args.refine_epochs else float_pt
+        cli("train", *data, "--hidden", args.hidden, "--steps", args.steps, "--blank", args.blank,
+            "--rate-gain", args.rate_gain, "--epochs", args.epochs, "--lr", args.lr, "--lr-schedule", "cosine",
+            "-o", first_pt)
+        if args.refine_epochs:
+            cli("train", *data, "--init", first_pt, "--epochs", args.refine_epochs, "--lr", args.refine_lr,
+                "--lr-schedule", "cosine", "--seed", 1, "-o", float_pt)
     report["float_accuracy"] = cli("eval", float_pt, *test)["accuracy"]
     ptq_hw = args.out / "mnist_ptq.hw"
     cli("quantize", float_pt, *bits, "-o", ptq_hw)
@@ -107,10 +116,9 @@ def main() -> int:
 
     qat_pt = args.qat_model or args.out / f"mnist_qat{args.weight_bits}.pt"
     if args.qat_model is None:
-        report["qat_train"] = cli("train", *data, "--init", float_pt, "--epochs", 0, *bits,
-                                  "--qat-epochs", args.qat_epochs, "--qat-lr", args.qat_lr,
-                                  "--logit-scale", args.logit_scale, "--lr-schedule", "cosine",
-                                  "--limit", args.qat_limit, "-o", qat_pt)
+        cli("train", *data, "--init", float_pt, "--epochs", 0, *bits, "--qat-epochs", args.qat_epochs,
+            "--qat-lr", args.qat_lr, "--logit-scale", args.logit_scale, "--lr-schedule", "cosine",
+            "--limit", args.qat_limit, "-o", qat_pt)
     qat_hw = args.out / f"mnist_qat{args.weight_bits}.hw"
     quantized = cli("quantize", qat_pt, *bits, "-o", qat_hw)
     report["content_hash"] = quantized["content_hash"]
