@@ -254,7 +254,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     qat_epochs = args.qat_epochs if args.qat_epochs is not None else (2 if args.weight_bits else 0)
     cfg = TrainConfig(epochs=epochs, qat_epochs=qat_epochs, weight_bits=args.weight_bits, batch_size=args.batch_size,
                       lr=args.lr, qat_lr=args.qat_lr, seed=args.seed, threads=args.threads,
-                      logit_scale=args.logit_scale)
+                      logit_scale=args.logit_scale, lr_schedule=args.lr_schedule)
     result = train(net, train_set, cfg, quant=quant, progress=not args.json)
     hw = result.model.export() if qat_epochs else None
     test = evaluate(result.model if hw is None else hw, test_set)
@@ -340,6 +340,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=64, help="training batch size")
     p.add_argument("--lr", type=float, help="Adam learning rate of the float epochs (default: the cell kind's, 1e-2)")
     p.add_argument("--qat-lr", type=float, default=1e-3, help="Adam learning rate of the QAT epochs")
+    p.add_argument("--lr-schedule", default="constant",
+                   help="learning rate within each phase (float, QAT): constant, or cosine (annealed per batch from "
+                        "--lr / --qat-lr towards 0)")
     p.add_argument("--logit-scale", type=float, default=1.0,
                    help="multiply the logits inside the loss (about 10 for a fixed readout such as the imported "
                         "reference's; the class does not change)")

@@ -374,6 +374,8 @@ def test_train_bad_network(capsys, outdir):
     assert_one_error_line(code, err, "invalid sizes")
     code, _, err = run(capsys, "train", "--dataset", "digits", "--rate-gain", 3, "-o", outdir / "m.pt")
     assert_one_error_line(code, err, "rate_gain")
+    code, _, err = run(capsys, "train", "--dataset", "digits", "--lr-schedule", "step", "-o", outdir / "m.pt")
+    assert_one_error_line(code, err, "lr_schedule must be one of constant, cosine")
     assert_no_output(outdir)
 
 

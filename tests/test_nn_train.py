@@ -8,7 +8,13 @@ import torch
 from srcfpga.data import load_dataset
 from srcfpga.errors import ConfigError
 from srcfpga.nn import Net, NetConfig
-from srcfpga.nn.train import TrainConfig, seed_initialization, train, with_encoding
+from srcfpga.nn.train import (
+    TrainConfig,
+    cosine_lr,
+    seed_initialization,
+    train,
+    with_encoding,
+)
 from srcfpga.quant import QuantConfig
 
 
@@ -55,3 +61,35 @@ def test_qat_fine_tuning_is_deterministic_and_exports_its_options():
         assert hw.layers[0].segments == 8 and run.meta()["quant"]["state_frac_bits"] == 9
         hashes.append(hw.content_hash)
     assert hashes[0] == hashes[1]
+
+
+def test_cosine_lr_anneals_from_lr_towards_zero():
+    assert cosine_lr(0.01, 0, 10) == 0.01
+    assert cosine_lr(0.01, 5, 10) == pytest.approx(0.005)
+    assert 0 < cosine_lr(0.01, 9, 10) < 0.0003
+    with pytest.raises(ConfigError, match="lr_schedule must be one of constant, cosine"):
+        TrainConfig(lr_schedule="step")
+
+
+def test_cosine_schedule_sets_each_batch_lr_and_is_deterministic(monkeypatch):
+    seen = []
+    original = torch.optim.Adam.step
+
+    def step(self, *args, **kwargs):
+        seen.append(self.param_groups[0]["lr"])
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.optim.Adam, "step", step)
+    data = load_dataset("digits", "train", limit=8)
+    weights = []
+    for _ in range(2):
+        seen.clear()
+        seed_initialization(1)
+        net = Net(NetConfig(input_size=64, hidden=(4,), steps=2, blank=0))
+        cfg = TrainConfig(epochs=2, qat_epochs=1, weight_bits=4, batch_size=4, lr=0.01, qat_lr=0.001,
+                          lr_schedule="cosine")
+        train(net, data, cfg, progress=False)
+        weights.append(net.layers[0].weight.detach().clone())
+        # float phase: 2 epochs x 2 batches from 0.01; QAT phase: 1 epoch x 2 batches from 0.001
+        assert seen == pytest.approx([cosine_lr(0.01, k, 4) for k in range(4)] + [cosine_lr(0.001, k, 2) for k in range(2)])
+    assert torch.equal(weights[0], weights[1])

@@ -7,6 +7,7 @@ benchmarks/kws.py); both run :func:`run_epoch`.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import asdict, dataclass, replace
 from typing import Callable, Iterable, Iterator
@@ -25,6 +26,13 @@ from ..threads import thread_limit
 from .network import Net, images_to_frames
 from .qat import QATNet
 
+LR_SCHEDULES = ("constant", "cosine")
+
+
+def cosine_lr(lr: float, index: int, n: int) -> float:
+    """Learning rate of batch ``index`` (0-based) of ``n`` under cosine annealing from ``lr`` towards 0."""
+    return 0.5 * lr * (1.0 + math.cos(math.pi * index / n))
+
 
 @dataclass(frozen=True)
 class TrainConfig:
@@ -37,6 +45,10 @@ class TrainConfig:
     not change). A model with a fixed readout (the imported reference: +1 / -0.1 on spike rates) has logits
     within about +-1, so its softmax is nearly flat and the loss stays near ln 10; a scale of about 10
     gives it usable gradients.
+
+    ``lr_schedule``: ``"constant"`` keeps each phase's learning rate; ``"cosine"`` anneals it per batch within
+    each phase (float epochs, then QAT epochs) as ``lr_k = lr (1 + cos(pi k / n)) / 2`` for batch ``k`` of the
+    phase's ``n`` batches (:func:`cosine_lr`): ``lr`` at the first batch, near 0 at the last.
 
     ``threads``: torch / BLAS threads while training (``None``: torch's default, one per core). One thread
     is the default because the per-step tensors are small: more threads mostly synchronize, and on a
@@ -52,6 +64,7 @@ class TrainConfig:
     seed: int = 0
     threads: int | None = 1
     logit_scale: float = 1.0
+    lr_schedule: str = "constant"
 
     def __post_init__(self) -> None:
         if self.epochs < 0 or self.qat_epochs < 0 or self.epochs + self.qat_epochs < 1:
@@ -64,6 +77,8 @@ class TrainConfig:
             raise ConfigError("batch_size and learning rates must be positive")
         if not self.logit_scale > 0:
             raise ConfigError(f"logit_scale must be positive, got {self.logit_scale}")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ConfigError(f"lr_schedule must be one of {', '.join(LR_SCHEDULES)}, got {self.lr_schedule!r}")
         if self.threads is not None and self.threads < 1:
             raise ConfigError(f"threads must be at least 1, got {self.threads}")
 
@@ -149,7 +164,7 @@ def train_on_batches(net: Net, batches: Batches, n_batches: int, cfg: TrainConfi
     Float epochs call the kind's schedule hook before each batch (e.g. BMRU's eps anneal) and end with the
     schedule state at its final values; QAT epochs (``cfg.qat_epochs``, at ``quant`` or ``cfg.weight_bits``)
     run the hardware arithmetic (:class:`srcfpga.nn.qat.QATNet`). Learning rate (``cfg.lr`` None) and
-    gradient clipping: the kind's defaults.
+    gradient clipping: the kind's defaults; ``cfg.lr_schedule`` sets each batch's learning rate within a phase.
     """
     defaults = CELLS[net.config.cell].defaults
     hook = schedule_hook(net)
@@ -160,23 +175,30 @@ def train_on_batches(net: Net, batches: Batches, n_batches: int, cfg: TrainConfi
         started = time.perf_counter()
         history = []
         params = [p for p in net.parameters() if p.requires_grad]
-        optimizer = torch.optim.Adam(params, lr=defaults.lr if cfg.lr is None else cfg.lr)
-        total_batches = max(1, cfg.epochs * n_batches)
-        for epoch in range(cfg.epochs):
-            def schedule(index: int, epoch=epoch) -> None:
-                hook(net, (epoch * n_batches + index) / total_batches)
-            history.append(run_epoch(net, batches(epoch, generator), optimizer, f"float {epoch + 1}/{cfg.epochs}",
-                                     progress, on_batch=None if hook is None else schedule, **options))
-            history[-1].update({f"{name}_end": value for name, value in net.schedule().items()})
+
+        def phase(model: nn.Module, lr: float, epochs: int, first_epoch: int, label: str, float_phase: bool) -> None:
+            optimizer = torch.optim.Adam(params, lr=lr)
+            total_batches = max(1, epochs * n_batches)
+            for epoch in range(epochs):
+                def before_batch(index: int, epoch=epoch) -> None:
+                    k = epoch * n_batches + index
+                    if float_phase and hook is not None:
+                        hook(net, k / total_batches)
+                    if cfg.lr_schedule == "cosine":
+                        for group in optimizer.param_groups:
+                            group["lr"] = cosine_lr(lr, k, total_batches)
+                history.append(run_epoch(model, batches(first_epoch + epoch, generator), optimizer,
+                                         f"{label} {epoch + 1}/{epochs}", progress, on_batch=before_batch, **options))
+                if float_phase:
+                    history[-1].update({f"{name}_end": value for name, value in net.schedule().items()})
+
+        phase(net, defaults.lr if cfg.lr is None else cfg.lr, cfg.epochs, 0, "float", True)
         net.finish_schedule()
         model: nn.Module = net
         if cfg.qat_epochs:
             quant = quant or QuantConfig(weight_bits=cfg.weight_bits)
             model = QATNet(net, quant)
-            optimizer = torch.optim.Adam(params, lr=cfg.qat_lr)
-            for epoch in range(cfg.qat_epochs):
-                history.append(run_epoch(model, batches(cfg.epochs + epoch, generator), optimizer,
-                                         f"qat{quant.weight_bits} {epoch + 1}/{cfg.qat_epochs}", progress, **options))
+            phase(model, cfg.qat_lr, cfg.qat_epochs, cfg.epochs, f"qat{quant.weight_bits}", False)
         net.eval()
         return TrainResult(model, history, time.perf_counter() - started)
 
