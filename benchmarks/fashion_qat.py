@@ -3,17 +3,19 @@
 Float epochs, then QAT epochs whose forward pass equals the golden model bit for bit; the 4-bit golden
 accuracy is measured on the full 10,000-image test set with the deterministic rate encoder. The defaults
 are the recipe of benchmarks/README.md ("Fashion-MNIST with 4-bit QAT"): a LIF 784 -> 128 -> 10
-(feed-forward, snnTorch Leaky, beta 0.9), rate gain 0.25, 20 steps without blank steps, Adam with a
-cosine learning-rate schedule in each phase. The run is the API form of one CLI call (same seeds)::
+(feed-forward, snnTorch Leaky, beta 0.9), rate gain 0.25, 25 steps without blank steps, 12 float epochs
+and 1 QAT epoch, Adam with a cosine learning-rate schedule in each phase. The run is the API form of two
+CLI calls (same seeds, same models)::
 
     srcfpga train --dataset fashion-mnist --data-dir ../shared/data/fashion-mnist --cell lif --hidden 128 \\
-        --steps 20 --blank 0 --epochs 6 --lr-schedule cosine --weight-bits 4 --qat-epochs 1 --qat-lr 1e-3 \\
-        -o fashion_qat4.pt
+        --steps 25 --blank 0 --epochs 12 --lr-schedule cosine -o fashion_float.pt
+    srcfpga train --dataset fashion-mnist --data-dir ../shared/data/fashion-mnist --init fashion_float.pt \\
+        --epochs 0 --weight-bits 4 --qat-epochs 1 --qat-lr 1e-3 --lr-schedule cosine -o fashion_qat4.pt
 
 It also reports the float model and plain PTQ at 4 bits before QAT, to show what QAT buys, and checks
 that ``srcfpga quantize`` of the written .pt gives the content hash of QAT's own export.
 
-    python benchmarks/fashion_qat.py [--cell lif] [--epochs 6] [--qat-epochs 1] [--limit N] [--out DIR] [--json]
+    python benchmarks/fashion_qat.py [--cell lif] [--epochs 12] [--qat-epochs 1] [--limit N] [--out DIR] [--json]
 """
 
 from __future__ import annotations
@@ -33,10 +35,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cell", default="lif")
     parser.add_argument("--hidden", type=int, nargs="+", default=[128])
-    parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--steps", type=int, default=25)
     parser.add_argument("--blank", type=int, default=0)
     parser.add_argument("--rate-gain", type=float, default=0.25)
-    parser.add_argument("--epochs", type=int, default=6)
+    parser.add_argument("--epochs", type=int, default=12)
     parser.add_argument("--lr", type=float, help="float epochs' Adam learning rate (default: the cell kind's)")
     parser.add_argument("--qat-epochs", type=int, default=1)
     parser.add_argument("--qat-lr", type=float, default=1e-3)
