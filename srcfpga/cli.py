@@ -462,7 +462,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--accuracy-floor", type=float, metavar="FRACTION",
                    help="search (needs --board): report the configuration with the least energy per inference "
                         "whose golden accuracy is at least FRACTION (e.g. 0.975) and that fits the board; only "
-                        "points above the floor are synthesized (docs/sweep.md, 'Least-energy search')")
+                        "points above the floor are synthesized (README, 'Least-energy search')")
     p.add_argument("--encoder-generators", metavar="E,...",
                    help="search axis: rate-encoder generator counts (powers of two, e.g. 16,32,64; each changes "
                         "the spike stream, so it is scored by the golden model)")
