@@ -8,8 +8,9 @@ The API form of::
 
 on all 5,000 images of mnist-test-b (PTQ, default QuantConfig; 4+40, 5+50, 20+200 steps), float
 accuracy at each step setting as the reference, cycles per inference from the HDL cycle model on 256
-images. Prints the table beside the published figures, the wall time of the grid and the machine
-load, and copies the accuracy plot to ``benchmarks/sweep_reference.png``.
+images. Prints the table beside the published figures, the wall time and CPU time (this process and its
+workers, user + system) of the grid and the machine load, and copies the accuracy plot to
+``benchmarks/sweep_reference.png``.
 
     nice python benchmarks/sweep_reference.py [--fresh] [--limit N] [--workers W] [--board B] [--json]
 
@@ -22,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import sys
 import time
@@ -31,6 +33,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import MNIST_B, machine, reference_net, require  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
+
+
+def _cpu_seconds() -> float:
+    """User + system CPU time of this process and its finished children (the sweep's worker processes)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def main() -> int:
@@ -51,10 +59,12 @@ def main() -> int:
     config = SweepConfig(weight_bits=(4, 5, 6, 7, 8), steps=(40, 50, 200), dataset="mnist",
                          data_dir=require(MNIST_B), limit=args.limit, board=args.board)
     load_before = os.getloadavg()
+    cpu_before = _cpu_seconds()
     started = time.perf_counter()
     result = run_sweep(reference_net(), config, args.out, workers=args.workers, anchors=ULG_SRC_MNIST,
                        progress=not args.json, title=f"reference SRC 784-100, {OUR_MNIST_TEST_SET}")
     wall = time.perf_counter() - started
+    cpu = _cpu_seconds() - cpu_before           # the pool's workers are reaped by now: children included
     load_after = os.getloadavg()
     plot = HERE / "sweep_reference.png"
     if args.limit is None:
@@ -64,6 +74,7 @@ def main() -> int:
     eval_seconds = sum(r.eval_seconds for r in result.rows) + sum(f.seconds for f in result.floats)
     report = {"rows": [r.to_dict() for r in result.rows], "float": [f.to_dict() for f in result.floats],
               "anchors": [a.to_dict() for a in ULG_SRC_MNIST], "wall_seconds": round(wall, 1),
+              "cpu_seconds": round(cpu, 1),
               "computed": result.computed, "reused": result.reused, "job_seconds": round(eval_seconds, 1),
               "load_before": [round(v, 2) for v in load_before], "load_after": [round(v, 2) for v in load_after],
               "workers": args.workers or len(os.sched_getaffinity(0)), "machine": machine(),
@@ -90,7 +101,7 @@ def main() -> int:
         ours = 100 * result.row(bits, anchor.steps).accuracy
         print(f"  {anchor.describe():60s} ours {bits}-bit {ours:.2f} %")
     print(f"grid: {len(result.rows)} points + {len(result.floats)} float references, {result.computed} computed, "
-          f"{result.reused} reused; wall {wall:.0f} s with {report['workers']} workers "
+          f"{result.reused} reused; wall {wall:.0f} s, CPU {cpu:.0f} s with {report['workers']} workers "
           f"(job time {eval_seconds:.0f} s); load average {load_before[0]:.1f} before, {load_after[0]:.1f} after")
     print(f"plot: {plot if args.limit is None else result.files['accuracy_vs_bits']}")
     print(f"machine: {report['machine']}")

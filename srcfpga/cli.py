@@ -464,6 +464,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, help="local worker processes (default: one per core)")
     p.add_argument("--anchors", help="published points to overlay: ACC@BITS/STEPS,... (stimulus steps) or 'ulg' "
                                      "(reference model)")
+    p.add_argument("--accuracy-floor", type=float, metavar="FRACTION",
+                   help="search (needs --board): report the configuration with the least energy per inference "
+                        "whose golden accuracy is at least FRACTION (e.g. 0.975) and that fits the board; only "
+                        "points above the floor are synthesized (README, 'Least-energy search')")
+    p.add_argument("--encoder-generators", metavar="E,...",
+                   help="search axis: rate-encoder generator counts (powers of two, e.g. 16,32,64; each changes "
+                        "the spike stream, so it is scored by the golden model)")
+    p.add_argument("--hdl", action="append", default=[], metavar="FIELD=V,...",
+                   help="search axis over an HdlConfig field, repeatable: lanes=8,16 spikes_per_cycle=2,4 "
+                        "(weight-memory read ports) pack_masks=no,yes memory=auto,distributed")
     p.add_argument("--title", help="plot title prefix")
     p.add_argument("--seed", type=int, default=0, help="encoder seed of sample 0; sample n uses seed + n")
     p.add_argument("-o", "--output", type=Path, required=True, metavar="DIR",
@@ -487,6 +497,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         qat_data_dir=args.qat_data_dir, board=args.board, seed=args.seed, lanes=args.lanes, latency_samples=args.latency_samples,
         sim_samples=args.sim_samples, simulator=args.simulator)
     _note_weight_bits(*config.weight_bits)
+    if args.accuracy_floor is not None or args.encoder_generators or args.hdl:
+        return _sweep_search(args, config)
     anchors = parse_anchors(args.anchors) if args.anchors else ()
     result = run_sweep(args.model, config, args.output, executor=args.executor, workers=args.workers,
                        anchors=anchors, progress=not args.json, title=args.title)
@@ -494,6 +506,22 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     _emit(args, result.to_dict(), f"{result.table()}\n{len(result.rows)} points ({result.computed} computed, "
                                   f"{result.reused} reused) in {result.seconds:.0f} s; wrote {files}")
     return 0
+
+
+def _sweep_search(args: argparse.Namespace, config) -> int:
+    from .sweep import DesignAxes, SearchConfig, parse_int_list, search_sweep
+
+    if args.accuracy_floor is None or args.board is None:
+        raise ConfigError("--encoder-generators and --hdl are axes of the least-energy search: give "
+                          "--accuracy-floor FRACTION and --board BOARD with them")
+    search = SearchConfig(accuracy_floor=args.accuracy_floor, board=args.board,
+                          encoder_generators=parse_int_list(args.encoder_generators, "--encoder-generators")
+                          if args.encoder_generators else None, design=DesignAxes.parse(args.hdl))
+    result = search_sweep(args.model, config, search, args.output, executor=args.executor, workers=args.workers,
+                          progress=not args.json, title=args.title)
+    files = ", ".join(str(path) for path in result.files.values())
+    _emit(args, result.to_dict(), f"{result.table()}\n{result.summary()}\n{result.seconds:.0f} s; wrote {files}")
+    return 0 if result.best is not None else 1
 
 
 def _add_hdl_args(p: argparse.ArgumentParser) -> None:

@@ -9,6 +9,7 @@ Layers carry the default K = 1 tables or random tables of 2..16 pieces.
 from __future__ import annotations
 
 from dataclasses import replace
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -19,6 +20,7 @@ from srcfpga.cells.src.golden import NumpyOps, SRCGolden, src_update
 from srcfpga.cells.src.layer import SRCLayerQ
 from srcfpga.golden.arith import synaptic_sum
 from srcfpga.quant import signed_bits
+from srcfpga.quant.hwmodel import spike_weights_t
 from srcfpga.testing import with_random_tables
 
 
@@ -176,7 +178,25 @@ def test_synaptic_sum_int64_path():
     layer = SRCLayerQ(weights=weights, bias=[-600, -600], init_i=[0, 0], init_h=[0, 0], init_hs=[0, 0],
                       weight_bits=8, weight_shift=0, unit=1 / 256, current_bits=12, decay_num=3, decay_shift=5,
                       gate_shift=5, gate_hyp_num=3, gate_dep_num=32, rho=768, one=256, half=128, r=2, rs=-7)
-    assert not layer.float32_exact
     spikes = np.ones((1, n_in), bool)
     spikes[0, 0] = False
-    np.testing.assert_array_equal(synaptic_sum(layer, spikes), [[127 * (n_in - 1), -127 * (n_in - 1)]])
+    expected = [[127 * (n_in - 1), -127 * (n_in - 1)]]
+    assert layer.synaptic_weights_t.dtype == np.int8
+    np.testing.assert_array_equal(synaptic_sum(layer, spikes), expected)
+
+
+@pytest.mark.parametrize("scale, n_in, dtype", [(1, 6000, np.int8), (300, 100, np.float32), (3000, 6000, np.int64)])
+def test_synaptic_sum_paths_agree(scale, n_in, dtype):
+    """int8 GEMM, float32 BLAS and int64 give the exact sums, whichever the weights select (wider weights,
+    e.g. a 16-bit readout's, take the float32 or int64 path); read-only and strided inputs included."""
+    rng = np.random.default_rng(scale)
+    weights = rng.integers(-127, 128, (7, n_in)) * scale
+    weights_t = spike_weights_t(weights)
+    assert weights_t.dtype == dtype
+    layer = SimpleNamespace(synaptic_weights_t=weights_t, n_out=7)
+    spikes = rng.random((5, 2 * n_in)) < 0.3
+    view = spikes[:, ::2]
+    view.flags.writeable = False
+    expected = view.astype(np.int64) @ weights.T.astype(np.int64)
+    np.testing.assert_array_equal(synaptic_sum(layer, view, np.int64), expected)
+    np.testing.assert_array_equal(synaptic_sum(layer, np.zeros((2, n_in), bool)), np.zeros((2, 7)))

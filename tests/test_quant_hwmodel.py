@@ -216,7 +216,7 @@ def test_small_model_is_valid():
     assert layer.current_range == (-4096, 4095)
     assert layer.state_bits == 10                       # [-256, 256]
     assert layer.syn_bits == signed_bits(-93, 93) == 8
-    assert layer.float32_exact
+    assert layer.synaptic_weights_t.dtype == np.int8     # the exact int8 GEMM path
     assert hw.readout.n_classes == 3 and hw.readout.acc_range == (-(1 << 23), (1 << 23) - 1)
 
 

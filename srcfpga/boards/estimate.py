@@ -230,17 +230,19 @@ def fit_report(model: HardwareModel, board: Board, config) -> tuple[dict, list]:
 def estimate(model: HardwareModel, board: str | Board, lanes: int | None = None, steps: int | None = None,
              blank: int | None = None, dataset: str | None = None, data_dir=None, limit: int | None = None,
              seed: int = 0, memory: str = "auto", input_kind: str | None = None,
-             frames: np.ndarray | None = None, spikes_per_cycle: int = 2, pack_masks: bool = False) -> Estimate:
+             frames: np.ndarray | None = None, spikes_per_cycle: int = 2, pack_masks: bool = False,
+             hdl=None) -> Estimate:
     """Estimate ``model`` on ``board`` (see module doc). Synthesis is cached; the first run of a
     784 -> 100 network takes a few minutes of Yosys. ``input_kind``: "pixels" (on-chip rate encoder)
     or "frames"; by default pixels when the model's encoder has a hardware engine. ``frames``: measure
     the activity on these input spike frames instead (:func:`srcfpga.boards.activity.measure_activity`).
-    ``spikes_per_cycle``, ``pack_masks``: :class:`srcfpga.hdl.HdlConfig`'s."""
+    ``spikes_per_cycle``, ``pack_masks``: :class:`srcfpga.hdl.HdlConfig`'s; ``hdl``: a whole HdlConfig instead
+    of ``lanes``, ``memory``, ``input_kind``, ``spikes_per_cycle`` and ``pack_masks`` (the sweep's search)."""
     from ..hdl import HdlConfig, default_input
 
     board = get_board(board) if isinstance(board, str) else board
-    config = HdlConfig(lanes=lanes, memory=memory, input=input_kind or default_input(model),
-                       spikes_per_cycle=spikes_per_cycle, pack_masks=pack_masks).resolve(model)
+    config = (hdl or HdlConfig(lanes=lanes, memory=memory, input=input_kind or default_input(model),
+                               spikes_per_cycle=spikes_per_cycle, pack_masks=pack_masks)).resolve(model)
     activity = measure_activity(model, config, steps, blank, dataset, data_dir, limit, seed, frames)
     synth = synthesize(core_verilog(model, config), CORE_NAME, speed=board.device.speed)
     return combine(board, synth, activity, model.content_hash, config.to_dict())

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from typing import Iterable, Iterator
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from ..cells import CELLS
 from ..errors import ConfigError
 from ..quant.hwmodel import HardwareModel
+from ..threads import thread_limit
 from .arith import NumpyOps
 from .readout import readout_step
 
@@ -84,11 +84,20 @@ def input_frames(model: HardwareModel, pixels: np.ndarray | None, spikes: np.nda
     return model.encoder.frames(pixels, steps, blank, seeds)
 
 
-@threadpool_limits.wrap(limits=1, user_api="blas")
+def count_spikes(frame: np.ndarray) -> np.ndarray:
+    """Per row of a binary ``(batch, n)`` frame, its number of spikes (int64). A bool is one 0/1 byte, so a
+    contiguous bool frame with ``n`` a multiple of 8 is counted as the popcounts of its 8-byte words (3x faster
+    than ``count_nonzero`` on MNIST frames)."""
+    if frame.dtype == bool and frame.flags.c_contiguous and frame.shape[1] % 8 == 0:
+        return np.bitwise_count(frame.view(np.uint64)).sum(axis=1, dtype=np.int64)
+    return np.count_nonzero(frame, axis=1)
+
+
+@thread_limit(1)
 def simulate(model: HardwareModel, frames: Iterable[np.ndarray], batch: int, trace: bool = False) -> GoldenResult:
     """Run the network over ``frames`` (an iterable of ``(batch, n_in)`` bool arrays).
 
-    BLAS runs on one thread: the per-step products are small, and on a shared machine extra BLAS threads
+    BLAS and torch run on one thread: the per-step products are small, and on a shared machine extra threads
     spin on busy cores (benchmarks/README.md, "Golden speed").
 
     Each layer steps by its cell kind's golden part (:mod:`srcfpga.cells`).
@@ -109,7 +118,7 @@ def simulate(model: HardwareModel, frames: Iterable[np.ndarray], batch: int, tra
         frames = list(frames)
         total = len(frames)
     for t, frame in enumerate(frames):
-        n_input += np.count_nonzero(frame, axis=1)
+        n_input += count_spikes(frame)
         spikes = frame
         for index, (cell, layer) in enumerate(zip(cells, model.layers)):
             states[index], spikes, record = cell.step(layer, states[index], spikes)

@@ -63,10 +63,17 @@ def _check_range(name: str, array: np.ndarray, lo: int, hi: int) -> None:
 
 
 def spike_weights_t(matrix: np.ndarray) -> np.ndarray:
-    """``matrix.T`` ``(n_in, n_out)`` in the dtype of its exact product with binary inputs: float32 when every
-    row's absolute sum is below ``FLOAT32_EXACT`` (float32 BLAS is then exact), else int64."""
-    exact = int(np.abs(matrix.astype(np.int64)).sum(axis=1).max()) < FLOAT32_EXACT
-    return np.ascontiguousarray(matrix.T, np.float32 if exact else np.int64)
+    """``matrix.T`` ``(n_in, n_out)`` in the dtype of its exact product with binary inputs
+    (:func:`srcfpga.golden.arith.synaptic_sum`): int8 when every weight is in [-127, 127] and every row's
+    absolute sum below 2^31 (an int8 x int8 -> int32 GEMM is then exact), else float32 when every row's
+    absolute sum is below ``FLOAT32_EXACT`` (float32 BLAS is then exact), else int64."""
+    magnitude = np.abs(matrix.astype(np.int64))
+    row_sum = int(magnitude.sum(axis=1).max()) if magnitude.size else 0
+    if magnitude.size == 0 or (int(magnitude.max()) <= 127 and row_sum <= INT32_MAX):
+        dtype = np.int8
+    else:
+        dtype = np.float32 if row_sum < FLOAT32_EXACT else np.int64
+    return np.ascontiguousarray(matrix.T, dtype)
 
 
 def check_weight_bits(bits: int) -> int:

@@ -266,3 +266,39 @@ def plot_sweep(rows: Sequence[SweepRow], out_dir: Path, anchors: Sequence[Anchor
     paths["resources_vs_bits"] = plot_resources_vs_bits(rows, out_dir / "resources_vs_bits.png",
                                                         title=prefix + "resources versus weight bits")
     return paths
+
+
+def plot_search(result, path: Path, title: str | None = None) -> Path:
+    """The estimates of an accuracy-floor search (:class:`srcfpga.sweep.search.SearchResult`): accuracy
+    against energy per inference, one colour per step setting, crossed where the design does not fit or
+    misses the clock, the floor dashed, the least-energy configuration starred and labelled."""
+    candidates = result.candidates
+    fig, (ax,) = _figure(7.0, 4.6)
+    colors = _colors()
+    settings = list(dict.fromkeys((c.blank, c.steps) for c in candidates))
+    for index, (blank, steps) in enumerate(settings):
+        chosen = [c for c in candidates if (c.blank, c.steps) == (blank, steps)]
+        ax.scatter([c.energy_uj for c in chosen], [100 * c.accuracy for c in chosen], s=26, zorder=3,
+                   color=colors[index % len(colors)], label=f"{blank}+{steps} steps")
+    rejected = [c for c in candidates if not c.eligible]
+    if rejected:
+        ax.scatter([c.energy_uj for c in rejected], [100 * c.accuracy for c in rejected], marker="x", s=80,
+                   color="black", zorder=4, label="does not fit / misses the clock")
+    ax.axhline(100 * result.config.accuracy_floor, color="gray", linestyle="--", linewidth=1.2,
+               label=f"floor {100 * result.config.accuracy_floor:.2f} %")
+    if result.best is not None:
+        best = result.best
+        ax.plot([best.energy_uj], [100 * best.accuracy], marker="*", markersize=16, linestyle="none",
+                color="crimson", markeredgecolor="black", zorder=5, label=f"least energy: {best.energy_uj:.3f} uJ")
+        ax.annotate(best.label(), (best.energy_uj, 100 * best.accuracy), textcoords="offset points",
+                    xytext=(6, 6), fontsize=7)
+    energies = [c.energy_uj for c in candidates]
+    if energies and max(energies) > 8 * max(min(energies), 1e-12):
+        ax.set_xscale("log")
+    _plain_numbers(ax)
+    ax.set_xlabel(f"energy per inference (uJ, {result.config.board} estimate)")
+    ax.set_ylabel("golden accuracy (%)")
+    ax.grid(True, alpha=0.3, which="both")
+    ax.set_title(title or "least energy above the accuracy floor")
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    return _save(fig, path)

@@ -201,8 +201,3 @@ class SRCLayerQ:
     def synaptic_weights_t(self) -> np.ndarray:
         """``weights.T`` in the dtype of the exact synaptic matmul (:func:`srcfpga.quant.hwmodel.spike_weights_t`)."""
         return spike_weights_t(self.weights)
-
-    @property
-    def float32_exact(self) -> bool:
-        """True when W s is exact in float32 for every binary s (max |sum| < 2^24)."""
-        return self.synaptic_weights_t.dtype == np.float32
