@@ -227,20 +227,25 @@ class LatencyModel:
         codes = [output_code(layer, self.config.lanes) for layer in self.model.layers]
         return [mask_popcounts(code.planes(values), code.mask_width) for code, values in zip(codes, layer_spikes)]
 
-    def accumulate_beats(self, input_spikes: np.ndarray, layer_spikes: list[np.ndarray]) -> np.ndarray:
-        """Accumulator beats (weight-ROM reads) per sample over all accumulators, layers' and readout's:
-        ``ceil(popcount / spikes_per_cycle)`` per mask, at least one per step (:func:`step_beats`); a recurrent
-        layer's accumulator also reads the layer's own masks of the step before."""
+    def feed_beats(self, input_spikes: np.ndarray, layer_spikes: list[np.ndarray]) -> list[np.ndarray]:
+        """Accumulator beats (weight-ROM reads) per sample of each accumulator, the layers' (as far as
+        ``layer_spikes`` reach) then the readout's: ``ceil(popcount / spikes_per_cycle)`` per mask, at least
+        one per step (:func:`step_beats`); a recurrent layer's accumulator also reads the layer's own masks of
+        the step before."""
         outputs = self.output_popcounts(layer_spikes)
         feeds = [mask_popcounts(input_spikes, self.mask_width)] + outputs   # the layers' accumulators, the readout's
-        total = 0
+        beats = []
         for index, counts in enumerate(feeds):
             if index < len(outputs) and is_recurrent(self.model.layers[index]):
                 own = outputs[index]                                      # fed back one step later
                 previous = np.concatenate([np.zeros_like(own[..., :1, :]), own[..., :-1, :]], axis=-2)
                 counts = np.concatenate([counts, previous], axis=-1)
-            total = total + step_beats(counts, self.config.spikes_per_cycle, self.config.pack_masks).sum(axis=-1)
-        return total
+            beats.append(step_beats(counts, self.config.spikes_per_cycle, self.config.pack_masks).sum(axis=-1))
+        return beats
+
+    def accumulate_beats(self, input_spikes: np.ndarray, layer_spikes: list[np.ndarray]) -> np.ndarray:
+        """Accumulator beats per sample over all accumulators, layers' and readout's (:meth:`feed_beats`)."""
+        return sum(self.feed_beats(input_spikes, layer_spikes))
 
     @property
     def load_cycles(self) -> int:
