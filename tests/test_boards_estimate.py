@@ -335,3 +335,18 @@ def test_breakdown_adds_up_to_the_energy(tiny_model):
         assert sum(r["energy_uj"] for r in rows) == pytest.approx(est.energy_uj)
         assert est.to_dict()["breakdown"] == rows and "static" in est.breakdown_table()
     assert combine(get_board("arty"), _fake_synth(1000, 900), activity).breakdown()[0]["block"] == "design"
+
+
+def test_amaranth_waveform_for_the_toggle_count(tiny_model, tmp_path):
+    """``run_amaranth(vcd=...)`` (benchmarks/register_toggles.py) gives the results of a run without it and a
+    waveform of every block, ending with the batch."""
+    from srcfpga.hdl.pysim import run_amaranth
+
+    pixels = np.random.default_rng(0).integers(0, 256, (1, tiny_model.input_size))
+    plain = run_amaranth(tiny_model, HdlConfig(), pixels=pixels, steps=4, blank=1)
+    waved = run_amaranth(tiny_model, HdlConfig(), pixels=pixels, steps=4, blank=1, vcd=tmp_path / "run.vcd")
+    assert (waved.cycles == plain.cycles).all() and (waved.readout == plain.readout).all()
+    text = (tmp_path / "run.vcd").read_text()
+    assert all(f"$scope module {name} $end" in text for name in ("source", "extract0", "layer0", "acc", "readout"))
+    last = max(int(line[1:]) for line in text.splitlines() if line.startswith("#"))
+    assert last <= (plain.cycles[0] + 40) * 10**7      # 10 ns per cycle in fs: stopped with the testbench
