@@ -228,6 +228,8 @@ def test_estimate_end_to_end_tiny(tiny_model, tmp_path, capsys):
                  "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert set(SCHEMA_KEYS) <= set(data) and data["fits"] and data["lut"] > 100
+    assert sum(row["energy_uj"] for row in data["breakdown"]) == pytest.approx(data["energy_uj"])
+    assert {"source", "layer0.acc", "readout", "static"} <= {row["block"] for row in data["breakdown"]}
     again = estimate(tiny_model, "cmod-a7-35", steps=6, blank=1, limit=4)
     assert again.synthesis["cached"] and again.lut == data["lut"]
 
