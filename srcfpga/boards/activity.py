@@ -60,21 +60,22 @@ def _sample(model: HardwareModel, dataset: str | None, data_dir, limit: int | No
     return frames, f"dataset {dataset} ({len(data)} test samples)"
 
 
-def block_busy(latency, frames: np.ndarray, layer_spikes: list[np.ndarray], steps: int, blank: int,
+def block_busy(latency, beats: list[np.ndarray], rounds: np.ndarray | int, steps: int, blank: int,
                cycles: np.ndarray) -> dict[str, float]:
     """Mean share of the inference's ``cycles`` (per sample) in which each block of the design works, named
     as :func:`srcfpga.boards.synth.block_cells` names them:
 
-    * ``source``: the encoder's rounds (``rounds`` per stimulus step, 1 per blank step) and the image load;
+    * ``source``: the encoder's ``rounds`` (per stimulus step ``LatencyModel.rounds``, 1 per blank step, and
+      the image load);
     * ``extract<i>``, ``layer<i>.acc`` (extractor, accumulator, weight ROMs), ``feedback<i>``: the beats of
-      layer ``i``'s accumulator (:meth:`srcfpga.hdl.LatencyModel.feed_beats`);
+      layer ``i``'s accumulator, ``beats[i]`` (:meth:`srcfpga.hdl.LatencyModel.feed_beats`; the last entry
+      is the readout's);
     * ``layer<i>.update``: the update pass, ``groups`` cycles per step (blank steps included);
     * ``extract_readout``, ``readout``: the readout accumulator's beats plus the ``n_classes``-cycle argmax;
     * ``control``: every cycle (the cycle counter).
 
     A block that is not working holds its registers (their enables are low) and reads no block RAM."""
-    beats = latency.feed_beats(frames, layer_spikes)
-    work = {"source": latency.rounds * steps + blank + latency.load_cycles, "control": cycles}
+    work = {"source": rounds, "control": cycles}
     for index, groups in enumerate(latency.groups):
         for name in (f"extract{index}", f"layer{index}.acc", f"feedback{index}"):
             work[name] = beats[index]
@@ -112,14 +113,13 @@ def measure_activity(model: HardwareModel, config, steps: int | None = None, bla
     layer_spikes = [trace.spikes for trace in golden.traces]
     latency = LatencyModel(model, config)
     cycles = latency.inference_cycles(frames, layer_spikes, blank)
-    first = latency.feed_beats(frames, [])[0]            # the first layer's accumulator
-    beats = latency.accumulate_beats(frames, layer_spikes)
+    beats = latency.feed_beats(frames, layer_spikes)     # per accumulator: the layers', the readout's
     rounds = latency.rounds * steps + blank + latency.load_cycles     # encoder rounds incl. the image load
-    busy = np.minimum(1.0, np.maximum(rounds, first) / cycles)
+    busy = np.minimum(1.0, np.maximum(rounds, beats[0]) / cycles)
     return Activity(
         source=source, samples=len(frames), steps=steps, blank=blank,
         input_rate=float(frames[:, blank:].mean()) if steps else 0.0,
         layer_rates=[float(s.mean()) for s in layer_spikes],
         cycles_per_inference=float(cycles.mean()), cycles_min=int(cycles.min()), cycles_max=int(cycles.max()),
-        load_cycles=latency.load_cycles, accumulate_beats=float(beats.mean()), busy_fraction=float(busy.mean()),
-        blocks=block_busy(latency, frames, layer_spikes, steps, blank, cycles))
+        load_cycles=latency.load_cycles, accumulate_beats=float(sum(beats).mean()),
+        busy_fraction=float(busy.mean()), blocks=block_busy(latency, beats, rounds, steps, blank, cycles))

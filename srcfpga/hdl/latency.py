@@ -243,10 +243,6 @@ class LatencyModel:
             beats.append(step_beats(counts, self.config.spikes_per_cycle, self.config.pack_masks).sum(axis=-1))
         return beats
 
-    def accumulate_beats(self, input_spikes: np.ndarray, layer_spikes: list[np.ndarray]) -> np.ndarray:
-        """Accumulator beats per sample over all accumulators, layers' and readout's (:meth:`feed_beats`)."""
-        return sum(self.feed_beats(input_spikes, layer_spikes))
-
     @property
     def load_cycles(self) -> int:
         return self.rounds if self.config.input == "pixels" else 0
