@@ -321,12 +321,22 @@ def test_block_power_sums_to_the_total_and_equals_the_uniform_model_for_one_bloc
     assert split.blocks[1]["bram_w"] == 0.0 and split.blocks[0]["bram_w"] > 0
     tied = pw.estimate_block_power({"a": half, "b": half}, {"a": 1.0, "b": 0.0}, 0.072, 100.0, True)
     assert tied.blocks[1]["bram_enable_rate"] == 1.0
+    read = pw.estimate_block_power({"a": half, "b": half}, {"a": 1.0, "b": 0.0}, 0.072, 100.0, False,
+                                   reads={"a": 0.25})
+    assert read.blocks[0]["bram_enable_rate"] == 0.25 and read.blocks[0]["bram_w"] == pytest.approx(
+        split.blocks[0]["bram_w"] / 4)
 
 
 def test_breakdown_adds_up_to_the_energy(tiny_model):
     activity = measure_activity(tiny_model, HdlConfig().resolve(tiny_model), steps=6, blank=1, limit=4)
     assert set(activity.blocks) >= {"source", "extract0", "layer0.acc", "layer0.update", "readout", "control"}
     assert all(0.0 <= share <= 1.0 for share in activity.blocks.values()) and activity.blocks["control"] == 1.0
+    # one ROM port read per spike, over the two ports of the ROM (k = 2): spikes / (2 cycles), below the beats' share
+    frames = tiny_model.encoder.encode(np.full((4, tiny_model.input_size), 200, np.uint8), 6, 1, np.arange(4))
+    given = measure_activity(tiny_model, HdlConfig().resolve(tiny_model), frames=frames, blank=1)
+    cycles = given.cycles_per_inference
+    assert given.rom_reads["layer0.acc"] <= given.blocks["layer0.acc"]
+    assert given.rom_reads["layer0.acc"] == pytest.approx(np.mean(frames.sum(axis=(1, 2)) / (2 * cycles)), rel=0.2)
     synth = _fake_synth(1000, 900)
     synth.blocks = {"source": {"LUT6": 300, "FDRE": 200}, "layer0.acc": {"LUT6": 500, "FDRE": 600, "RAMB36E1": 1},
                     "readout": {"LUT4": 200, "FDRE": 100, "RAM32M": 2}}

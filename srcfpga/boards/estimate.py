@@ -192,7 +192,7 @@ def combine(board: Board, synth: SynthResult, activity: Activity, model_hash: st
         whole = {key: getattr(synth, key) for key in ("lut_cells", "ff", "carry4", "lutram", "bram36")}
         blocks, busy = {"design": whole}, {"design": activity.busy_fraction}
     power = estimate_block_power(blocks, busy, board.device.static_w, clock, bool(synth.bram_always_enabled),
-                                 mmcm=board.needs_mmcm)
+                                 mmcm=board.needs_mmcm, reads=activity.rom_reads if synth.blocks else None)
     energy = power.power_w * latency_us
     lo = (power.static_w + power.dynamic_w_low) * latency_us
     hi = (power.static_w + power.dynamic_w_high) * latency_us

@@ -124,18 +124,21 @@ def _total(static_w, clock_mhz, tree, loads, logic, bram, low, high, mmcm, alpha
 
 
 def estimate_block_power(blocks: dict[str, dict], busy: dict[str, float], static_w: float, clock_mhz: float,
-                         bram_always_enabled: bool, mmcm: bool = False) -> PowerEstimate:
+                         bram_always_enabled: bool, mmcm: bool = False,
+                         reads: dict[str, float] | None = None) -> PowerEstimate:
     """Static + dynamic power of a design made of ``blocks`` (name -> resource counts with the keys
     ``lut_cells, ff, carry4, lutram, bram36`` of :func:`srcfpga.boards.synth.count_resources`), each at
     the toggle rate of its own busy fraction ``busy[name]`` (:func:`toggle_rate`; a block without a
     measured busy fraction counts as busy every cycle). Its block-RAM ports read every cycle when Yosys
-    tied their enables to 1 (``bram_always_enabled``), else on its busy cycles. ``alpha`` and
+    tied their enables to 1 (``bram_always_enabled``), else on the share ``reads[name]`` of the cycles
+    (the weight ROMs: :func:`srcfpga.boards.activity.rom_reads`), or on its busy cycles. ``alpha`` and
     ``bram_enable_rate`` of the result are the logic- and port-weighted means."""
     f = clock_mhz * 1e6
     rows = []
     for name, counts in blocks.items():
         share = min(1.0, max(0.0, busy.get(name, 1.0)))
-        alpha, rate = toggle_rate(share), 1.0 if bram_always_enabled else share
+        alpha = toggle_rate(share)
+        rate = 1.0 if bram_always_enabled else min(1.0, (reads or {}).get(name, share))
         loads, logic, bram, low, high = _terms(f, counts["lut_cells"], counts["ff"], counts["carry4"],
                                                counts["bram36"], counts["lutram"], 2 * counts["bram36"], alpha, rate)
         rows.append(BlockPower(block=name, lut_cells=counts["lut_cells"], ff=counts["ff"], carry4=counts["carry4"],
