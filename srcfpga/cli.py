@@ -709,7 +709,7 @@ def cmd_estimate(args: argparse.Namespace) -> int:
     est = estimate(model, board, lanes=args.lanes, steps=args.steps, blank=args.blank, limit=args.limit,
                    seed=args.seed, frames=frames,
                    spikes_per_cycle=args.spikes_per_cycle, pack_masks=args.pack_masks)
-    _emit(args, est.to_dict(), est.summary())
+    _emit(args, est.to_dict(), est.summary() + "\nenergy per inference by block (uJ):\n" + est.breakdown_table())
     return 0
 
 

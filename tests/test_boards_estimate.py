@@ -228,6 +228,8 @@ def test_estimate_end_to_end_tiny(tiny_model, tmp_path, capsys):
                  "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert set(SCHEMA_KEYS) <= set(data) and data["fits"] and data["lut"] > 100
+    assert sum(row["energy_uj"] for row in data["breakdown"]) == pytest.approx(data["energy_uj"])
+    assert {"source", "layer0.acc", "readout", "static"} <= {row["block"] for row in data["breakdown"]}
     again = estimate(tiny_model, "cmod-a7-35", steps=6, blank=1, limit=4)
     assert again.synthesis["cached"] and again.lut == data["lut"]
 
@@ -286,3 +288,77 @@ def test_activity_counts_cmru_beats_as_the_cycle_model_does():
         expected = expected + step_beats(mask_popcounts(code.planes(values), code.mask_width), 1).sum(axis=-1)
     activity = measure_activity(hw, config, frames=frames)
     assert activity.accumulate_beats == pytest.approx(expected.mean())
+
+
+def test_block_cells_follow_names_then_fanout_then_fanin():
+    """Cells go to the submodule named on their outputs, else to the block they drive, else to their drivers'."""
+    from srcfpga.boards.synth import block_cells
+
+    cells = {"r0": _ff(20, 10), "a": _lut("LUT2", [10, 10], 11), "r1": _ff(11, 12), "b": _lut("LUT1", [12], 13),
+             "c": _lut("LUT1", [30], 31), "r2": _ff(40, 41), "d": _lut("LUT1", [10], 50)}
+    names = {"network.layer0.acc.acc": 12, "network.source.state": 10, "network.done__payload": 41,
+             "network.layer0.control.group": 40, "network.layer0.state.word": 50}
+    blocks = block_cells(_netlist(cells, names), "t")
+    # r0 named; a drives r1 (named); b is driven by r1; d named in the update pass; c and r2 have no named
+    # neighbour (a name of the top's own wires, network.done__payload, places nothing)
+    assert blocks == {"control": {"FDRE": 1, "LUT1": 1}, "layer0.acc": {"FDRE": 1, "LUT1": 1, "LUT2": 1},
+                      "layer0.update": {"LUT1": 1}, "source": {"FDRE": 1}}
+    assert sum(sum(c.values()) for c in blocks.values()) == len(cells)
+
+
+def test_block_power_sums_to_the_total_and_equals_the_uniform_model_for_one_block():
+    counts = {"lut_cells": 1000, "ff": 2000, "carry4": 100, "lutram": 40, "bram36": 4}
+    one = pw.estimate_block_power({"design": counts}, {"design": 0.5}, 0.072, 100.0, False)
+    uniform = pw.estimate_power(1000, 2000, 100, 4, 0.072, 100.0, pw.toggle_rate(0.5), 0.5, lutram=40)
+    for key in ("power_w", "dynamic_w", "clock_w", "logic_w", "bram_w", "dynamic_w_low", "dynamic_w_high"):
+        assert getattr(one, key) == pytest.approx(getattr(uniform, key))
+    half = {key: value / 2 for key, value in counts.items()}
+    split = pw.estimate_block_power({"a": half, "b": half, "c": half}, {"a": 1.0, "b": 0.0}, 0.072, 100.0, False,
+                                    mmcm=True)
+    assert [b["busy"] for b in split.blocks] == [1.0, 0.0, 1.0]      # a block without a busy share counts as busy
+    assert sum(b["power_w"] for b in split.blocks) + split.clock_tree_w + split.mmcm_w + split.static_w == \
+        pytest.approx(split.power_w)
+    assert split.blocks[1]["bram_w"] == 0.0 and split.blocks[0]["bram_w"] > 0
+    tied = pw.estimate_block_power({"a": half, "b": half}, {"a": 1.0, "b": 0.0}, 0.072, 100.0, True)
+    assert tied.blocks[1]["bram_enable_rate"] == 1.0
+    read = pw.estimate_block_power({"a": half, "b": half}, {"a": 1.0, "b": 0.0}, 0.072, 100.0, False,
+                                   reads={"a": 0.25})
+    assert read.blocks[0]["bram_enable_rate"] == 0.25 and read.blocks[0]["bram_w"] == pytest.approx(
+        split.blocks[0]["bram_w"] / 4)
+
+
+def test_breakdown_adds_up_to_the_energy(tiny_model):
+    activity = measure_activity(tiny_model, HdlConfig().resolve(tiny_model), steps=6, blank=1, limit=4)
+    assert set(activity.blocks) >= {"source", "extract0", "layer0.acc", "layer0.update", "readout", "control"}
+    assert all(0.0 <= share <= 1.0 for share in activity.blocks.values()) and activity.blocks["control"] == 1.0
+    # one ROM port read per spike, over the two ports of the ROM (k = 2): spikes / (2 cycles), below the beats' share
+    frames = tiny_model.encoder.encode(np.full((4, tiny_model.input_size), 200, np.uint8), 6, 1, np.arange(4))
+    given = measure_activity(tiny_model, HdlConfig().resolve(tiny_model), frames=frames, blank=1)
+    cycles = given.cycles_per_inference
+    assert given.rom_reads["layer0.acc"] <= given.blocks["layer0.acc"]
+    assert given.rom_reads["layer0.acc"] == pytest.approx(np.mean(frames.sum(axis=(1, 2)) / (2 * cycles)), rel=0.2)
+    synth = _fake_synth(1000, 900)
+    synth.blocks = {"source": {"LUT6": 300, "FDRE": 200}, "layer0.acc": {"LUT6": 500, "FDRE": 600, "RAMB36E1": 1},
+                    "readout": {"LUT4": 200, "FDRE": 100, "RAM32M": 2}}
+    for board in ("arty", "cmod"):
+        est = combine(get_board(board), synth, activity)
+        rows = est.breakdown()
+        assert [r["block"] for r in rows][:3] == list(synth.blocks)
+        assert sum(r["energy_uj"] for r in rows) == pytest.approx(est.energy_uj)
+        assert est.to_dict()["breakdown"] == rows and "static" in est.breakdown_table()
+    assert combine(get_board("arty"), _fake_synth(1000, 900), activity).breakdown()[0]["block"] == "design"
+
+
+def test_amaranth_waveform_for_the_toggle_count(tiny_model, tmp_path):
+    """``run_amaranth(vcd=...)`` (benchmarks/register_toggles.py) gives the results of a run without it and a
+    waveform of every block, ending with the batch."""
+    from srcfpga.hdl.pysim import run_amaranth
+
+    pixels = np.random.default_rng(0).integers(0, 256, (1, tiny_model.input_size))
+    plain = run_amaranth(tiny_model, HdlConfig(), pixels=pixels, steps=4, blank=1)
+    waved = run_amaranth(tiny_model, HdlConfig(), pixels=pixels, steps=4, blank=1, vcd=tmp_path / "run.vcd")
+    assert (waved.cycles == plain.cycles).all() and (waved.readout == plain.readout).all()
+    text = (tmp_path / "run.vcd").read_text()
+    assert all(f"$scope module {name} $end" in text for name in ("source", "extract0", "layer0", "acc", "readout"))
+    last = max(int(line[1:]) for line in text.splitlines() if line.startswith("#"))
+    assert last <= (plain.cycles[0] + 40) * 10**7      # 10 ns per cycle in fs: stopped with the testbench

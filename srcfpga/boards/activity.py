@@ -4,7 +4,8 @@
 (dataset images encoded exactly as the hardware's encoder does, spike frames given by the caller,
 or, without data, random spike frames at a stated default input density) and feeds every layer's spikes into
 :class:`srcfpga.hdl.LatencyModel`. The result gives the cycles per inference and the datapath
-utilisation the power model turns into a toggle rate.
+utilisation the power model turns into a toggle rate, for the whole input pipeline (``busy_fraction``)
+and per block of the design (``blocks``, :func:`block_busy`).
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ class Activity:
     load_cycles: int                # image load beats (pixel input) included in the cycles
     accumulate_beats: float         # mean accumulator beats (weight-ROM reads) per inference, all layers
     busy_fraction: float            # share of the inference's cycles in which the input pipeline works
+    blocks: dict[str, float]        # per design block (srcfpga.boards.synth.block_cells), its busy share
+    rom_reads: dict[str, float]     # per block with weight ROMs, the share of its ROM port cycles that read
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -56,6 +59,44 @@ def _sample(model: HardwareModel, dataset: str | None, data_dir, limit: int | No
     check_inputs(data, model.image_pixels)
     frames = model.encoder.encode(data.images, steps, blank, sample_seeds(seed, 0, len(data)))
     return frames, f"dataset {dataset} ({len(data)} test samples)"
+
+
+def block_busy(latency, beats: list[np.ndarray], rounds: np.ndarray | int, steps: int, blank: int,
+               cycles: np.ndarray) -> dict[str, float]:
+    """Mean share of the inference's ``cycles`` (per sample) in which each block of the design works, named
+    as :func:`srcfpga.boards.synth.block_cells` names them:
+
+    * ``source``: the encoder's ``rounds`` (per stimulus step ``LatencyModel.rounds``, 1 per blank step, and
+      the image load);
+    * ``extract<i>``, ``layer<i>.acc`` (extractor, accumulator, weight ROMs), ``feedback<i>``: the beats of
+      layer ``i``'s accumulator, ``beats[i]`` (:meth:`srcfpga.hdl.LatencyModel.feed_beats`; the last entry
+      is the readout's);
+    * ``layer<i>.update``: the update pass, ``groups`` cycles per step (blank steps included);
+    * ``extract_readout``, ``readout``: the readout accumulator's beats plus the ``n_classes``-cycle argmax;
+    * ``control``: every cycle (the cycle counter).
+
+    A block that is not working holds its registers (their enables are low) and reads no block RAM; how often
+    the ROM ports of a working accumulator read is :func:`rom_reads`."""
+    work = {"source": rounds, "control": cycles}
+    for index, groups in enumerate(latency.groups):
+        for name in (f"extract{index}", f"layer{index}.acc", f"feedback{index}"):
+            work[name] = beats[index]
+        work[f"layer{index}.update"] = groups * (blank + steps)
+    work["extract_readout"] = work["readout"] = beats[-1] + latency.model.readout.n_classes
+    return {name: float(np.mean(np.minimum(1.0, value / cycles))) for name, value in work.items()}
+
+
+def rom_reads(config, feeds: list[np.ndarray], cycles: np.ndarray) -> dict[str, float]:
+    """Mean share of the cycles in which a weight-ROM port of each accumulator reads: one port read per
+    spike (:class:`srcfpga.hdl.accumulator.SynapticAccumulator` enables a port only for a slot with a spike),
+    spread over the ``2 ceil(k / 2)`` ports of its ROM copies (``k`` spikes per cycle). ``feeds``: the masks'
+    popcounts per accumulator (:meth:`srcfpga.hdl.LatencyModel.feed_popcounts`), the readout's last."""
+    from ..hdl.accumulator import PORTS_PER_ROM
+
+    ports = PORTS_PER_ROM * -(-config.spikes_per_cycle // PORTS_PER_ROM)
+    names = [f"layer{index}.acc" for index in range(len(feeds) - 1)] + ["readout"]
+    return {name: float(np.mean(np.minimum(1.0, counts.sum(axis=(-2, -1)) / (ports * cycles))))
+            for name, counts in zip(names, feeds)}
 
 
 def measure_activity(model: HardwareModel, config, steps: int | None = None, blank: int | None = None,
@@ -87,13 +128,15 @@ def measure_activity(model: HardwareModel, config, steps: int | None = None, bla
     layer_spikes = [trace.spikes for trace in golden.traces]
     latency = LatencyModel(model, config)
     cycles = latency.inference_cycles(frames, layer_spikes, blank)
-    first = latency.accumulate_beats(frames, [])        # the first layer's accumulator
-    beats = latency.accumulate_beats(frames, layer_spikes)
+    feeds = latency.feed_popcounts(frames, layer_spikes)  # per accumulator: the layers', the readout's
+    beats = latency.feed_beats(frames, layer_spikes)
     rounds = latency.rounds * steps + blank + latency.load_cycles     # encoder rounds incl. the image load
-    busy = np.minimum(1.0, np.maximum(rounds, first) / cycles)
+    busy = np.minimum(1.0, np.maximum(rounds, beats[0]) / cycles)
     return Activity(
         source=source, samples=len(frames), steps=steps, blank=blank,
         input_rate=float(frames[:, blank:].mean()) if steps else 0.0,
         layer_rates=[float(s.mean()) for s in layer_spikes],
         cycles_per_inference=float(cycles.mean()), cycles_min=int(cycles.min()), cycles_max=int(cycles.max()),
-        load_cycles=latency.load_cycles, accumulate_beats=float(beats.mean()), busy_fraction=float(busy.mean()))
+        load_cycles=latency.load_cycles, accumulate_beats=float(sum(beats).mean()),
+        busy_fraction=float(busy.mean()), blocks=block_busy(latency, beats, rounds, steps, blank, cycles),
+        rom_reads=rom_reads(latency.config, feeds, cycles))

@@ -5,8 +5,10 @@
 * latency: :class:`srcfpga.hdl.LatencyModel` fed with golden-model spikes on a data sample
   (:mod:`srcfpga.boards.activity`), at the design clock ``clock_mhz`` = 100 MHz, or Fmax when the
   estimated Fmax is below 100 MHz (then ``meets_timing`` is false);
-* power: device static + the per-resource dynamic model of :mod:`srcfpga.boards.power` at the
-  measured utilisation; energy per inference = power x latency.
+* power: device static + the per-resource dynamic model of :mod:`srcfpga.boards.power`, per block of
+  the design (:func:`srcfpga.boards.synth.block_cells`) at the block's measured busy share
+  (:func:`srcfpga.boards.activity.block_busy`); energy per inference = power x latency, and per block
+  its power x latency (:meth:`Estimate.breakdown`: the rows add up to the total).
 
 The JSON keys ``lut, ff, bram36, dsp, fmax_mhz, cycles_per_inference, latency_us, static_w, dynamic_w,
 power_w, energy_uj, fits`` are shared with the Vivado report parser (:mod:`srcfpga.boards.vivado`).
@@ -39,11 +41,11 @@ from .power import (
     VECTORLESS_ENABLE,
     VECTORLESS_TOGGLE,
     PowerEstimate,
+    estimate_block_power,
     estimate_power,
-    toggle_rate,
 )
 from .registry import TARGET_MHZ, Board, get_board
-from .synth import SynthResult, cache_dir, synthesize
+from .synth import SynthResult, cache_dir, count_resources, synthesize
 
 SCHEMA_KEYS = ("lut", "ff", "bram36", "dsp", "fmax_mhz", "cycles_per_inference", "latency_us", "static_w",
                "dynamic_w", "power_w", "energy_uj", "fits")
@@ -90,7 +92,42 @@ class Estimate:
     source: str = "estimate"
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        data = asdict(self)
+        data["breakdown"] = self.breakdown()
+        return data
+
+    def breakdown(self) -> list[dict]:
+        """Energy per inference by block (uJ; a network estimate): each design block's clock loads, logic
+        and block-RAM reads, then the clock tree, the MMCM and the static power; the rows add up to
+        ``energy_uj``."""
+        if self.latency_us is None or not self.power.get("blocks"):
+            return []
+        rows = [{"block": b["block"], "lut_cells": b["lut_cells"], "ff": b["ff"], "lutram": b["lutram"],
+                 "bram36": b["bram36"], "busy": b["busy"], "alpha": b["alpha"],
+                 **{key: b[key] * self.latency_us for key in ("clock_w", "logic_w", "bram_w", "power_w")}}
+                for b in self.power.get("blocks", [])]
+        rows = [{**{k: v for k, v in r.items() if not k.endswith("_w")}, "clock_uj": r["clock_w"],
+                 "logic_uj": r["logic_w"], "bram_uj": r["bram_w"], "energy_uj": r["power_w"]} for r in rows]
+        for name, key in (("clock tree", "clock_tree_w"), ("mmcm", "mmcm_w"), ("static", "static_w")):
+            if self.power[key] or key != "mmcm_w":
+                rows.append({"block": name, "energy_uj": self.power[key] * self.latency_us})
+        return rows
+
+    def breakdown_table(self) -> str:
+        """:meth:`breakdown` as a text table (energy per inference in uJ and its share)."""
+        lines = [f"{'block':<16} {'LUT':>6} {'FF':>6} {'LUTRAM':>6} {'BRAM36':>6} {'busy':>6} {'clock':>7} "
+                 f"{'logic':>7} {'BRAM':>7} {'uJ':>7} {'share':>6}"]
+        for row in self.breakdown():
+            share = f"{100 * row['energy_uj'] / self.energy_uj:5.1f}%"
+            if "busy" in row:
+                lines.append(f"{row['block']:<16} {row['lut_cells']:>6} {row['ff']:>6} {row['lutram']:>6} "
+                             f"{row['bram36']:>6g} {row['busy']:>6.3f} {row['clock_uj']:>7.3f} {row['logic_uj']:>7.3f} "
+                             f"{row['bram_uj']:>7.3f} {row['energy_uj']:>7.3f} {share}")
+            else:
+                lines.append(f"{row['block']:<16} {'':>6} {'':>6} {'':>6} {'':>6} {'':>6} {'':>7} {'':>7} {'':>7} "
+                             f"{row['energy_uj']:>7.3f} {share}")
+        lines.append(f"{'total':<16} {'':>55}{self.energy_uj:>7.3f}")
+        return "\n".join(lines)
 
     def summary(self) -> str:
         util = ", ".join(f"{k} {100 * v:.1f} %" for k, v in self.utilization.items())
@@ -149,10 +186,13 @@ def combine(board: Board, synth: SynthResult, activity: Activity, model_hash: st
     meets = fmax >= target_mhz
     clock = target_mhz if meets else float(int(fmax * 10) / 10)
     latency_us = activity.cycles_per_inference / clock
-    alpha = toggle_rate(activity.busy_fraction)
-    bram_rate = 1.0 if synth.bram36 and synth.bram_always_enabled else activity.busy_fraction
-    power = estimate_power(synth.lut_cells, synth.ff, synth.carry4, synth.bram36, board.device.static_w, clock,
-                           alpha, bram_rate, mmcm=board.needs_mmcm, lutram=synth.lutram)
+    if synth.blocks:
+        blocks, busy = {name: count_resources(cells) for name, cells in synth.blocks.items()}, activity.blocks
+    else:           # a synthesis without per-block counts: one block working on the input pipeline's cycles
+        whole = {key: getattr(synth, key) for key in ("lut_cells", "ff", "carry4", "lutram", "bram36")}
+        blocks, busy = {"design": whole}, {"design": activity.busy_fraction}
+    power = estimate_block_power(blocks, busy, board.device.static_w, clock, bool(synth.bram_always_enabled),
+                                 mmcm=board.needs_mmcm, reads=activity.rom_reads if synth.blocks else None)
     energy = power.power_w * latency_us
     lo = (power.static_w + power.dynamic_w_low) * latency_us
     hi = (power.static_w + power.dynamic_w_high) * latency_us

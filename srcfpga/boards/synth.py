@@ -16,6 +16,13 @@ Counting conventions (what Vivado's ``report_utilization`` would call them):
 * ``ff`` = FDRE/FDSE/FDCE/FDPE, ``carry4`` = CARRY4, ``bram36`` = RAMB36E1 + RAMB18E1 / 2,
   ``dsp`` = DSP48E1, ``muxf7``/``muxf8`` = F7/F8 muxes.
 
+Per block (:func:`block_cells`): the flattened netlist keeps the hierarchical names of the design's
+registers and named wires (``network.layer0.acc.acc``), not of the LUTs ABC made. Each cell goes to
+the submodule named on its outputs; a cell without such a name to the block of the cells it drives
+(logic belongs to the registers it computes), and failing that to the block of its drivers; what is
+left (the top's own cycle counter and hand-shake) is ``control``. ``blocks`` holds the raw cell counts per block;
+they add up to ``cells``.
+
 YoWASP runs Yosys under WebAssembly and sees only paths below its working directory, so the
 Verilog is copied into a scratch directory and referred to by relative names.
 """
@@ -33,14 +40,15 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from collections import Counter
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ..errors import SrcFpgaError, ToolNotFoundError
 from ..fileio import cache_base, file_lock, write_text_atomic
 from ..progress import stage
 
-CACHE_FORMAT = 2
+CACHE_FORMAT = 3      # 3: per-block cell counts (``blocks``)
 # share of LUT cells with <= 5 inputs that Vivado packs in pairs into one LUT6_2 site: the mean over the
 # calibration designs of (LUT cells - LUT-as-logic sites) * 2 / cells with <= 5 inputs, read from Vivado's
 # own utilization reports (benchmarks/calibration.py, with its leave-one-design-out error)
@@ -81,6 +89,7 @@ class SynthResult:
     yosys_version: str
     seconds: float              # synthesis wall time of the run that produced this result
     cached: bool = False
+    blocks: dict[str, dict[str, int]] = field(default_factory=dict)   # raw cell counts per block (:func:`block_cells`)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -120,6 +129,72 @@ def count_resources(cells: dict[str, int]) -> dict:
         "dsp": cells.get("DSP48E1", 0),
         "muxf7": cells.get("MUXF7", 0), "muxf8": cells.get("MUXF8", 0),
     }
+
+
+CONTROL_BLOCK = "control"
+
+
+def _block_of(name: str, prefix: str) -> str | None:
+    """The block a hierarchical net name ``prefix.sub[.part...]`` belongs to: the submodule ``sub`` of
+    the top's ``prefix`` instance, split into ``sub.acc`` (synaptic accumulator, weight ROMs) and
+    ``sub.update`` (everything else: update pass, parameters, state) for a layer engine ``layerN``;
+    None for other names, the instance's own wires included: these also name submodule ports (the
+    readout's result registers are ``network.done__payload``), so their cells are placed by their
+    neighbours."""
+    parts = name.split(".")
+    if parts[0] != prefix or len(parts) < 3:
+        return None
+    if re.fullmatch(r"layer\d+", parts[1]):
+        return f"{parts[1]}.{'acc' if len(parts) > 3 and parts[2] == 'acc' else 'update'}"
+    return parts[1]
+
+
+def block_cells(netlist: dict, top: str, prefix: str = "network") -> dict[str, dict[str, int]]:
+    """Raw cell counts by type per block of the flattened ``netlist`` (Yosys ``write_json``) of module
+    ``top`` whose design sits in the instance ``prefix`` (rules in the module doc)."""
+    module = netlist["modules"][top]
+    bit_block: dict[int, str] = {}
+    for name, net in sorted(module["netnames"].items(), key=lambda item: -item[0].count(".")):   # deepest first
+        block = None if net.get("hide_name") else _block_of(name, prefix)
+        if block is not None:
+            for bit in net["bits"]:
+                if isinstance(bit, int):
+                    bit_block.setdefault(bit, block)
+    cells = module["cells"]
+    outs, ins, readers, driver = {}, {}, {}, {}
+    for cname, cell in cells.items():
+        directions = cell.get("port_directions", {})
+        bits = {d: [b for port, bs in cell["connections"].items() if directions.get(port) == d
+                    for b in bs if isinstance(b, int)] for d in ("input", "output")}
+        outs[cname], ins[cname] = bits["output"], bits["input"]
+        for bit in bits["input"]:
+            readers.setdefault(bit, []).append(cname)
+        for bit in bits["output"]:
+            driver[bit] = cname
+    owner = {}
+    for cname, bits in outs.items():
+        named = Counter(bit_block[b] for b in bits if b in bit_block)
+        if named:
+            owner[cname] = named.most_common(1)[0][0]
+    neighbours = ({c: [r for b in outs[c] for r in readers.get(b, ())] for c in cells},      # fanout first
+                  {c: [driver[b] for b in ins[c] if b in driver] for c in cells})
+    for around in neighbours:
+        todo = [c for c in cells if c not in owner]
+        while todo:
+            found = {}
+            for cname in todo:
+                votes = Counter(owner[n] for n in around[cname] if n in owner)
+                if votes:
+                    found[cname] = votes.most_common(1)[0][0]
+            if not found:
+                break
+            owner.update(found)
+            todo = [c for c in todo if c not in found]
+    counts: dict[str, Counter] = {}
+    for cname, cell in cells.items():
+        if not cell["type"].startswith("$"):
+            counts.setdefault(owner.get(cname, CONTROL_BLOCK), Counter())[cell["type"]] += 1
+    return {block: dict(sorted(c.items())) for block, c in sorted(counts.items())}
 
 
 def _key(verilog: str, top: str) -> str:
@@ -175,12 +250,13 @@ def _run(verilog: str, top: str, speed: str, use_cache: bool, nice: bool, keep_d
         cells = {k: int(v) for k, v in stat["design"]["num_cells_by_type"].items() if not k.startswith("$")}
         netlist = json.loads((work / "netlist.json").read_text())
         timing, extras = analyze_netlist(netlist, top)
+        blocks = block_cells(netlist, top)
     finally:
         if keep_dir is None:
             shutil.rmtree(work, ignore_errors=True)
     counts = count_resources(cells)
     data = dict(top=top, **counts, cells=cells, timing=timing, bram_always_enabled=extras["bram_always_enabled"],
-                verilog_sha256=hashlib.sha256(verilog.encode()).hexdigest(), yosys_version=yosys_version(),
+                blocks=blocks, verilog_sha256=hashlib.sha256(verilog.encode()).hexdigest(), yosys_version=yosys_version(),
                 seconds=time.perf_counter() - start)
     if use_cache:
         write_text_atomic(entry, json.dumps(data))

@@ -38,10 +38,10 @@ class SynapticAccumulator(wiring.Component):
 
     Consumes ``events`` (up to ``count`` spiking input addresses per cycle; one read port of the
     weight ROM each - ``ceil(count / PORTS_PER_ROM)`` identical copies of the ROM, two ports each -
-    one cycle read latency, enabled only in cycles that accept events, so an idle accumulator reads
-    no block RAM) and, at the end of each timestep (``last``), moves the exact sums
-    (``sum_bits`` wide, signed) into the hold register offered on ``sums``. The consumer may read
-    ``sums.payload`` while ``valid`` and accepts with ``ready`` when done with it; the next step's
+    one cycle read latency, a port enabled only in cycles that accept an event with a spike in its slot,
+    so an idle accumulator reads no block RAM and a beat reads one port per spike) and, at the end of
+    each timestep (``last``), moves the exact sums (``sum_bits`` wide, signed) into the hold register
+    offered on ``sums``. The consumer may read ``sums.payload`` while ``valid`` and accepts with ``ready`` when done with it; the next step's
     ``last`` waits until then, the next step's other spikes do not.
     """
 
@@ -74,7 +74,8 @@ class SynapticAccumulator(wiring.Component):
         total = [acc[n] for n in range(self.width)]
         for k in range(self.count):
             port = roms[k // PORTS_PER_ROM].read_port()
-            m.d.comb += [port.addr.eq(events.payload.index[k]), port.en.eq(accept)]   # reads only on events
+            # reads only for a slot that carries a spike (a beat's empty slot would be read and then dropped)
+            m.d.comb += [port.addr.eq(events.payload.index[k]), port.en.eq(accept & events.payload.spike[k])]
             words = data.View(column, port.data)
             for n in range(self._weights.shape[0]):
                 total[n] = total[n] + Mux(pending_spike[k], words[n], 0)

@@ -227,20 +227,23 @@ class LatencyModel:
         codes = [output_code(layer, self.config.lanes) for layer in self.model.layers]
         return [mask_popcounts(code.planes(values), code.mask_width) for code, values in zip(codes, layer_spikes)]
 
-    def accumulate_beats(self, input_spikes: np.ndarray, layer_spikes: list[np.ndarray]) -> np.ndarray:
-        """Accumulator beats (weight-ROM reads) per sample over all accumulators, layers' and readout's:
-        ``ceil(popcount / spikes_per_cycle)`` per mask, at least one per step (:func:`step_beats`); a recurrent
-        layer's accumulator also reads the layer's own masks of the step before."""
+    def feed_popcounts(self, input_spikes: np.ndarray, layer_spikes: list[np.ndarray]) -> list[np.ndarray]:
+        """Popcounts ``(B, T, masks)`` of the masks each accumulator reads, the layers' (as far as
+        ``layer_spikes`` reach) then the readout's; a recurrent layer's accumulator also reads the layer's own
+        masks of the step before."""
         outputs = self.output_popcounts(layer_spikes)
         feeds = [mask_popcounts(input_spikes, self.mask_width)] + outputs   # the layers' accumulators, the readout's
-        total = 0
-        for index, counts in enumerate(feeds):
-            if index < len(outputs) and is_recurrent(self.model.layers[index]):
-                own = outputs[index]                                      # fed back one step later
+        for index, own in enumerate(outputs):
+            if is_recurrent(self.model.layers[index]):                     # fed back one step later
                 previous = np.concatenate([np.zeros_like(own[..., :1, :]), own[..., :-1, :]], axis=-2)
-                counts = np.concatenate([counts, previous], axis=-1)
-            total = total + step_beats(counts, self.config.spikes_per_cycle, self.config.pack_masks).sum(axis=-1)
-        return total
+                feeds[index] = np.concatenate([feeds[index], previous], axis=-1)
+        return feeds
+
+    def feed_beats(self, input_spikes: np.ndarray, layer_spikes: list[np.ndarray]) -> list[np.ndarray]:
+        """Accumulator beats per sample of each accumulator (:meth:`feed_popcounts`):
+        ``ceil(popcount / spikes_per_cycle)`` per mask, at least one per step (:func:`step_beats`)."""
+        return [step_beats(counts, self.config.spikes_per_cycle, self.config.pack_masks).sum(axis=-1)
+                for counts in self.feed_popcounts(input_spikes, layer_spikes)]
 
     @property
     def load_cycles(self) -> int:

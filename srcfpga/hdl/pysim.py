@@ -36,12 +36,13 @@ class HardwareRun:
 def run_amaranth(model: HardwareModel, config: HdlConfig, *, pixels: np.ndarray | None = None,
                  spikes: np.ndarray | None = None, seeds: np.ndarray | None = None, steps: int | None = None,
                  blank: int | None = None, stall: float = 0.0, rng_seed: int = 0,
-                 reset_after: int | None = None) -> HardwareRun:
+                 reset_after: int | None = None, vcd=None) -> HardwareRun:
     """Simulate ``NetworkTop(model, config)`` on a batch, one inference after the other.
 
     ``stall``: probability that the testbench withholds ``valid`` on an input beat or ``ready`` on
     the result in a given cycle (back-pressure). ``reset_after``: assert reset that many cycles into
-    the first inference and then start the batch over (a reset must lose nothing).
+    the first inference and then start the batch over (a reset must lose nothing). ``vcd``: write every
+    signal's waveform to this file (``benchmarks/register_toggles.py`` counts the registers' toggles in it).
     """
     steps = model.steps if steps is None else steps
     blank = model.blank if blank is None else blank
@@ -138,7 +139,13 @@ def run_amaranth(model: HardwareModel, config: HdlConfig, *, pixels: np.ndarray 
     sim.add_testbench(testbench)
     sim.add_testbench(monitor, background=True)
     deadline = (batch + 1) * (200 + 4 * total * (model.input_size + sum(model.sizes)))
-    sim.run_until(deadline * 1e-8)
+    if vcd is None:
+        sim.run_until(deadline * 1e-8)
+    else:                       # the waveform ends with the batch: stop when the testbench is done
+        with sim.write_vcd(str(vcd)):
+            for _ in range(4 * deadline):       # one clock edge or testbench wake-up per call
+                if not sim.advance():
+                    break
     if len(results) != batch:
         raise RuntimeError(f"the design produced {len(results)} of {batch} results within {deadline} cycles")
     readout = np.array([r[2] for r in results], np.int64).reshape(batch, -1)
