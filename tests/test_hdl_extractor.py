@@ -49,7 +49,38 @@ def test_select_rank_every_rank(width):
     check_select_rank(width)
 
 
+def check_limited_prefix(width: int, limit: int) -> None:
+    """``chunk_prefix(..., limit)`` is the prefix count saturated at ``limit``, and ``select_rank`` on it
+    still finds every rank below ``limit`` (a borrowed mask's slots)."""
+    m = Module()
+    mask, rank = Signal(width), Signal(range(max(width, extractor.CHUNK)))
+    prefix = extractor.chunk_prefix(mask, width, limit)
+    values, index = [Signal(8) for _ in prefix], Signal(8)
+    m.d.comb += [v.eq(p) for v, p in zip(values, prefix)] + [index.eq(extractor.select_rank(mask, prefix, rank, width))]
+    sim = Simulator(m)
+
+    async def bench(ctx):
+        for value in masks_of(width, random.Random(width + limit), 40):
+            ctx.set(mask, value)
+            chunks = -(-width // extractor.CHUNK)
+            below = [bin(value & ((1 << (extractor.CHUNK * c)) - 1)).count("1") for c in range(chunks + 1)]
+            assert [ctx.get(v) for v in values] == [min(b, limit) for b in below], (width, hex(value))
+            positions = [b for b in range(width) if value >> b & 1]
+            for r, position in enumerate(positions[:limit]):
+                ctx.set(rank, r)
+                assert ctx.get(index) == position, (width, hex(value), r)
+
+    sim.add_testbench(bench)
+    sim.run()
+
+
+@pytest.mark.parametrize("width, limit", [(5, 2), (32, 4), (128, 4)])
+def test_limited_prefix(width, limit):
+    check_limited_prefix(width, limit)
+
+
 RANK_MUTANTS = {
+    "saturation one below the limit": ("Mux(total > limit, limit, total)", "Mux(total > limit, limit - 1, total)"),
     "chunk reached >= -> >": ("reached = [rank >= prefix[c]", "reached = [rank > prefix[c]"),
     "rank offset + prefix": ("(rank[:CHUNK_RANK_BITS] - prefix[c][:CHUNK_RANK_BITS])",
                              "(rank[:CHUNK_RANK_BITS] + prefix[c][:CHUNK_RANK_BITS])"),
@@ -64,6 +95,7 @@ def test_rank_mutant_is_caught(name, mutate):
     with pytest.raises(AssertionError):
         for width in WIDTHS[1:]:
             check_select_rank(width)
+            check_limited_prefix(width, 4)
 
 
 def run_extractor(width: int, count: int, steps: list[list[int]], seed: int) -> list[tuple[list[int], bool]]:

@@ -45,18 +45,24 @@ def _chunks(value, width: int) -> list:
     return [padded[c:c + CHUNK] for c in range(0, len(padded), CHUNK)]
 
 
-def chunk_prefix(value, width: int) -> list:
+def chunk_prefix(value, width: int, limit: int | None = None) -> list:
     """``prefix[c]`` = set bits of ``value`` below chunk ``c`` (bits ``CHUNK * c`` and up), for
-    ``c = 0 .. chunks``: ``prefix[0] = 0``, ``prefix[chunks]`` = the popcount. Chunk counts are one lookup
-    each; the running sums a Sklansky parallel prefix (``log2(chunks)`` adder levels), each value
-    ``bit_length(width)`` bits wide."""
-    bits = width.bit_length()
-    chunk_counts = Array(Const(bin(v).count("1"), bits) for v in range(1 << CHUNK))
+    ``c = 0 .. chunks``: ``prefix[0] = 0``, ``prefix[chunks]`` = the popcount; with ``limit``, each is
+    ``min(prefix[c], limit)``. Chunk counts are one lookup each; the running sums a Sklansky parallel
+    prefix (``log2(chunks)`` adder levels), each value ``bit_length(limit or width)`` bits wide (a saturating
+    sum of two 3-bit values is one LUT level)."""
+    top = width if limit is None else limit
+    bits = top.bit_length()
+    chunk_counts = Array(Const(min(bin(v).count("1"), top), bits) for v in range(1 << CHUNK))
     sums = [chunk_counts[chunk] for chunk in _chunks(value, width)]      # inclusive: chunks 0 .. c
+
+    def add(a, b):
+        total = a + b
+        return total[:bits] if limit is None else Mux(total > limit, limit, total)[:bits]
+
     span = 1
     while span < len(sums):     # upper half of every block of 2 * span chunks adds the lower half's total
-        sums = [(sums[c] + sums[(c // span) * span - 1])[:bits] if (c // span) % 2 else sums[c]
-                for c in range(len(sums))]
+        sums = [add(sums[c], sums[(c // span) * span - 1]) if (c // span) % 2 else sums[c] for c in range(len(sums))]
         span *= 2
     return [Const(0, bits)] + sums
 
@@ -102,12 +108,12 @@ class SpikeExtractor(wiring.Component):
     * ``pack=True``: every mask of the same step is borrowed (never across an end-of-step mask), also
       when nothing is held, so beats are packed across the masks of a step: about
       ``ceil(spikes of the step / count)`` beats per step when masks arrive in time. The data path works
-      by rank: a loaded mask is kept whole with its chunk prefix counts (:func:`chunk_prefix`, computed
-      as it is taken), ``taken`` counts its spikes already sent, and a beat only decides, per slot ``k``,
-      which mask and which rank (``taken + k`` in the held mask for ``k < held_count``, else
-      ``k - held_count`` in the borrowed one). The slot register keeps that choice (mask, prefix counts,
-      rank, base); in the next cycle :func:`select_rank` turns it into the address for the event FIFO.
-      No carry chain runs along the mask, in either cycle.
+      by rank: a loaded mask is kept whole, ``taken`` counts its spikes already sent, and a beat only
+      decides, per slot ``k``, which mask and which rank (``taken + k`` in the held mask for
+      ``k < held_count``, else ``k - held_count`` in the borrowed one). The slot register keeps that
+      choice with the mask's chunk prefix counts (:func:`chunk_prefix`); in the next cycle
+      :func:`select_rank` turns it into the address for the event FIFO. No carry chain runs along the
+      mask, in either cycle.
 
     A beat carries ``last`` when it empties an end-of-step mask. Events leave through a two-entry FIFO:
     one cycle of latency, no loss of throughput, and no combinational path from the consumer's
@@ -152,12 +158,8 @@ class SpikeExtractor(wiring.Component):
         final = Signal()                              # this beat empties the held mask
         borrow = Signal()                             # the beat also takes the input mask
         incoming = Signal(range(width + 1))
-        if self.pack:
-            in_prefix = chunk_prefix(inp.payload.mask, width)
-            m.d.comb += incoming.eq(in_prefix[-1])
-        else:
-            m.d.comb += incoming.eq(popcount(inp.payload.mask))
         m.d.comb += [
+            incoming.eq(popcount(inp.payload.mask)),
             final.eq(~held | (pending <= count)),
             held_count.eq(Mux(~held, 0, Mux(final, pending, count))),
         ]
@@ -183,7 +185,7 @@ class SpikeExtractor(wiring.Component):
             m.d.sync += [base.eq(inp.payload.base), last.eq(inp.payload.last)]
 
         if self.pack:
-            self._ranked(m, out, fifo, mask, base, held_count, borrow, incoming, in_prefix)
+            self._ranked(m, out, fifo, mask, base, held_count, borrow, incoming)
         else:
             m.d.comb += [fifo.w_data.eq(out.payload), fifo.w_en.eq(out.valid), out.ready.eq(fifo.w_rdy)]
             lowest, rest = self._lowest(m, mask, "held")
@@ -196,20 +198,21 @@ class SpikeExtractor(wiring.Component):
                 m.d.sync += mask.eq(inp.payload.mask)
         return m
 
-    def _ranked(self, m, out, fifo, mask, base, held_count, borrow, incoming, in_prefix):
-        """``pack``'s data path: the held mask with its prefix counts and ``taken`` (spikes of it already
-        sent), the slot register (per slot: mask, prefix counts, rank, base, spike) and the address
-        encoding (:func:`select_rank` plus the base) in front of the event FIFO. The slot register adds
-        one cycle of latency, no loss of throughput."""
+    def _ranked(self, m, out, fifo, mask, base, held_count, borrow, incoming):
+        """``pack``'s data path: the held mask and ``taken`` (spikes of it already sent), the slot register
+        (per slot: mask, prefix counts, rank, base, spike) and the address encoding (:func:`select_rank`
+        plus the base) in front of the event FIFO. The slot register adds one cycle of latency, no loss of
+        throughput. Prefix counts are computed in the beat from the held mask register (all ranks), and from
+        the input mask only up to ``count`` (a borrowed mask gives ranks below ``count``): the input's path
+        through the beat stays short."""
         inp, count, width = self.masks, self.count, self.width
-        prefix = [Signal.like(value, name=f"prefix{c}") for c, value in enumerate(in_prefix)]
+        prefix, in_prefix = chunk_prefix(mask, width), chunk_prefix(inp.payload.mask, width, limit=count)
         taken = Signal(range(width + 1))
         beat = out.valid & out.ready
         with m.If(beat):
             m.d.sync += taken.eq(taken + count)
         with m.If(inp.valid & inp.ready):
             m.d.sync += [mask.eq(inp.payload.mask), taken.eq(Mux(borrow, count - held_count, 0))]
-            m.d.sync += [register.eq(value) for register, value in zip(prefix, in_prefix)]
 
         valid, last, spikes = Signal(name="slot_valid"), Signal(name="slot_last"), Signal(count, name="slot_spike")
         encoded = stream.Signature(self.events.payload.shape()).create()
@@ -219,7 +222,7 @@ class SpikeExtractor(wiring.Component):
         for k in range(count):
             own = k < held_count                  # slot k: the held mask's rank taken + k, else the borrowed one's
             slot_mask = Signal(width, name=f"slot_mask{k}")
-            slot_prefix = [Signal.like(value, name=f"slot{k}_prefix{c}") for c, value in enumerate(in_prefix)]
+            slot_prefix = [Signal.like(value, name=f"slot{k}_prefix{c}") for c, value in enumerate(prefix)]
             rank = Signal(range(max(width, CHUNK)), name=f"slot_rank{k}")
             offset = Signal.like(base, name=f"slot_base{k}")
             loads += [slot_mask.eq(Mux(own, mask, inp.payload.mask)), rank.eq(Mux(own, taken + k, k - held_count)),
