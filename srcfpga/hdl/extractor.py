@@ -48,13 +48,15 @@ def _chunks(value, width: int) -> list:
 def chunk_prefix(value, width: int, limit: int | None = None) -> list:
     """``prefix[c]`` = set bits of ``value`` below chunk ``c`` (bits ``CHUNK * c`` and up), for
     ``c = 0 .. chunks``: ``prefix[0] = 0``, ``prefix[chunks]`` = the popcount; with ``limit``, each is
-    ``min(prefix[c], limit)``. Chunk counts are one lookup each; the running sums a Sklansky parallel
+    ``min(prefix[c], limit)``. Chunk counts are a 4-bit sum each; the running sums a Sklansky parallel
     prefix (``log2(chunks)`` adder levels), each value ``bit_length(limit or width)`` bits wide (a saturating
     sum of two 3-bit values is one LUT level)."""
     top = width if limit is None else limit
     bits = top.bit_length()
-    chunk_counts = Array(Const(min(bin(v).count("1"), top), bits) for v in range(1 << CHUNK))
-    sums = [chunk_counts[chunk] for chunk in _chunks(value, width)]      # inclusive: chunks 0 .. c
+    sums = []                                                            # inclusive: chunks 0 .. c
+    for chunk in _chunks(value, width):
+        count = sum(chunk[b] for b in range(CHUNK))
+        sums.append((count if top >= CHUNK else Mux(count > top, top, count))[:bits])
 
     def add(a, b):
         total = a + b
@@ -70,25 +72,28 @@ def chunk_prefix(value, width: int, limit: int | None = None) -> list:
 def select_rank(mask, prefix: list, rank, width: int):
     """Index of the set bit of ``mask`` that has ``rank`` set bits below it (``rank < popcount``; any value
     otherwise). Chunk ``c`` holds it when ``prefix[c] <= rank < prefix[c + 1]``: one comparison per chunk
-    boundary; inside the chunk it is the ``(rank - prefix[c]) mod CHUNK``-th set bit, a lookup on the
-    chunk's bits and two rank bits. Index = ``CHUNK * c + position``, an AND-OR tree over the chunks.
+    boundary; inside the chunk it is the ``(rank - prefix[c]) mod CHUNK``-th set bit (:func:`nth_set_bit`,
+    a function of the chunk's bits and two rank bits: one LUT6 per position bit). Index = ``CHUNK * c + position``, an AND-OR tree over the chunks.
     Depth: comparator, one LUT for the chunk's one-hot select, the OR tree; no carry chain over the mask."""
     chunks = _chunks(mask, width)
     reached = [rank >= prefix[c] for c in range(len(chunks))] + [Const(0, 1)]
-    nth = Array(Const(_nth_set_bit(v >> CHUNK_RANK_BITS, v % CHUNK), CHUNK_RANK_BITS)
-                for v in range(1 << (CHUNK + CHUNK_RANK_BITS)))
     chunk_bits = max(1, (len(chunks) - 1).bit_length())
     terms = []
     for c, chunk in enumerate(chunks):
         offset = (rank[:CHUNK_RANK_BITS] - prefix[c][:CHUNK_RANK_BITS])[:CHUNK_RANK_BITS]
-        terms.append(Mux(reached[c] & ~reached[c + 1], Cat(nth[Cat(offset, chunk)], Const(c, chunk_bits)), 0))
+        terms.append(Mux(reached[c] & ~reached[c + 1], Cat(nth_set_bit(chunk, offset), Const(c, chunk_bits)), 0))
     return _or_all(terms)
 
 
-def _nth_set_bit(value: int, n: int) -> int:
-    """Position of the ``n``-th lowest set bit of ``value`` (0 when there is none)."""
-    positions = [b for b in range(CHUNK) if value >> b & 1]
-    return positions[n] if n < len(positions) else 0
+def nth_set_bit(chunk, n):
+    """Position of the ``n``-th lowest set bit of the ``CHUNK``-bit ``chunk`` (0 when there is none): bit
+    ``i`` is it when set with exactly ``n`` set bits below it; logic, not a lookup table (Yosys would make
+    every table a ROM)."""
+    below, hits = 0, []
+    for i in range(CHUNK):
+        hits.append(chunk[i] & (below == n))
+        below = below + chunk[i]
+    return Cat(*(_or_all([hits[i] for i in range(CHUNK) if i >> j & 1]) for j in range(CHUNK_RANK_BITS)))
 
 
 class SpikeExtractor(wiring.Component):
