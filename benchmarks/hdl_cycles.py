@@ -27,7 +27,7 @@ from _common import machine, mnist_b, reference_hw  # noqa: E402
 STEP_SETTINGS = ((200, 20), (50, 5), (40, 4))
 LANES = (4, 8, 16, 32, 100)
 FAST_GENERATORS = (32, 64)
-FAST_LANES = (16, 32, 50, 100)
+FAST_LANES = (16, 25, 32, 50, 100)
 FAST = {"generators": 64, "spikes_per_cycle": 4, "lanes": 32, "pack_masks": True}   # issue 17's candidate
 
 

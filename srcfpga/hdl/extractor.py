@@ -35,6 +35,67 @@ def popcount(value):
     return terms[0]
 
 
+CHUNK = 4      # mask bits per chunk of the rank selection: a chunk's 4 bits and a 2-bit rank are one LUT6 per output bit
+CHUNK_RANK_BITS = 2
+
+
+def _chunks(value, width: int) -> list:
+    """``value`` in ``ceil(width / CHUNK)`` chunks of ``CHUNK`` bits (the last one zero-padded)."""
+    padded = Cat(value, Const(0, -width % CHUNK))
+    return [padded[c:c + CHUNK] for c in range(0, len(padded), CHUNK)]
+
+
+def chunk_prefix(value, width: int, limit: int | None = None) -> list:
+    """``prefix[c]`` = set bits of ``value`` below chunk ``c`` (bits ``CHUNK * c`` and up), for
+    ``c = 0 .. chunks``: ``prefix[0] = 0``, ``prefix[chunks]`` = the popcount; with ``limit``, each is
+    ``min(prefix[c], limit)``. Chunk counts are a 4-bit sum each; the running sums a Sklansky parallel
+    prefix (``log2(chunks)`` adder levels), each value ``bit_length(limit or width)`` bits wide (a saturating
+    sum of two 3-bit values is one LUT level)."""
+    top = width if limit is None else limit
+    bits = top.bit_length()
+    sums = []                                                            # inclusive: chunks 0 .. c
+    for chunk in _chunks(value, width):
+        count = sum(chunk[b] for b in range(CHUNK))
+        sums.append((count if top >= CHUNK else Mux(count > top, top, count))[:bits])
+
+    def add(a, b):
+        total = a + b
+        return total[:bits] if limit is None else Mux(total > limit, limit, total)[:bits]
+
+    span = 1
+    while span < len(sums):     # upper half of every block of 2 * span chunks adds the lower half's total
+        sums = [add(sums[c], sums[(c // span) * span - 1]) if (c // span) % 2 else sums[c] for c in range(len(sums))]
+        span *= 2
+    return [Const(0, bits)] + sums
+
+
+def select_rank(mask, prefix: list, rank, width: int):
+    """Index of the set bit of ``mask`` that has ``rank`` set bits below it (``rank < popcount``; any value
+    otherwise). Chunk ``c`` holds it when ``prefix[c] <= rank < prefix[c + 1]``: one comparison per chunk
+    boundary; inside the chunk it is the ``(rank - prefix[c]) mod CHUNK``-th set bit (:func:`nth_set_bit`,
+    a function of the chunk's bits and two rank bits: one LUT6 per position bit). Index = ``CHUNK * c + position``, an AND-OR tree over the chunks.
+    Depth: comparator, one LUT for the chunk's one-hot select, the OR tree; no carry chain over the mask."""
+    chunks = _chunks(mask, width)
+    reached = [rank >= prefix[c] for c in range(len(chunks))] + [Const(0, 1)]
+    chunk_bits = max(1, (len(chunks) - 1).bit_length())
+    terms = []
+    for c, chunk in enumerate(chunks):
+        offset = (rank[:CHUNK_RANK_BITS] - prefix[c][:CHUNK_RANK_BITS])[:CHUNK_RANK_BITS]
+        terms.append(Mux(reached[c] & ~reached[c + 1], Cat(nth_set_bit(chunk, offset), Const(c, chunk_bits)), 0))
+    return _or_all(terms)
+
+
+def nth_set_bit(chunk, n):
+    """Position of the ``n``-th lowest set bit of the ``CHUNK``-bit ``chunk`` (0 when there is none): bit
+    ``i`` is it when set with exactly ``n`` set bits below it; logic, not a lookup table (Yosys would make
+    every table a ROM)."""
+    below, hits = 0, []
+    for i in range(CHUNK):
+        hits.append(chunk[i] & (below == n))
+        below = below + chunk[i]
+    return Cat(*(_or_all([hits[i] for i in range(CHUNK) if i >> j & 1]) for j in range(CHUNK_RANK_BITS)))
+
+
 class SpikeExtractor(wiring.Component):
     """Reads ``masks`` (``width`` spike bits at neuron offset ``base``) and emits, per clock cycle,
     the addresses of up to ``count`` spiking inputs, lowest first, on ``events``.
@@ -47,9 +108,17 @@ class SpikeExtractor(wiring.Component):
     * ``pack=False``: only an empty end-of-step mask is borrowed (its ``last`` flag is merged into the
       held mask's final beat), and a mask is loaded in a cycle of its own. Cycles per step are
       ``sum over non-empty masks of ceil(popcount / count)``, plus one when the step has no spike.
+      The held mask loses its ``count`` lowest spikes per beat (chained lowest-set-bit isolations),
+      which are encoded into addresses in the same cycle.
     * ``pack=True``: every mask of the same step is borrowed (never across an end-of-step mask), also
       when nothing is held, so beats are packed across the masks of a step: about
-      ``ceil(spikes of the step / count)`` beats per step when masks arrive in time.
+      ``ceil(spikes of the step / count)`` beats per step when masks arrive in time. The data path works
+      by rank: a loaded mask is kept whole, ``taken`` counts its spikes already sent, and a beat only
+      decides, per slot ``k``, which mask and which rank (``taken + k`` in the held mask for
+      ``k < held_count``, else ``k - held_count`` in the borrowed one). The slot register keeps that
+      choice with the mask's chunk prefix counts (:func:`chunk_prefix`); in the next cycle
+      :func:`select_rank` turns it into the address for the event FIFO. No carry chain runs along the
+      mask, in either cycle.
 
     A beat carries ``last`` when it empties an end-of-step mask. Events leave through a two-entry FIFO:
     one cycle of latency, no loss of throughput, and no combinational path from the consumer's
@@ -67,98 +136,107 @@ class SpikeExtractor(wiring.Component):
 
     def _lowest(self, m, value, name):
         """The ``count`` lowest set bits of ``value`` as one-hot vectors, and ``value`` with the lowest
-        ``j`` bits cleared for ``j = 0 .. count``."""
-        lowest, rests = [], [value]
+        ``count`` bits cleared."""
+        lowest, rest = [], value
         for k in range(self.count):
             bit = Signal(self.width, name=f"{name}_lowest{k}")
-            m.d.comb += bit.eq(rests[-1] & (~rests[-1] + 1))
+            m.d.comb += bit.eq(rest & (~rest + 1))
             lowest.append(bit)
-            rests.append(rests[-1] & ~bit)
-        return lowest, rests
-
-    def _slot_register(self, m, out, slots, fifo):
-        """``pack``: the beat's one-hot slots and bases go through a register before the address
-        encoding (``base + index``) and the event FIFO: the bit scan and the encoding are in different
-        clock cycles (one cycle more latency, no loss of throughput)."""
-        valid, last, spikes = Signal(name="slot_valid"), Signal(name="slot_last"), Signal(self.count)
-        encoded = stream.Signature(self.events.payload.shape()).create()
-        m.d.comb += [fifo.w_en.eq(valid), fifo.w_data.eq(encoded.payload), out.ready.eq(~valid | fifo.w_rdy),
-                     encoded.payload.last.eq(last), encoded.payload.spike.eq(spikes)]
-        loads = [last.eq(out.payload.last), spikes.eq(out.payload.spike)]
-        for k, (one_hot, base) in enumerate(slots):
-            vector, offset = Signal(self.width, name=f"slot{k}"), Signal.like(base, name=f"slot_base{k}")
-            loads += [vector.eq(one_hot), offset.eq(base)]
-            m.d.comb += encoded.payload.index[k].eq(offset + one_hot_index(vector, self.width))
-        with m.If(out.valid & out.ready):
-            m.d.sync += [valid.eq(1)] + loads
-        with m.Elif(fifo.w_rdy):
-            m.d.sync += valid.eq(0)
+            rest = rest & ~bit
+        return lowest, rest
 
     def elaborate(self, platform):
         m = Module()
-        inp, count = self.masks, self.count
+        inp, count, width = self.masks, self.count, self.width
         layout = self.events.payload.shape()
         m.submodules.fifo = fifo = SyncFIFO(width=layout.size, depth=EVENT_FIFO_DEPTH)
         m.d.comb += [self.events.payload.eq(fifo.r_data), self.events.valid.eq(fifo.r_rdy),
                      fifo.r_en.eq(self.events.ready)]
         out = stream.Signature(layout).create()          # the beat: the FIFO's write side (pack: the slot register's)
-        if not self.pack:
-            m.d.comb += [fifo.w_data.eq(out.payload), fifo.w_en.eq(out.valid), out.ready.eq(fifo.w_rdy)]
         held = Signal()
-        mask = Signal(self.width)
+        mask = Signal(width)
         base = Signal.like(inp.payload.base)
         last = Signal()
-        pending = Signal(range(self.width + 1))       # spikes left in the held mask
+        pending = Signal(range(width + 1))            # spikes left in the held mask
 
         held_count = Signal(range(count + 1))         # spikes the beat takes from the held mask
         final = Signal()                              # this beat empties the held mask
         borrow = Signal()                             # the beat also takes the input mask
-        incoming = Signal(range(self.width + 1))
+        incoming = Signal(range(width + 1))
         m.d.comb += [
+            incoming.eq(popcount(inp.payload.mask)),
             final.eq(~held | (pending <= count)),
             held_count.eq(Mux(~held, 0, Mux(final, pending, count))),
-            incoming.eq(popcount(inp.payload.mask)),
         ]
         if self.pack:
             m.d.comb += borrow.eq(inp.valid & final & ~(held & last))
         else:
             m.d.comb += borrow.eq(held & final & ~last & inp.valid & ~inp.payload.mask.any() & inp.payload.last)
-
-        held_lowest, held_rests = self._lowest(m, mask, "held")
         room = count - held_count                      # slots left for the borrowed mask
-        if self.pack:
-            in_lowest, in_rests = self._lowest(m, inp.payload.mask, "in")
-            borrowed_rest = Array(in_rests[r] for r in range(count + 1))[room]
-        else:
-            borrowed_rest = 0                          # only an empty mask is borrowed
-        slots = []                                     # pack: (one-hot spike, its mask's base) per slot
-        for k in range(count):
-            own = held_lowest[k].any()
-            if self.pack:   # slot k: the held mask's k-th lowest spike, else the borrowed mask's (k - held_count)-th
-                from_input = Array(in_lowest[k - c] if c <= k else Const(0, self.width) for c in range(count + 1))
-                chosen = Signal(self.width, name=f"in_slot{k}")
-                m.d.comb += chosen.eq(Mux(borrow, from_input[held_count], 0))
-                slots.append((held_lowest[k] | chosen, Mux(own, base, inp.payload.base)))
-                m.d.comb += out.payload.spike[k].eq(own | chosen.any())
-            else:
-                m.d.comb += [out.payload.index[k].eq(base + one_hot_index(held_lowest[k], self.width)),
-                             out.payload.spike[k].eq(own)]
-        if self.pack:
-            self._slot_register(m, out, slots, fifo)
         m.d.comb += [
             out.valid.eq(held | borrow),
             out.payload.last.eq((held & final & last) | (borrow & (incoming <= room) & inp.payload.last)),
             inp.ready.eq((~held & ~borrow) | (out.ready & final)),
         ]
         with m.If(out.valid & out.ready):
-            m.d.sync += [mask.eq(held_rests[count]), pending.eq(pending - count)]
+            m.d.sync += pending.eq(pending - count)
             with m.If(final):
                 m.d.sync += held.eq(0)
         with m.If(inp.valid & inp.ready):
             with m.If(borrow):
-                m.d.sync += [held.eq(incoming > room), mask.eq(borrowed_rest), pending.eq(incoming - room)]
+                m.d.sync += [held.eq(incoming > room), pending.eq(incoming - room)]
             with m.Else():
-                m.d.sync += [held.eq(inp.payload.mask.any() | inp.payload.last), mask.eq(inp.payload.mask),
-                             pending.eq(incoming)]
+                m.d.sync += [held.eq(inp.payload.mask.any() | inp.payload.last), pending.eq(incoming)]
             m.d.sync += [base.eq(inp.payload.base), last.eq(inp.payload.last)]
+
+        if self.pack:
+            self._ranked(m, out, fifo, mask, base, held_count, borrow, incoming)
+        else:
+            m.d.comb += [fifo.w_data.eq(out.payload), fifo.w_en.eq(out.valid), out.ready.eq(fifo.w_rdy)]
+            lowest, rest = self._lowest(m, mask, "held")
+            for k in range(count):
+                m.d.comb += [out.payload.index[k].eq(base + one_hot_index(lowest[k], width)),
+                             out.payload.spike[k].eq(lowest[k].any())]
+            with m.If(out.valid & out.ready):
+                m.d.sync += mask.eq(rest)
+            with m.If(inp.valid & inp.ready & ~borrow):
+                m.d.sync += mask.eq(inp.payload.mask)
         return m
+
+    def _ranked(self, m, out, fifo, mask, base, held_count, borrow, incoming):
+        """``pack``'s data path: the held mask and ``taken`` (spikes of it already sent), the slot register
+        (per slot: mask, prefix counts, rank, base, spike) and the address encoding (:func:`select_rank`
+        plus the base) in front of the event FIFO. The slot register adds one cycle of latency, no loss of
+        throughput. Prefix counts are computed in the beat from the held mask register (all ranks), and from
+        the input mask only up to ``count`` (a borrowed mask gives ranks below ``count``): the input's path
+        through the beat stays short."""
+        inp, count, width = self.masks, self.count, self.width
+        prefix, in_prefix = chunk_prefix(mask, width), chunk_prefix(inp.payload.mask, width, limit=count)
+        taken = Signal(range(width + 1))
+        beat = out.valid & out.ready
+        with m.If(beat):
+            m.d.sync += taken.eq(taken + count)
+        with m.If(inp.valid & inp.ready):
+            m.d.sync += [mask.eq(inp.payload.mask), taken.eq(Mux(borrow, count - held_count, 0))]
+
+        valid, last, spikes = Signal(name="slot_valid"), Signal(name="slot_last"), Signal(count, name="slot_spike")
+        encoded = stream.Signature(self.events.payload.shape()).create()
+        m.d.comb += [fifo.w_en.eq(valid), fifo.w_data.eq(encoded.payload), out.ready.eq(~valid | fifo.w_rdy),
+                     encoded.payload.last.eq(last), encoded.payload.spike.eq(spikes)]
+        loads = [last.eq(out.payload.last), spikes.eq(out.payload.spike)]
+        for k in range(count):
+            own = k < held_count                  # slot k: the held mask's rank taken + k, else the borrowed one's
+            slot_mask = Signal(width, name=f"slot_mask{k}")
+            slot_prefix = [Signal.like(value, name=f"slot{k}_prefix{c}") for c, value in enumerate(prefix)]
+            rank = Signal(range(max(width, CHUNK)), name=f"slot_rank{k}")
+            offset = Signal.like(base, name=f"slot_base{k}")
+            loads += [slot_mask.eq(Mux(own, mask, inp.payload.mask)), rank.eq(Mux(own, taken + k, k - held_count)),
+                      offset.eq(Mux(own, base, inp.payload.base))]
+            loads += [register.eq(Mux(own, kept, value))
+                      for register, kept, value in zip(slot_prefix[1:-1], prefix[1:-1], in_prefix[1:-1])]
+            m.d.comb += [out.payload.spike[k].eq(own | (borrow & (k - held_count < incoming))),
+                         encoded.payload.index[k].eq(offset + select_rank(slot_mask, slot_prefix, rank, width))]
+        with m.If(out.valid & out.ready):
+            m.d.sync += [valid.eq(1)] + loads
+        with m.Elif(fifo.w_rdy):
+            m.d.sync += valid.eq(0)
