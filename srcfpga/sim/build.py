@@ -218,7 +218,7 @@ def build(verilog: str | Path, toplevel: str, simulator: str | Simulator = "veri
         seconds = time.perf_counter() - start
         _prune(build_dir, toplevel, sim)
         marker.write_text(json.dumps({"toplevel": toplevel, "toolchain": toolchain(sim), "waves": waves,
-                                      "build_args": args, "seconds": seconds}))
+                                      "build_args": args, "make_vars": list(make_vars), "seconds": seconds}))
     return SimBuild(sim, toplevel, build_dir, key, waves, False, seconds, waves_format)
 
 
