@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from amaranth import ClockDomain, Module
+from amaranth import Shape
+from amaranth.lib.wiring import In
 from amaranth.sim import Simulator
 
 from srcfpga.errors import ToolNotFoundError
@@ -64,10 +65,7 @@ def run_harness_amaranth(model, config, words):
             await ctx.tick()
             records.append(ctx.get(harness.read_data).as_bits())
 
-    top = Module()
-    top.domains.sync = ClockDomain("sync")
-    top.submodules.harness = harness
-    sim = Simulator(top)
+    sim = Simulator(harness)         # the harness defines its own clock domain (no reset)
     sim.add_clock(1e-8)
     sim.add_testbench(testbench)
     sim.run()
@@ -100,6 +98,16 @@ def test_one_flipped_spike_changes_the_digest():
     assert (changed[:2] == traces[:2]).all() and changed[2, 1] != traces[2, 1] and changed[2, 0] == traces[2, 0]
 
 
+def test_clocked_top_passes_every_port():
+    model, config, _, _ = small_case("pixels")
+    signature = batch.harness_signature(model, config.resolve(model), 64, 4)
+    text = batch.clocked_top(signature)
+    for name, member in signature.members.items():
+        direction = "input" if member.flow == In else "output"
+        assert f"{direction} [{Shape.cast(member.shape).width - 1}:0] {name};" in text and f".{name}({name})" in text
+    assert f"{batch.HARNESS_MODULE} harness (.clk(clk)," in text and "always #5 clk = ~clk;" in text
+
+
 def test_chunks_fit_the_memories():
     words = [[1] * 14 for _ in range(3000)]
     chunks, capacity = batch._chunks(words)
@@ -113,16 +121,42 @@ def test_chunks_fit_the_memories():
 @pytest.mark.parametrize("kind", ["pixels", "frames"])
 def test_batch_in_verilator_equals_golden(kind):
     model, config, inputs, input_spikes = small_case(kind)
-    try:
-        run = batch.run_batch(model, config, steps=STEPS, blank=BLANK, **inputs)
+    try:        # two simulator processes at once: samples 0-1 and 2
+        run = batch.run_batch(model, config, steps=STEPS, blank=BLANK, processes=2, **inputs)
     except ToolNotFoundError as exc:
         pytest.skip(str(exc))
     golden = run_golden(model, steps=STEPS, blank=BLANK, trace=True, **inputs)
     check = batch.check_batch(model, config, run, golden, input_spikes, BLANK)
-    assert check.agreement == 1.0 and check.latency_exact == 1.0
+    assert check.agreement == 1.0 and check.latency_exact == 1.0 and run.processes == 2
     other = {**inputs, **({"seeds": inputs["seeds"] + 1} if kind == "pixels" else {})}
     if kind == "frames":
         other["spikes"] = inputs["spikes"].copy()
-        other["spikes"][1, BLANK + 3, :] ^= True
+        other["spikes"][1, BLANK:, :] ^= True      # (one step's flip changes no spike of this model)
     wrong = run_golden(model, steps=STEPS, blank=BLANK, trace=True, **other)
     assert batch.check_batch(model, config, run, wrong, input_spikes, BLANK).mismatched
+
+
+@pytest.mark.slow
+def test_reference_mnist_1000_images_in_verilator(reference_dir, mnist_dir):
+    """The reference 784 -> 100 model, 5-bit, 1,000 mnist-test-b images at 20 + 200 steps through the
+    batch harness in two simulator processes: every sample equals golden (digests of every trace and
+    readout beat, accumulators, class) and its cycles the cycle model; another run of the same design
+    reuses the Verilator build."""
+    from srcfpga.data import load_dataset
+    from srcfpga.evaluate import sample_seeds
+    from srcfpga.nn import import_ulg
+    from srcfpga.quant import QuantConfig, quantize_net
+
+    model = quantize_net(import_ulg(reference_dir), QuantConfig(weight_bits=5))
+    data = load_dataset("mnist", "test", mnist_dir, 1000)
+    pixels, seeds, steps, blank = data.images, sample_seeds(0, 0, 1000), 200, 20
+    try:
+        run = batch.run_batch(model, HdlConfig(), pixels=pixels, seeds=seeds, steps=steps, blank=blank, processes=2)
+    except ToolNotFoundError as exc:
+        pytest.skip(str(exc))
+    golden = run_golden(model, pixels=pixels, seeds=seeds, steps=steps, blank=blank, trace=True)
+    spikes = model.encoder.encode(pixels, steps, blank, seeds)
+    check = batch.check_batch(model, HdlConfig(), run, golden, spikes, blank)
+    assert check.agreement == 1.0 and check.latency_exact == 1.0 and run.processes == 2
+    again = batch.run_batch(model, HdlConfig(), pixels=pixels[:3], seeds=seeds[:3], steps=steps, blank=blank)
+    assert again.build_cached and (again.readout == run.readout[:3]).all()

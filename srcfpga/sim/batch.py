@@ -1,12 +1,16 @@
 """Fast RTL regression: a batch runs inside the simulator without a Python callback per clock cycle.
 
-:class:`BatchHarness` is a testbench-only top (``srcfpga_batch``; never part of a board build) around
+:class:`BatchHarness` is a testbench-only design (never part of a board build) around
 :class:`srcfpga.hdl.NetworkTop`. cocotb (:mod:`srcfpga.sim.tb_batch`) writes the batch's stream beats
 into the harness's input memory (one word per cycle), pulses ``go`` and waits for ``done``: the
 harness then plays every ``start`` and input beat gap-free from the memory, takes each result at once
 and stores, per sample, the result and the *digests* of every trace and readout beat of the inference
 in its result memory, which cocotb reads back (one word per cycle). Between ``go`` and ``done``
-Verilator runs at full speed.
+Verilator runs at full speed: the clock is generated inside the simulated top (:func:`clocked_top`,
+Verilator ``--timing``), so no edge goes through cocotb's VPI layer, and the harness has no reset and
+latches its sizes at ``go``, so no top input reaches the network's logic combinationally (Verilator
+re-evaluates such logic at every eval). :func:`run_batch` runs one simulator process per core, each
+on a contiguous part of the batch, all from one cached build.
 
 A digest folds the beats of one port, in order, into 64 bits: ``d' = d * DIGEST_MULTIPLIER +
 fold(beat) mod 2^64`` (``fold``: XOR of the payload's 64-bit chunks, from bit 0; ``d = 0`` at
@@ -23,11 +27,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
-from amaranth import Module, Shape, Signal
+from amaranth import ClockDomain, Module, Shape, Signal, Value
 from amaranth.lib import data, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -49,12 +56,16 @@ from ..hdl.top import input_beat_bits
 from ..quant.hwmodel import HardwareModel
 from . import build as simbuild
 
-BATCH_TOP = "srcfpga_batch"
+HARNESS_MODULE = "srcfpga_batch_harness"     # BatchHarness in Verilog
+BATCH_TOP = "srcfpga_batch"                   # the simulated top: the harness and its clock (clocked_top)
+CLOCK_HALF_PERIOD_NS = 5
 DIGEST_BITS = 64
 DIGEST_MULTIPLIER = 0x9E3779B97F4A7C15       # odd: the multiplication is a bijection mod 2^64
 RUN_CYCLE_BITS = 48
 # Verilator options for speed: the harness is a closed batch, X values cannot reach it from outside
-FAST_BUILD_ARGS = ("-O3", "--x-assign", "fast", "--x-initial", "fast", "--noassert")
+FAST_BUILD_ARGS = ("--timing", "-O3", "--x-assign", "fast", "--x-initial", "fast", "--noassert")
+# the C++ of the model's per-cycle code at -O2 (Verilator's default -Os)
+FAST_MAKE_VARS = ("OPT_FAST=-O2",)
 
 
 def record_layout(model: HardwareModel) -> data.StructLayout:
@@ -81,15 +92,28 @@ def digest_next(digest, payload):
     return (digest * DIGEST_MULTIPLIER + folded)[:DIGEST_BITS]
 
 
+def harness_signature(model: HardwareModel, config: HdlConfig, word_capacity: int,
+                      sample_capacity: int) -> wiring.Signature:
+    """The ports of :class:`BatchHarness` (``config`` resolved for ``model``)."""
+    return wiring.Signature({
+        "load_en": In(1), "load_addr": In(range(word_capacity)), "load_data": In(input_layout(model, config)),
+        "words": In(range(word_capacity + 1)), "samples": In(range(sample_capacity + 1)),
+        "go": In(1), "done": Out(1), "run_cycles": Out(RUN_CYCLE_BITS),
+        "read_addr": In(range(sample_capacity)), "read_data": Out(record_layout(model)),
+    })
+
+
 class BatchHarness(wiring.Component):
     """``NetworkTop(model, config)`` fed from an input memory, answering into a result memory.
 
     Ports (testbench only): ``load_en``/``load_addr``/``load_data``: write one input word per cycle
     (``input_layout``: ``start`` tag bit and the beat; a start word carries a ``start`` payload, the
     others an input beat); ``words``: the number of words of the batch; ``go``: start playing (one
-    cycle); ``done``: every sample's result is stored (``samples`` of them); ``run_cycles``: cycles
-    from ``go`` to ``done``; ``read_addr``/``read_data``: a sample's :func:`record_layout` record,
-    one cycle after the address.
+    cycle; ``words`` and ``samples`` are latched then); ``done``: every sample's result is stored
+    (``samples`` of them); ``run_cycles``: cycles from ``go`` to ``done``; ``read_addr``/``read_data``:
+    a sample's :func:`record_layout` record, one cycle after the address. The harness defines its own
+    ``sync`` domain, without reset: its only clock port is ``clk``, and every register starts from its
+    init value.
     """
 
     def __init__(self, model: HardwareModel, config: HdlConfig, word_capacity: int, sample_capacity: int):
@@ -99,15 +123,15 @@ class BatchHarness(wiring.Component):
         self.input_layout = input_layout(model, network.config)
         self.record = record_layout(model)
         self.word_capacity, self.sample_capacity = word_capacity, sample_capacity
-        super().__init__({
-            "load_en": In(1), "load_addr": In(range(word_capacity)), "load_data": In(self.input_layout),
-            "words": In(range(word_capacity + 1)), "samples": In(range(sample_capacity + 1)),
-            "go": In(1), "done": Out(1), "run_cycles": Out(RUN_CYCLE_BITS),
-            "read_addr": In(range(sample_capacity)), "read_data": Out(self.record),
-        })
+        self.domain = ClockDomain("sync", reset_less=True)
+        super().__init__(harness_signature(model, network.config, word_capacity, sample_capacity))
 
     def elaborate(self, platform):
         m = Module()
+        # no reset: registers start from their init values (Verilog initialisers). A reset input would
+        # feed every register's next-state logic, which Verilator then re-evaluates at every eval as
+        # input logic (its "ico" region), about as costly as the clock edge itself.
+        m.domains.sync = self.domain
         m.submodules.network = net = self.network
         m.submodules.inputs = inputs = Memory(shape=self.input_layout, depth=self.word_capacity, init=[])
         m.submodules.records = records = Memory(shape=self.record, depth=self.sample_capacity, init=[])
@@ -116,11 +140,12 @@ class BatchHarness(wiring.Component):
         m.d.comb += [load.en.eq(self.load_en), load.addr.eq(self.load_addr), load.data.eq(self.load_data),
                      fetch.addr.eq(self.read_addr), self.read_data.eq(fetch.data)]
 
-        running = Signal()
+        # the batch's sizes are latched at ``go``: no input port reaches the network combinationally
+        running, words, samples = Signal(), Signal.like(self.words), Signal.like(self.samples)
         pointer, stored = Signal(range(self.word_capacity + 1)), Signal(range(self.sample_capacity + 1))
         source = getattr(net, self.input_name)
         word = feed.data
-        more = running & (pointer < self.words)
+        more = running & (pointer < words)
         m.d.comb += [
             feed.addr.eq(pointer),
             net.start.payload.eq(word.beat[:len(net.start.payload.as_value())]),
@@ -151,12 +176,13 @@ class BatchHarness(wiring.Component):
         with m.If(net.result.valid):
             m.d.sync += stored.eq(stored + 1)
 
-        done = running & (stored == self.samples)
+        done = running & (stored == samples)
         m.d.comb += self.done.eq(done)
         with m.If(running & ~done):
             m.d.sync += self.run_cycles.eq(self.run_cycles + 1)
         with m.If(self.go):
-            m.d.sync += [running.eq(1), pointer.eq(0), stored.eq(0), self.run_cycles.eq(0)]
+            m.d.sync += [running.eq(1), pointer.eq(0), stored.eq(0), self.run_cycles.eq(0),
+                         words.eq(self.words), samples.eq(self.samples)]
         return m
 
 
@@ -230,12 +256,13 @@ class BatchRun:
     cycles: np.ndarray           # (batch,) the result's cycle counter
     trace_digests: np.ndarray    # (batch, n_layers) uint64
     readout_digests: np.ndarray  # (batch,) uint64
-    sim_cycles: int              # cycles from go to done
-    sim_seconds: float           # wall time of the free-running part
-    sim_cpu_seconds: float
+    sim_cycles: int              # cycles from go to done, summed over the chunks and processes
+    sim_seconds: float           # wall time of the free-running part (the longest of the processes')
+    sim_cpu_seconds: float       # CPU time of the free-running part, summed over the processes
     build_seconds: float
     build_cached: bool
-    run_seconds: float
+    run_seconds: float           # wall time of the simulator processes (start, load, run, read back)
+    processes: int = 1           # simulator processes run at once
 
     @property
     def sim_cycles_per_s(self) -> float:
@@ -250,13 +277,19 @@ class BatchRun:
 
 WORD_CAPACITY = 1 << 14         # input words per chunk (a memory that Verilator holds and initialises)
 SAMPLE_CAPACITY = 1 << 10       # samples per chunk
+PROCESS_SAMPLES = 100           # run_batch's default: a simulator process per core, at least this many samples each
 
 
-def _chunks(words: list[list[int]]) -> tuple[list[tuple[list[int], int]], int]:
-    """Split the samples' input words into chunks that fit the memories; returns the chunks and the word
-    capacity (``WORD_CAPACITY``, or the next power of two above one sample's words when that is more), so
-    that every batch of a design uses the same build."""
-    capacity = max(WORD_CAPACITY, 1 << (max(len(w) for w in words) - 1).bit_length())
+def word_capacity(words: list[list[int]]) -> int:
+    """The input memory's depth for these samples: ``WORD_CAPACITY``, or the next power of two above one
+    sample's words when that is more (so that every batch of a design uses the same build)."""
+    return max(WORD_CAPACITY, 1 << (max(len(w) for w in words) - 1).bit_length())
+
+
+def _chunks(words: list[list[int]], capacity: int | None = None) -> tuple[list[tuple[list[int], int]], int]:
+    """Split the samples' input words into chunks that fit the memories (``capacity`` words, default
+    :func:`word_capacity`); returns the chunks and the capacity."""
+    capacity = word_capacity(words) if capacity is None else capacity
     chunks, current, count = [], [], 0
     for sample in words:
         if count == SAMPLE_CAPACITY or len(current) + len(sample) > capacity:
@@ -282,11 +315,27 @@ def generate_harness(model: HardwareModel, config: HdlConfig, word_capacity: int
     path = root / f"{key}.v"
     if path.is_file():
         return path.read_text()
-    text = amaranth_verilog.convert(BatchHarness(model, config, word_capacity, sample_capacity), name=BATCH_TOP,
-                                    emit_src=False)
+    harness = BatchHarness(model, config, word_capacity, sample_capacity)
+    ports = [Value.cast(getattr(harness, name)) for name in harness.signature.members] + [harness.domain.clk]
+    text = amaranth_verilog.convert(harness, name=HARNESS_MODULE, ports=ports, emit_src=False)
     root.mkdir(parents=True, exist_ok=True)
     write_text_atomic(path, text)
     return text
+
+
+def clocked_top(signature: wiring.Signature) -> str:
+    """Verilog of the simulated top ``BATCH_TOP``: the harness (module ``HARNESS_MODULE``) with its clock
+    generated inside (``always #5 clk = ~clk``, a 10 ns period; Verilator ``--timing``), so that no
+    clock edge calls into cocotb's VPI layer; the harness's ports pass through, and ``clk`` is a
+    signal of the top that cocotb can wait on. ``signature``: the harness's (:func:`harness_signature`)."""
+    names = list(signature.members)
+    lines = [f"module {BATCH_TOP}({', '.join(names)});"]
+    for name, member in signature.members.items():
+        width = Shape.cast(member.shape).width
+        lines.append(f"  {'input' if member.flow == In else 'output'} [{width - 1}:0] {name};")
+    lines += ["  reg clk = 1'b0;", f"  always #{CLOCK_HALF_PERIOD_NS} clk = ~clk;",
+              f"  {HARNESS_MODULE} harness ({', '.join(f'.{n}({n})' for n in ['clk', *names])});", "endmodule", ""]
+    return "\n".join(lines)
 
 
 def batch_words(model: HardwareModel, config: HdlConfig, *, pixels: np.ndarray | None = None,
@@ -322,18 +371,35 @@ def decode_records(model: HardwareModel, records: list[int]) -> dict[str, np.nda
 
 def run_batch(model: HardwareModel, config: HdlConfig, *, pixels: np.ndarray | None = None,
               spikes: np.ndarray | None = None, seeds: np.ndarray | None = None, steps: int, blank: int,
-              build_args: tuple[str, ...] = FAST_BUILD_ARGS, cache_dir: Path | None = None) -> BatchRun:
-    """Simulate a batch through :class:`BatchHarness` in Verilator (cocotb only at the chunks' edges)."""
+              processes: int | None = None, build_args: tuple[str, ...] = FAST_BUILD_ARGS,
+              make_vars: tuple[str, ...] = FAST_MAKE_VARS, cache_dir: Path | None = None) -> BatchRun:
+    """Simulate a batch through :class:`BatchHarness` in Verilator (cocotb only at the chunks' edges).
+
+    The batch is split into ``processes`` contiguous parts, each simulated by its own simulator process
+    of the same (cached) build, all at once (default: one per CPU core, at least ``PROCESS_SAMPLES``
+    samples each); the results come back in sample order."""
     config = config.resolve(model)
     words = batch_words(model, config, pixels=pixels, spikes=spikes, seeds=seeds, steps=steps, blank=blank)
-    chunks, word_capacity = _chunks(words)
-    verilog = generate_harness(model, config, word_capacity, SAMPLE_CAPACITY, cache_dir)
-    sim_build = simbuild.build(verilog, BATCH_TOP, "verilator", build_args=build_args, cache_dir=cache_dir)
-    sim_run = simbuild.run(sim_build, "srcfpga.sim.tb_batch", {"chunks": chunks})
-    res = sim_run.results
-    return BatchRun(**decode_records(model, res["records"]), sim_cycles=int(res["cycles"]),
-                    sim_seconds=float(res["seconds"]), sim_cpu_seconds=float(res["cpu_seconds"]),
-                    build_seconds=sim_build.seconds, build_cached=sim_build.cached, run_seconds=sim_run.seconds)
+    capacity = word_capacity(words)
+    verilog = (generate_harness(model, config, capacity, SAMPLE_CAPACITY, cache_dir) + "\n"
+               + clocked_top(harness_signature(model, config, capacity, SAMPLE_CAPACITY)))
+    sim_build = simbuild.build(verilog, BATCH_TOP, "verilator", build_args=build_args, make_vars=make_vars,
+                               cache_dir=cache_dir)
+    if processes is None:
+        processes = min(os.cpu_count() or 1, len(words) // PROCESS_SAMPLES)
+    bounds = np.linspace(0, len(words), max(1, min(processes, len(words))) + 1).round().astype(int)
+    parts = [_chunks(words[a:b], capacity)[0] for a, b in zip(bounds[:-1], bounds[1:])]
+    start = time.perf_counter()
+    with simbuild.outside_pytest(), ThreadPoolExecutor(len(parts)) as pool:
+        runs = list(pool.map(lambda chunks: simbuild.run(sim_build, "srcfpga.sim.tb_batch", {"chunks": chunks}),
+                             parts))
+    results = [r.results for r in runs]
+    return BatchRun(**decode_records(model, [record for res in results for record in res["records"]]),
+                    sim_cycles=sum(int(res["cycles"]) for res in results),
+                    sim_seconds=max(float(res["seconds"]) for res in results),
+                    sim_cpu_seconds=sum(float(res["cpu_seconds"]) for res in results),
+                    build_seconds=sim_build.seconds, build_cached=sim_build.cached,
+                    run_seconds=time.perf_counter() - start, processes=len(parts))
 
 
 @dataclass(frozen=True)

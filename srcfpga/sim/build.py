@@ -31,7 +31,7 @@ import tempfile
 import time
 import warnings
 import xml.etree.ElementTree as ElementTree
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
@@ -148,7 +148,7 @@ def _make_overrides(simulator: Simulator) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _outside_pytest() -> Iterator[None]:
+def outside_pytest() -> Iterator[None]:
     """cocotb's runner changes behaviour under pytest (sys.exit on failures); we check results ourselves."""
     saved = os.environ.pop("PYTEST_CURRENT_TEST", None)
     try:
@@ -167,7 +167,8 @@ def _log_tail(path: Path, lines: int = 12) -> str:
 
 
 def build(verilog: str | Path, toplevel: str, simulator: str | Simulator = "verilator", waves: bool = False,
-          build_args: Sequence[str] = (), cache_dir: str | Path | None = None, public: str = "top") -> SimBuild:
+          build_args: Sequence[str] = (), cache_dir: str | Path | None = None, public: str = "top",
+          make_vars: Sequence[str] = ()) -> SimBuild:
     """Compile ``verilog`` (Verilog text, or a path to a ``.v`` file) for cocotb, reusing a cached build.
 
     ``waves``: Verilator builds with ``--trace --trace-fst``, Icarus with its FST dumper module. Where
@@ -175,10 +176,13 @@ def build(verilog: str | Path, toplevel: str, simulator: str | Simulator = "veri
     instead and a :class:`~srcfpga.errors.DegradedWarning` says why and how to get FST.
     ``public``: ``"top"`` (Verilator: only the top module's signals reachable from Python; fast to
     build and run) or ``"all"`` (every signal, cocotb's default ``--public-flat-rw``).
+    ``make_vars``: ``VAR=value`` overrides for Verilator's C++ build (e.g. ``OPT_FAST=-O2``: the
+    optimisation of the model's per-cycle code, ``-Os`` by default); part of the cache key.
     """
     if isinstance(verilog, Path) or (isinstance(verilog, str) and "\n" not in verilog and verilog.endswith(".v")):
         verilog = Path(verilog).read_text()
     sim = simulator if isinstance(simulator, Simulator) else find_simulator(simulator)
+    sim = replace(sim, make_vars=sim.make_vars + tuple(make_vars)) if make_vars else sim
     sim.activate()
     waves_format, why_not_fst = sim.waves_format() if waves else ("fst", "")
     if why_not_fst:
@@ -188,7 +192,7 @@ def build(verilog: str | Path, toplevel: str, simulator: str | Simulator = "veri
         args = list(VERILATOR_ARGS) + (["--trace-fst"] if waves and waves_format == "fst" else []) + args
     if public not in ("top", "all"):
         raise ValueError(f"public must be 'top' or 'all', got {public!r}")
-    key = build_key(verilog, toplevel, sim, waves, args + [f"public={public}"])
+    key = build_key(verilog, toplevel, sim, waves, args + [f"public={public}"] + [f"make:{v}" for v in make_vars])
     root = Path(cache_dir) if cache_dir is not None else cache_root()
     build_dir = root / f"{sim.name}-{key}"
     marker = build_dir / "build.json"
@@ -205,7 +209,7 @@ def build(verilog: str | Path, toplevel: str, simulator: str | Simulator = "veri
         log = build_dir / "build.log"
         runner = _runner(sim, public)
         try:
-            with _outside_pytest(), _make_overrides(sim), stage(f"{sim.name} build of {toplevel} (once per design)"):
+            with outside_pytest(), _make_overrides(sim), stage(f"{sim.name} build of {toplevel} (once per design)"):
                 runner.build(sources=[source], hdl_toplevel=toplevel, build_dir=build_dir, build_args=args,
                              waves=waves, timescale=TIMESCALE, log_file=log, always=True)
         except (RuntimeError, SystemExit, OSError) as exc:
@@ -214,7 +218,7 @@ def build(verilog: str | Path, toplevel: str, simulator: str | Simulator = "veri
         seconds = time.perf_counter() - start
         _prune(build_dir, toplevel, sim)
         marker.write_text(json.dumps({"toplevel": toplevel, "toolchain": toolchain(sim), "waves": waves,
-                                      "build_args": args, "seconds": seconds}))
+                                      "build_args": args, "make_vars": list(make_vars), "seconds": seconds}))
     return SimBuild(sim, toplevel, build_dir, key, waves, False, seconds, waves_format)
 
 
@@ -296,7 +300,7 @@ def run(sim_build: SimBuild, test_module: str, params: dict[str, Any] | None = N
     start = time.perf_counter()
     error = None
     try:
-        with _outside_pytest():
+        with outside_pytest():
             runner.test(test_module=test_module, hdl_toplevel=sim_build.toplevel, hdl_toplevel_lang="verilog", build_dir=sim_build.build_dir,
                         test_dir=run_dir, results_xml=str(results_xml), extra_env=extra_env, waves=waves,
                         testcase=testcase, seed=seed, test_args=test_args, plusargs=plusargs, log_file=log,

@@ -216,11 +216,15 @@ def _jsonable(value: Any) -> Any:
 # ---- Verilog generation (cached) ------------------------------------------------------------------------
 
 def _hdl_source_hash() -> str:
-    from .. import hdl
+    """Hash of the sources the generated Verilog depends on besides the model: ``srcfpga.hdl`` and the
+    cells' parts (``srcfpga.cells``: their engines and neurons are HDL too)."""
+    from .. import cells, hdl
 
     h = hashlib.sha256()
-    for path in sorted(Path(hdl.__file__).parent.glob("*.py")):
-        h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    for package in (hdl, cells):
+        root = Path(package.__file__).parent
+        for path in sorted(root.rglob("*.py")):
+            h.update(f"{package.__name__}/{path.relative_to(root)}".encode() + b"\0" + path.read_bytes() + b"\0")
     return h.hexdigest()[:16]
 
 

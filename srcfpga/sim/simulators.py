@@ -157,7 +157,9 @@ def _make_fixes(root: Path | None) -> tuple[str, ...]:
     """Make variables for Verilator's C++ build: ``PYTHON3`` is this Python (small models run
     ``$(PYTHON3) verilator_includer``); and repairs for a ``verilated.mk`` written without configure
     results (the PyPI wheel's is): with an empty ``CFG_CXXFLAGS_PCH_I`` the precompiled header is passed
-    to g++ as a bare file name and every multi-file model (any design beyond a toy) fails to compile."""
+    to g++ as a bare file name and every multi-file model (any design beyond a toy) fails to compile;
+    with an empty ``CFG_CXXFLAGS_COROUTINES`` a ``--timing`` model (delays in the Verilog, e.g. a clock
+    generated inside) fails in ``verilated_timing.cpp`` (GCC needs ``-fcoroutines``)."""
     fixes = [f"PYTHON3={sys.executable}"]
     if root is None:
         return tuple(fixes)
@@ -167,6 +169,8 @@ def _make_fixes(root: Path | None) -> tuple[str, ...]:
         return tuple(fixes)
     if re.search(r"^CFG_CXXFLAGS_PCH_I\s*=\s*$", text, re.M):
         fixes.append("CFG_CXXFLAGS_PCH_I=-include")
+    if re.search(r"^CFG_CXXFLAGS_COROUTINES\s*=\s*$", text, re.M):
+        fixes.append("CFG_CXXFLAGS_COROUTINES=-fcoroutines")
     return tuple(fixes)
 
 
