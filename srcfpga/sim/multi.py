@@ -15,6 +15,10 @@ the ``states<l>`` port (every state word of every neuron after every update; lan
 last neuron read as 0), folded like the other digests. :func:`golden_state_digests` computes them
 from the golden trace with the HDL's ``state_trace_layout``. :func:`run_multi` returns, per network,
 the samples whose states, spikes, readout, accumulators, class or cycle count differ.
+
+The same harness runs in Amaranth's simulator (``run_multi(..., simulator="amaranth")``): no build, so for
+small networks (a few hundred cycles) it costs less CPU than a Verilator build per network; Verilator pays
+off for large networks and long runs (benchmarks/README.md, "Random configurations").
 """
 
 from __future__ import annotations
