@@ -7,6 +7,7 @@ import torch
 
 from .cells.src.config import SRCCellConfig
 from .cells.src.layer import SRCLayerQ
+from .hdl.config import HdlConfig
 from .nn import Net, NetConfig
 from .nn.config import cell_constants
 from .quant import HardwareModel, QuantConfig, quantize_net
@@ -98,3 +99,82 @@ def with_random_tables(layer: SRCLayerQ, seed: int, segments: int, shift: int) -
     tables = {name: random_table(seed + k, *layer.table_domains[name], *layer.table_ranges[name], segments, shift)
               for k, name in enumerate(("compression", "activation", "gate"))}
     return replace(layer, **tables)
+
+
+# scale -> (layer counts, input size range, hidden size range, steps range, probability of a long run)
+CASE_SCALES = {
+    "tiny": ((1, 1, 2), (2, 24), (1, 12), (1, 6), 0.0),
+    "small": ((1, 1, 2, 2, 3), (2, 80), (1, 40), (1, 12), 0.05),
+    "large": ((1, 2, 3, 4), (100, 784), (16, 256), (3, 20), 0.25),
+}
+LONG_STEPS = (100, 300)
+
+
+def _log_uniform(rng: np.random.Generator, low: int, high: int) -> int:
+    return int(np.exp(rng.uniform(np.log(low), np.log(high + 1)))) if high > low else low
+
+
+def random_case(seed: int, scale: str = "small"):
+    """A random valid configuration from ``seed`` (reproducible): the cell kind (every kind of
+    :data:`srcfpga.cells.CELLS`), 2-8 bit weights, 1-16 table segments (kinds with tables), layer sizes and
+    counts of ``scale`` (:data:`CASE_SCALES`: ``"tiny"`` for Amaranth's simulator; ``"large"`` reaches 784 inputs, 256 neurons and 4 layers, half of
+    its cases at those bounds), ``lanes`` up to 32, spikes per cycle, memory style, mask packing, pixel (where the
+    model has an on-chip encoder) or frame input, 1-3 samples, steps (a few cases run 100-300 steps) and blank
+    steps, input density; the kind's own options come from its ``testing`` part."""
+    from .cells import CELLS
+    from .hdl.config import MEMORY_STYLES, SPIKES_PER_CYCLE, default_input
+    from .sim.multi import MultiCase
+
+    counts, (in_lo, in_hi), (hid_lo, hid_hi), (st_lo, st_hi), p_long = CASE_SCALES[scale]
+    rng = np.random.default_rng(seed)
+    kinds = [kind for kind in CELLS if kind.testing]
+    kind = kinds[int(rng.integers(len(kinds)))]
+    n_layers = int(rng.choice(counts))
+    sizes = [_log_uniform(rng, in_lo, in_hi)] + [int(rng.integers(hid_lo, hid_hi + 1)) for _ in range(n_layers)]
+    if scale == "large" and rng.random() < 0.5:
+        sizes[0] = in_hi
+    if scale == "large" and rng.random() < 0.5:
+        sizes[1 + int(rng.integers(n_layers))] = hid_hi
+    weight_bits, segments = int(rng.integers(2, 9)), int(rng.choice([1, 1, 2, 3, 8, 16]))
+    model, options = kind.part("testing")(rng, kind.name, tuple(sizes), weight_bits, segments)
+    widest = max(sizes[1:])
+    config = HdlConfig(lanes=min(widest, _log_uniform(rng, 1, 32)), memory=str(rng.choice(MEMORY_STYLES)),
+                       input="pixels" if default_input(model) == "pixels" and rng.random() < 0.5 else "frames",
+                       spikes_per_cycle=int(rng.choice(SPIKES_PER_CYCLE)), pack_masks=bool(rng.random() < 0.5))
+    steps = int(rng.integers(*LONG_STEPS)) if rng.random() < p_long else int(rng.integers(st_lo, st_hi + 1))
+    blank, batch = int(rng.integers(0, 4)), int(rng.integers(1, 4))
+    density = round(float(rng.uniform(0.02, 0.6)), 3)
+    if config.input == "pixels":
+        inputs = {"pixels": rng.integers(0, 256, (batch, sizes[0]), dtype=np.uint8),
+                  "seeds": rng.integers(0, 2**31, batch)}
+    else:
+        inputs = {"spikes": rng.random((batch, blank + steps, sizes[0])) < density}
+    summary = (f"random_case({seed}, {scale!r}): {kind.name} {'->'.join(map(str, sizes))} {weight_bits}-bit "
+               f"segments={segments} {options}; lanes={config.lanes} spikes_per_cycle={config.spikes_per_cycle} "
+               f"memory={config.memory} pack_masks={config.pack_masks} input={config.input} "
+               f"steps={steps} blank={blank} batch={batch}" + (f" density={density}" if config.input == "frames" else ""))
+    return MultiCase(model, config, inputs, steps, blank, summary)
+
+
+def check_random_cases(jobs: list[tuple[int, str]], simulator: str = "amaranth", workers: int = 1,
+                       group: int = 1) -> tuple[int, list[str]]:
+    """Check the random cases ``jobs`` (``(seed, scale)`` pairs, :func:`random_case`) against golden, every state
+    word included (:func:`srcfpga.sim.multi.run_multi`, ``group`` cases per simulation), on ``workers``
+    processes. Returns the number checked and, per mismatching case, its summary and verdict."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    groups = [jobs[k:k + group] for k in range(0, len(jobs), group)]
+    if workers > 1:
+        with ProcessPoolExecutor(workers) as pool:
+            results = list(pool.map(_check_group, groups, [simulator] * len(groups)))
+    else:
+        results = [_check_group(g, simulator) for g in groups]
+    return len(jobs), [failure for failures in results for failure in failures]
+
+
+def _check_group(jobs: list[tuple[int, str]], simulator: str) -> list[str]:
+    from .sim.multi import run_multi
+
+    cases = [random_case(seed, scale) for seed, scale in jobs]
+    run = run_multi(cases, simulator=simulator)
+    return [f"{case.summary}: {check}" for case, check in zip(cases, run.checks) if not check.ok]

@@ -10,7 +10,8 @@ CELLS = CellRegistry()
 
 _SRC = "srcfpga.cells.src"
 _MRU = "srcfpga.cells.mru"
-_MRU_NN = dict(config=f"{_MRU}.config:MRUCellConfig", qat=f"{_MRU}.qat:forward", prove=f"{_MRU}.spec:obligation")
+_MRU_NN = dict(config=f"{_MRU}.config:MRUCellConfig", qat=f"{_MRU}.qat:forward", prove=f"{_MRU}.spec:obligation",
+               testing=f"{_MRU}.testing:random_model")
 
 
 def _mru_defaults(**schedule) -> NetDefaults:
@@ -24,7 +25,7 @@ CELLS.register(CellKind("src", "Spiking Recurrent Cell (De Geeter, Ernst, Drion)
                         quantizer=f"{_SRC}.quantize:QUANTIZER", qat=f"{_SRC}.qat:forward",
                         defaults=NetDefaults(config_key="src", encodings=("rate", "rows"), steps=40, blank=4,
                                              options=("readout_trainable",)),
-                        prove=f"{_SRC}.spec:obligation"))
+                        prove=f"{_SRC}.spec:obligation", testing=f"{_SRC}.testing:random_model"))
 CELLS.register(CellKind("bmru", "Bistable Memory Recurrent Unit", layer=f"{_MRU}.layer:BMRULayerQ",
                         golden=f"{_MRU}.golden:MRUGolden", engine=f"{_MRU}.engine:BMRULayerEngine", **_MRU_NN,
                         float=f"{_MRU}.float:bmru_layer", quantizer=f"{_MRU}.quantize:BMRU_QUANTIZER",
@@ -38,11 +39,12 @@ CELLS.register(CellKind("alphacmru", "Relaxed Cumulative Memory Recurrent Unit (
                         engine=f"{_MRU}.alpha_engine:AlphaCMRULayerEngine", config=f"{_MRU}.config:AlphaCMRUCellConfig",
                         qat=f"{_MRU}.qat:forward", float=f"{_MRU}.float:alphacmru_layer",
                         quantizer=f"{_MRU}.quantize:ALPHACMRU_QUANTIZER", defaults=_mru_defaults(),
-                        prove=f"{_MRU}.spec:obligation"))
+                        prove=f"{_MRU}.spec:obligation", testing=f"{_MRU}.testing:random_model"))
 _LIF = "srcfpga.cells.lif"
 _LIF_PARTS = dict(golden=f"{_LIF}.golden:LIFGolden", engine=f"{_LIF}.engine:LIFLayerEngine",
                   config=f"{_LIF}.config:LIFCellConfig", float=f"{_LIF}.float:lif_layer",
                   quantizer=f"{_LIF}.quantize:QUANTIZER", qat=f"{_LIF}.qat:forward", prove=f"{_LIF}.spec:obligation",
+                  testing=f"{_LIF}.testing:random_model",
                   defaults=NetDefaults(config_key="lif", encodings=("rate", "rows", "frames"), steps=25, blank=0,
                                        options=("readout_window", "readout_decay"), lr=5e-3, grad_clip=1.0))
 CELLS.register(CellKind("if", "Integrate-and-fire (LIF without leak)", layer=f"{_LIF}.layer:IFLayerQ", **_LIF_PARTS))

@@ -48,7 +48,7 @@ from typing import Any
 
 from ..errors import ConfigError
 
-PARTS = ("layer", "golden", "engine", "config", "float", "quantizer", "qat", "prove")
+PARTS = ("layer", "golden", "engine", "config", "float", "quantizer", "qat", "prove", "testing")
 NET_OPTIONS = ("readout_trainable", "readout_window", "readout_decay")
 CLI_OPTION = "srcfpga.cli_option"   # field metadata key of a cell constant set on the command line
 
@@ -140,6 +140,10 @@ class CellKind:
     :class:`~srcfpga.verify.prove.Obligation` (``obligation.layer``) with the engine's update datapath, the
     golden step on symbolic values and the ranges of the state words and inputs; ``None``: ``srcfpga prove``
     reports the kind as unproven.
+    ``testing`` (optional): ``random_model(rng, kind, sizes, weight_bits, segments) -> (model, options)``, a random
+    valid HardwareModel of the kind for randomized checks (:mod:`srcfpga.testing`): layer sizes ``sizes``, weights
+    of ``weight_bits`` bits, ``segments`` pieces per nonlinearity table where the kind has tables, the kind's
+    other options drawn from ``rng`` and returned (``options``) so that a failing case can be described.
     """
 
     name: str
@@ -153,6 +157,7 @@ class CellKind:
     qat: str
     defaults: NetDefaults
     prove: str | None = None
+    testing: str | None = None
 
     def part(self, part: str) -> Any:
         """The object a part reference names, imported now."""

@@ -47,3 +47,13 @@ def random_lif_model(seed: int, kind: str, sizes: tuple[int, ...], weight_bits: 
     readout = ReadoutQ(rng.integers(-7, 8, (n_classes, sizes[-1])), 4, 1.0, 16)
     return HardwareModel(input_size=sizes[0], encoder=RateEncoder(0.25, generators), layers=layers,
                          readout=readout, steps=steps, blank=blank)
+
+
+def random_model(rng: np.random.Generator, kind: str, sizes: tuple[int, ...], weight_bits: int, segments: int):
+    """:func:`random_lif_model` with drawn options: recurrent layers or not, the reset, the encoder's generator
+    count; the kinds have no nonlinearity tables (``segments`` is not used)."""
+    from .layer import RESETS
+
+    options = {"recurrent": bool(rng.random() < 0.4), "reset": str(rng.choice(RESETS)),
+               "generators": int(rng.choice([1, 2, 4, 8])), "n_classes": int(rng.integers(2, 5))}
+    return random_lif_model(int(rng.integers(2**31)), kind, sizes, weight_bits, **options), options
