@@ -46,7 +46,12 @@ from srcfpga.boards.devices import device_for_part  # noqa: E402
 from srcfpga.boards.estimate import estimate_verilog, read_sources  # noqa: E402
 from srcfpga.boards.synth import LUT_COMBINE, count_resources  # noqa: E402
 from srcfpga.boards.timing import _route  # noqa: E402
-from srcfpga.boards.vivado import parse_path_nets, parse_power, parse_timing, parse_utilization  # noqa: E402
+from srcfpga.boards.vivado import (  # noqa: E402
+    parse_path_nets,
+    parse_power,
+    parse_timing,
+    parse_utilization,
+)
 
 CALIBRATION = SHARED / "calibration"
 

@@ -70,9 +70,16 @@ def main() -> None:
     args = parser.parse_args()
 
     from srcfpga.boards import estimate
-    from srcfpga.boards.published import (LAB_VHDL_CYCLES_PER_STEP, OUR_MNIST_TEST_SET, PUBLISHED,
-                                          PUBLISHED_CYCLES_PER_STEP, PUBLISHED_LATENCY_220_MS, PUBLISHED_TEST_SET,
-                                          PublishedDesign, implied_power_w)
+    from srcfpga.boards.published import (
+        LAB_VHDL_CYCLES_PER_STEP,
+        OUR_MNIST_TEST_SET,
+        PUBLISHED,
+        PUBLISHED_CYCLES_PER_STEP,
+        PUBLISHED_LATENCY_220_MS,
+        PUBLISHED_TEST_SET,
+        PublishedDesign,
+        implied_power_w,
+    )
     from srcfpga.evaluate import evaluate
 
     start = time.perf_counter()

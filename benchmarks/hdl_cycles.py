@@ -20,7 +20,6 @@ import sys
 import time
 from pathlib import Path
 
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import machine, mnist_b, reference_hw  # noqa: E402
 
@@ -41,7 +40,11 @@ def main() -> int:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
-    from srcfpga.boards.published import LAB_VHDL_CYCLES_PER_STEP, OUR_MNIST_TEST_SET, PUBLISHED_CYCLES_PER_STEP
+    from srcfpga.boards.published import (
+        LAB_VHDL_CYCLES_PER_STEP,
+        OUR_MNIST_TEST_SET,
+        PUBLISHED_CYCLES_PER_STEP,
+    )
     from srcfpga.evaluate import sample_seeds
     from srcfpga.golden import run_golden
     from srcfpga.hdl import HdlConfig, LatencyModel, default_lanes

@@ -33,7 +33,11 @@ def main() -> int:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
-    from srcfpga.boards.published import OUR_MNIST_TEST_SET, PUBLISHED, PUBLISHED_TEST_SET
+    from srcfpga.boards.published import (
+        OUR_MNIST_TEST_SET,
+        PUBLISHED,
+        PUBLISHED_TEST_SET,
+    )
     from srcfpga.evaluate import evaluate
 
     data = mnist_b().head(args.limit)

@@ -116,14 +116,16 @@ class BatchHarness(wiring.Component):
     init value.
     """
 
-    def __init__(self, model: HardwareModel, config: HdlConfig, word_capacity: int, sample_capacity: int):
+    def __init__(self, model: HardwareModel, config: HdlConfig, word_capacity: int, sample_capacity: int,
+                 own_domain: bool = True):
         self.network = network = NetworkTop(model, config)
         self.model = model
         self.input_name = network.config.input
         self.input_layout = input_layout(model, network.config)
         self.record = record_layout(model)
         self.word_capacity, self.sample_capacity = word_capacity, sample_capacity
-        self.domain = ClockDomain("sync", reset_less=True)
+        # own_domain False: a design holding several harnesses supplies their one ``sync`` domain
+        self.domain = ClockDomain("sync", reset_less=True) if own_domain else None
         super().__init__(harness_signature(model, network.config, word_capacity, sample_capacity))
 
     def elaborate(self, platform):
@@ -131,7 +133,8 @@ class BatchHarness(wiring.Component):
         # no reset: registers start from their init values (Verilog initialisers). A reset input would
         # feed every register's next-state logic, which Verilator then re-evaluates at every eval as
         # input logic (its "ico" region), about as costly as the clock edge itself.
-        m.domains.sync = self.domain
+        if self.domain is not None:
+            m.domains.sync = self.domain
         m.submodules.network = net = self.network
         m.submodules.inputs = inputs = Memory(shape=self.input_layout, depth=self.word_capacity, init=[])
         m.submodules.records = records = Memory(shape=self.record, depth=self.sample_capacity, init=[])

@@ -122,7 +122,7 @@ class MultiHarness(wiring.Component):
     def __init__(self, cases: list[MultiCase]):
         self.cases = cases
         self.words = [case.words() for case in cases]
-        self.harnesses = [BatchHarness(case.model, case.resolved, max(1, len(words)), case.batch)
+        self.harnesses = [BatchHarness(case.model, case.resolved, max(1, len(words)), case.batch, own_domain=False)
                           for case, words in zip(cases, self.words)]
         self.record_bits = [record_layout(c.model).size for c in cases]
         width = max(bits + state_record_layout(c.model).size for bits, c in zip(self.record_bits, cases))
