@@ -10,7 +10,7 @@ form of::
         --epochs 4 --weight-bits 4 --qat-epochs 1 -o bmru_fashion.pt
 
     nice -n 10 python benchmarks/bmru_rows.py [--dataset digits|fashion-mnist] [--cells bmru cmru]
-        [--hidden 64] [--epochs E] [--qat-epochs 1] [--limit N] [--json]
+        [--variant first (with --cells bmru)] [--hidden 64] [--epochs E] [--qat-epochs 1] [--limit N] [--json]
 """
 
 from __future__ import annotations
@@ -34,7 +34,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", choices=("digits", "fashion-mnist"), default="fashion-mnist")
     parser.add_argument("--cells", nargs="+", default=["bmru", "cmru"])
-    parser.add_argument("--variant", choices=("full", "first"), default="full", help="BMRU variant")
+    parser.add_argument("--variant", choices=("full", "first"),
+                        help="MRU variant, given to every cell (first quadrant: BMRU only; default: the kind's)")
     parser.add_argument("--hidden", type=int, nargs="+", default=[64])
     parser.add_argument("--epochs", type=int, help="float epochs (default 4 fashion-mnist, 20 digits)")
     parser.add_argument("--qat-epochs", type=int, default=1)
@@ -47,6 +48,7 @@ def main() -> int:
     from srcfpga.data import load_dataset
     from srcfpga.evaluate import evaluate
     from srcfpga.nn import save_model
+    from srcfpga.nn.config import cell_constants
     from srcfpga.nn.network import net_for_dataset
     from srcfpga.nn.train import TrainConfig, seed_initialization, train
     from srcfpga.quant import QuantConfig, quantize_net
@@ -58,10 +60,12 @@ def main() -> int:
     report = {"dataset": args.dataset, "train_samples": len(train_set), "test_samples": len(test_set),
               "hidden": args.hidden, "epochs": epochs, "qat_epochs": args.qat_epochs, "cells": {},
               "machine": machine()}
+    options = {} if args.variant is None else {"variant": args.variant}
+    for cell in args.cells:         # each kind's constants check the options before any training starts
+        cell_constants(cell, options).check(cell, len(args.hidden))
     for cell in args.cells:
         seed_initialization(0)
-        net = net_for_dataset(train_set, cell, tuple(args.hidden),
-                              cell_options={"variant": args.variant if cell == "bmru" else "full"})
+        net = net_for_dataset(train_set, cell, tuple(args.hidden), cell_options=options)
         run = train(net, train_set, TrainConfig(epochs=epochs, lr=1e-2), progress=False)
         entry = {"float": evaluate(net, test_set).accuracy, "train_seconds": round(run.seconds, 1), "ptq": {}}
         for bits in BITS:

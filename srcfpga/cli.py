@@ -249,7 +249,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         net = net_for_dataset(train_set, args.cell, tuple(args.hidden), encoding=args.encoding,
                               row_levels=tuple(args.row_levels), steps=args.steps, blank=args.blank,
                               rate_gain=args.rate_gain, readout_window=args.readout_window,
-                              readout_decay=args.readout_decay, cell_options=cell_options)
+                              readout_decay=args.readout_decay, readout_bias=args.readout_bias,
+                              cell_options=cell_options)
     epochs = args.epochs if args.epochs is not None else (0 if args.init else 5)
     qat_epochs = args.qat_epochs if args.qat_epochs is not None else (2 if args.weight_bits else 0)
     cfg = TrainConfig(epochs=epochs, qat_epochs=qat_epochs, weight_bits=args.weight_bits, batch_size=args.batch_size,
@@ -330,6 +331,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--readout-decay", type=float,
                    help="if/lif/cubalif: a leaky (LI) readout keeping this fraction per step, in [0, 1) "
                         "(default: the integrating readout)")
+    p.add_argument("--readout-bias", action="store_true", default=None,
+                   help="if/lif/cubalif: a trained per-class readout bias (bmru/cmru always have one)")
     for option in CELLS.options():   # the kinds' cell constants (srcfpga.cells.cli_option fields)
         p.add_argument(option.flag, **(option.argparse | {"help": f"{'/'.join(option.kinds)}: "
                                                                   f"{option.argparse['help']}"}))

@@ -425,18 +425,51 @@ def _readout_graph(rng, readout, affine=False):
     return _graph(nodes, list(zip(names, names[1:])))
 
 
-@pytest.mark.parametrize("readout, affine, message", [
-    (_li(2, [1e-3, 2e-3]), False, "the LI time constant differs between classes"),
-    (_li(2, 1e-3), True, "has a bias; the lif network's readout has none"),
-    (nir.I(r=np.full(2, 1e4)), True, "has a bias; the lif network's readout has none"),
-])
-def test_readouts_the_float_network_cannot_hold(readout, affine, message):
-    """An LI readout needs one tau for all classes (the hardware's leaky readout has one leak); the LIF family's
-    readout has no bias: both are refused by name when the float model is built."""
+def test_readouts_the_float_network_cannot_hold():
+    """An LI readout needs one tau for all classes (the hardware's leaky readout has one leak): refused by name
+    when the float model is built."""
     from srcfpga.nn.nir import to_net
 
-    with pytest.raises(NirError, match=f"readout 'readout'.*{message}"):
-        to_net(to_network(_readout_graph(np.random.default_rng(8), readout, affine)))
+    with pytest.raises(NirError, match="readout 'readout'.*the LI time constant differs between classes"):
+        to_net(to_network(_readout_graph(np.random.default_rng(8), _li(2, [1e-3, 2e-3]))))
+
+
+@pytest.mark.parametrize("readout", [nir.I(r=np.full(2, 1e4)), _li(2, 1e-3)])
+def test_readout_bias_is_kept_end_to_end(readout, hdl_equals_golden):
+    """An ``Affine`` into the readout: its bias becomes the LIF network's readout bias (float logits), the
+    HardwareModel's ``ReadoutQ.bias``, and QAT == golden == HDL bit for bit with it (the one readout rule of
+    every kind); it matters (dropping it changes the accumulators), and export writes it back."""
+    import torch
+
+    from srcfpga.golden import run_golden
+    from srcfpga.hdl import HdlConfig
+    from srcfpga.nn.nir import from_net, to_graph, to_net
+    from srcfpga.nn.qat import QATNet
+    from srcfpga.quant import QuantConfig
+
+    rng = np.random.default_rng(10)
+    network = to_network(_readout_graph(rng, readout, affine=True))
+    assert network.readout.bias.any()
+    net = to_net(network)
+    assert net.config.readout_bias and net.config.to_dict()["readout_bias"] is True
+    np.testing.assert_array_equal(net.readout_bias.detach().numpy(), network.readout.bias)
+    np.testing.assert_array_equal(to_network(to_graph(from_net(net))).readout.bias, network.readout.bias)
+    frames = torch.from_numpy(rng.random((6, 12, 3)) < 0.6).float()
+    with torch.no_grad():
+        logits, (out,) = net(frames, trace=True)
+        plain = net.read_out(out) - net.readout_bias
+    assert not torch.allclose(logits, plain)
+    qat = QATNet(net, QuantConfig(weight_bits=6))
+    with torch.no_grad():
+        _, trace = qat(frames, trace=True)
+    model = qat.hardware_model()
+    assert model.readout.bias is not None and model.readout.bias.any()
+    spikes = frames.numpy().astype(bool)
+    golden = run_golden(model, spikes=spikes, trace=True)
+    np.testing.assert_array_equal(trace.readout.numpy(), golden.readout_trace)
+    unbiased = run_golden(model.replace(readout=replace(model.readout, bias=None)), spikes=spikes)
+    assert (unbiased.readout != golden.readout).any()
+    hdl_equals_golden(model, HdlConfig(lanes=2, input="frames"), spikes.shape[1], 0, spikes=spikes)
 
 
 @pytest.mark.parametrize("readout, decay", [(nir.I(r=np.full(2, 1e4)), None), (_li(2, 1e-3), 0.9),

@@ -21,17 +21,21 @@ def uart_divisor(clock_hz: float, baud: int) -> int:
     return divisor
 
 
-class UARTReceiver(wiring.Component):
-    rx: In(1)
-    data: Out(stream.Signature(8))
-    overrun: Out(1)
-    framing_error: Out(1)
+class _UARTPart(wiring.Component):
+    """A component that times bits of ``divisor`` clock cycles (at least 4: half a bit must be 2 cycles)."""
 
     def __init__(self, divisor: int):
         if divisor < 4:
             raise ValueError("divisor must be at least 4")
         self.divisor = divisor
         super().__init__()
+
+
+class UARTReceiver(_UARTPart):
+    rx: In(1)
+    data: Out(stream.Signature(8))
+    overrun: Out(1)
+    framing_error: Out(1)
 
     def elaborate(self, platform):
         m = Module()
@@ -82,15 +86,9 @@ class UARTReceiver(wiring.Component):
         return m
 
 
-class UARTTransmitter(wiring.Component):
+class UARTTransmitter(_UARTPart):
     data: In(stream.Signature(8))
     tx: Out(1, init=1)
-
-    def __init__(self, divisor: int):
-        if divisor < 4:
-            raise ValueError("divisor must be at least 4")
-        self.divisor = divisor
-        super().__init__()
 
     def elaborate(self, platform):
         m = Module()

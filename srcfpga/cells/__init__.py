@@ -46,7 +46,7 @@ _LIF_PARTS = dict(golden=f"{_LIF}.golden:LIFGolden", engine=f"{_LIF}.engine:LIFL
                   quantizer=f"{_LIF}.quantize:QUANTIZER", qat=f"{_LIF}.qat:forward", prove=f"{_LIF}.spec:obligation",
                   testing=f"{_LIF}.testing:random_model",
                   defaults=NetDefaults(config_key="lif", encodings=("rate", "rows", "frames"), steps=25, blank=0,
-                                       options=("readout_window", "readout_decay"), lr=5e-3, grad_clip=1.0))
+                                       options=("readout_window", "readout_decay", "readout_bias"), lr=5e-3, grad_clip=1.0))
 CELLS.register(CellKind("if", "Integrate-and-fire (LIF without leak)", layer=f"{_LIF}.layer:IFLayerQ", **_LIF_PARTS))
 CELLS.register(CellKind("lif", "Leaky integrate-and-fire (snnTorch Leaky, RLeaky)", layer=f"{_LIF}.layer:LIFLayerQ",
                         **_LIF_PARTS))

@@ -49,7 +49,7 @@ from typing import Any
 from ..errors import ConfigError
 
 PARTS = ("layer", "golden", "engine", "config", "float", "quantizer", "qat", "prove", "testing")
-NET_OPTIONS = ("readout_trainable", "readout_window", "readout_decay")
+NET_OPTIONS = ("readout_trainable", "readout_window", "readout_decay", "readout_bias")
 CLI_OPTION = "srcfpga.cli_option"   # field metadata key of a cell constant set on the command line
 
 
@@ -89,7 +89,7 @@ class NetDefaults:
     ``options``: the network options (of :data:`NET_OPTIONS`) the kind has; a config stores exactly
     these (an option that is None, e.g. an unset ``readout_decay``, is left out), and another option away
     from its default is an error. ``readout_bias``: the readout has a
-    trained bias. ``lr``: Adam's learning rate of the float epochs; ``grad_clip``: the gradient norm
+    trained bias (a kind with the network option ``readout_bias`` lets a config add one). ``lr``: Adam's learning rate of the float epochs; ``grad_clip``: the gradient norm
     is clipped to it (None: no clipping). ``schedule``: ``"module:attr"`` of ``hook(net, progress)``,
     called before each float training batch (``progress`` in [0, 1)); ``schedule_state``: ``(name,
     final value)`` of the network buffers it sets (passed to the float layers by name, reset to the

@@ -22,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from amaranth import Cat, Value
 
 from ..quant.hwmodel import signed_bits
 
@@ -77,6 +78,11 @@ class PlaneCode:
     def addresses(self, n: int) -> int:
         """Number of addresses for ``n`` units (one past the highest)."""
         return int(self.address(n - 1, self.bits - 1)) + 1
+
+    def mask(self, values) -> Value:
+        """The mask of one lane group's ``values`` (``lanes`` values of :attr:`bits` bits, e.g. a
+        :func:`srcfpga.hdl.layouts.lanes_layout` view): bit ``p * lanes + b`` is bit ``p`` of lane ``b``."""
+        return Cat(values[b][p] for p in range(self.bits) for b in range(self.lanes))
 
     def plane_weights(self) -> list[int]:
         """``2^p`` for the value planes, ``-2^(V-1)`` for the sign plane (binary: ``[1]``)."""

@@ -1,4 +1,4 @@
-"""The update-pass controller shared by the layer engines (SRC, BMRU, CMRU).
+"""The update-pass controller of the layer engine (:class:`srcfpga.hdl.layer_engine.LayerEngine`), every cell kind's.
 
 A layer engine keeps its units in ``groups`` lane groups (one word of its state and parameter memories
 per group). Once per timestep it runs an *update pass* over the groups, one per clock cycle, through

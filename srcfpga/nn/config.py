@@ -50,7 +50,9 @@ class NetConfig:
     exactly the kind's): ``readout_trainable`` (a learnt readout matrix, or a fixed one: imported models),
     ``readout_window`` (logits average the readout over the last ``readout_window`` steps; 0: all steps),
     ``readout_decay`` (a leaky readout, NIR's LI: ``v[t] = readout_decay * v[t-1] + W s[t] + b`` over the window,
-    in [0, 1); None, the default and left out of the stored config: the integrating readout).
+    in [0, 1); None, the default and left out of the stored config: the integrating readout), ``readout_bias``
+    (True: a trained per-class readout bias ``b``, e.g. an imported NIR ``Affine`` readout's; None, the default and
+    left out of the stored config: the kind's ``NetDefaults.readout_bias``; :attr:`has_readout_bias` resolves it).
     """
 
     input_size: int
@@ -68,6 +70,7 @@ class NetConfig:
     readout_trainable: bool = True
     readout_window: int = 0
     readout_decay: float | None = None
+    readout_bias: bool | None = None
 
     def __post_init__(self) -> None:
         kind = CELLS[self.cell]
@@ -103,11 +106,18 @@ class NetConfig:
                     or not 0.0 <= self.readout_decay < 1.0:
                 raise ConfigError(f"readout_decay must be a number in [0, 1) (None: no leak), got {self.readout_decay!r}")
             object.__setattr__(self, "readout_decay", float(self.readout_decay))
+        if self.readout_bias not in (None, True, False):
+            raise ConfigError(f"readout_bias must be True, False or None (the kind's), got {self.readout_bias!r}")
         if self.encoding not in defaults.encodings:
             raise ConfigError(f"cell {self.cell!r} reads encodings {', '.join(defaults.encodings)}, "
                               f"got {self.encoding!r}")
         if self.encoding == "rows":
             check_row_encoding(self)
+
+    @property
+    def has_readout_bias(self) -> bool:
+        """True when the readout has a bias: ``readout_bias``, or the kind's default when that is None."""
+        return CELLS[self.cell].defaults.readout_bias if self.readout_bias is None else self.readout_bias
 
     def encoder(self, generators: int = 32):
         """The input encoder (``None`` for ``"frames"``)."""

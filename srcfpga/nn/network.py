@@ -17,8 +17,8 @@ from .config import NetConfig, cell_constants
 
 class Net(nn.Module):
     """Stack of the kind's float layers; ``forward(frames)`` returns logits ``mean_w(out[t]) Wout^T + bout``
-    over the last ``w`` steps (the readout window; all steps when 0), ``bout`` only where the kind has a
-    readout bias. A leaky readout (``config.readout_decay`` = ``d``) runs ``v[t] = d v[t-1] + Wout out[t] + bout``
+    over the last ``w`` steps (the readout window; all steps when 0), ``bout`` only where the network has a
+    readout bias (``config.has_readout_bias``). A leaky readout (``config.readout_decay`` = ``d``) runs ``v[t] = d v[t-1] + Wout out[t] + bout``
     over the window from 0 and returns ``v[T] / sum_{k<w} d^k`` (:func:`srcfpga.quant.hwmodel.readout_gain`): the
     exponentially weighted mean, the integer accumulator times a positive constant after quantization. The kind's schedule state (e.g. BMRU's ``eps``) are buffers of the network, passed to
     every layer by name."""
@@ -33,7 +33,7 @@ class Net(nn.Module):
                                     for index, (n_in, n_out) in enumerate(zip(sizes, sizes[1:])))
         self.readout = nn.Parameter(torch.randn(config.n_classes, sizes[-1]) / math.sqrt(sizes[-1]),
                                     requires_grad=config.readout_trainable)
-        bias = nn.Parameter(torch.zeros(config.n_classes)) if kind.defaults.readout_bias else None
+        bias = nn.Parameter(torch.zeros(config.n_classes)) if config.has_readout_bias else None
         self.register_parameter("readout_bias", bias)
         self._schedule = dict(kind.defaults.schedule_state)
         for name, value in self._schedule.items():
@@ -116,7 +116,8 @@ def build_net(config_dict: dict) -> Net:
 def net_for_dataset(dataset, cell: str, hidden: tuple[int, ...], *, encoding: str | None = None,
                     row_levels: tuple[int, ...] = (64, 128, 192), steps: int | None = None,
                     blank: int | None = None, rate_gain: float = 0.25, readout_window: int = 0,
-                    readout_decay: float | None = None, cell_options: dict | None = None) -> Net:
+                    readout_decay: float | None = None, readout_bias: bool | None = None,
+                    cell_options: dict | None = None) -> Net:
     """A fresh :class:`Net` of kind ``cell`` sized for an image ``dataset``: ``encoding`` (default: the
     kind's first) ``"rate"`` (rate-coded pixels, default 4 blank + 40 steps) or ``"rows"`` (one step per
     image row; audio: per frame, the front end recorded). ``cell_options``: fields of the kind's cell
@@ -124,7 +125,7 @@ def net_for_dataset(dataset, cell: str, hidden: tuple[int, ...], *, encoding: st
     encoding = encoding or CELLS[cell].defaults.encodings[0]
     common = dict(hidden=hidden, n_classes=dataset.n_classes, cell=cell,
                   cell_config=cell_constants(cell, cell_options or {}), readout_window=readout_window,
-                  readout_decay=readout_decay)
+                  readout_decay=readout_decay, readout_bias=readout_bias)
     if encoding != "rows":
         return Net(NetConfig(input_size=dataset.n_pixels, encoding=encoding, rate_gain=rate_gain,
                              steps=40 if steps is None else steps, blank=4 if blank is None else blank, **common))

@@ -580,7 +580,8 @@ def to_net(network: NirNetwork, *, encoding: str | None = None, rate_gain: float
 
     Recurrence is per layer (``LIFCellConfig.recurrent``, one bool per layer when the graph mixes them, as
     snnTorch's RLeaky hidden layer and Leaky output do): a layer has recurrent weights exactly when its node has
-    a recurrent loop. An LI readout becomes the leaky readout (:func:`readout_decay`).
+    a recurrent loop. An LI readout becomes the leaky readout (:func:`readout_decay`); a readout bias (an
+    ``Affine`` before the readout) becomes the network's readout bias (``NetConfig.readout_bias``).
     """
     kind = _one((layer.kind for layer in network.layers), "cell kind")
     reset = _one((layer.reset for layer in network.layers), "reset")
@@ -602,10 +603,8 @@ def to_net(network: NirNetwork, *, encoding: str | None = None, rate_gain: float
         options |= dict(image_shape=(steps, network.input_size // len(levels)), blank=blank or 0)
     config = NetConfig(input_size=network.input_size, hidden=network.sizes[1:], n_classes=readout.n_classes,
                        cell=kind, cell_config=cell_constants(kind, dict(reset=reset, recurrent=recurrent)),
-                       readout_decay=decay, **options)
+                       readout_decay=decay, readout_bias=True if readout.bias.any() else None, **options)
     net = Net(config)
-    if readout.bias.any() and net.readout_bias is None:
-        raise NirError(f"readout {readout.name!r} has a bias; the {kind} network's readout has none")
     state = {}
     for index, layer in enumerate(network.layers):
         for field_name, tensor in LAYER_TENSORS:

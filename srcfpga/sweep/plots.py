@@ -47,6 +47,16 @@ def _save(fig, path: Path) -> Path:
     return path
 
 
+def _finish(fig, ax, path: Path, xlabel: str, ylabel: str, title: str, which: str = "major") -> Path:
+    """Axis labels, the grid (``which`` ticks), the title and the legend right of the axes; saved to ``path``."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.grid(True, alpha=0.3, which=which)
+    ax.set_title(title)
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    return _save(fig, path)
+
+
 def _by_steps(rows: Sequence[SweepRow]) -> dict[tuple[int, int, int], list[SweepRow]]:
     """Rows by (steps, blank, segments), each group in weight-bits order."""
     groups: dict[tuple[int, int, int], list[SweepRow]] = {}
@@ -89,12 +99,7 @@ def plot_accuracy_vs_bits(rows: Sequence[SweepRow], path: Path, anchors: Sequenc
         else:
             ax.axhline(anchor.accuracy, color=color, linestyle=":", linewidth=1.6, label=anchor.describe())
     ax.set_xticks(sorted(set(all_bits) | {a.weight_bits for a in anchors if a.weight_bits is not None}))
-    ax.set_xlabel("weight bits")
-    ax.set_ylabel("test accuracy (%)")
-    ax.grid(True, alpha=0.3)
-    ax.set_title(title or "accuracy versus weight bits")
-    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
-    return _save(fig, path)
+    return _finish(fig, ax, path, "weight bits", "test accuracy (%)", title or "accuracy versus weight bits")
 
 
 def plot_accuracy_vs_segments(rows: Sequence[SweepRow], path: Path, title: str | None = None) -> Path:
@@ -118,12 +123,8 @@ def plot_accuracy_vs_segments(rows: Sequence[SweepRow], path: Path, title: str |
     ax.set_xscale("log", base=2)
     ax.set_xticks(ks)
     ax.set_xticklabels([str(k) for k in ks])
-    ax.set_xlabel("K, pieces per nonlinearity table (1: hard clamps and a step gate)")
-    ax.set_ylabel("test accuracy (%)")
-    ax.grid(True, alpha=0.3)
-    ax.set_title(title or "accuracy versus table pieces K")
-    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
-    return _save(fig, path)
+    return _finish(fig, ax, path, "K, pieces per nonlinearity table (1: hard clamps and a step gate)",
+                   "test accuracy (%)", title or "accuracy versus table pieces K")
 
 
 def _plain_numbers(ax) -> None:
@@ -206,12 +207,8 @@ def plot_accuracy_vs_cost(rows: Sequence[SweepRow], path: Path, cost: str, title
     several_k = _several_k(points)
     _label_points(ax, costs, accs, [f"{r.weight_bits}b/{f'K{r.segments}/' if several_k else ''}{r.blank}+{r.steps}"
                                     for r in points])
-    ax.set_xlabel(label)
-    ax.set_ylabel("test accuracy (%)")
-    ax.grid(True, alpha=0.3, which="both")
-    ax.set_title(title or f"accuracy versus {label.split(' (')[0]}")
-    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
-    return _save(fig, path)
+    return _finish(fig, ax, path, label, "test accuracy (%)",
+                   title or f"accuracy versus {label.split(' (')[0]}", which="both")
 
 
 RESOURCE_FIELDS = (("lut", "LUT"), ("ff", "FF"), ("bram36", "BRAM36"))
@@ -296,9 +293,5 @@ def plot_search(result, path: Path, title: str | None = None) -> Path:
     if energies and max(energies) > 8 * max(min(energies), 1e-12):
         ax.set_xscale("log")
     _plain_numbers(ax)
-    ax.set_xlabel(f"energy per inference (uJ, {result.config.board} estimate)")
-    ax.set_ylabel("golden accuracy (%)")
-    ax.grid(True, alpha=0.3, which="both")
-    ax.set_title(title or "least energy above the accuracy floor")
-    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
-    return _save(fig, path)
+    return _finish(fig, ax, path, f"energy per inference (uJ, {result.config.board} estimate)", "golden accuracy (%)",
+                   title or "least energy above the accuracy floor", which="both")

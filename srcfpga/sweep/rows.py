@@ -13,8 +13,21 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 
+class _Record:
+    """A dataclass stored as a dict: :meth:`to_dict`, and :meth:`from_dict` ignoring keys it has no field for
+    (files written by later versions)."""
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict):
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+
 @dataclass
-class FloatReference:
+class FloatReference(_Record):
     """Accuracy of the float model (torch, same input spikes as golden) at one step setting."""
 
     key: str
@@ -24,17 +37,9 @@ class FloatReference:
     samples: int
     seconds: float
 
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict) -> "FloatReference":
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in names})
-
 
 @dataclass
-class SweepRow:
+class SweepRow(_Record):
     key: str                        # identifies everything the row depends on (resumability)
     weight_bits: int
     steps: int                      # stimulus timesteps per inference (after the blank ones)
@@ -76,14 +81,6 @@ class SweepRow:
     def float_gap(self) -> float | None:
         """Points of accuracy lost against float (positive: golden trails float)."""
         return None if self.float_accuracy is None else self.float_accuracy - self.accuracy
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict) -> "SweepRow":
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in names})
 
 
 def upgrade_v1(entry: dict) -> dict:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ...hdl.layer_engine import LayerEngine
+from .layer import CubaLIFLayerQ, IFLayerQ, LIFLayerQ
 from .neuron import LIFNeuronDatapath
 
 
@@ -12,4 +13,4 @@ class LIFLayerEngine(LayerEngine):
     :class:`LIFNeuronDatapath`. A recurrent layer's accumulator holds ``[W, W_rec]`` (``n_in + n_out``
     addresses) and its own spikes come back through ``feedback``."""
 
-    datapath_type = LIFNeuronDatapath
+    datapath_type, layer_types = LIFNeuronDatapath, (IFLayerQ, LIFLayerQ, CubaLIFLayerQ)

@@ -58,7 +58,7 @@ class LIFNeuronDatapath:
         if self.current:
             mid["i"] = signed(q.current_bits)
         self.mid_layout = data.StructLayout(mid)
-        self.columns, self.weight_bits, self.syn_bits = q.columns, q.weight_bits, q.syn_bits
+        self.columns, self.weight_bits, self.syn_bits = {"syn": q.columns}, q.weight_bits, q.syn_bits
 
     def lane_params(self, n: int) -> dict[str, Any]:
         """Constants of neuron ``n``; a padding lane has bias and threshold 0 (``v`` stays 0, never above 0)."""
@@ -78,8 +78,8 @@ class LIFNeuronDatapath:
         product = const_mul(value, constant) if constant is not None else unsigned_mul(value, params[name])
         return value - (product >> shift)
 
-    def update1(self, m: Module, lane: int, old: Value, syn: Value, params: Value) -> dict[str, Value]:
-        q = self.layer
+    def update1(self, m: Module, lane: int, old: Value, sums: Value, params: Value) -> dict[str, Value]:
+        q, syn = self.layer, sums.syn
         drive = (syn << q.weight_shift) + params.bias
         out = {}
         if self.current:

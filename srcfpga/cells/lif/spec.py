@@ -17,8 +17,9 @@ states' ranges are the invariant (every state starts at 0).
 from __future__ import annotations
 
 import numpy as np
-from amaranth import Signal, signed
+from amaranth import Signal
 
+from ...hdl.layer_engine import sums_layout
 from ...verify.prove import Obligation, OneNeuron
 from .golden import LIFGolden, NumpyLIFOps, lif_update
 from .neuron import LIFNeuronDatapath
@@ -41,14 +42,15 @@ def obligation(ob: Obligation) -> None:
     params = Signal(neuron.param_layout, name="params")
     mid = Signal(neuron.mid_layout, name="mid")
     new = Signal(neuron.state_layout, name="new")
-    m.d.comb += old.v.eq(v)
+    sums = Signal(sums_layout(neuron), name="sums")
+    m.d.comb += [old.v.eq(v), sums.syn.eq(syn)]
     if neuron.current:
         m.d.comb += old.i.eq(i)
     stored = [neuron.lane_params(n) for n in range(q.n_out)]
     m.d.comb += [params[name].eq(ob.per_neuron(np.array([p[name] for p in stored])))
                  for name in neuron.param_layout.members]
     m.d.comb += [mid[name].eq(value)
-                 for name, value in neuron.update1(m, 0, old, ob.word(signed(q.syn_bits), syn), params).items()]
+                 for name, value in neuron.update1(m, 0, old, sums, params).items()]
     words, fires = neuron.update2(m, 0, mid)
     m.d.comb += [new[name].eq(value) for name, value in words.items()]
 

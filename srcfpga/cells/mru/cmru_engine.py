@@ -1,7 +1,7 @@
-"""One CMRU layer: the BMRU engine with a saturating up/down counter as the state.
+"""One CMRU layer: the BMRU datapath with a saturating up/down counter as the state.
 
-Everything up to the comparator pair is :class:`srcfpga.cells.mru.engine.BMRULayerEngine` (same
-accumulator, same three stages, same :class:`srcfpga.hdl.update_pass.UpdatePass`); stage 2 counts
+Everything up to the comparator pair is :class:`srcfpga.cells.mru.engine.BMRUNeuronDatapath` (same
+synaptic sums, same stages, same :class:`srcfpga.hdl.layer_engine.LayerEngine`); stage 2 counts
 instead of setting (docs/fixed-point.md, section 6; ``V = count_bits``, ``S = 2^(V-1) - 1``)::
 
     q' = clamp(q + (1 if set else -1 if reset else 0), -S, S)        set = c > |beta|, reset = c < -|beta|
@@ -15,18 +15,17 @@ cycles, where the popcount counts the ones of the two's-complement counts (``-1`
 
 from __future__ import annotations
 
-from amaranth import Cat, Mux, Value, signed
+from amaranth import Mux, Value, signed
 from amaranth.lib import data
 
 from ...hdl.arith import clamp
-from .engine import BMRULayerEngine
+from ...hdl.layer_engine import LayerEngine
+from .engine import BMRUNeuronDatapath
 from .layer import CMRULayerQ
 
 
-class CMRULayerEngine(BMRULayerEngine):
-    """A time-multiplexed CMRU layer of ``n_out`` units, ``lanes`` updated per clock cycle."""
-
-    layer_type = CMRULayerQ
+class CMRUNeuronDatapath(BMRUNeuronDatapath):
+    """The arithmetic of one CMRU layer's unit: the BMRU's, with the count as the state and the output."""
 
     @classmethod
     def lane_state(cls, layer) -> data.StructLayout:
@@ -38,6 +37,8 @@ class CMRULayerEngine(BMRULayerEngine):
         limit = self.layer.count_max
         return clamp(q + Mux(set_, 1, Mux(reset, -1, 0)), -limit, limit)
 
-    def output_mask(self, states: Value) -> Value:
-        """Plane-major bits of the group's counts: plane ``p`` is ``Cat(q[0][p], ..., q[lanes-1][p])``."""
-        return Cat(states[b][p] for p in range(self.layer.count_bits) for b in range(self.lanes))
+
+class CMRULayerEngine(LayerEngine):
+    """A time-multiplexed CMRU layer (:class:`LayerEngine` with :class:`CMRUNeuronDatapath`)."""
+
+    datapath_type, layer_types = CMRUNeuronDatapath, (CMRULayerQ,)

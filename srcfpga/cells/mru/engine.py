@@ -1,46 +1,31 @@
-"""One BMRU layer: event-driven synaptic accumulation, then a lane-parallel comparator-pair update pass.
+"""One BMRU layer: the shared :class:`srcfpga.hdl.layer_engine.LayerEngine` with a comparator-pair datapath.
 
-Same shape and timing as :class:`srcfpga.cells.src.engine.SRCLayerEngine` (the shared
-:class:`srcfpga.hdl.update_pass.UpdatePass` sequences both): a :class:`SynapticAccumulator` sums, over
-the input bits that are 1 at this step, the weight columns - of ``Wc`` alone (constant thresholds) or
-of ``Wc`` and ``Wb`` stacked in one ROM word (gated units) - then the update pass visits
-``ceil(n_out / lanes)`` lane groups, one per cycle, through three register stages:
+:class:`BMRUNeuronDatapath` is the unit update of the engine's update pass (the engine registers the
+group's synaptic sums of ``Wc`` - and of ``Wb`` for gated units, a second column set - before stage 1)::
 
     stage 1   gated:     c = (syn_c << k) + bias_c,  beta = (syn_b << k) + bias_b,  m = |beta|
               constant:  u = syn_c << k            (thresholds hi = |bias_b| - bias_c, lo = -|bias_b| - bias_c)
     stage 2   set   = c > m        (constant: u > hi)       comparator pair
               reset = c < -m       (constant: u < lo)
-              q'    = 1 if set else 0 if reset else q      (CMRU: the saturating counter, cmru_layer.py)
+              q'    = 1 if set else 0 if reset else q      (CMRU: the saturating counter, cmru_engine.py)
     stage 3   write-back of q', the group's mask of q' to the next layer, trace
 
 The next layer and the readout see ``q'`` as spikes: the float model's ``s = 2q - 1`` was folded into
 their weights and biases by the quantizer (``W s = 2 W[q = 1] - W 1``), so event-driven accumulation
 over ``q = 1`` is exact. Inputs from a CMRU layer (signed counters) arrive as bit planes
-(:mod:`srcfpga.hdl.planes`): the accumulator's ROM holds one column per plane. The golden model
+(:mod:`srcfpga.hdl.planes`): the engine expands the weights into one column per plane. The golden model
 (:mod:`srcfpga.cells.mru.golden`) is the specification.
 """
 
 from __future__ import annotations
 
-import numpy as np
-from amaranth import Module, Mux, Signal, Value, signed, unsigned
-from amaranth.lib import data, stream, wiring
-from amaranth.lib.memory import Memory
-from amaranth.lib.wiring import In, Out
+from typing import Any
 
-from ...errors import ConfigError
-from ...hdl.accumulator import SynapticAccumulator
-from ...hdl.layouts import (
-    event_layout,
-    index_bits,
-    lane_groups,
-    mask_layout,
-    probe_signature,
-    state_trace_layout,
-    trace_layout,
-)
-from ...hdl.planes import input_code, output_code
-from ...hdl.update_pass import UpdatePass
+import numpy as np
+from amaranth import Module, Mux, Value, signed, unsigned
+from amaranth.lib import data
+
+from ...hdl.layer_engine import LayerEngine
 from ...quant.hwmodel import signed_bits
 from .layer import BMRULayerQ
 
@@ -50,41 +35,27 @@ def _signed_shape(values) -> signed:
     return signed(signed_bits(min(values + [0]), max(values + [0])))
 
 
-class BMRULayerEngine(wiring.Component):
-    """A time-multiplexed BMRU layer of ``n_out`` units, ``lanes`` updated per clock cycle.
+class BMRUNeuronDatapath:
+    """The arithmetic of one BMRU layer's unit (a :class:`srcfpga.hdl.layer_engine.NeuronDatapath`: state ``q``;
+    constants :meth:`constants` and the initial state ``init``; synaptic sums ``c`` (``Wc``) and, gated, ``b``
+    (``Wb``); stage 1 hands :meth:`stage1_shapes` and the old ``q`` to stage 2; the output is ``q'``)."""
 
-    ``events``: addresses of the input bits that are 1 (``PlaneCode(lanes, input_range)``);
-    ``masks``: this layer's output, ``mask_width`` bits per lane group (:attr:`output_code`);
-    ``trace``: ``lanes`` values of ``value_bits`` bits per group (two's complement for counters);
-    ``states`` (with ``trace_states``): the group's new states ``q`` (:attr:`state_layout`), same cycle.
-    """
+    def __init__(self, layer: BMRULayerQ):
+        self.layer = q = layer
+        self.state_shape = self.lane_state(layer).members["q"]
+        self.state_layout = data.StructLayout({"q": self.state_shape})
+        self.param_layout = data.StructLayout({**self.constant_shapes(), "init": self.state_layout})
+        self.mid_layout = data.StructLayout({**self.stage1_shapes(), "q": self.state_shape})
+        self.columns = {"c": q.weights_c} | ({"b": q.weights_b} if q.gated else {})
+        self.weight_bits, self.syn_bits = q.weight_bits, q.syn_bits
 
-    layer_type: type = BMRULayerQ       # the layers this engine builds
-
-    def __init__(self, layer: BMRULayerQ, index: int, lanes: int, count: int, memory: str,
-                 trace_states: bool = False):
-        if type(layer) is not self.layer_type:
-            raise ConfigError(f"layer {index}: {type(self).__name__} builds {self.layer_type.__name__} layers, "
-                              f"got {type(layer).__name__}")
-        self.layer, self.index, self.lanes = layer, index, lanes
-        self.groups = lane_groups(layer.n_out, lanes)
-        self.input_code, self.output_code = input_code(layer, lanes), output_code(layer, lanes)
-        self.mask_width, self.addresses = self.output_code.mask_width, self.output_code.addresses(layer.n_out)
-        self.value_bits = self.output_code.bits
-        self._count, self._memory = count, memory
-        self.state_layout = data.ArrayLayout(self.lane_state(layer), lanes)
-        self._trace_states = trace_states
-        states = {"states": Out(probe_signature(state_trace_layout(self.state_layout)))} if trace_states else {}
-        super().__init__({
-            "begin": In(1),
-            "events": In(stream.Signature(event_layout(count, index_bits(self.input_code.addresses(layer.n_in))))),
-            "masks": Out(stream.Signature(mask_layout(self.mask_width, index_bits(self.addresses)))),
-            "trace": Out(probe_signature(trace_layout(lanes * self.value_bits))),
-            **states,
-        })
+    @classmethod
+    def lane_state(cls, layer: BMRULayerQ) -> data.StructLayout:
+        """One unit's state word ``q`` (BMRU: 1 bit)."""
+        return data.StructLayout({"q": unsigned(1)})
 
     def constants(self) -> dict[str, np.ndarray]:
-        """Per-unit constants held in the parameter memory (padded units: never set, never reset)."""
+        """Per-unit constants held in the parameter memory."""
         q = self.layer
         if q.gated:
             return {"bias_c": q.bias_c.astype(np.int64), "bias_b": q.bias_b.astype(np.int64)}
@@ -95,7 +66,13 @@ class BMRULayerEngine(wiring.Component):
         """The signed width of each field of :meth:`constants` in the parameter memory."""
         return {name: _signed_shape(values) for name, values in self.constants().items()}
 
-    # ---- the update datapath of one unit (stage 1, stage 2; srcfpga.verify.prove proves it) -------
+    def lane_params(self, n: int) -> dict[str, Any]:
+        """Constants and initial state of unit ``n``; a padding unit has all 0: never set, never reset
+        (``|c| > |beta|`` is impossible at 0)."""
+        if n >= self.layer.n_out:
+            return {**{name: 0 for name in self.param_layout.members if name != "init"}, "init": {"q": 0}}
+        return {**{name: int(values[n]) for name, values in self.constants().items()},
+                "init": {"q": int(self.layer.init[n])}}
 
     def stage1_shapes(self) -> dict[str, signed]:
         """Stage 1's registers of one unit: ``x`` (``c``, or ``syn_c << k``) and ``mag`` (``|beta|``) when gated,
@@ -123,104 +100,21 @@ class BMRULayerEngine(wiring.Component):
             return x > mag, x < -mag
         return x > hi, x < lo
 
-    # ---- what differs between BMRU and CMRU: the state and how it leaves --------------------------
-
-    @classmethod
-    def lane_state(cls, layer: BMRULayerQ) -> data.StructLayout:
-        """One unit's state word ``q`` (BMRU: 1 bit)."""
-        return data.StructLayout({"q": unsigned(1)})
-
-    @property
-    def state_shape(self):
-        """Shape of one unit's state ``q``."""
-        return self.lane_state(self.layer).members["q"]
-
     def next_state(self, q: Value, set_: Value, reset: Value) -> Value:
         """``q'`` from the comparator pair: BMRU ``1 if set else 0 if reset else q``."""
         return Mux(set_, 1, Mux(reset, 0, q))
 
-    def output_mask(self, states: Value) -> Value:
-        """The mask the next layer sees for one group's new states (BMRU: the state bits)."""
-        return states.as_value()
+    def update1(self, m: Module, lane: int, old: Value, sums: Value, params: Value) -> dict[str, Value]:
+        syn_b = sums.b if self.layer.gated else None
+        return self.compare_operands(sums.c, syn_b, params) | {"q": old.q}
 
-    # ---- the engine ---------------------------------------------------------------------------------
+    def update2(self, m: Module, lane: int, mid: Value) -> tuple[dict[str, Value], Value]:
+        set_, reset = self.comparators(**{name: mid[name] for name in self.stage1_shapes()})
+        q_next = self.next_state(mid.q, set_, reset)
+        return {"q": q_next}, q_next
 
-    def elaborate(self, platform):
-        m = Module()
-        q, lanes, groups = self.layer, self.lanes, self.groups
-        padded = groups * lanes
 
-        columns = self.input_code.columns
-        if q.gated:
-            weights_c, weights_b = columns(q.weights_c), columns(q.weights_b)
-            weights = np.zeros((2 * padded, weights_c.shape[1]), np.int64)
-            weights[:q.n_out], weights[padded:padded + q.n_out] = weights_c, weights_b
-        else:
-            weights = columns(q.weights_c)
-        width = 2 * padded if q.gated else padded
-        m.submodules.acc = acc = SynapticAccumulator(
-            weights, self.input_code.weight_bits(q.weight_bits), q.syn_bits,
-            index_bits(self.input_code.addresses(q.n_in)), self._count, self._memory, width=width)
-        wiring.connect(m, wiring.flipped(self.events), acc.events)
+class BMRULayerEngine(LayerEngine):
+    """A time-multiplexed BMRU layer (:class:`LayerEngine` with :class:`BMRUNeuronDatapath`)."""
 
-        consts, shapes = self.constants(), self.constant_shapes()
-        param_layout = data.ArrayLayout(data.StructLayout({**shapes, "init": self.state_shape}), lanes)
-
-        def lane_values(n):
-            if n >= q.n_out:      # padding: thresholds that never fire (|c| > |beta| impossible) or 0
-                return {**{name: 0 for name in consts}, "init": 0}
-            return {**{name: int(values[n]) for name, values in consts.items()}, "init": int(q.init[n])}
-
-        state_layout = data.ArrayLayout(self.state_shape, lanes)
-        params = Memory(shape=param_layout, depth=groups,
-                        init=[[lane_values(g * lanes + b) for b in range(lanes)] for g in range(groups)])
-        state = Memory(shape=state_layout, depth=groups, init=[])
-        m.submodules.params, m.submodules.state = params, state
-        params_rd, state_rd, state_wr = params.read_port(), state.read_port(), state.write_port()
-
-        m.submodules.control = control = UpdatePass(self.index, groups, self.mask_width, index_bits(self.addresses),
-                                                    lanes * self.value_bits,
-                                                    self.state_layout if self._trace_states else None)
-        wiring.connect(m, control.masks, wiring.flipped(self.masks))
-        wiring.connect(m, control.trace, wiring.flipped(self.trace))
-        if self._trace_states:
-            wiring.connect(m, control.states, wiring.flipped(self.states))
-        m.d.comb += [control.begin.eq(self.begin), control.sums_valid.eq(acc.sums.valid),
-                     acc.sums.ready.eq(control.sums_ready),
-                     params_rd.addr.eq(control.group), state_rd.addr.eq(control.group)]
-
-        # ---- issue: the group's sums (Wc, and Wb from the upper half of the stacked word) ----------
-        sum_shape = acc.sums.payload.shape().elem_shape
-        sums = data.View(data.ArrayLayout(data.ArrayLayout(sum_shape, lanes), width // lanes),
-                         acc.sums.payload.as_value())
-        syn_c1 = Signal(data.ArrayLayout(sum_shape, lanes))
-        syn_b1 = Signal(data.ArrayLayout(sum_shape, lanes))
-        m.d.sync += syn_c1.eq(sums[control.group])
-        if q.gated:
-            m.d.sync += syn_b1.eq(sums[control.group + groups])
-
-        # ---- stage 1: c and |beta| (gated) or the shifted sum and the thresholds (constant) ---------
-        old = Signal(state_layout)
-        m.d.comb += old.eq(state_rd.data)
-        with m.If(control.fresh):
-            m.d.comb += [old[b].eq(params_rd.data[b].init) for b in range(lanes)]
-        stage2 = {name: Signal(data.ArrayLayout(shape, lanes), name=f"{name}2")
-                  for name, shape in self.stage1_shapes().items()}
-        old2 = Signal(state_layout)
-        for b in range(lanes):
-            operands = self.compare_operands(syn_c1[b], syn_b1[b], params_rd.data[b])
-            m.d.sync += [stage2[name][b].eq(value) for name, value in operands.items()]
-        m.d.sync += old2.eq(old)
-
-        # ---- stage 2: the comparator pair and the new state ----------------------------------------
-        q3 = Signal(state_layout)
-        for b in range(lanes):
-            set_, reset = self.comparators(**{name: register[b] for name, register in stage2.items()})
-            m.d.sync += q3[b].eq(self.next_state(old2[b], set_, reset))
-
-        # ---- stage 3: write-back, masks out (from registers only) ----------------------------------
-        m.d.comb += [state_wr.addr.eq(control.write_group), state_wr.en.eq(control.write), state_wr.data.eq(q3),
-                     control.mask.eq(self.output_mask(q3)), control.values.eq(q3)]
-        if self._trace_states:
-            m.d.comb += control.state.as_value().eq(q3.as_value())     # one struct {q} per lane: same bits
-        return m
+    datapath_type, layer_types = BMRUNeuronDatapath, (BMRULayerQ,)

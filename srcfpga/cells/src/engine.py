@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ...hdl.layer_engine import LayerEngine
+from .layer import SRCLayerQ
 from .neuron import SRCNeuronDatapath
 
 
@@ -11,4 +12,4 @@ class SRCLayerEngine(LayerEngine):
     lane of a group, the parameter memory the biases and initial states; the update is
     :class:`SRCNeuronDatapath` (stage 1: ``i'``, ``p``, ``hs'``; stage 2: ``h'`` and the spike ``h' >= half``)."""
 
-    datapath_type = SRCNeuronDatapath
+    datapath_type, layer_types = SRCNeuronDatapath, (SRCLayerQ,)

@@ -46,7 +46,7 @@ class SRCNeuronDatapath:
         self.param_layout = data.StructLayout({"bias": self.partial_shape(), "init": self.state_layout})
         self.mid_layout = data.StructLayout({"i": self.current_shape, "p": self.partial_shape(),
                                              "hs": self.state_shape})
-        self.columns, self.weight_bits, self.syn_bits = layer.weights, layer.weight_bits, layer.syn_bits
+        self.columns, self.weight_bits, self.syn_bits = {"syn": layer.weights}, layer.weight_bits, layer.syn_bits
 
     def lane_params(self, n: int) -> dict[str, Any]:
         """Bias and initial state of neuron ``n`` (zeros for a padding lane)."""
@@ -55,8 +55,8 @@ class SRCNeuronDatapath:
             return {"bias": 0, "init": {"i": 0, "h": 0, "hs": 0}}
         return {"bias": int(q.bias[n]), "init": {"i": int(q.init_i[n]), "h": int(q.init_h[n]), "hs": int(q.init_hs[n])}}
 
-    def update1(self, m: Module, lane: int, old: Value, syn: Value, params: Value) -> dict[str, Value]:
-        i_next, partial, hs_next = self.stage1(m, lane, old.i, old.h, old.hs, syn, params.bias)
+    def update1(self, m: Module, lane: int, old: Value, sums: Value, params: Value) -> dict[str, Value]:
+        i_next, partial, hs_next = self.stage1(m, lane, old.i, old.h, old.hs, sums.syn, params.bias)
         return {"i": i_next, "p": partial, "hs": hs_next}
 
     def update2(self, m: Module, lane: int, mid: Value) -> tuple[dict[str, Value], Value]:
