@@ -45,29 +45,32 @@ def _chunks(value, width: int) -> list:
     return [padded[c:c + CHUNK] for c in range(0, len(padded), CHUNK)]
 
 
+STAGED_SPAN = 4    # pack: the prefix sums' levels of span 1 and 2 come before the ``next`` register, the rest after it
+
+
 def chunk_counts(value, width: int) -> list:
     """Set bits of ``value`` per chunk of ``CHUNK`` bits: a 4-bit sum each (one LUT per result bit)."""
     return [sum(chunk[b] for b in range(CHUNK)) for chunk in _chunks(value, width)]
 
 
-def prefix_sums(counts: list, width: int) -> list:
-    """``prefix[c]`` = the sum of ``counts[:c]``, for ``c = 0 .. len(counts)`` (``prefix[0] = 0``, the last
-    one the total) of the :func:`chunk_counts` of a ``width``-bit value: a Sklansky parallel prefix
-    (``log2(chunks)`` adder levels), each value ``bit_length(width)`` bits wide."""
-    bits = width.bit_length()
-    sums = [count[:bits] for count in counts]       # inclusive: chunks 0 .. c
-    span = 1
-    while span < len(sums):     # upper half of every block of 2 * span chunks adds the lower half's total
+def sklansky(sums: list, bits: int, first: int = 1, stop: int | None = None) -> list:
+    """Levels of a Sklansky parallel prefix sum over ``sums``, ``bits`` wide, of spans ``first, 2 first, ...``
+    below ``stop`` (all when None): at span ``s`` the upper half of every block of ``2 s`` values adds the
+    lower half's last. From the chunk counts, all levels give the inclusive prefix sums; the levels below
+    ``s`` the inclusive sums inside blocks of ``s`` chunks, which the levels from ``s`` on complete."""
+    span = first
+    while span < len(sums) and (stop is None or span < stop):
         sums = [(sums[c] + sums[(c // span) * span - 1])[:bits] if (c // span) % 2 else sums[c] for c in range(len(sums))]
         span *= 2
-    return [Const(0, bits)] + sums
+    return sums
 
 
 def chunk_prefix(value, width: int) -> list:
     """``prefix[c]`` = set bits of ``value`` below chunk ``c`` (bits ``CHUNK * c`` and up), for
-    ``c = 0 .. chunks``: ``prefix[0] = 0``, ``prefix[chunks]`` = the popcount (:func:`prefix_sums` of the
-    :func:`chunk_counts`)."""
-    return prefix_sums(chunk_counts(value, width), width)
+    ``c = 0 .. chunks``: ``prefix[0] = 0``, ``prefix[chunks]`` = the popcount; :func:`sklansky` over the
+    :func:`chunk_counts` (``log2(chunks)`` adder levels), each value ``bit_length(width)`` bits wide."""
+    bits = width.bit_length()
+    return [Const(0, bits)] + sklansky([count[:bits] for count in chunk_counts(value, width)], bits)
 
 
 def select_rank(mask, prefix: list, rank, width: int):
@@ -111,9 +114,10 @@ class SpikeExtractor(wiring.Component):
       own. Cycles per step are ``sum over non-empty masks of ceil(popcount / count)``, plus one when the
       step has no spike. The held mask loses its ``count`` lowest spikes per beat (chained lowest-set-bit
       isolations), which are encoded into addresses in the same cycle.
-    * ``pack=True``: the input passes two staging registers (:meth:`_staged`): ``next`` takes it as it
-      with its chunk counts (:func:`chunk_counts`: one LUT after the input FIFO's read), ``offer`` holds the
-      mask with its chunk prefix counts (:func:`prefix_sums` of ``next``'s counts); an empty end-of-step mask in
+    * ``pack=True``: the input passes two staging registers (:meth:`_staged`): ``next`` takes it as it is,
+      with the first levels of its chunk prefix sums (:func:`sklansky` below ``STAGED_SPAN``: set bits per
+      chunk, summed inside blocks of 4 chunks), ``offer`` holds the mask with its chunk prefix counts (the
+      remaining levels, from ``next``'s register); an empty end-of-step mask in
       ``next`` is folded into a waiting non-final ``offer`` (its ``last`` set, the empty mask dropped: it
       would cost a beat of its own). Every mask of the same step is borrowed (never across an end-of-step
       mask), also when nothing is held, so beats are packed across the masks of a step: about
@@ -151,17 +155,18 @@ class SpikeExtractor(wiring.Component):
         return lowest, rest
 
     def _staged(self, m):
-        """``pack``'s staging registers: ``next`` (the input's mask as taken, with its chunk counts) and
+        """``pack``'s staging registers: ``next`` (the input's mask as taken, with its chunk sums inside blocks) and
         ``offer`` (the mask on offer to the beat, with its chunk prefix counts); returns ``offer`` as a stream and its prefix
         counts. Each moves on when the one behind it is free or taken in this cycle (full throughput); a
         waiting ``offer`` that does not end its step absorbs an empty end-of-step mask from ``next``."""
         inp, width = self.masks, self.width
         layout = inp.payload.shape()
         nxt, nxt_valid = Signal(layout, name="next"), Signal(name="next_valid")
-        incoming_counts = chunk_counts(inp.payload.mask, width)
-        counts = [Signal.like(value, name=f"next_count{c}") for c, value in enumerate(incoming_counts)]
+        bits = width.bit_length()
+        incoming_sums = sklansky([count[:bits] for count in chunk_counts(inp.payload.mask, width)], bits, stop=STAGED_SPAN)
+        block_sums = [Signal.like(value, name=f"next_sum{c}") for c, value in enumerate(incoming_sums)]
         offer = stream.Signature(layout).create(path=("offer",))
-        sums = prefix_sums(counts, width)
+        sums = [Const(0, bits)] + sklansky(block_sums, bits, first=STAGED_SPAN)
         offer_prefix = [sums[0]] + [Signal.like(value, name=f"offer_prefix{c}") for c, value in enumerate(sums[1:], 1)]
         taken = offer.valid & offer.ready
         fold = nxt_valid & nxt.last & ~nxt.mask.any() & offer.valid & ~offer.ready & ~offer.payload.last
@@ -177,7 +182,7 @@ class SpikeExtractor(wiring.Component):
         with m.If(move | fold):
             m.d.sync += nxt_valid.eq(0)
         with m.If(inp.valid & inp.ready):
-            m.d.sync += [nxt_valid.eq(1), nxt.eq(inp.payload)] + [r.eq(v) for r, v in zip(counts, incoming_counts)]
+            m.d.sync += [nxt_valid.eq(1), nxt.eq(inp.payload)] + [r.eq(v) for r, v in zip(block_sums, incoming_sums)]
         return offer, offer_prefix
 
     def elaborate(self, platform):
