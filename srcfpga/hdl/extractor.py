@@ -45,28 +45,32 @@ def _chunks(value, width: int) -> list:
     return [padded[c:c + CHUNK] for c in range(0, len(padded), CHUNK)]
 
 
-def chunk_prefix(value, width: int, limit: int | None = None) -> list:
-    """``prefix[c]`` = set bits of ``value`` below chunk ``c`` (bits ``CHUNK * c`` and up), for
-    ``c = 0 .. chunks``: ``prefix[0] = 0``, ``prefix[chunks]`` = the popcount; with ``limit``, each is
-    ``min(prefix[c], limit)``. Chunk counts are a 4-bit sum each; the running sums a Sklansky parallel
-    prefix (``log2(chunks)`` adder levels), each value ``bit_length(limit or width)`` bits wide (a saturating
-    sum of two 3-bit values is one LUT level)."""
-    top = width if limit is None else limit
-    bits = top.bit_length()
-    sums = []                                                            # inclusive: chunks 0 .. c
-    for chunk in _chunks(value, width):
-        count = sum(chunk[b] for b in range(CHUNK))
-        sums.append((count if top >= CHUNK else Mux(count > top, top, count))[:bits])
+STAGED_SPAN = 4    # pack: the prefix sums' levels of span 1 and 2 come before the ``next`` register, the rest after it
 
-    def add(a, b):
-        total = a + b
-        return total[:bits] if limit is None else Mux(total > limit, limit, total)[:bits]
 
-    span = 1
-    while span < len(sums):     # upper half of every block of 2 * span chunks adds the lower half's total
-        sums = [add(sums[c], sums[(c // span) * span - 1]) if (c // span) % 2 else sums[c] for c in range(len(sums))]
+def chunk_counts(value, width: int) -> list:
+    """Set bits of ``value`` per chunk of ``CHUNK`` bits: a 4-bit sum each (one LUT per result bit)."""
+    return [sum(chunk[b] for b in range(CHUNK)) for chunk in _chunks(value, width)]
+
+
+def sklansky(sums: list, bits: int, first: int = 1, stop: int | None = None) -> list:
+    """Levels of a Sklansky parallel prefix sum over ``sums``, ``bits`` wide, of spans ``first, 2 first, ...``
+    below ``stop`` (all when None): at span ``s`` the upper half of every block of ``2 s`` values adds the
+    lower half's last. From the chunk counts, all levels give the inclusive prefix sums; the levels below
+    ``s`` the inclusive sums inside blocks of ``s`` chunks, which the levels from ``s`` on complete."""
+    span = first
+    while span < len(sums) and (stop is None or span < stop):
+        sums = [(sums[c] + sums[(c // span) * span - 1])[:bits] if (c // span) % 2 else sums[c] for c in range(len(sums))]
         span *= 2
-    return [Const(0, bits)] + sums
+    return sums
+
+
+def chunk_prefix(value, width: int) -> list:
+    """``prefix[c]`` = set bits of ``value`` below chunk ``c`` (bits ``CHUNK * c`` and up), for
+    ``c = 0 .. chunks``: ``prefix[0] = 0``, ``prefix[chunks]`` = the popcount; :func:`sklansky` over the
+    :func:`chunk_counts` (``log2(chunks)`` adder levels), each value ``bit_length(width)`` bits wide."""
+    bits = width.bit_length()
+    return [Const(0, bits)] + sklansky([count[:bits] for count in chunk_counts(value, width)], bits)
 
 
 def select_rank(mask, prefix: list, rank, width: int):
@@ -102,23 +106,28 @@ class SpikeExtractor(wiring.Component):
 
     The extractor holds one mask (``held``, ``pending`` spikes left). A beat takes up to ``count``
     spikes of the held mask; when that empties it (``pending <= count``), the beat may also *borrow*
-    the input mask on offer: its lowest ``count - pending`` spikes fill the free slots and the rest
+    the mask on offer: its lowest ``count - pending`` spikes fill the free slots and the rest
     becomes the held mask, in the same cycle.
 
-    * ``pack=False``: only an empty end-of-step mask is borrowed (its ``last`` flag is merged into the
-      held mask's final beat), and a mask is loaded in a cycle of its own. Cycles per step are
-      ``sum over non-empty masks of ceil(popcount / count)``, plus one when the step has no spike.
-      The held mask loses its ``count`` lowest spikes per beat (chained lowest-set-bit isolations),
-      which are encoded into addresses in the same cycle.
-    * ``pack=True``: every mask of the same step is borrowed (never across an end-of-step mask), also
-      when nothing is held, so beats are packed across the masks of a step: about
+    * ``pack=False``: the mask on offer is the input's. Only an empty end-of-step mask is borrowed (its
+      ``last`` flag is merged into the held mask's final beat), and a mask is loaded in a cycle of its
+      own. Cycles per step are ``sum over non-empty masks of ceil(popcount / count)``, plus one when the
+      step has no spike. The held mask loses its ``count`` lowest spikes per beat (chained lowest-set-bit
+      isolations), which are encoded into addresses in the same cycle.
+    * ``pack=True``: the input passes two staging registers (:meth:`_staged`): ``next`` takes it as it is,
+      with the first levels of its chunk prefix sums (:func:`sklansky` below ``STAGED_SPAN``: set bits per
+      chunk, summed inside blocks of 4 chunks), ``offer`` holds the mask with its chunk prefix counts (the
+      remaining levels, from ``next``'s register); an empty end-of-step mask in
+      ``next`` is folded into a waiting non-final ``offer`` (its ``last`` set, the empty mask dropped: it
+      would cost a beat of its own). Every mask of the same step is borrowed (never across an end-of-step
+      mask), also when nothing is held, so beats are packed across the masks of a step: about
       ``ceil(spikes of the step / count)`` beats per step when masks arrive in time. The data path works
-      by rank: a loaded mask is kept whole, ``taken`` counts its spikes already sent, and a beat only
-      decides, per slot ``k``, which mask and which rank (``taken + k`` in the held mask for
-      ``k < held_count``, else ``k - held_count`` in the borrowed one). The slot register keeps that
-      choice with the mask's chunk prefix counts (:func:`chunk_prefix`); in the next cycle
-      :func:`select_rank` turns it into the address for the event FIFO. No carry chain runs along the
-      mask, in either cycle.
+      by rank: a loaded mask is kept whole with its prefix counts, ``taken`` counts its spikes already
+      sent, and a beat only decides, per slot ``k``, which mask and which rank (``taken + k`` in the held
+      mask for ``k < held_count``, else ``k - held_count`` in the borrowed one). The slot register keeps
+      that choice with the mask and its prefix counts; in the next cycle :func:`select_rank` turns it
+      into the address for the event FIFO. Every path starts at a register: no carry chain along the
+      mask, no prefix sum after the input's read or in the beat.
 
     A beat carries ``last`` when it empties an end-of-step mask. Events leave through a two-entry FIFO:
     one cycle of latency, no loss of throughput, and no combinational path from the consumer's
@@ -145,9 +154,40 @@ class SpikeExtractor(wiring.Component):
             rest = rest & ~bit
         return lowest, rest
 
+    def _staged(self, m):
+        """``pack``'s staging registers: ``next`` (the input's mask as taken, with its chunk sums inside blocks) and
+        ``offer`` (the mask on offer to the beat, with its chunk prefix counts); returns ``offer`` as a stream and its prefix
+        counts. Each moves on when the one behind it is free or taken in this cycle (full throughput); a
+        waiting ``offer`` that does not end its step absorbs an empty end-of-step mask from ``next``."""
+        inp, width = self.masks, self.width
+        layout = inp.payload.shape()
+        nxt, nxt_valid = Signal(layout, name="next"), Signal(name="next_valid")
+        bits = width.bit_length()
+        incoming_sums = sklansky([count[:bits] for count in chunk_counts(inp.payload.mask, width)], bits, stop=STAGED_SPAN)
+        block_sums = [Signal.like(value, name=f"next_sum{c}") for c, value in enumerate(incoming_sums)]
+        offer = stream.Signature(layout).create(path=("offer",))
+        sums = [Const(0, bits)] + sklansky(block_sums, bits, first=STAGED_SPAN)
+        offer_prefix = [sums[0]] + [Signal.like(value, name=f"offer_prefix{c}") for c, value in enumerate(sums[1:], 1)]
+        taken = offer.valid & offer.ready
+        fold = nxt_valid & nxt.last & ~nxt.mask.any() & offer.valid & ~offer.ready & ~offer.payload.last
+        move = nxt_valid & (~offer.valid | offer.ready)
+        m.d.comb += inp.ready.eq(~nxt_valid | move | fold)
+        with m.If(taken):
+            m.d.sync += offer.valid.eq(0)
+        with m.If(fold):
+            m.d.sync += offer.payload.last.eq(1)
+        with m.If(move):
+            m.d.sync += [offer.valid.eq(1), offer.payload.eq(nxt)]
+            m.d.sync += [register.eq(value) for register, value in zip(offer_prefix[1:], sums[1:])]
+        with m.If(move | fold):
+            m.d.sync += nxt_valid.eq(0)
+        with m.If(inp.valid & inp.ready):
+            m.d.sync += [nxt_valid.eq(1), nxt.eq(inp.payload)] + [r.eq(v) for r, v in zip(block_sums, incoming_sums)]
+        return offer, offer_prefix
+
     def elaborate(self, platform):
         m = Module()
-        inp, count, width = self.masks, self.count, self.width
+        count, width = self.count, self.width
         layout = self.events.payload.shape()
         m.submodules.fifo = fifo = SyncFIFO(width=layout.size, depth=EVENT_FIFO_DEPTH)
         m.d.comb += [self.events.payload.eq(fifo.r_data), self.events.valid.eq(fifo.r_rdy),
@@ -155,16 +195,21 @@ class SpikeExtractor(wiring.Component):
         out = stream.Signature(layout).create()          # the beat: the FIFO's write side (pack: the slot register's)
         held = Signal()
         mask = Signal(width)
-        base = Signal.like(inp.payload.base)
+        base = Signal.like(self.masks.payload.base)
         last = Signal()
         pending = Signal(range(width + 1))            # spikes left in the held mask
 
         held_count = Signal(range(count + 1))         # spikes the beat takes from the held mask
         final = Signal()                              # this beat empties the held mask
-        borrow = Signal()                             # the beat also takes the input mask
+        borrow = Signal()                             # the beat also takes the mask on offer
         incoming = Signal(range(width + 1))
+        if self.pack:
+            inp, offer_prefix = self._staged(m)
+            m.d.comb += incoming.eq(offer_prefix[-1])
+        else:
+            inp = self.masks
+            m.d.comb += incoming.eq(popcount(inp.payload.mask))
         m.d.comb += [
-            incoming.eq(popcount(inp.payload.mask)),
             final.eq(~held | (pending <= count)),
             held_count.eq(Mux(~held, 0, Mux(final, pending, count))),
         ]
@@ -190,7 +235,7 @@ class SpikeExtractor(wiring.Component):
             m.d.sync += [base.eq(inp.payload.base), last.eq(inp.payload.last)]
 
         if self.pack:
-            self._ranked(m, out, fifo, mask, base, held_count, borrow, incoming)
+            self._ranked(m, inp, offer_prefix, out, fifo, mask, base, held_count, borrow, incoming)
         else:
             m.d.comb += [fifo.w_data.eq(out.payload), fifo.w_en.eq(out.valid), out.ready.eq(fifo.w_rdy)]
             lowest, rest = self._lowest(m, mask, "held")
@@ -203,21 +248,21 @@ class SpikeExtractor(wiring.Component):
                 m.d.sync += mask.eq(inp.payload.mask)
         return m
 
-    def _ranked(self, m, out, fifo, mask, base, held_count, borrow, incoming):
-        """``pack``'s data path: the held mask and ``taken`` (spikes of it already sent), the slot register
-        (per slot: mask, prefix counts, rank, base, spike) and the address encoding (:func:`select_rank`
-        plus the base) in front of the event FIFO. The slot register adds one cycle of latency, no loss of
-        throughput. Prefix counts are computed in the beat from the held mask register (all ranks), and from
-        the input mask only up to ``count`` (a borrowed mask gives ranks below ``count``): the input's path
-        through the beat stays short."""
-        inp, count, width = self.masks, self.count, self.width
-        prefix, in_prefix = chunk_prefix(mask, width), chunk_prefix(inp.payload.mask, width, limit=count)
+    def _ranked(self, m, inp, in_prefix, out, fifo, mask, base, held_count, borrow, incoming):
+        """``pack``'s data path: the held mask with its prefix counts (copied from ``offer`` with the mask) and
+        ``taken`` (spikes of it already sent), the slot register (per slot: mask, prefix counts, rank, base,
+        spike) and the address encoding (:func:`select_rank` plus the base) in front of the event FIFO. The
+        slot register adds one cycle of latency, no loss of throughput; what feeds it is a choice between
+        registers (held mask or ``offer``) and a rank (``taken + k`` or ``k - held_count``)."""
+        count, width = self.count, self.width
+        prefix = [in_prefix[0]] + [Signal.like(value, name=f"held_prefix{c}") for c, value in enumerate(in_prefix[1:-1], 1)]
         taken = Signal(range(width + 1))
         beat = out.valid & out.ready
         with m.If(beat):
             m.d.sync += taken.eq(taken + count)
         with m.If(inp.valid & inp.ready):
             m.d.sync += [mask.eq(inp.payload.mask), taken.eq(Mux(borrow, count - held_count, 0))]
+            m.d.sync += [register.eq(value) for register, value in zip(prefix[1:], in_prefix[1:-1])]
 
         valid, last, spikes = Signal(name="slot_valid"), Signal(name="slot_last"), Signal(count, name="slot_spike")
         encoded = stream.Signature(self.events.payload.shape()).create()
@@ -227,13 +272,13 @@ class SpikeExtractor(wiring.Component):
         for k in range(count):
             own = k < held_count                  # slot k: the held mask's rank taken + k, else the borrowed one's
             slot_mask = Signal(width, name=f"slot_mask{k}")
-            slot_prefix = [Signal.like(value, name=f"slot{k}_prefix{c}") for c, value in enumerate(prefix)]
+            slot_prefix = [Signal.like(value, name=f"slot{k}_prefix{c}") for c, value in enumerate(in_prefix)]
             rank = Signal(range(max(width, CHUNK)), name=f"slot_rank{k}")
             offset = Signal.like(base, name=f"slot_base{k}")
             loads += [slot_mask.eq(Mux(own, mask, inp.payload.mask)), rank.eq(Mux(own, taken + k, k - held_count)),
                       offset.eq(Mux(own, base, inp.payload.base))]
             loads += [register.eq(Mux(own, kept, value))
-                      for register, kept, value in zip(slot_prefix[1:-1], prefix[1:-1], in_prefix[1:-1])]
+                      for register, kept, value in zip(slot_prefix[1:-1], prefix[1:], in_prefix[1:-1])]
             m.d.comb += [out.payload.spike[k].eq(own | (borrow & (k - held_count < incoming))),
                          encoded.payload.index[k].eq(offset + select_rank(slot_mask, slot_prefix, rank, width))]
         with m.If(out.valid & out.ready):

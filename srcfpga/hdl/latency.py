@@ -92,8 +92,8 @@ class _Items:
 
 
 class _Extractor:
-    """:class:`srcfpga.hdl.extractor.SpikeExtractor` with its slot register (``pack``) and event FIFO, and the
-    :class:`srcfpga.hdl.accumulator.SynapticAccumulator` that reads it."""
+    """:class:`srcfpga.hdl.extractor.SpikeExtractor` with its staging registers and slot register (``pack``)
+    and event FIFO, and the :class:`srcfpga.hdl.accumulator.SynapticAccumulator` that reads it."""
 
     def __init__(self, batch: int, count: int, pack: bool):
         self.count, self.pack = count, pack
@@ -102,9 +102,27 @@ class _Extractor:
         self.level, self.head_last, self.tail_last = zeros(np.int64), zeros(), zeros()   # event FIFO
         self.acc_pending, self.acc_pending_last, self.sums_valid = zeros(), zeros(), zeros()
         self.slot, self.slot_last = zeros(), zeros()        # pack: the slot register
+        self.next = [zeros(), zeros(np.int64), zeros()]     # pack: the staging registers (valid, popcount, last)
+        self.offer = [zeros(), zeros(np.int64), zeros()]
 
     def tick(self, in_valid, in_popcount, in_last, sums_ready) -> np.ndarray:
         """One clock cycle; returns ``masks.ready`` (the mask on the input is taken when valid)."""
+        if not self.pack:
+            return self._beat(in_valid, in_popcount, in_last, sums_ready)
+        (next_valid, next_popcount, next_last), (offer_valid, offer_popcount, offer_last) = self.next, self.offer
+        offer_taken = self._beat(offer_valid, offer_popcount, offer_last, sums_ready) & offer_valid
+        fold = next_valid & next_last & (next_popcount == 0) & offer_valid & ~offer_taken & ~offer_last
+        move = next_valid & (~offer_valid | offer_taken)
+        ready = ~next_valid | move | fold
+        take = in_valid & ready
+        self.offer = [move | (offer_valid & ~offer_taken), np.where(move, next_popcount, offer_popcount),
+                      np.where(move, next_last, offer_last | fold)]
+        self.next = [take | (next_valid & ~move & ~fold), np.where(take, in_popcount, next_popcount),
+                     np.where(take, in_last, next_last)]
+        return ready
+
+    def _beat(self, in_valid, in_popcount, in_last, sums_ready) -> np.ndarray:
+        """The beat, slot register, event FIFO and accumulator, for the mask on offer; returns its ``ready``."""
         final = ~self.held | (self.pending <= self.count)
         room = self.count - np.where(self.held, np.minimum(self.pending, self.count), 0)
         if self.pack:
