@@ -16,8 +16,9 @@ from amaranth.sim import Simulator
 
 from srcfpga.errors import ToolNotFoundError
 from srcfpga.golden import run_golden
-from srcfpga.hdl import HdlConfig
+from srcfpga.hdl import HdlConfig, LatencyModel
 from srcfpga.sim import batch
+from srcfpga.sim.build import SimulationError
 from srcfpga.testing import random_hardware_model, random_spikes
 
 STEPS, BLANK = 9, 2
@@ -89,6 +90,22 @@ def test_harness_equals_golden_in_amaranth(kind):
     np.testing.assert_array_equal(got["readout_digests"], readout)
 
 
+@pytest.mark.parametrize("kind", ["pixels", "frames"])
+def test_cycle_bound_covers_the_samples_and_the_busiest_input(kind):
+    """The timeout's bound per sample is at least every sample's cycles and those of an input that
+    makes every input and every unit active at every step."""
+    model, config, inputs, input_spikes = small_case(kind)
+    config = config.resolve(model)
+    golden = run_golden(model, steps=STEPS, blank=BLANK, trace=True, **inputs)
+    latency = LatencyModel(model, config)
+    cycles = latency.inference_cycles(input_spikes, [t.spikes for t in golden.traces], BLANK)
+    total = BLANK + STEPS
+    busiest = latency.inference_cycles(np.ones((1, total, model.input_size), bool),
+                                       [np.full((1, total, layer.n_out), -1) for layer in model.layers], 0)
+    bound = batch.sample_cycle_bound(model, config, total)
+    assert cycles.max() < busiest[0] <= bound < 2 * busiest[0]
+
+
 def test_one_flipped_spike_changes_the_digest():
     model, config, inputs, _ = small_case("frames")
     golden = run_golden(model, steps=STEPS, blank=BLANK, trace=True, **inputs)
@@ -105,7 +122,7 @@ def test_clocked_top_passes_every_port():
     for name, member in signature.members.items():
         direction = "input" if member.flow == In else "output"
         assert f"{direction} [{Shape.cast(member.shape).width - 1}:0] {name};" in text and f".{name}({name})" in text
-    assert f"{batch.HARNESS_MODULE} harness (.clk(clk)," in text and "always #5 clk = ~clk;" in text
+    assert f"{batch.HARNESS_MODULE} harness (.clk(clk)," in text and "always #10 begin clk = 1'b1; clk <= 1'b0; end" in text
 
 
 def test_chunks_fit_the_memories():
@@ -134,6 +151,16 @@ def test_batch_in_verilator_equals_golden(kind):
         other["spikes"][1, BLANK:, :] ^= True      # (one step's flip changes no spike of this model)
     wrong = run_golden(model, steps=STEPS, blank=BLANK, trace=True, **other)
     assert batch.check_batch(model, config, run, wrong, input_spikes, BLANK).mismatched
+
+
+@pytest.mark.slow
+def test_batch_timeout_names_the_samples():
+    model, config, inputs, _ = small_case("pixels")
+    try:        # a limit of a fraction of one sample's cycles
+        with pytest.raises(SimulationError, match=r"batch samples 0\.\.2 \(one chunk\): not done after \d+ cycles"):
+            batch.run_batch(model, config, steps=STEPS, blank=BLANK, processes=1, timeout_margin=0.01, **inputs)
+    except ToolNotFoundError as exc:
+        pytest.skip(str(exc))
 
 
 @pytest.mark.slow

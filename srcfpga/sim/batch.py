@@ -58,14 +58,17 @@ from . import build as simbuild
 
 HARNESS_MODULE = "srcfpga_batch_harness"     # BatchHarness in Verilog
 BATCH_TOP = "srcfpga_batch"                   # the simulated top: the harness and its clock (clocked_top)
-CLOCK_HALF_PERIOD_NS = 5
 DIGEST_BITS = 64
 DIGEST_MULTIPLIER = 0x9E3779B97F4A7C15       # odd: the multiplication is a bijection mod 2^64
 RUN_CYCLE_BITS = 48
-# Verilator options for speed: the harness is a closed batch, X values cannot reach it from outside
-FAST_BUILD_ARGS = ("--timing", "-O3", "--x-assign", "fast", "--x-initial", "fast", "--noassert")
-# the C++ of the model's per-cycle code at -O2 (Verilator's default -Os)
-FAST_MAKE_VARS = ("OPT_FAST=-O2",)
+# Verilator options for speed: the harness is a closed batch, X values cannot reach it from outside;
+# without DFG (Verilator's data-flow-graph optimiser), whose bit-level regularisation of the encoder's
+# logic costs more per cycle than it saves (benchmarks/README.md, "Batch harness")
+FAST_BUILD_ARGS = ("--timing", "-O3", "--x-assign", "fast", "--x-initial", "fast", "--noassert", "-fno-dfg")
+# the C++ of the model's per-cycle code at -O3 and Verilator's runtime (scheduler, VPI) at -O2
+# (Verilator's defaults: -Os for both)
+FAST_MAKE_VARS = ("OPT_FAST=-O3", "OPT_GLOBAL=-O2")
+TIMEOUT_MARGIN = 2      # a chunk may run this many times its cycle bound (sample_cycle_bound) before it times out
 
 
 def record_layout(model: HardwareModel) -> data.StructLayout:
@@ -328,15 +331,18 @@ def generate_harness(model: HardwareModel, config: HdlConfig, word_capacity: int
 
 def clocked_top(signature: wiring.Signature) -> str:
     """Verilog of the simulated top ``BATCH_TOP``: the harness (module ``HARNESS_MODULE``) with its clock
-    generated inside (``always #5 clk = ~clk``, a 10 ns period; Verilator ``--timing``), so that no
-    clock edge calls into cocotb's VPI layer; the harness's ports pass through, and ``clk`` is a
-    signal of the top that cocotb can wait on. ``signature``: the harness's (:func:`harness_signature`)."""
+    generated inside (Verilator ``--timing``), so that no clock edge calls into cocotb's VPI layer; the
+    harness's ports pass through. The clock is a pulse, one simulator time slot per cycle: every
+    ``CLOCK_PERIOD_NS`` ``clk`` rises (blocking) and falls again in the same slot's NBA region (half the
+    slots, and the scheduler and VPI work of each, of a ``#5`` toggle). cocotb therefore sees no edge of
+    ``clk``: the testbench counts cycles with timers (:func:`srcfpga.sim.tb_steps.pulse_tick`).
+    ``signature``: the harness's (:func:`harness_signature`)."""
     names = list(signature.members)
     lines = [f"module {BATCH_TOP}({', '.join(names)});"]
     for name, member in signature.members.items():
         width = Shape.cast(member.shape).width
         lines.append(f"  {'input' if member.flow == In else 'output'} [{width - 1}:0] {name};")
-    lines += ["  reg clk = 1'b0;", f"  always #{CLOCK_HALF_PERIOD_NS} clk = ~clk;",
+    lines += ["  reg clk = 1'b0;", f"  always #{simbuild.CLOCK_PERIOD_NS} begin clk = 1'b1; clk <= 1'b0; end",
               f"  {HARNESS_MODULE} harness ({', '.join(f'.{n}({n})' for n in ['clk', *names])});", "endmodule", ""]
     return "\n".join(lines)
 
@@ -372,15 +378,37 @@ def decode_records(model: HardwareModel, records: list[int]) -> dict[str, np.nda
             "readout_digests": np.array([int(r.readout) for r in decoded], np.uint64)}
 
 
+def sample_cycle_bound(model: HardwareModel, config: HdlConfig, steps: int) -> int:
+    """An upper bound on the cycles of one inference of ``steps`` timesteps (blank ones included): the cycle
+    model (:class:`srcfpga.hdl.LatencyModel`) with every input and every unit active at every step (every bit
+    of every mask set, no blank step), extrapolated linearly from 2 and 4 such steps (beyond the pipeline's
+    fill each costs the same). A sample's masks have fewer bits set, hence no more beats and cycles."""
+    from ..hdl import LatencyModel
+
+    latency = LatencyModel(model, config)
+
+    def busy(n: int) -> int:
+        inputs = np.ones((1, n, model.input_size), bool)
+        layers = [np.full((1, n, layer.n_out), -1, np.int64) for layer in model.layers]  # every bit plane set
+        return int(latency.inference_cycles(inputs, layers, 0)[0])
+
+    if steps <= 4:
+        return busy(max(steps, 1))
+    short, long = busy(2), busy(4)
+    return long + (steps - 4) * -(-(long - short) // 2)
+
+
 def run_batch(model: HardwareModel, config: HdlConfig, *, pixels: np.ndarray | None = None,
               spikes: np.ndarray | None = None, seeds: np.ndarray | None = None, steps: int, blank: int,
               processes: int | None = None, build_args: tuple[str, ...] = FAST_BUILD_ARGS,
-              make_vars: tuple[str, ...] = FAST_MAKE_VARS, cache_dir: Path | None = None) -> BatchRun:
+              make_vars: tuple[str, ...] = FAST_MAKE_VARS, cache_dir: Path | None = None,
+              timeout_margin: float = TIMEOUT_MARGIN) -> BatchRun:
     """Simulate a batch through :class:`BatchHarness` in Verilator (cocotb only at the chunks' edges).
 
     The batch is split into ``processes`` contiguous parts, each simulated by its own simulator process
     of the same (cached) build, all at once (default: one per CPU core, at least ``PROCESS_SAMPLES``
-    samples each); the results come back in sample order."""
+    samples each); the results come back in sample order. A chunk not done after ``timeout_margin`` times
+    its samples' :func:`sample_cycle_bound` cycles raises :class:`~srcfpga.sim.build.SimulationError`."""
     config = config.resolve(model)
     words = batch_words(model, config, pixels=pixels, spikes=spikes, seeds=seeds, steps=steps, blank=blank)
     capacity = word_capacity(words)
@@ -390,13 +418,22 @@ def run_batch(model: HardwareModel, config: HdlConfig, *, pixels: np.ndarray | N
                                cache_dir=cache_dir)
     if processes is None:
         processes = min(os.cpu_count() or 1, len(words) // PROCESS_SAMPLES)
+    bound = sample_cycle_bound(model, config, blank + steps)
     bounds = np.linspace(0, len(words), max(1, min(processes, len(words))) + 1).round().astype(int)
-    parts = [_chunks(words[a:b], capacity)[0] for a, b in zip(bounds[:-1], bounds[1:])]
+    parts = [{"first": int(a), "chunks": [(chunk, samples, int(np.ceil(timeout_margin * bound * samples)))
+                                          for chunk, samples in _chunks(words[a:b], capacity)[0]]}
+             for a, b in zip(bounds[:-1], bounds[1:])]
     start = time.perf_counter()
     with simbuild.outside_pytest(), ThreadPoolExecutor(len(parts)) as pool:
-        runs = list(pool.map(lambda chunks: simbuild.run(sim_build, "srcfpga.sim.tb_batch", {"chunks": chunks}),
-                             parts))
+        runs = list(pool.map(lambda part: simbuild.run(sim_build, "srcfpga.sim.tb_batch", part), parts))
     results = [r.results for r in runs]
+    for res in results:
+        if res.get("timeout"):
+            first, samples, limit = res["timeout"]
+            raise simbuild.SimulationError(
+                f"batch samples {first}..{first + samples - 1} (one chunk): not done after {limit:,} cycles "
+                f"({timeout_margin} x {samples} x {bound:,}, the cycle model's bound per sample of "
+                f"{blank + steps} steps)")
     return BatchRun(**decode_records(model, [record for res in results for record in res["records"]]),
                     sim_cycles=sum(int(res["cycles"]) for res in results),
                     sim_seconds=max(float(res["seconds"]) for res in results),

@@ -44,6 +44,7 @@ CACHE_FORMAT = 2
 PARAMS_ENV = "SRCFPGA_SIM_PARAMS"
 RESULTS_ENV = "SRCFPGA_SIM_RESULTS"
 TIMESCALE = ("1ns", "1ps")
+CLOCK_PERIOD_NS = 10      # the testbenches' clock, made by cocotb (tb_steps.start_in_reset) or by the design
 VERILATOR_ARGS = ("-Wno-fatal", "-Wno-lint", "-Wno-style")
 
 

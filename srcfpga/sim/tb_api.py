@@ -22,23 +22,16 @@ import random
 import time
 
 import cocotb
-from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, FallingEdge, ReadOnly, Timer
 from cocotb.types import Logic, LogicArray
 
 from .build import load_params, save_results
+from .tb_steps import start_in_reset
 
 
 async def _reset(dut) -> None:
-    Clock(dut.clk, 10, unit="ns").start()
-    dut.rst.value = 1
-    dut.i__valid.value = 0
-    dut.i__payload.value = 0
-    dut.o__ready.value = 0
-    dut.offset.value = 0
-    await ClockCycles(dut.clk, 2)
-    await FallingEdge(dut.clk)
-    dut.rst.value = 0
+    """The adder idle (no input, no ready, offset 0) through 2 cycles of reset."""
+    await start_in_reset(dut, 2, i__valid=0, i__payload=0, o__ready=0, offset=0)
 
 
 @cocotb.test()
