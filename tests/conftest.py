@@ -264,13 +264,35 @@ def _bmru_boundary_case(cell: str, **cell_options):
     return model.replace(layers=(replace(layer, bias_c=bias_c), *model.layers[1:])), spikes
 
 
+def _cubalif_boundary_case():
+    """A 6-bit CubaLIF 10 -> 6 -> 5 network (subtract reset, per-neuron leaks) on dense frames: ``v`` and ``i``
+    saturate both ways; the first neuron (and value) of layer 0 whose threshold, moved onto a value ``v`` takes,
+    is met with equality before the last step (the spike and reset comparators' boundary)."""
+    from srcfpga.cells.lif.testing import random_lif_model
+    from srcfpga.golden import run_golden
+
+    model = random_lif_model(0, "cubalif", (10, 6, 5), 6, reset="subtract")
+    spikes = np.random.default_rng(0).random((2, 12, 10)) < 0.5
+    layer = model.layers[0]
+    v = run_golden(model, spikes=spikes, trace=True).traces[0].v[:, :-1]
+    for neuron in range(layer.n_out):
+        for value in np.unique(v[..., neuron][(v[..., neuron] > 0) & (v[..., neuron] < layer.v_range[1])]):
+            threshold = layer.threshold.copy()
+            threshold[neuron] = value
+            moved = model.replace(layers=(replace(layer, threshold=threshold), *model.layers[1:]))
+            if (run_golden(moved, spikes=spikes, trace=True).traces[0].v[:, :-1, neuron] == value).any():
+                return moved, spikes
+    raise AssertionError("no threshold of the CubaLIF boundary network can be met with equality")
+
+
 @pytest.fixture(scope="session")
 def boundary_cases():
     """Small networks and frames that reach the boundaries of every cell's arithmetic, by cell kind:
-    ``{"src" | "bmru" | "cmru" | "alphacmru": (model, spikes)}`` (spikes ``(2, 12, n_in)``, no blank steps;
-    the alphaCMRU's 4-bit states with a 2-bit leak saturate both ways)."""
+    ``{"src" | "bmru" | "cmru" | "alphacmru" | "cubalif": (model, spikes)}`` (spikes ``(2, 12, n_in)``, no blank
+    steps; the alphaCMRU's 4-bit states with a 2-bit leak saturate both ways)."""
     return {"src": _src_boundary_case(), "bmru": _bmru_boundary_case("bmru"), "cmru": _bmru_boundary_case("cmru"),
-            "alphacmru": _bmru_boundary_case("alphacmru", count_bits=4, relax_shift=2)}
+            "alphacmru": _bmru_boundary_case("alphacmru", count_bits=4, relax_shift=2),
+            "cubalif": _cubalif_boundary_case()}
 
 
 @pytest.fixture(scope="session")
