@@ -2,10 +2,12 @@
 hypothesis profiles, the Amaranth-vs-golden check with states, boundary networks and the mutation harness.
 
 Hypothesis profiles: ``ci`` (the default run) is derandomized - the same examples in every run, so a
-red CI is reproducible and a green one means the same thing each time; ``slow`` (selected for
-``-m slow`` runs, or ``--hypothesis-profile slow``) draws new random examples each run. Tests state
-their example budget with ``@settings(max_examples=...)`` (it depends on the cost of one example);
-the profile decides derandomization, the deadline and the budget of tests that state none.
+red CI is reproducible and a green one means the same thing each time; ``slow`` (the default of
+``-m slow`` runs) draws new random examples each run, eight times as many. ``--hypothesis-profile NAME``
+or ``SRCFPGA_HYPOTHESIS_PROFILE=NAME`` selects one explicitly (the option wins). A profile's
+``max_examples`` is the budget of the cheapest tests; a property test takes a share of it by the cost of
+one example (``@budget(SIMULATION)``, tests/budget.py). No deadline (a loaded machine would make timing
+flaky) and no ``too_slow`` health check (time-based too); the other health checks are deterministic.
 ``SRCFPGA_SHARED`` overrides the location of the shared directory; every fixture skips its test
 cleanly when the data it names is absent.
 """
@@ -22,17 +24,24 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import settings
+from hypothesis import HealthCheck, settings
 
-settings.register_profile("ci", derandomize=True, deadline=None, max_examples=100, print_blob=True)
-settings.register_profile("slow", derandomize=False, deadline=None, max_examples=500, print_blob=True)
+PROFILE_ENV = "SRCFPGA_HYPOTHESIS_PROFILE"
+_UNTIMED = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True)
+settings.register_profile("ci", derandomize=True, max_examples=200, **_UNTIMED)
+settings.register_profile("slow", derandomize=False, max_examples=1600, **_UNTIMED)
 settings.load_profile("ci")
 
 
 def pytest_configure(config):
-    """``-m slow`` runs use the random ``slow`` profile unless ``--hypothesis-profile`` names one."""
+    """The hypothesis profile: ``--hypothesis-profile`` (loaded by hypothesis's plugin), else
+    ``$SRCFPGA_HYPOTHESIS_PROFILE``, else ``slow`` for ``-m slow`` runs, else ``ci``."""
+    if config.getoption("hypothesis_profile", None) is not None:
+        return
     markexpr = config.getoption("markexpr", "") or ""
-    if "slow" in markexpr and "not slow" not in markexpr and config.getoption("hypothesis_profile", None) is None:
+    if os.environ.get(PROFILE_ENV):
+        settings.load_profile(os.environ[PROFILE_ENV])
+    elif "slow" in markexpr and "not slow" not in markexpr:
         settings.load_profile("slow")
 
 

@@ -18,6 +18,7 @@ import random
 import re
 
 import pytest
+from budget import LONG_SIMULATION, budget
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -53,7 +54,7 @@ def test_large_cases_reach_the_bounds():
     assert max(len(s) for s in sizes) >= 4
 
 
-@settings(max_examples=6)
+@budget(LONG_SIMULATION)
 @given(seed=st.integers(0, 2**31 - 1))
 def test_tiny_random_cases_equal_golden(seed):
     case = random_case(seed, "tiny")
