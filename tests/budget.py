@@ -20,11 +20,10 @@ from __future__ import annotations
 from hypothesis import settings
 
 ARITHMETIC = 1.0          # integer / numpy arithmetic on a few small arrays, a scalar reference: <= 10 ms
-MODEL = 0.25              # a golden or torch QAT run of a small network, a table on every input, one neuron in
+MODEL = 1 / 4             # a golden or torch QAT run of a small network, a table on every input, one neuron in
                           # Amaranth's simulator: 10-200 ms
-SIMULATION = 0.06         # a small network in Amaranth's simulator, compared state by state with golden: 1-3 s
-LONG_SIMULATION = 0.04    # the same behind the pixel encoder, with the cycle model, or in the multi-network
-                          # harness: 2-4 s
+SIMULATION = 1 / 16       # a small network in Amaranth's simulator, compared state by state with golden: 1-3.5 s
+LONG_SIMULATION = 1 / 25  # the same behind the pixel encoder or in the multi-network harness: 3-4 s
 
 
 def budget(share: float) -> settings:

@@ -28,8 +28,8 @@ from hypothesis import HealthCheck, settings
 
 PROFILE_ENV = "SRCFPGA_HYPOTHESIS_PROFILE"
 _UNTIMED = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True)
-settings.register_profile("ci", derandomize=True, max_examples=200, **_UNTIMED)
-settings.register_profile("slow", derandomize=False, max_examples=1600, **_UNTIMED)
+settings.register_profile("ci", derandomize=True, max_examples=160, **_UNTIMED)
+settings.register_profile("slow", derandomize=False, max_examples=1280, **_UNTIMED)
 settings.load_profile("ci")
 
 

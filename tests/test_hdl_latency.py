@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from budget import LONG_SIMULATION, budget
+from budget import LONG_SIMULATION, SIMULATION, budget
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -34,7 +34,7 @@ def test_pixel_input(seed, sizes, lanes, per_cycle, generators, steps, blank, pa
     assert_model_exact(model, config, steps, blank, frames, pixels=pixels, seeds=seeds)
 
 
-@budget(LONG_SIMULATION)
+@budget(SIMULATION)
 @given(seed=st.integers(0, 2**16), cell=st.sampled_from(["src", "bmru", "cmru", "alphacmru"]),
        sizes=st.sampled_from([(12, 7), (30, 6, 5), (7, 12, 6)]), lanes=st.sampled_from([1, 2, 4]),
        per_cycle=st.sampled_from([1, 2, 4]), density=st.sampled_from([0.02, 0.3, 0.7]), steps=st.integers(1, 8),

@@ -114,3 +114,30 @@ def test_large_random_configurations_in_verilator():
         pytest.skip(str(exc))
     failures = [f"{case.summary}: {check}" for case, check in zip(cases, run.checks) if not check.ok]
     assert not failures, f"base seed {base}:\n" + "\n".join(failures)
+
+
+@pytest.mark.slow
+def test_verilator_replay_names_the_first_state_difference(monkeypatch):
+    """The per-cycle cocotb replay of :func:`multi.locate_difference` (Verilator runs) decodes the state traces:
+    against a golden trace with one state word changed, it names that word's layer, neuron, step and state."""
+    import srcfpga.golden
+
+    case = random_case(3, "tiny")
+    real = srcfpga.golden.run_golden
+
+    def tampered(*args, **kwargs):
+        golden = real(*args, **kwargs)
+        name = next(iter(golden.traces[0].states()))
+        getattr(golden.traces[0], name)[0, -1, 0] += 1
+        return golden
+
+    monkeypatch.setattr(srcfpga.golden, "run_golden", tampered)
+    try:
+        located = multi.locate_difference(case, [0], simulator="verilator")
+    except ToolNotFoundError as exc:
+        pytest.skip(str(exc))
+    name = next(iter(real(case.model, steps=case.steps, blank=case.blank, trace=True, **case.inputs)
+                     .traces[0].states()))
+    step = case.blank + case.steps - 1
+    assert "per-cycle verilator harness" in located
+    assert f"state {name} mismatch at sample 0, layer 0, neuron 0, step {step}: rtl" in located, located
