@@ -120,7 +120,7 @@ def random_case(seed: int, scale: str = "small"):
     counts of ``scale`` (:data:`CASE_SCALES`: ``"tiny"`` for Amaranth's simulator; ``"large"`` reaches 784 inputs, 256 neurons and 4 layers, half of
     its cases at those bounds), ``lanes`` up to 32, spikes per cycle, memory style, mask packing, pixel (where the
     model has an on-chip encoder) or frame input, 1-3 samples, steps (a few cases run 100-300 steps) and blank
-    steps, input density; the kind's own options come from its ``testing`` part."""
+    steps (empty frames), input density; the kind's own options come from its ``testing`` part."""
     from .cells import CELLS
     from .hdl.config import MEMORY_STYLES, SPIKES_PER_CYCLE, default_input
     from .sim.multi import MultiCase
@@ -148,7 +148,9 @@ def random_case(seed: int, scale: str = "small"):
         inputs = {"pixels": rng.integers(0, 256, (batch, sizes[0]), dtype=np.uint8),
                   "seeds": rng.integers(0, 2**31, batch)}
     else:
-        inputs = {"spikes": rng.random((batch, blank + steps, sizes[0])) < density}
+        spikes = rng.random((batch, blank + steps, sizes[0])) < density
+        spikes[:, :blank] = False       # blank steps carry no input, as from the encoder (and as run_rtl requires)
+        inputs = {"spikes": spikes}
     summary = (f"random_case({seed}, {scale!r}): {kind.name} {'->'.join(map(str, sizes))} {weight_bits}-bit "
                f"segments={segments} {options}; lanes={config.lanes} spikes_per_cycle={config.spikes_per_cycle} "
                f"memory={config.memory} pack_masks={config.pack_masks} input={config.input} "

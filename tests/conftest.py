@@ -2,10 +2,12 @@
 hypothesis profiles, the Amaranth-vs-golden check with states, boundary networks and the mutation harness.
 
 Hypothesis profiles: ``ci`` (the default run) is derandomized - the same examples in every run, so a
-red CI is reproducible and a green one means the same thing each time; ``slow`` (selected for
-``-m slow`` runs, or ``--hypothesis-profile slow``) draws new random examples each run. Tests state
-their example budget with ``@settings(max_examples=...)`` (it depends on the cost of one example);
-the profile decides derandomization, the deadline and the budget of tests that state none.
+red CI is reproducible and a green one means the same thing each time; ``slow`` (the default of
+``-m slow`` runs) draws new random examples each run, eight times as many. ``--hypothesis-profile NAME``
+or ``SRCFPGA_HYPOTHESIS_PROFILE=NAME`` selects one explicitly (the option wins). A profile's
+``max_examples`` is the budget of the cheapest tests; a property test takes a share of it by the cost of
+one example (``@budget(SIMULATION)``, tests/budget.py). No deadline (a loaded machine would make timing
+flaky) and no ``too_slow`` health check (time-based too); the other health checks are deterministic.
 ``SRCFPGA_SHARED`` overrides the location of the shared directory; every fixture skips its test
 cleanly when the data it names is absent.
 """
@@ -22,17 +24,24 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import settings
+from hypothesis import HealthCheck, settings
 
-settings.register_profile("ci", derandomize=True, deadline=None, max_examples=100, print_blob=True)
-settings.register_profile("slow", derandomize=False, deadline=None, max_examples=500, print_blob=True)
+PROFILE_ENV = "SRCFPGA_HYPOTHESIS_PROFILE"
+_UNTIMED = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True)
+settings.register_profile("ci", derandomize=True, max_examples=160, **_UNTIMED)
+settings.register_profile("slow", derandomize=False, max_examples=1280, **_UNTIMED)
 settings.load_profile("ci")
 
 
 def pytest_configure(config):
-    """``-m slow`` runs use the random ``slow`` profile unless ``--hypothesis-profile`` names one."""
+    """The hypothesis profile: ``--hypothesis-profile`` (loaded by hypothesis's plugin), else
+    ``$SRCFPGA_HYPOTHESIS_PROFILE``, else ``slow`` for ``-m slow`` runs, else ``ci``."""
+    if config.getoption("hypothesis_profile", None) is not None:
+        return
     markexpr = config.getoption("markexpr", "") or ""
-    if "slow" in markexpr and "not slow" not in markexpr and config.getoption("hypothesis_profile", None) is None:
+    if os.environ.get(PROFILE_ENV):
+        settings.load_profile(os.environ[PROFILE_ENV])
+    elif "slow" in markexpr and "not slow" not in markexpr:
         settings.load_profile("slow")
 
 
@@ -264,13 +273,35 @@ def _bmru_boundary_case(cell: str, **cell_options):
     return model.replace(layers=(replace(layer, bias_c=bias_c), *model.layers[1:])), spikes
 
 
+def _cubalif_boundary_case():
+    """A 6-bit CubaLIF 10 -> 6 -> 5 network (subtract reset, per-neuron leaks) on dense frames: ``v`` and ``i``
+    saturate both ways; the first neuron (and value) of layer 0 whose threshold, moved onto a value ``v`` takes,
+    is met with equality before the last step (the spike and reset comparators' boundary)."""
+    from srcfpga.cells.lif.testing import random_lif_model
+    from srcfpga.golden import run_golden
+
+    model = random_lif_model(0, "cubalif", (10, 6, 5), 6, reset="subtract")
+    spikes = np.random.default_rng(0).random((2, 12, 10)) < 0.5
+    layer = model.layers[0]
+    v = run_golden(model, spikes=spikes, trace=True).traces[0].v[:, :-1]
+    for neuron in range(layer.n_out):
+        for value in np.unique(v[..., neuron][(v[..., neuron] > 0) & (v[..., neuron] < layer.v_range[1])]):
+            threshold = layer.threshold.copy()
+            threshold[neuron] = value
+            moved = model.replace(layers=(replace(layer, threshold=threshold), *model.layers[1:]))
+            if (run_golden(moved, spikes=spikes, trace=True).traces[0].v[:, :-1, neuron] == value).any():
+                return moved, spikes
+    raise AssertionError("no threshold of the CubaLIF boundary network can be met with equality")
+
+
 @pytest.fixture(scope="session")
 def boundary_cases():
     """Small networks and frames that reach the boundaries of every cell's arithmetic, by cell kind:
-    ``{"src" | "bmru" | "cmru" | "alphacmru": (model, spikes)}`` (spikes ``(2, 12, n_in)``, no blank steps;
-    the alphaCMRU's 4-bit states with a 2-bit leak saturate both ways)."""
+    ``{"src" | "bmru" | "cmru" | "alphacmru" | "cubalif": (model, spikes)}`` (spikes ``(2, 12, n_in)``, no blank
+    steps; the alphaCMRU's 4-bit states with a 2-bit leak saturate both ways)."""
     return {"src": _src_boundary_case(), "bmru": _bmru_boundary_case("bmru"), "cmru": _bmru_boundary_case("cmru"),
-            "alphacmru": _bmru_boundary_case("alphacmru", count_bits=4, relax_shift=2)}
+            "alphacmru": _bmru_boundary_case("alphacmru", count_bits=4, relax_shift=2),
+            "cubalif": _cubalif_boundary_case()}
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,8 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from budget import ARITHMETIC, budget
+from hypothesis import given
 from hypothesis import strategies as st
 
 from srcfpga.cells import CELLS
@@ -59,7 +60,7 @@ def reference_layer(layer, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray, 
     return out[0].astype(bool), out[1], out[2]
 
 
-@settings(max_examples=40)
+@budget(ARITHMETIC)
 @given(seed=st.integers(0, 2**16), kind=st.sampled_from(["if", "lif", "cubalif"]), recurrent=st.booleans(),
        reset=st.sampled_from(RESETS), bits=st.integers(4, 8), n_in=st.integers(1, 9), n_out=st.integers(1, 7),
        density=st.sampled_from([0.1, 0.4, 0.8]))

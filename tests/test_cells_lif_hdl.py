@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from budget import SIMULATION, budget
+from hypothesis import given
 from hypothesis import strategies as st
 
 from srcfpga.cells.lif.layer import RESETS
@@ -16,7 +17,7 @@ from srcfpga.hdl import HdlConfig, LatencyModel, generate_verilog, lint
 KINDS = ("if", "lif", "cubalif")
 
 
-@settings(max_examples=10)
+@budget(SIMULATION)
 @given(seed=st.integers(0, 2**16), kind=st.sampled_from(KINDS), recurrent=st.booleans(),
        reset=st.sampled_from(RESETS), bits=st.integers(4, 8), sizes=st.sampled_from([(9, 7, 5), (6, 4), (5, 11, 3)]),
        lanes=st.sampled_from([1, 2, 3]), per_cycle=st.sampled_from([1, 2, 4]), density=st.sampled_from([0.2, 0.6]))

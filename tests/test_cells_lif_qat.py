@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, settings
+from budget import MODEL, budget
+from hypothesis import given
 from hypothesis import strategies as st
 
 from srcfpga.cells.lif.layer import RESETS
@@ -32,7 +33,7 @@ def lif_net(seed: int, kind: str, sizes: tuple[int, ...], recurrent, reset: str,
     return net
 
 
-@settings(max_examples=30)
+@budget(MODEL)
 @given(seed=st.integers(0, 2**16), kind=st.sampled_from(["if", "lif", "cubalif"]),
        recurrent=st.sampled_from([False, True, (True, False), (False, True)]),
        reset=st.sampled_from(RESETS), bits=st.integers(4, 8), frac=st.integers(4, 9),

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from budget import ARITHMETIC, budget
+from hypothesis import given
 from hypothesis import strategies as st
 
 from srcfpga.data import RateEncoder
@@ -51,7 +52,7 @@ def test_generator_constants():
     assert len({generator_constant(g) for g in range(256)}) == 256
 
 
-@settings(max_examples=25, deadline=None)
+@budget(ARITHMETIC)
 @given(st.lists(st.integers(0, 255), min_size=1, max_size=70), st.sampled_from([0.05, 0.25, 0.5, 1.0]),
        st.integers(1, 8), st.integers(0, (1 << 31) - 1), st.integers(1, 4), st.integers(0, 2))
 def test_matches_the_specification(pixels, rate_gain, generators, seed, steps, blank):

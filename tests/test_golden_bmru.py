@@ -7,7 +7,8 @@ import json
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from budget import ARITHMETIC, budget
+from hypothesis import given
 from hypothesis import strategies as st
 
 from srcfpga.cells.mru.layer import BMRULayerQ, CMRULayerQ
@@ -73,7 +74,7 @@ def reference_step(layer, q: list[int], x: list[int]) -> tuple[list[int], list[i
     return new, cs, betas
 
 
-@settings(max_examples=40, deadline=None)
+@budget(ARITHMETIC)
 @given(seed=st.integers(0, 100_000), kind=st.sampled_from(["bmru", "cmru"]), gated=st.booleans(),
        window=st.sampled_from([0, 1, 4]), density=st.sampled_from([0.1, 0.5, 0.9]))
 def test_golden_network_matches_reference(seed, kind, gated, window, density):

@@ -7,7 +7,8 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from budget import ARITHMETIC, budget
+from hypothesis import given
 from hypothesis import strategies as st
 
 from srcfpga.errors import ConfigError
@@ -33,7 +34,7 @@ def reference_readout(ro: ReadoutQ, outputs: np.ndarray) -> np.ndarray:
     return np.array(after)
 
 
-@settings(max_examples=30, deadline=None)
+@budget(ARITHMETIC)
 @given(st.integers(0, 2 ** 16), st.integers(1, 16), st.integers(0, 1 << 16), st.integers(0, 4),
        st.booleans(), st.integers(10, 20))
 def test_readout_matches_reference(seed, shift, num, window, bias, acc_bits):

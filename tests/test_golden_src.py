@@ -13,7 +13,8 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from budget import ARITHMETIC, budget
+from hypothesis import given
 from hypothesis import strategies as st
 
 from srcfpga.cells.src.golden import NumpyOps, SRCGolden, src_update
@@ -63,7 +64,7 @@ def layers(draw) -> SRCLayerQ:
     return with_random_tables(layer, draw(st.integers(0, 2 ** 32 - 4)), segments, draw(st.integers(0, 12)))
 
 
-@settings(max_examples=150, deadline=None)
+@budget(ARITHMETIC)
 @given(layers(), st.data())
 def test_one_step_matches_reference(reference_pwl, layer, data):
     batch = data.draw(st.integers(1, 3))
@@ -85,7 +86,7 @@ def test_one_step_matches_reference(reference_pwl, layer, data):
             assert tuple(int(v[b, n]) for v in new) == expected, (b, n)
 
 
-@settings(max_examples=60, deadline=None)
+@budget(ARITHMETIC)
 @given(layers(), st.integers(1, 12), st.floats(0.0, 1.0), st.integers(0, 2 ** 32 - 1))
 def test_trajectory_matches_reference(reference_pwl, layer, steps, density, seed):
     """Many steps from the layer's initial state, driven by random input spikes through the weights."""

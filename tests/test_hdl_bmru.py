@@ -8,7 +8,8 @@ import json
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from budget import SIMULATION, budget
+from hypothesis import given
 from hypothesis import strategies as st
 
 from srcfpga.cells.mru.engine import BMRULayerEngine
@@ -21,7 +22,7 @@ from srcfpga.quant import QuantConfig, quantize_net
 from srcfpga.testing import random_mru_net
 
 
-@settings(max_examples=6)
+@budget(SIMULATION)
 @given(seed=st.integers(0, 2**16), variant=st.sampled_from(["full", "first"]), bits=st.integers(4, 8),
        window=st.sampled_from([0, 1, 4]), lanes=st.sampled_from([1, 2, 5]), per_cycle=st.sampled_from([1, 2, 4]),
        density=st.sampled_from([0.1, 0.5]))
@@ -43,7 +44,7 @@ def test_back_pressure_and_latency_model(hdl_equals_golden):
     hdl_equals_golden(model, config, spikes.shape[1], 0, spikes=spikes, stall=0.4)
 
 
-@settings(max_examples=8)
+@budget(SIMULATION)
 @given(seed=st.integers(0, 2**16), bits=st.integers(4, 8), count_bits=st.integers(2, 6),
        sizes=st.sampled_from([(7, 6, 5), (9, 4), (5, 11, 3)]), window=st.sampled_from([0, 1, 3]),
        lanes=st.sampled_from([1, 2, 3]), per_cycle=st.sampled_from([1, 2, 4]), density=st.sampled_from([0.2, 0.6]))
@@ -55,7 +56,7 @@ def test_cmru_network_bit_exact(hdl_equals_golden, seed, bits, count_bits, sizes
     hdl_equals_golden(model, config, spikes.shape[1], 0, spikes=spikes)
 
 
-@settings(max_examples=6)
+@budget(SIMULATION)
 @given(seed=st.integers(0, 2**16), bits=st.integers(4, 8), shape=st.sampled_from([(3, 0), (4, 2), (6, 2), (6, 4)]),
        sizes=st.sampled_from([(7, 6, 5), (9, 4)]), lanes=st.sampled_from([1, 2, 3]), per_cycle=st.sampled_from([1, 2, 4]),
        density=st.sampled_from([0.2, 0.6]))

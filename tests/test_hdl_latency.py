@@ -2,7 +2,8 @@
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from budget import LONG_SIMULATION, SIMULATION, budget
+from hypothesis import given
 from hypothesis import strategies as st
 
 from srcfpga.golden import run_golden
@@ -20,7 +21,7 @@ def assert_model_exact(model, config, steps, blank, frames, **inputs):
     np.testing.assert_array_equal(predicted, hardware.cycles)
 
 
-@settings(max_examples=6, deadline=None)
+@budget(LONG_SIMULATION)
 @given(seed=st.integers(0, 2**16), sizes=st.sampled_from([(40, 24), (70, 20, 10), (20, 3), (9, 5, 6, 4)]),
        lanes=st.sampled_from([1, 2, 4, 8]), per_cycle=st.sampled_from([1, 2, 4]), generators=st.sampled_from([2, 4, 16]),
        steps=st.integers(1, 10), blank=st.integers(0, 3), pack=st.booleans())
@@ -33,7 +34,7 @@ def test_pixel_input(seed, sizes, lanes, per_cycle, generators, steps, blank, pa
     assert_model_exact(model, config, steps, blank, frames, pixels=pixels, seeds=seeds)
 
 
-@settings(max_examples=8, deadline=None)
+@budget(SIMULATION)
 @given(seed=st.integers(0, 2**16), cell=st.sampled_from(["src", "bmru", "cmru", "alphacmru"]),
        sizes=st.sampled_from([(12, 7), (30, 6, 5), (7, 12, 6)]), lanes=st.sampled_from([1, 2, 4]),
        per_cycle=st.sampled_from([1, 2, 4]), density=st.sampled_from([0.02, 0.3, 0.7]), steps=st.integers(1, 8),

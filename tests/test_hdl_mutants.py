@@ -1,7 +1,8 @@
 """Mutation harness: one-LSB and one-operator changes of the HDL's constants are each caught.
 
-Each mutant changes one constant or comparison of a neuron datapath (``mutate`` fixture: a textual
-mutation of the module, undone after the test) and runs the state-comparing equivalence check
+Each mutant changes one constant or comparison of a neuron datapath (SRC and its tables, BMRU, CMRU,
+alphaCMRU, the LIF family on a CubaLIF network; ``mutate`` fixture: a textual mutation of the module, undone
+after the test) and runs the state-comparing equivalence check
 (``hdl_equals_golden``: every state word and output of every neuron at every step) on the boundary
 networks (``boundary_cases``) in Amaranth's simulator; the check must fail. Several of these mutants
 leave every spike unchanged (e.g. the current's saturation bound: ``i`` is clamped to ``rho`` before it
@@ -13,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from srcfpga.cells.lif import neuron as lif_neuron
 from srcfpga.cells.mru import alpha_engine, cmru_engine
 from srcfpga.cells.mru import engine as bmru_engine
 from srcfpga.cells.src import neuron as src_neuron
@@ -38,8 +40,18 @@ MUTANTS = {
     "cmru saturation - 1": (cmru_engine, "-limit, limit)", "-limit, limit - 1)"),
     "alphacmru leak shift + 1": (alpha_engine, "leaked = q - (q >> r)", "leaked = q - (q >> (r + 1))"),
     "alphacmru saturation lo + 1": (alpha_engine, "clamp(leaked, -limit, limit)", "clamp(leaked, 1 - limit, limit)"),
+    "lif spike comparator > -> >=": (lif_neuron, "return words, v > mid.threshold", "return words, v >= mid.threshold"),
+    "lif reset comparator > -> >=": (lif_neuron, "r = old.v > params.threshold", "r = old.v >= params.threshold"),
+    "lif membrane saturation hi - 1": (lif_neuron, "clamp(mid.lv + mid.drive, *q.v_range)",
+                                       "clamp(mid.lv + mid.drive, q.v_range[0], q.v_range[1] - 1)"),
+    "cubalif current saturation lo + 1": (lif_neuron, "+ drive, *q.current_range)",
+                                          "+ drive, q.current_range[0] + 1, q.current_range[1])"),
+    "lif leak shift + 1": (lif_neuron, "return value - (product >> shift)", "return value - (product >> (shift + 1))"),
+    "lif weight shift + 1": (lif_neuron, "drive = (syn << q.weight_shift)", "drive = (syn << (q.weight_shift + 1))"),
+    "lif subtract reset threshold - 1": (lif_neuron, "Mux(r, params.threshold, 0)", "Mux(r, params.threshold - 1, 0)"),
 }
-CELL = {src_neuron: "src", pwl: "src", bmru_engine: "bmru", cmru_engine: "cmru", alpha_engine: "alphacmru"}
+CELL = {src_neuron: "src", pwl: "src", bmru_engine: "bmru", cmru_engine: "cmru", alpha_engine: "alphacmru",
+        lif_neuron: "cubalif"}
 
 
 def run_case(hdl_equals_golden, case):
@@ -58,7 +70,7 @@ def test_mutant_is_caught(name, mutate, hdl_equals_golden, boundary_cases):
             run_case(hdl_equals_golden, boundary_cases[cell])
 
 
-@pytest.mark.parametrize("cell", ["src", "bmru", "cmru", "alphacmru"])
+@pytest.mark.parametrize("cell", ["src", "bmru", "cmru", "alphacmru", "cubalif"])
 def test_boundary_cases_pass_unmutated(cell, hdl_equals_golden, boundary_cases):
     run_case(hdl_equals_golden, boundary_cases[cell])
 
@@ -81,3 +93,10 @@ def test_boundary_cases_reach_the_boundaries(boundary_cases):
     model, spikes = boundary_cases["alphacmru"]
     layer, trace = model.layers[0], run_golden(model, spikes=spikes, trace=True).traces[0]
     assert trace.spikes.min() == -layer.count_max and layer.relax_shift == 2
+
+    model, spikes = boundary_cases["cubalif"]
+    layer, trace = model.layers[0], run_golden(model, spikes=spikes, trace=True).traces[0]
+    assert layer.reset == "subtract" and len(set(layer.decay_num)) > 1     # per-neuron leaks: the multiplier
+    assert trace.v.min() == layer.v_range[0] and trace.v.max() == layer.v_range[1]
+    assert trace.i.min() == layer.current_range[0] and trace.i.max() == layer.current_range[1]
+    assert (trace.v[:, :-1] == layer.threshold).any()

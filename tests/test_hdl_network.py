@@ -2,7 +2,8 @@
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from budget import LONG_SIMULATION, SIMULATION, budget
+from hypothesis import given
 from hypothesis import strategies as st
 
 from srcfpga.errors import ConfigError
@@ -32,12 +33,12 @@ def check_pixel_encoder(hdl_equals_golden, seed, weight_bits, sizes, lanes):
                       seeds=rng.integers(0, 2**31, 2))
 
 
-test_spike_frames_bit_exact = settings(max_examples=10)(given(**FRAME_CASES)(check_spike_frames))
-test_pixel_encoder_bit_exact = settings(max_examples=4)(given(**PIXEL_CASES)(check_pixel_encoder))
-test_spike_frames_bit_exact_many = pytest.mark.slow(
-    settings(max_examples=100)(given(**FRAME_CASES)(check_spike_frames)))
+# the same properties in the slow suite, where the slow profile's budget is 8x and its examples random
+test_spike_frames_bit_exact = budget(SIMULATION)(given(**FRAME_CASES)(check_spike_frames))
+test_pixel_encoder_bit_exact = budget(LONG_SIMULATION)(given(**PIXEL_CASES)(check_pixel_encoder))
+test_spike_frames_bit_exact_many = pytest.mark.slow(budget(SIMULATION)(given(**FRAME_CASES)(check_spike_frames)))
 test_pixel_encoder_bit_exact_many = pytest.mark.slow(
-    settings(max_examples=40)(given(**PIXEL_CASES)(check_pixel_encoder)))
+    budget(LONG_SIMULATION)(given(**PIXEL_CASES)(check_pixel_encoder)))
 
 
 @pytest.mark.parametrize("pack", [False, True])

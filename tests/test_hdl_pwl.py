@@ -10,7 +10,8 @@ from __future__ import annotations
 import numpy as np
 from amaranth import Module, Signal, signed
 from amaranth.sim import Simulator
-from hypothesis import given, settings
+from budget import MODEL, budget
+from hypothesis import given
 from hypothesis import strategies as st
 
 from srcfpga.cells.src.golden import NumpyOps, src_update
@@ -35,7 +36,7 @@ def simulate(module, inputs: dict, outputs: dict, vectors: list[dict]) -> list[d
     return results
 
 
-@settings(max_examples=25, deadline=None)
+@budget(MODEL)
 @given(seed=st.integers(0, 2 ** 32 - 1), segments=st.integers(1, 16), shift=st.integers(0, 12),
        in_bits=st.integers(2, 9), out_bits=st.integers(1, 12))
 def test_table_unit_equals_golden_on_every_input(seed, segments, shift, in_bits, out_bits):
@@ -64,7 +65,7 @@ def neuron_harness(layer):
     return m, inputs, outputs
 
 
-@settings(max_examples=12, deadline=None)
+@budget(MODEL)
 @given(seed=st.integers(0, 2 ** 16), bits=st.integers(4, 8), segments=st.sampled_from([1, 2, 5, 16]),
        fitted=st.booleans(), shift=st.integers(0, 10))
 def test_neuron_equals_golden_on_random_states(seed, bits, segments, fitted, shift):

@@ -7,7 +7,8 @@ import math
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, settings
+from budget import ARITHMETIC, budget
+from hypothesis import given
 from hypothesis import strategies as st
 
 from srcfpga.cells import CELLS
@@ -80,7 +81,7 @@ def test_surrogate_integrates_to_one():
 
 # ---- the recurrence ------------------------------------------------------------------------------
 
-@settings(max_examples=40, deadline=None)
+@budget(ARITHMETIC)
 @given(seed=st.integers(0, 10_000), steps=st.integers(1, 70), eps=st.sampled_from([0.0, 1.0]),
        bound=st.sampled_from([1.0, 3.0, 31.0]))
 def test_scan_equals_sequential_exactly_for_integer_maps(seed, steps, eps, bound):

@@ -8,7 +8,8 @@ from dataclasses import replace
 import nir
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from budget import ARITHMETIC, budget
+from hypothesis import given
 from hypothesis import strategies as st
 
 from srcfpga.nn.nir import (
@@ -554,7 +555,7 @@ def test_decay_inversion_mutant_is_caught(mutate):
     assert np.any(nir_module.decay_per_step(SNNTORCH_DT, tau) != beta)
 
 
-@settings(max_examples=25)
+@budget(ARITHMETIC)
 @given(seed=st.integers(0, 2**16), sizes=st.lists(st.integers(1, 6), min_size=2, max_size=4),
        kind=st.sampled_from(["lif", "cubalif", "if"]), recurrent=st.booleans(),
        reset=st.sampled_from(["zero", "subtract", "zero_after"]), dt=st.sampled_from([1e-4, 1e-3, 0.5]),

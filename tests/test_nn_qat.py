@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, settings
+from budget import MODEL, budget
+from hypothesis import given
 from hypothesis import strategies as st
 
 from srcfpga.golden import run_golden
@@ -35,7 +36,7 @@ def assert_qat_equals_golden(qat: QATNet, spikes: np.ndarray) -> None:
     np.testing.assert_allclose(logits.numpy(), golden.readout * hw.readout.scale / spikes.shape[1], rtol=1e-12)
 
 
-@settings(max_examples=40, deadline=None)
+@budget(MODEL)
 @given(seed=st.integers(0, 2 ** 16), bits=st.integers(4, 8), n_in=st.integers(1, 12),
        hidden=st.lists(st.integers(1, 8), min_size=1, max_size=2), density=st.floats(0.0, 1.0),
        drive=st.sampled_from([0.3, 1.0, 3.0]), steps=st.integers(1, 10), batch=st.integers(1, 3),

@@ -7,7 +7,8 @@ import json
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, settings
+from budget import MODEL, budget
+from hypothesis import given
 from hypothesis import strategies as st
 
 from srcfpga.cli import main
@@ -53,7 +54,7 @@ def test_ptq_structure(cell, variant):
         assert error.max() <= 0.5 * scale + 1e-9 or q.weights_c.max() == 15   # clipped at mse scale
 
 
-@settings(max_examples=25, deadline=None)
+@budget(MODEL)
 @given(seed=st.integers(0, 10_000), cell_variant=st.sampled_from([("bmru", "full"), ("bmru", "first"),
                                                                   ("cmru", "full"), ("alphacmru", "full")]),
        bits=st.integers(2, 8), window=st.sampled_from([0, 1, 5]), density=st.sampled_from([0.1, 0.4, 0.8]),
@@ -119,7 +120,7 @@ def test_eval_cli_golden_equals_meta(tmp_path, capsys):
     assert json.loads(capsys.readouterr().out)["accuracy"] == meta["test_accuracy"]
 
 
-@settings(max_examples=25, deadline=None)
+@budget(MODEL)
 @given(seed=st.integers(0, 10_000), relax_shift=st.integers(0, 4), bits=st.integers(2, 8),
        density=st.sampled_from([0.1, 0.4, 0.8]), drive=st.sampled_from([0.3, 1.0, 3.0]))
 def test_alphacmru_qat_equals_golden_at_every_relaxation(seed, relax_shift, bits, density, drive):

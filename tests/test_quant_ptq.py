@@ -7,7 +7,8 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from budget import ARITHMETIC, budget
+from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -27,7 +28,7 @@ weights_strategy = hnp.arrays(np.float64, st.tuples(st.integers(1, 6), st.intege
                               elements=st.floats(-50, 50, allow_subnormal=False))
 
 
-@settings(max_examples=60, deadline=None)
+@budget(ARITHMETIC)
 @given(weights_strategy, st.integers(2, 8), st.sampled_from(["max", "mse"]))
 def test_weights_within_signed_range(w, bits, clip):
     scale = weight_scale(w, bits, clip)

@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, settings
+from budget import ARITHMETIC, MODEL, budget
+from hypothesis import given
 from hypothesis import strategies as st
 
 from srcfpga.cells.src.golden import NumpyOps
@@ -32,7 +33,7 @@ DATA = Path(__file__).parent / "data"
 CHECKPOINT = Path(__file__).parents[1] / "srcfpga" / "checkpoints" / "digits_src.pt"
 
 
-@settings(max_examples=120, deadline=None)
+@budget(ARITHMETIC)
 @given(seed=st.integers(0, 2 ** 32 - 1), segments=st.integers(1, MAX_SEGMENTS), shift=st.integers(0, 16),
        in_bits=st.integers(2, 20), out_bits=st.integers(1, 16))
 def test_golden_and_qat_tables_equal_the_definition(reference_pwl, seed, segments, shift, in_bits, out_bits):
@@ -144,7 +145,7 @@ def test_fit_saturates_and_steps_back_at_most_by_its_error():
     assert table.segments == 6 and table.lo == -one and table.hi == one and error < 0.05 * one
 
 
-@settings(max_examples=40, deadline=None)
+@budget(MODEL)
 @given(one=st.integers(8, 3000), segments=st.integers(1, MAX_SEGMENTS), reach=st.integers(1, 12))
 def test_fit_is_a_valid_saturating_table(one, segments, reach):
     target = lambda v: one * np.tanh(v / one)  # noqa: E731

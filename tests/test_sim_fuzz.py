@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import os
 import random
+import re
 
 import pytest
+from budget import LONG_SIMULATION, budget
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -52,19 +54,18 @@ def test_large_cases_reach_the_bounds():
     assert max(len(s) for s in sizes) >= 4
 
 
-@settings(max_examples=6)
+@budget(LONG_SIMULATION)
 @given(seed=st.integers(0, 2**31 - 1))
-def test_tiny_random_cases_equal_golden(hdl_equals_golden, seed):
+def test_tiny_random_cases_equal_golden(seed):
     case = random_case(seed, "tiny")
     check, = multi.run_multi([case], simulator="amaranth").checks
-    if not check.ok:        # locate the first difference (layer, neuron, step, state)
-        hdl_equals_golden(case.model, case.config, case.steps, case.blank, **case.inputs)
     assert check.ok, f"{case.summary}: {check}"
 
 
 def test_state_digests_catch_a_mutant_that_spikes_miss(mutate, boundary_cases):
     """The SRC current's saturation bound ``hi - 1`` leaves every spike and readout unchanged on the boundary
-    network; only the state digests differ."""
+    network; only the state digests differ, and the check names the first differing layer, neuron, step and
+    state (the replay with state traces): a neuron's current ``i``, hardware one below the golden bound."""
     from srcfpga.cells.src import neuron
 
     model, spikes = boundary_cases["src"]
@@ -75,6 +76,11 @@ def test_state_digests_catch_a_mutant_that_spikes_miss(mutate, boundary_cases):
     mutate(neuron, "lo, hi = q.current_range", "lo, hi = q.current_range[0], q.current_range[1] - 1")
     check, = multi.run_multi([case], simulator="amaranth").checks
     assert check.state_mismatched and not check.mismatched
+    match = re.search(r"state i mismatch at sample (\d+), layer (\d+), neuron \d+, step \d+: rtl (-?\d+) != golden "
+                      r"(-?\d+)", str(check))
+    assert match, str(check)
+    sample, layer, rtl, golden = map(int, match.groups())
+    assert sample in check.state_mismatched and rtl == golden - 1 == model.layers[layer].current_range[1] - 1
 
 
 def test_golden_state_digest_sees_one_state_word():
@@ -108,3 +114,30 @@ def test_large_random_configurations_in_verilator():
         pytest.skip(str(exc))
     failures = [f"{case.summary}: {check}" for case, check in zip(cases, run.checks) if not check.ok]
     assert not failures, f"base seed {base}:\n" + "\n".join(failures)
+
+
+@pytest.mark.slow
+def test_verilator_replay_names_the_first_state_difference(monkeypatch):
+    """The per-cycle cocotb replay of :func:`multi.locate_difference` (Verilator runs) decodes the state traces:
+    against a golden trace with one state word changed, it names that word's layer, neuron, step and state."""
+    import srcfpga.golden
+
+    case = random_case(3, "tiny")
+    real = srcfpga.golden.run_golden
+
+    def tampered(*args, **kwargs):
+        golden = real(*args, **kwargs)
+        name = next(iter(golden.traces[0].states()))
+        getattr(golden.traces[0], name)[0, -1, 0] += 1
+        return golden
+
+    monkeypatch.setattr(srcfpga.golden, "run_golden", tampered)
+    try:
+        located = multi.locate_difference(case, [0], simulator="verilator")
+    except ToolNotFoundError as exc:
+        pytest.skip(str(exc))
+    name = next(iter(real(case.model, steps=case.steps, blank=case.blank, trace=True, **case.inputs)
+                     .traces[0].states()))
+    step = case.blank + case.steps - 1
+    assert "per-cycle verilator harness" in located
+    assert f"state {name} mismatch at sample 0, layer 0, neuron 0, step {step}: rtl" in located, located

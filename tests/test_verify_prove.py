@@ -243,7 +243,7 @@ def test_src_layer_with_tables_is_proved(segments):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("bits,segments", [(4, 1), (8, 1), (4, 16)])
+@pytest.mark.parametrize("bits,segments", [(4, 1), (5, 1), (8, 1), (4, 16)])
 def test_reference_model_is_proved(reference_dir: Path, tmp_path: Path, bits, segments):
     main(["import", str(reference_dir), "-o", str(tmp_path / "ref.pt")])
     main(["quantize", str(tmp_path / "ref.pt"), "--weight-bits", str(bits), "--segments", str(segments),
@@ -252,7 +252,7 @@ def test_reference_model_is_proved(reference_dir: Path, tmp_path: Path, bits, se
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("bits", [4, 8])
+@pytest.mark.parametrize("bits", [4, 5, 6, 7, 8])
 def test_demo_model_is_proved(tmp_path: Path, bits):
     from srcfpga.demo import CHECKPOINT
 

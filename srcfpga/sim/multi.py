@@ -14,7 +14,9 @@ Besides the harness's record (result and the digests of the spike and readout tr
 the ``states<l>`` port (every state word of every neuron after every update; lanes past the layer's
 last neuron read as 0), folded like the other digests. :func:`golden_state_digests` computes them
 from the golden trace with the HDL's ``state_trace_layout``. :func:`run_multi` returns, per network,
-the samples whose states, spikes, readout, accumulators, class or cycle count differ.
+the samples whose states, spikes, readout, accumulators, class or cycle count differ; a digest names no
+neuron, so each network that differs is replayed with per-step state traces (:func:`locate_difference`)
+and its check names the first differing layer, neuron, step and state.
 
 The same harness runs in Amaranth's simulator (``run_multi(..., simulator="amaranth")``): no build, so for
 small networks (a few hundred cycles) it costs less CPU than a Verilator build per network; Verilator pays
@@ -198,15 +200,25 @@ def golden_state_digests(model: HardwareModel, config: HdlConfig, golden) -> np.
 @dataclass(frozen=True)
 class CaseCheck:
     """One network's verdict: samples whose outputs (spike and readout digests, accumulators, class), cycle
-    counts or state digests differ from golden and the cycle model."""
+    counts or state digests differ from golden and the cycle model; ``located``: where the first difference
+    is (:func:`locate_difference`: layer, neuron, step and state), empty when the digests agree or no replay
+    was made."""
 
     mismatched: list[int]
     latency_mismatched: list[int]
     state_mismatched: list[int]
+    located: str = ""
 
     @property
     def ok(self) -> bool:
         return not (self.mismatched or self.latency_mismatched or self.state_mismatched)
+
+    def __str__(self) -> str:
+        if self.ok:
+            return "equal to golden"
+        text = (f"samples whose outputs differ {self.mismatched}, cycle counts {self.latency_mismatched}, "
+                f"state digests {self.state_mismatched}")
+        return text + (f"; {self.located}" if self.located else "")
 
 
 @dataclass
@@ -244,6 +256,33 @@ def check_case(case: MultiCase, decoded: dict, state_digests: np.ndarray) -> Cas
     verdict = check_batch(case.model, case.resolved, run, golden, input_spikes, case.blank)
     same = (state_digests == golden_state_digests(case.model, case.resolved, golden)).all(axis=1)
     return CaseCheck(verdict.mismatched, verdict.latency_mismatched, [int(s) for s in np.nonzero(~same)[0]])
+
+
+def locate_difference(case: MultiCase, samples: list[int], simulator: str = "amaranth") -> str:
+    """Replay ``case`` with per-step state traces and name the first difference from golden of each of its
+    ``samples`` (:func:`srcfpga.sim.regression.first_difference`: layer, neuron, step and state word, or the
+    spike, readout, class or protocol difference). ``simulator``: ``"amaranth"`` runs
+    :func:`srcfpga.hdl.pysim.run_amaranth` (no build); ``"verilator"`` (or ``"icarus"``) the per-cycle cocotb
+    harness (:func:`srcfpga.sim.regression.run_rtl`, a build of its own). A digest difference that the replay
+    does not reproduce is reported as such (the multi-network harness or its digests differ, not the network)."""
+    from ..golden import run_golden
+    from .regression import NO_GAPS, first_difference, run_rtl
+
+    golden = run_golden(case.model, steps=case.steps, blank=case.blank, trace=True, **case.inputs)
+    if simulator == "amaranth":
+        from ..hdl.pysim import run_amaranth
+
+        run, problems, where = run_amaranth(case.model, case.resolved, steps=case.steps, blank=case.blank,
+                                            **case.inputs), [], "Amaranth simulation"
+    else:
+        run, problems, where = run_rtl(case.model, case.resolved, steps=case.steps, blank=case.blank,
+                                       simulator=simulator, backpressure=NO_GAPS, **case.inputs), None, \
+            f"per-cycle {simulator} harness"
+    found = [first_difference(sample, run, golden, problems) for sample in samples]
+    described = [m.describe() for m in found if m is not None]
+    if not described:
+        return f"the replay ({where}, state traces) equals golden: only the multi-network run differs"
+    return f"first differences (replay in the {where} with state traces): " + "; ".join(described)
 
 
 def _records_amaranth(harness: MultiHarness, timeout_cycles: int) -> tuple[list[list[int]], int]:
@@ -290,9 +329,11 @@ def _records_amaranth(harness: MultiHarness, timeout_cycles: int) -> tuple[list[
 
 
 def run_multi(cases: list[MultiCase], simulator: str = "verilator", build_args: tuple[str, ...] = MULTI_BUILD_ARGS,
-              cache_dir=None, timeout_cycles: int = 50_000_000) -> MultiRun:
+              cache_dir=None, timeout_cycles: int = 50_000_000, locate: bool = True) -> MultiRun:
     """Run ``MultiHarness(cases)`` - in Verilator (one build for all cases; ``simulator="verilator"``) or in
-    Amaranth's simulator (``"amaranth"``, no tools, slow) - and check every network against golden."""
+    Amaranth's simulator (``"amaranth"``, no tools, slow) - and check every network against golden.
+    ``locate``: replay each network whose outputs or states differ with state traces in the same simulator
+    (:func:`locate_difference`) and name its first difference in the check."""
     import time
 
     from amaranth.back import verilog as amaranth_verilog
@@ -317,4 +358,8 @@ def run_multi(cases: list[MultiCase], simulator: str = "verilator", build_args: 
         build_seconds, cached, run_seconds = sim_build.seconds, sim_build.cached, sim_run.seconds
     checks = [check_case(case, *decode(harness, k, case_records))
               for k, (case, case_records) in enumerate(zip(cases, records))]
+    if locate:
+        checks = [replace(check, located=locate_difference(case, sorted({*check.mismatched, *check.state_mismatched}),
+                                                           simulator))
+                  if check.mismatched or check.state_mismatched else check for case, check in zip(cases, checks)]
     return MultiRun(checks, cycles, generate_seconds, build_seconds, cached, run_seconds)

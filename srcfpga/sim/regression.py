@@ -523,9 +523,12 @@ def _decode(model: HardwareModel, res: dict, manifest: dict, batch: int, total: 
 
 # ---- comparison ---------------------------------------------------------------------------------------------
 
-def _first_difference(sample: int, rtl: RtlRun, golden) -> Mismatch | None:
-    """Earliest step first; at a step, hidden layers in order (a layer's states, when traced, before its
-    outputs), then the readout."""
+def first_difference(sample: int, rtl, golden, problems: list[str] | None = None) -> Mismatch | None:
+    """The first difference of sample ``sample`` between a hardware run ``rtl`` (:class:`RtlRun`, or
+    :class:`srcfpga.hdl.pysim.HardwareRun` with ``problems`` given) and ``golden`` (``run_golden(...,
+    trace=True)``). Earliest step first; at a step, hidden layers in order (a layer's states, when traced,
+    before its outputs), then the readout; ``problems``: the sample's protocol problems (default
+    ``rtl.problems[sample]``)."""
     from ..golden import first_state_mismatch
 
     total = rtl.readout_trace.shape[1]
@@ -553,8 +556,9 @@ def _first_difference(sample: int, rtl: RtlRun, golden) -> Mismatch | None:
                                                            int(golden.readout_trace[sample, step, c]))))
     if candidates:
         return min(candidates, key=lambda item: item[:2])[2]
-    if rtl.problems[sample]:
-        return Mismatch(sample, "protocol", detail=rtl.problems[sample][0])
+    problems = rtl.problems[sample] if problems is None else problems
+    if problems:
+        return Mismatch(sample, "protocol", detail=problems[0])
     diff = np.nonzero(rtl.readout[sample] != golden.readout[sample])[0]
     if len(diff):
         c = int(diff[0])
@@ -573,7 +577,7 @@ def compare_with_golden(model: HardwareModel, rtl: RtlRun, golden, labels: np.nd
         raise ConfigError("RTL run and golden result differ in batch size or layer count")
     first, bad = None, []
     for sample in range(rtl.batch):
-        mismatch = _first_difference(sample, rtl, golden)
+        mismatch = first_difference(sample, rtl, golden)
         if mismatch is not None:
             bad.append(sample)
             first = first or mismatch
