@@ -28,7 +28,14 @@ timed here; the models store their own training times). Training took 20 + 10 mi
 of QAT on 2 shared cores (README); Yosys 5-15 minutes per HDL configuration.
 
     python benchmarks/mnist_scratch.py [--epochs 8] [--qat-limit 20000] [--float-model PT] [--qat-model PT]
-        [--trade-steps 20 15 10] [--spikes-per-cycle 2 4] [--rtl-samples 20] [--no-estimate] [--json]
+        [--trade-steps 20 15 10] [--spikes-per-cycle 2 4] [--lanes L] [--pack-masks] [--rtl-samples 20]
+        [--rtl-steps S] [--no-estimate] [--json]
+
+The low-energy model of issue 17 (trained at the short window; 0.33 uJ at 1 step, 0.57 uJ at 2 on the Arty A7-35T,
+benchmarks/README.md "Trained at the short window")::
+
+    python benchmarks/mnist_scratch.py --steps 3 --rate-gain 1.0 --epochs 12 --refine-epochs 0 --qat-limit 0 \
+        --trade-steps 2 1 --lanes 8 --rtl-steps 1
 """
 
 from __future__ import annotations
@@ -76,16 +83,22 @@ def main() -> int:
     parser.add_argument("--weight-bits", type=int, default=4)
     parser.add_argument("--qat-epochs", type=int, default=1)
     parser.add_argument("--qat-lr", type=float, default=2e-4)
-    parser.add_argument("--qat-limit", type=int, default=20000, help="QAT on the first N mnist-train images")
+    parser.add_argument("--qat-limit", type=int, default=20000,
+                        help="QAT on the first N mnist-train images (0: all 60,000)")
     parser.add_argument("--logit-scale", type=float, default=1.0)
     parser.add_argument("--float-model", type=Path, help="skip float training: this .pt (trained by this recipe)")
     parser.add_argument("--qat-model", type=Path, help="skip QAT: this .pt (QAT of --float-model)")
     parser.add_argument("--trade-steps", type=int, nargs="*", default=[20, 15, 10],
                         help="fewer stimulus steps (blank 0) of the accuracy / energy trade-off, after the model's own")
     parser.add_argument("--spikes-per-cycle", type=int, nargs="+", default=[2])
+    parser.add_argument("--lanes", type=int, help="HDL lanes of the estimates and the Verilator run (default: the HDL's)")
+    parser.add_argument("--pack-masks", action="store_true",
+                        help="estimates and Verilator run with HdlConfig.pack_masks")
     parser.add_argument("--board", default="arty-a7-35")
     parser.add_argument("--no-estimate", action="store_true", help="skip the board estimates (Yosys)")
     parser.add_argument("--rtl-samples", type=int, default=20, help="mnist-test-b images run in Verilator (0: none)")
+    parser.add_argument("--rtl-steps", type=int, help="stimulus steps (blank 0) of the Verilator run (default: the "
+                        "model's steps and blank)")
     parser.add_argument("--test-limit", type=int, help="score on the first N mnist-test-b images (quick check)")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/out"))
     parser.add_argument("--json", action="store_true")
@@ -118,7 +131,7 @@ def main() -> int:
     if args.qat_model is None:
         cli("train", *data, "--init", float_pt, "--epochs", 0, *bits, "--qat-epochs", args.qat_epochs,
             "--qat-lr", args.qat_lr, "--logit-scale", args.logit_scale, "--lr-schedule", "cosine",
-            "--limit", args.qat_limit, "-o", qat_pt)
+            *(("--limit", args.qat_limit) if args.qat_limit else ()), "-o", qat_pt)
     qat_hw = args.out / f"mnist_qat{args.weight_bits}.hw"
     quantized = cli("quantize", qat_pt, *bits, "-o", qat_hw)
     report["content_hash"] = quantized["content_hash"]
@@ -128,6 +141,7 @@ def main() -> int:
     report["qat_float_accuracy"] = cli("eval", qat_pt, *test)["accuracy"]
     report["model_bytes"] = {"pt": qat_pt.stat().st_size, "hw": qat_hw.stat().st_size}
 
+    design = (("--lanes", args.lanes) if args.lanes else ()) + (("--pack-masks",) if args.pack_masks else ())
     trade = []
     for steps in dict.fromkeys([args.steps] + args.trade_steps):   # the model's own configuration first
         blank = args.blank if steps == args.steps else 0
@@ -135,7 +149,7 @@ def main() -> int:
                                                                         "--blank", blank)["accuracy"]}
         for spc in [] if args.no_estimate else args.spikes_per_cycle:
             est = cli("estimate", qat_hw, "--board", args.board, "--dataset", "mnist", "--data-dir", test_dir,
-                      "--steps", steps, "--blank", blank, "--spikes-per-cycle", spc)
+                      "--steps", steps, "--blank", blank, "--spikes-per-cycle", spc, *design)
             row[f"spc{spc}"] = {key: est[key] for key in ("lut", "ff", "bram36", "fmax_mhz", "cycles_per_inference",
                                                           "latency_us", "static_w", "dynamic_w", "power_w",
                                                           "energy_uj", "energy_uj_range", "fits", "hdl_config")}
@@ -145,7 +159,9 @@ def main() -> int:
     report["trade_off"] = trade
 
     if args.rtl_samples:
-        sim = cli("sim", qat_hw, "--dataset", "mnist", "--data-dir", test_dir, "--limit", args.rtl_samples)
+        window = ("--steps", args.rtl_steps, "--blank", 0) if args.rtl_steps else ()
+        sim = cli("sim", qat_hw, "--dataset", "mnist", "--data-dir", test_dir, "--limit", args.rtl_samples,
+                  *window, *design, "--spikes-per-cycle", args.spikes_per_cycle[0])
         report["verilator"] = sim
     report["machine"] = machine()
     if args.json:

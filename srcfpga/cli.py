@@ -415,6 +415,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_dataset_args(p)
     _add_inference_args(p)
     _add_lanes_arg(p)
+    _add_spikes_per_cycle_arg(p)
     p.add_argument("--simulator", choices=("verilator", "icarus"), default="verilator", help="RTL simulator")
     p.add_argument("--waves", type=Path, metavar="DIR",
                    help="keep the run (waveform: FST, or VCD without liblz4-dev; log) in DIR")
@@ -573,15 +574,16 @@ def cmd_sim(args: argparse.Namespace) -> int:
     seeds = sample_seeds(args.seed, 0, len(dataset))
     options = dict(labels=dataset.labels, simulator=args.simulator, waves=args.waves is not None,
                    run_dir=args.waves, backpressure=gaps, netlist=args.netlist)
+    hdl = dict(lanes=args.lanes, memory=args.memory, trace_states=args.states,
+               spikes_per_cycle=args.spikes_per_cycle, pack_masks=args.pack_masks)
     if default_input(model) == "pixels":
-        report, _ = regress(model, HdlConfig(lanes=args.lanes, memory=args.memory, trace_states=args.states), pixels=dataset.images,
+        report, _ = regress(model, HdlConfig(**hdl), pixels=dataset.images,
                             seeds=seeds, steps=args.steps, blank=args.blank, **options)
     else:       # no on-chip engine for this encoder: the host encodes, the hardware takes spike frames
         steps = model.steps if args.steps is None else args.steps
         blank = model.blank if args.blank is None else args.blank
         frames = model.encoder.encode(dataset.images, steps, blank, seeds)
-        report, _ = regress(model, HdlConfig(lanes=args.lanes, memory=args.memory, input="frames",
-                                                  trace_states=args.states),
+        report, _ = regress(model, HdlConfig(input="frames", **hdl),
                             spikes=frames, steps=steps, blank=blank, **options)
     _emit(args, report.to_dict(), report.summary())
     return 0 if report.passed else 1

@@ -109,6 +109,24 @@ def test_cycle_model_divergence_fails_the_report(synthetic):
     assert report.passed and report.to_dict()["latency_model_exact"] == 1.0
 
 
+def test_cli_sim_passes_the_design_options(tmp_path, monkeypatch):
+    """``srcfpga sim --lanes --spikes-per-cycle --pack-masks`` simulates that HdlConfig (the RTL run is replaced)."""
+    from srcfpga.cli import main
+
+    hw = tmp_path / "m.hw"
+    random_hardware_model(1, (64, 8), 4).save(hw)
+    seen = []
+
+    def fake_regress(model, config, **kwargs):
+        seen.append(config)
+        raise ConfigError("stop here")
+
+    monkeypatch.setattr(reg, "regress", fake_regress)
+    main(["sim", str(hw), "--dataset", "digits", "--limit", "1", "--lanes", "4", "--spikes-per-cycle", "4",
+          "--pack-masks"])
+    assert (seen[0].lanes, seen[0].spikes_per_cycle, seen[0].pack_masks) == (4, 4, True)
+
+
 @pytest.mark.parametrize("diverged, code", [([], 0), ([2], 1)])
 def test_cli_sim_fails_on_a_cycle_model_divergence(synthetic, tmp_path, capsys, monkeypatch, diverged, code):
     """``srcfpga sim`` reports the cycle model check in its JSON and exits 1 on a divergence (the RTL run is
