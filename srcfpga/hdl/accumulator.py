@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from amaranth import Module, Mux, Signal, signed, unsigned
+from amaranth import Module, Mux, Signal, Value, signed, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -33,13 +33,34 @@ def column_rom(weights: np.ndarray, weight_bits: int, depth: int, memory: str) -
                   attrs=MEMORY_ATTRS[style])
 
 
+def beat_sum(m: Module, terms: list, name: str) -> Value:
+    """The exact sum of ``terms`` (signed weights), added in pairs: a binary tree whose level ``l`` is
+    ``weight_bits + l`` wide (exact, Amaranth's widths), so the accumulator adds one narrow sum to its wide
+    register. Each inner sum is a ``keep`` signal: without it Yosys's ``alumacc`` merges the whole chain, the
+    accumulator's add included, into one ``$macc`` cell, mapped as a carry-save tree of sign-extended full
+    adders in LUTs (k = 4, 5-bit weights, 15-bit sums: 88 LUT cells per neuron, against 57 for the tree on
+    carry chains; benchmarks/README.md, "Fitting k = 4 on the XC7A35T")."""
+    level = 0
+    while len(terms) > 1:
+        sums = []
+        for i in range(0, len(terms) - 1, 2):
+            pair = terms[i] + terms[i + 1]
+            kept = Signal(pair.shape(), name=f"{name}_l{level}_{i // 2}", attrs={"keep": 1})
+            m.d.comb += kept.eq(pair)
+            sums.append(kept)
+        terms, level = sums + terms[len(terms) - len(terms) % 2:], level + 1
+    return terms[0]
+
+
 class SynapticAccumulator(wiring.Component):
     """``sum[n] = sum over spiking inputs j of W[n, j]`` for all ``n_out`` neurons in parallel.
 
     Consumes ``events`` (up to ``count`` spiking input addresses per cycle; one read port of the
     weight ROM each - ``ceil(count / PORTS_PER_ROM)`` identical copies of the ROM, two ports each -
     one cycle read latency, a port enabled only in cycles that accept an event with a spike in its slot,
-    so an idle accumulator reads no block RAM and a beat reads one port per spike) and, at the end of
+    so an idle accumulator reads no block RAM and a beat reads one port per spike; when the ROM has a
+    row past the inputs, a port also reads that zero row for the first empty slot after a spike, so an
+    empty slot's word is 0 without a gate per weight bit) and, at the end of
     each timestep (``last``), moves the exact sums (``sum_bits`` wide, signed) into the hold register
     offered on ``sums``. The consumer may read ``sums.payload`` while ``valid`` and accepts with ``ready`` when done with it; the next step's
     ``last`` waits until then, the next step's other spikes do not.
@@ -71,21 +92,38 @@ class SynapticAccumulator(wiring.Component):
         m.d.comb += events.ready.eq(~blocked)
         m.d.sync += [pending.eq(accept), pending_spike.eq(events.payload.spike), pending_last.eq(events.payload.last)]
 
-        total = [acc[n] for n in range(self.width)]
+        n_out, n_in = self._weights.shape
+        slots = [[] for _ in range(n_out)]      # per neuron, the beat's weights (0: empty slot)
         for k in range(self.count):
             port = roms[k // PORTS_PER_ROM].read_port()
-            # reads only for a slot that carries a spike (a beat's empty slot would be read and then dropped)
-            m.d.comb += [port.addr.eq(events.payload.index[k]), port.en.eq(accept & events.payload.spike[k])]
+            spike = events.payload.spike[k]
             words = data.View(column, port.data)
-            for n in range(self._weights.shape[0]):
-                total[n] = total[n] + Mux(pending_spike[k], words[n], 0)
+            if n_in < self._depth:
+                # an empty slot reads the zero row n_in (once: the port holds its word until the next read),
+                # so the sums need no gate per weight bit
+                zeroed = Signal(name=f"zeroed{k}")      # the port's word is the zero row's
+                m.d.comb += [port.addr.eq(Mux(spike, events.payload.index[k], n_in)),
+                             port.en.eq(accept & (spike | ~zeroed))]
+                with m.If(accept):
+                    m.d.sync += zeroed.eq(~spike)
+                for n, terms in enumerate(slots):
+                    terms.append(words[n])
+            else:
+                # no zero row: read only for a slot that carries a spike, drop an empty slot's word
+                m.d.comb += [port.addr.eq(events.payload.index[k]), port.en.eq(accept & spike)]
+                for n, terms in enumerate(slots):
+                    terms.append(Mux(pending_spike[k], words[n], 0))
+        total = [acc[n] for n in range(self.width)]
+        for n, terms in enumerate(slots):
+            total[n] = total[n] + beat_sum(m, terms, f"beat{n}")
 
         with m.If(sums.valid & sums.ready):
             m.d.sync += sums.valid.eq(0)
-        with m.If(pending):
-            with m.If(pending_last):
-                m.d.sync += [sums.valid.eq(1), acc.eq(0)]
-                m.d.sync += [sums.payload[n].eq(total[n]) for n in range(self.width)]
-            with m.Else():
-                m.d.sync += [acc[n].eq(total[n]) for n in range(self.width)]
+        # the clear of ``acc`` outside its enable: Yosys maps it to the flip-flops' synchronous reset (which the
+        # Xilinx FDRE applies over its clock enable) instead of a LUT per bit in front of each D input
+        with m.If(pending & pending_last):
+            m.d.sync += [sums.valid.eq(1), acc.eq(0)]
+            m.d.sync += [sums.payload[n].eq(total[n]) for n in range(self.width)]
+        with m.Elif(pending):
+            m.d.sync += [acc[n].eq(total[n]) for n in range(self.width)]
         return m

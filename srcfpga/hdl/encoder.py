@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 from amaranth import Cat, Module, Signal, unsigned
 from amaranth.lib import stream, wiring
 from amaranth.lib.fifo import SyncFIFO
@@ -9,6 +10,7 @@ from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from ..data.encoder import RateEncoder, generator_constant
+from ..data.encoder import xorshift32 as reference_xorshift32
 from .arith import const_mul
 from .layouts import (
     PIXEL_BITS,
@@ -29,6 +31,13 @@ def xorshift32(x):
     return (x ^ (x << 5))[:32]
 
 
+def advanced_constant(constant: int) -> int:
+    """``xorshift32(constant)`` of an integer, by the specification's own step (:mod:`srcfpga.data.encoder`)."""
+    x = np.array([constant], np.uint32)
+    reference_xorshift32(x, np.empty_like(x))
+    return int(x[0])
+
+
 class RateEncoderEngine(wiring.Component):
     """Stores one image (``2E`` pixels per word) and emits its spike masks, one round per cycle.
 
@@ -38,6 +47,11 @@ class RateEncoderEngine(wiring.Component):
     ``E`` xorshift32 generators step once, and pixel ``p = 2E*k + 2g (+1)`` spikes when the
     low (high) 16 bits of generator ``g`` are below ``pixel * gain_q``. Masks with no spike are
     not sent unless they end a step.
+
+    Generator ``g``'s register holds its state one step ahead, ``xorshift32(state_g)``: a round compares
+    the register itself (no XOR network in front of the 2E comparators) and advances it. xorshift32 is
+    linear over GF(2), so the seeding ``xorshift32(seed ^ K_g) = xorshift32(seed) ^ xorshift32(K_g)`` costs
+    one shared XOR network on the seed and a constant per generator.
     """
 
     def __init__(self, encoder: RateEncoder, n_in: int):
@@ -60,7 +74,7 @@ class RateEncoderEngine(wiring.Component):
         m.d.comb += [self.masks.payload.eq(fifo.r_data), self.masks.valid.eq(fifo.r_rdy),
                      fifo.r_en.eq(self.masks.ready)]
 
-        states = [Signal(32, name=f"generator{g}") for g in range(gens)]
+        states = [Signal(32, name=f"generator{g}_ahead") for g in range(gens)]
         blank, steps = Signal(STEP_BITS), Signal(STEP_BITS)
         step, word = Signal(STEP_BITS), Signal(range(max(2, rounds)))
         in_flight, flight_last = Signal(), Signal()
@@ -73,7 +87,10 @@ class RateEncoderEngine(wiring.Component):
             with m.State("IDLE"):
                 with m.If(self.begin):
                     m.d.sync += [blank.eq(self.blank), steps.eq(self.steps), step.eq(0), word.eq(0)]
-                    m.d.sync += [state.eq(self.seed ^ generator_constant(g)) for g, state in enumerate(states)]
+                    seed_ahead = Signal(32)
+                    m.d.comb += seed_ahead.eq(xorshift32(self.seed))
+                    m.d.sync += [state.eq(seed_ahead ^ advanced_constant(generator_constant(g)))
+                                 for g, state in enumerate(states)]
                     m.next = "LOAD"
             with m.State("LOAD"):
                 m.d.comb += [self.pixels.ready.eq(1), write.addr.eq(word), write.data.eq(self.pixels.payload),
@@ -101,12 +118,11 @@ class RateEncoderEngine(wiring.Component):
         with m.If(in_flight):
             mask = Signal(width)
             for g, state in enumerate(states):
-                advanced = xorshift32(state)
-                m.d.sync += state.eq(advanced)
+                m.d.sync += state.eq(xorshift32(state))
                 for half in range(2):
                     j = 2 * g + half
                     pixel = read.data[PIXEL_BITS * j:PIXEL_BITS * (j + 1)]
-                    m.d.comb += mask[j].eq(advanced[16 * half:16 * half + 16] < const_mul(pixel, self.encoder.gain_q))
+                    m.d.comb += mask[j].eq(state[16 * half:16 * half + 16] < const_mul(pixel, self.encoder.gain_q))
             m.d.comb += [
                 fifo.w_data.eq(Cat(mask, const_mul(flight_word, width)[:index_bits(self.n_in)], flight_last)),
                 fifo.w_en.eq(mask.any() | flight_last),
