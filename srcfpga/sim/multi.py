@@ -40,6 +40,7 @@ from ..quant.hwmodel import HardwareModel
 from . import build as simbuild
 from .batch import (
     DIGEST_BITS,
+    TIMEOUT_MARGIN,
     BatchHarness,
     BatchRun,
     _digest,
@@ -50,6 +51,7 @@ from .batch import (
     decode_records,
     digest_next,
     record_layout,
+    sample_cycle_bound,
 )
 
 MULTI_TOP = "srcfpga_multi"
@@ -329,9 +331,11 @@ def _records_amaranth(harness: MultiHarness, timeout_cycles: int) -> tuple[list[
 
 
 def run_multi(cases: list[MultiCase], simulator: str = "verilator", build_args: tuple[str, ...] = MULTI_BUILD_ARGS,
-              cache_dir=None, timeout_cycles: int = 50_000_000, locate: bool = True) -> MultiRun:
+              cache_dir=None, timeout_cycles: int | None = None, locate: bool = True) -> MultiRun:
     """Run ``MultiHarness(cases)`` - in Verilator (one build for all cases; ``simulator="verilator"``) or in
     Amaranth's simulator (``"amaranth"``, no tools, slow) - and check every network against golden.
+    ``timeout_cycles``: the run fails when not done after this many cycles (default: the batch harness's rule,
+    ``TIMEOUT_MARGIN`` times the slowest network's batch of :func:`srcfpga.sim.batch.sample_cycle_bound`).
     ``locate``: replay each network whose outputs or states differ with state traces in the same simulator
     (:func:`locate_difference`) and name its first difference in the check."""
     import time
@@ -339,6 +343,10 @@ def run_multi(cases: list[MultiCase], simulator: str = "verilator", build_args: 
     from amaranth.back import verilog as amaranth_verilog
 
     t0 = time.perf_counter()
+    if timeout_cycles is None:
+        timeout_cycles = max(int(np.ceil(TIMEOUT_MARGIN * case.batch
+                                         * sample_cycle_bound(case.model, case.resolved, case.blank + case.steps)))
+                             for case in cases)
     harness = MultiHarness(cases)
     generate_seconds = build_seconds = run_seconds = 0.0
     cached = False
