@@ -48,10 +48,15 @@ class RateEncoderEngine(wiring.Component):
     low (high) 16 bits of generator ``g`` are below ``pixel * gain_q``. Masks with no spike are
     not sent unless they end a step.
 
-    Generator ``g``'s register holds its state one step ahead, ``xorshift32(state_g)``: a round compares
-    the register itself (no XOR network in front of the 2E comparators) and advances it. xorshift32 is
-    linear over GF(2), so the seeding ``xorshift32(seed ^ K_g) = xorshift32(seed) ^ xorshift32(K_g)`` costs
-    one shared XOR network on the seed and a constant per generator.
+    xorshift32 is linear over GF(2): after ``t`` steps generator ``g`` holds
+    ``X^t(seed ^ K_g) = X^t(seed) ^ X^t(K_g)`` (``X`` = xorshift32). So one shared register follows the seed's
+    stream ``X^t(seed)`` and each generator's register only the constant's stream ``X^t(K_g)``, which does
+    not depend on the seed: ``begin`` reloads it with a constant (a synchronous set/reset of its flip-flops,
+    no logic per generator) and a round compares ``shared ^ own`` (one XOR per bit, in the comparator's
+    LUT). Both registers hold their stream one step ahead (``X^(t+1)``), so a round compares registers
+    only and advances both. Against a seeding of every generator with ``X(seed) ^ X(K_g)`` (a
+    multiplexer per bit in front of each generator) this is also cheaper to simulate: that constant
+    XOR network on the seed, 2E x 16 bits, was evaluated by Verilator in every cycle.
     """
 
     def __init__(self, encoder: RateEncoder, n_in: int):
@@ -74,6 +79,7 @@ class RateEncoderEngine(wiring.Component):
         m.d.comb += [self.masks.payload.eq(fifo.r_data), self.masks.valid.eq(fifo.r_rdy),
                      fifo.r_en.eq(self.masks.ready)]
 
+        shared = Signal(32, name="seed_stream_ahead")
         states = [Signal(32, name=f"generator{g}_ahead") for g in range(gens)]
         blank, steps = Signal(STEP_BITS), Signal(STEP_BITS)
         step, word = Signal(STEP_BITS), Signal(range(max(2, rounds)))
@@ -87,10 +93,8 @@ class RateEncoderEngine(wiring.Component):
             with m.State("IDLE"):
                 with m.If(self.begin):
                     m.d.sync += [blank.eq(self.blank), steps.eq(self.steps), step.eq(0), word.eq(0)]
-                    seed_ahead = Signal(32)
-                    m.d.comb += seed_ahead.eq(xorshift32(self.seed))
-                    m.d.sync += [state.eq(seed_ahead ^ advanced_constant(generator_constant(g)))
-                                 for g, state in enumerate(states)]
+                    m.d.sync += shared.eq(xorshift32(self.seed))
+                    m.d.sync += [state.eq(advanced_constant(generator_constant(g))) for g, state in enumerate(states)]
                     m.next = "LOAD"
             with m.State("LOAD"):
                 m.d.comb += [self.pixels.ready.eq(1), write.addr.eq(word), write.data.eq(self.pixels.payload),
@@ -117,12 +121,14 @@ class RateEncoderEngine(wiring.Component):
         # the round issued last cycle: advance the generators, compare, push
         with m.If(in_flight):
             mask = Signal(width)
+            m.d.sync += shared.eq(xorshift32(shared))
             for g, state in enumerate(states):
                 m.d.sync += state.eq(xorshift32(state))
+                number = shared ^ state
                 for half in range(2):
                     j = 2 * g + half
                     pixel = read.data[PIXEL_BITS * j:PIXEL_BITS * (j + 1)]
-                    m.d.comb += mask[j].eq(state[16 * half:16 * half + 16] < const_mul(pixel, self.encoder.gain_q))
+                    m.d.comb += mask[j].eq(number[16 * half:16 * half + 16] < const_mul(pixel, self.encoder.gain_q))
             m.d.comb += [
                 fifo.w_data.eq(Cat(mask, const_mul(flight_word, width)[:index_bits(self.n_in)], flight_last)),
                 fifo.w_en.eq(mask.any() | flight_last),
