@@ -182,8 +182,9 @@ class LayerEngine(wiring.Component):
         sums = data.View(data.ArrayLayout(data.ArrayLayout(acc.sums.payload.shape().elem_shape, lanes),
                                           groups * len(neuron.columns)), acc.sums.payload.as_value())
         syn1 = Signal(data.ArrayLayout(sums_layout(neuron), lanes))
-        for k, name in enumerate(neuron.columns):
-            m.d.sync += [syn1[b][name].eq(sums[control.group + k * groups][b]) for b in range(lanes)]
+        with m.If(control.issue):
+            for k, name in enumerate(neuron.columns):
+                m.d.sync += [syn1[b][name].eq(sums[control.group + k * groups][b]) for b in range(lanes)]
 
         # ---- stage 1 -------------------------------------------------------------------------------
         old = Signal(state_layout)
@@ -194,13 +195,15 @@ class LayerEngine(wiring.Component):
         mid2 = Signal(data.ArrayLayout(neuron.mid_layout, lanes))
         for b in range(lanes):
             values = neuron.update1(m, b, old[b], syn1[b], params_rd.data[b])
-            m.d.sync += [mid2[b][name].eq(value) for name, value in values.items()]
+            with m.If(control.stage1):
+                m.d.sync += [mid2[b][name].eq(value) for name, value in values.items()]
 
         # ---- stage 2: new state and output values ----------------------------------------------------
         new3, values3 = Signal(state_layout), Signal(lanes_layout(lanes, self.value_bits))
         for b in range(lanes):
             words, output = neuron.update2(m, b, mid2[b])
-            m.d.sync += [new3[b][name].eq(word) for name, word in words.items()] + [values3[b].eq(output)]
+            with m.If(control.stage2):
+                m.d.sync += [new3[b][name].eq(word) for name, word in words.items()] + [values3[b].eq(output)]
 
         # ---- stage 3: write-back, masks out (from registers only) -------------------------------------
         m.d.comb += [state_wr.addr.eq(control.write_group), state_wr.en.eq(control.write), state_wr.data.eq(new3),

@@ -32,12 +32,16 @@ class UpdatePass(wiring.Component):
 
         c       issue    ``issue``, ``group``: the engine's memories are read at ``group`` and it
                          registers the group's synaptic sums
-        c + 1   stage 1  ``fresh``: this group belongs to the first step after ``begin`` (the engine
-                         uses the initial states from its parameter memory instead of the state memory)
-        c + 2   stage 2
+        c + 1   stage 1  ``stage1``; ``fresh``: this group belongs to the first step after ``begin`` (the
+                         engine uses the initial states from its parameter memory instead of the state memory)
+        c + 2   stage 2  ``stage2``
         c + 3   stage 3  ``write``, ``write_group``: the engine writes the group's new state back and
                          presents ``mask`` (``mask_width`` bits, what the next layer sees) and ``values``
                          (``trace_width`` bits for the trace port), from registers only
+
+    ``issue``, ``stage1`` and ``stage2`` are the clock enables of the engine's stage registers: they load only
+    when a group moves into them (fewer flip-flop toggles, and a simulator such as Verilator evaluates the
+    datapath only in those cycles).
 
     A pass starts when the accumulator offers the step's sums (``sums_valid``), the output FIFO has
     room for every group of the pass, and - for passes of at most ``WRITE_BACK_DELAY`` groups - no
@@ -68,6 +72,8 @@ class UpdatePass(wiring.Component):
             "sums_ready": Out(1),
             "issue": Out(1),
             "group": Out(range(groups)),
+            "stage1": Out(1),
+            "stage2": Out(1),
             "fresh": Out(1),
             "write": Out(1),
             "write_group": Out(range(groups)),
@@ -115,7 +121,8 @@ class UpdatePass(wiring.Component):
         fresh1 = Signal()
         m.d.sync += [valid1.eq(issue), tag1.group.eq(group), tag1.step.eq(step), tag1.last.eq(last_group),
                      fresh1.eq(fresh), valid2.eq(valid1), tag2.eq(tag1), valid3.eq(valid2), tag3.eq(tag2)]
-        m.d.comb += [self.fresh.eq(fresh1), self.write.eq(valid3), self.write_group.eq(tag3.group)]
+        m.d.comb += [self.stage1.eq(valid1), self.stage2.eq(valid2), self.fresh.eq(fresh1), self.write.eq(valid3),
+                     self.write_group.eq(tag3.group)]
 
         # ---- stage 3: masks to the FIFO, trace ------------------------------------------------------
         out = data.View(self.masks.payload.shape(), fifo.w_data)
