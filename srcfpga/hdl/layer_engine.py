@@ -182,9 +182,11 @@ class LayerEngine(wiring.Component):
         sums = data.View(data.ArrayLayout(data.ArrayLayout(acc.sums.payload.shape().elem_shape, lanes),
                                           groups * len(neuron.columns)), acc.sums.payload.as_value())
         syn1 = Signal(data.ArrayLayout(sums_layout(neuron), lanes))
-        with m.If(control.issue):
-            for k, name in enumerate(neuron.columns):
-                m.d.sync += [syn1[b][name].eq(sums[control.group + k * groups][b]) for b in range(lanes)]
+        with m.If(control.issue), m.Switch(control.group):     # a case per group: constant slices of the sums
+            for g in range(groups):
+                with m.Case(g):
+                    for k, name in enumerate(neuron.columns):
+                        m.d.sync += [syn1[b][name].eq(sums[g + k * groups][b]) for b in range(lanes)]
 
         # ---- stage 1 -------------------------------------------------------------------------------
         old = Signal(state_layout)
