@@ -54,9 +54,10 @@ class RateEncoderEngine(wiring.Component):
     not depend on the seed: ``begin`` reloads it with a constant (a synchronous set/reset of its flip-flops,
     no logic per generator) and a round compares ``shared ^ own`` (one XOR per bit, in the comparator's
     LUT). Both registers hold their stream one step ahead (``X^(t+1)``), so a round compares registers
-    only and advances both. Against a seeding of every generator with ``X(seed) ^ X(K_g)`` (a
-    multiplexer per bit in front of each generator) this is also cheaper to simulate: that constant
-    XOR network on the seed, 2E x 16 bits, was evaluated by Verilator in every cycle.
+    only and advances both. Seeding every generator with ``X(seed) ^ X(K_g)`` instead needs a multiplexer
+    per bit in front of each generator, and is costly to simulate: Yosys writes a XOR with a constant as
+    inversions of scattered bit slices, which Verilator evaluates, E x 32 bits, in every clock cycle
+    (benchmarks/README.md, "A design that is cheaper to simulate").
     """
 
     def __init__(self, encoder: RateEncoder, n_in: int):
@@ -124,7 +125,7 @@ class RateEncoderEngine(wiring.Component):
             m.d.sync += shared.eq(xorshift32(shared))
             for g, state in enumerate(states):
                 m.d.sync += state.eq(xorshift32(state))
-                number = shared ^ state
+                number = shared ^ state         # generator g's xorshift32 state, one step ahead
                 for half in range(2):
                     j = 2 * g + half
                     pixel = read.data[PIXEL_BITS * j:PIXEL_BITS * (j + 1)]
