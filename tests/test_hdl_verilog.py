@@ -27,3 +27,18 @@ def test_frame_input_ports(tmp_path):
     assert manifest["ports"]["frames__payload"]["width"] == 64
     assert "pixels__payload" not in manifest["ports"]
     assert manifest["layout"]["beats_per_step"] == 2
+
+
+def test_hdl_source_hash_covers_the_cells_datapaths(monkeypatch):
+    """A cell's engine and neuron are HDL too: an edit under srcfpga/cells changes the key of every cache of
+    generated Verilog (simulation builds and the estimate's synthesis)."""
+    from pathlib import Path
+
+    import srcfpga.cells
+    from srcfpga.hdl.verilog import hdl_source_hash
+
+    before = hdl_source_hash()
+    neuron = Path(srcfpga.cells.__file__).parent / "src" / "neuron.py"
+    read_bytes = Path.read_bytes
+    monkeypatch.setattr(Path, "read_bytes", lambda path: read_bytes(path) + (b"#" if path == neuron else b""))
+    assert hdl_source_hash() != before

@@ -154,15 +154,14 @@ class Estimate:
 
 
 def core_verilog(model: HardwareModel, config) -> str:
-    """Verilog of :class:`NetworkCore` for ``model``/``config``, cached by model hash, config and HDL source."""
+    """Verilog of :class:`NetworkCore` for ``model``/``config``, cached by model hash, config, the HDL's sources
+    (:func:`~srcfpga.hdl.verilog.hdl_source_hash`, the cells' datapaths included) and ``core.py``."""
     from amaranth.back import verilog
 
-    from .. import hdl
+    from ..hdl.verilog import hdl_source_hash
 
-    h = hashlib.sha256()
-    for path in sorted(Path(hdl.__file__).parent.glob("*.py")) + [Path(__file__).with_name("core.py")]:
-        h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
-    key = hashlib.sha256(json.dumps([model.content_hash, config.to_dict(), h.hexdigest()]).encode()).hexdigest()[:32]
+    core = Path(__file__).with_name("core.py").read_text()
+    key = hashlib.sha256(json.dumps([model.content_hash, config.to_dict(), hdl_source_hash(), core]).encode()).hexdigest()[:32]
     entry = cache_dir().parent / "core-verilog" / f"{key}.v"
     if entry.is_file():
         return entry.read_text()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import platform
 import subprocess
@@ -25,6 +26,20 @@ MANIFEST_FILE = "manifest.json"
 # Warning classes that Yosys' Verilog writer produces by construction (operands sign-/zero-extended
 # by Verilog's context rules, `casez` statements completed by a preceding default assignment).
 LINT_WAIVERS = ("-Wno-WIDTH", "-Wno-CASEINCOMPLETE")
+
+
+def hdl_source_hash() -> str:
+    """Hash of the sources the generated Verilog depends on besides the model and the configuration:
+    ``srcfpga.hdl`` and the cells' parts (``srcfpga.cells``: their engines and neurons are HDL too). The key
+    of every cache of generated Verilog and of what is built from it."""
+    from .. import cells, hdl
+
+    h = hashlib.sha256()
+    for package in (hdl, cells):
+        root = Path(package.__file__).parent
+        for path in sorted(root.rglob("*.py")):
+            h.update(f"{package.__name__}/{path.relative_to(root)}".encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()[:16]
 
 
 def _version(package: str) -> str:

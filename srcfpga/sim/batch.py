@@ -53,6 +53,7 @@ from ..hdl.layouts import (
 )
 from ..hdl.planes import layer_value_bits
 from ..hdl.top import input_beat_bits
+from ..hdl.verilog import hdl_source_hash
 from ..quant.hwmodel import HardwareModel
 from . import build as simbuild
 
@@ -310,14 +311,12 @@ def _chunks(words: list[list[int]], capacity: int | None = None) -> tuple[list[t
 def generate_harness(model: HardwareModel, config: HdlConfig, word_capacity: int, sample_capacity: int,
                      cache_dir: Path | None = None) -> str:
     """The Verilog of ``BatchHarness``, cached like :func:`srcfpga.sim.regression.generate` (model hash,
-    configuration, capacities and the source of ``srcfpga.hdl`` and this module)."""
+    configuration, capacities, :func:`~srcfpga.hdl.verilog.hdl_source_hash` and this module)."""
     from amaranth.back import verilog as amaranth_verilog
-
-    from .regression import _hdl_source_hash
 
     root = (cache_dir if cache_dir is not None else simbuild.cache_root()) / "verilog-batch"
     key = hashlib.sha256(json.dumps([model.content_hash, config.to_dict(), word_capacity, sample_capacity,
-                                     _hdl_source_hash(), Path(__file__).read_text()]).encode()).hexdigest()[:24]
+                                     hdl_source_hash(), Path(__file__).read_text()]).encode()).hexdigest()[:24]
     path = root / f"{key}.v"
     if path.is_file():
         return path.read_text()

@@ -30,6 +30,7 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..fileio import write_text_atomic
+from ..hdl.verilog import hdl_source_hash
 from ..quant.hwmodel import HardwareModel, check_steps
 from . import build as simbuild
 
@@ -215,25 +216,12 @@ def _jsonable(value: Any) -> Any:
 
 # ---- Verilog generation (cached) ------------------------------------------------------------------------
 
-def _hdl_source_hash() -> str:
-    """Hash of the sources the generated Verilog depends on besides the model: ``srcfpga.hdl`` and the
-    cells' parts (``srcfpga.cells``: their engines and neurons are HDL too)."""
-    from .. import cells, hdl
-
-    h = hashlib.sha256()
-    for package in (hdl, cells):
-        root = Path(package.__file__).parent
-        for path in sorted(root.rglob("*.py")):
-            h.update(f"{package.__name__}/{path.relative_to(root)}".encode() + b"\0" + path.read_bytes() + b"\0")
-    return h.hexdigest()[:16]
-
-
 def generate(model: HardwareModel, config, cache_dir: str | Path | None = None) -> tuple[str, dict]:
     """The Verilog text and manifest of ``model`` under HDL ``config``, cached under ``<cache>/verilog``."""
     from ..hdl import generate_verilog
 
     root = (Path(cache_dir) if cache_dir is not None else simbuild.cache_root()) / "verilog"
-    key = hashlib.sha256(json.dumps([model.content_hash, config.to_dict(), _hdl_source_hash()],
+    key = hashlib.sha256(json.dumps([model.content_hash, config.to_dict(), hdl_source_hash()],
                                     sort_keys=True).encode()).hexdigest()[:24]
     entry = root / key
     if (entry / "manifest.json").is_file() and (entry / f"{TOP}.v").is_file():
