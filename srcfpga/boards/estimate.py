@@ -161,7 +161,8 @@ def core_verilog(model: HardwareModel, config) -> str:
     from ..hdl.verilog import hdl_source_hash
 
     core = Path(__file__).with_name("core.py").read_text()
-    key = hashlib.sha256(json.dumps([model.content_hash, config.to_dict(), hdl_source_hash(), core]).encode()).hexdigest()[:32]
+    parts = json.dumps([model.content_hash, config.to_dict(), hdl_source_hash(), core])
+    key = hashlib.sha256(parts.encode()).hexdigest()[:32]
     entry = cache_dir().parent / "core-verilog" / f"{key}.v"
     if entry.is_file():
         return entry.read_text()
