@@ -397,6 +397,12 @@ def sample_cycle_bound(model: HardwareModel, config: HdlConfig, steps: int) -> i
     return long + (steps - 4) * -(-(long - short) // 2)
 
 
+def cycle_limit(bound: int, samples: int, margin: float = TIMEOUT_MARGIN) -> int:
+    """The cycles a run of ``samples`` samples may take before it times out: ``margin`` times their
+    :func:`sample_cycle_bound` ``bound`` each (the rule of both memory harnesses)."""
+    return int(np.ceil(margin * bound * samples))
+
+
 def run_batch(model: HardwareModel, config: HdlConfig, *, pixels: np.ndarray | None = None,
               spikes: np.ndarray | None = None, seeds: np.ndarray | None = None, steps: int, blank: int,
               processes: int | None = None, build_args: tuple[str, ...] = FAST_BUILD_ARGS,
@@ -419,7 +425,7 @@ def run_batch(model: HardwareModel, config: HdlConfig, *, pixels: np.ndarray | N
         processes = min(os.cpu_count() or 1, len(words) // PROCESS_SAMPLES)
     bound = sample_cycle_bound(model, config, blank + steps)
     bounds = np.linspace(0, len(words), max(1, min(processes, len(words))) + 1).round().astype(int)
-    parts = [{"first": int(a), "chunks": [(chunk, samples, int(np.ceil(timeout_margin * bound * samples)))
+    parts = [{"first": int(a), "chunks": [(chunk, samples, cycle_limit(bound, samples, timeout_margin))
                                           for chunk, samples in _chunks(words[a:b], capacity)[0]]}
              for a, b in zip(bounds[:-1], bounds[1:])]
     start = time.perf_counter()

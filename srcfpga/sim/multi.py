@@ -40,7 +40,6 @@ from ..quant.hwmodel import HardwareModel
 from . import build as simbuild
 from .batch import (
     DIGEST_BITS,
-    TIMEOUT_MARGIN,
     BatchHarness,
     BatchRun,
     _digest,
@@ -48,6 +47,7 @@ from .batch import (
     _fold_bits,
     batch_words,
     check_batch,
+    cycle_limit,
     decode_records,
     digest_next,
     record_layout,
@@ -335,7 +335,7 @@ def run_multi(cases: list[MultiCase], simulator: str = "verilator", build_args: 
     """Run ``MultiHarness(cases)`` - in Verilator (one build for all cases; ``simulator="verilator"``) or in
     Amaranth's simulator (``"amaranth"``, no tools, slow) - and check every network against golden.
     ``timeout_cycles``: the run fails when not done after this many cycles (default: the batch harness's rule,
-    ``TIMEOUT_MARGIN`` times the slowest network's batch of :func:`srcfpga.sim.batch.sample_cycle_bound`).
+    :func:`srcfpga.sim.batch.cycle_limit` of the slowest network's batch).
     ``locate``: replay each network whose outputs or states differ with state traces in the same simulator
     (:func:`locate_difference`) and name its first difference in the check."""
     import time
@@ -344,9 +344,8 @@ def run_multi(cases: list[MultiCase], simulator: str = "verilator", build_args: 
 
     t0 = time.perf_counter()
     if timeout_cycles is None:
-        timeout_cycles = max(int(np.ceil(TIMEOUT_MARGIN * case.batch
-                                         * sample_cycle_bound(case.model, case.resolved, case.blank + case.steps)))
-                             for case in cases)
+        timeout_cycles = max(cycle_limit(sample_cycle_bound(case.model, case.resolved, case.blank + case.steps),
+                                         case.batch) for case in cases)
     harness = MultiHarness(cases)
     generate_seconds = build_seconds = run_seconds = 0.0
     cached = False
